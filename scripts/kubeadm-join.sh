@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Joins this node to the cluster with `kubeadm join --config`. Discovery verifies the API server
+# against the cluster CA's public-key hash (never skipping the check); the bootstrap token and,
+# for control-plane nodes, the certificate key arrive on standard input.
+# A node that already has /etc/kubernetes/kubelet.conf is left alone (never re-joined); the
+# remains of an unfinished join are reset first, so re-running converges.
+#
+# Parameters (environment):
+#   NODE_NAME
+#   KUBEADM_CONFIG       the rendered JoinConfiguration (YAML), with @BOOTSTRAP_TOKEN@ and
+#                        @CERTIFICATE_KEY@ placeholders
+# Standard input: BOOTSTRAP_TOKEN and, for control-plane nodes, CERTIFICATE_KEY.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+[ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env NODE_NAME KUBEADM_CONFIG
+if [ -f "$KUBELET_KUBECONFIG" ]; then
+  log "$NODE_NAME has already joined; leaving it alone"
+  exit 0
+fi
+read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
+require_env BOOTSTRAP_TOKEN
+
+if [ -f "$ROOT/etc/kubernetes/pki/ca.crt" ] || [ -f "$ROOT/etc/kubernetes/bootstrap-kubelet.conf" ]; then
+  log "found the remains of an unfinished kubeadm join; resetting before trying again"
+  kubeadm reset -f
+fi
+
+config="$ROOT/etc/kubernetes/k8s-platform-join.yaml"
+mkdir -p "$(dirname "$config")"
+umask 077
+printf '%s\n' "$KUBEADM_CONFIG" |
+  sed -e "s/@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN/" -e "s/@CERTIFICATE_KEY@/${CERTIFICATE_KEY:-}/" >"$config"
+trap 'rm -f "$config"' EXIT
+
+log "kubeadm join on $NODE_NAME"
+kubeadm join --config "$config"
+log "$NODE_NAME joined"

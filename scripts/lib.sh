@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Helpers shared by every node script. The program sends each script to its node with this file
+# prepended; run by hand (or by the tests), a script sources it from its own directory.
+#
+# K8SP_ROOT prefixes every path the scripts read or write (empty on a real node); the tests point
+# it at a temporary root so the scripts run for real without touching this machine.
+
+# shellcheck disable=SC2034 # read by the scripts that source this file
+K8SP_LIB_LOADED=1
+ROOT="${K8SP_ROOT:-}"
+
+log() { printf '[k8s-platform] %s\n' "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# require_env NAME...: fail early, naming every missing parameter.
+require_env() {
+  local name missing=()
+  for name in "$@"; do
+    [ -n "${!name:-}" ] || missing+=("$name")
+  done
+  [ "${#missing[@]}" -eq 0 ] || die "missing parameter(s): ${missing[*]}"
+}
+
+# os_family: "apt" (Ubuntu, Debian) or "dnf" (Rocky, RHEL, Alma, CentOS Stream, Fedora).
+os_family() {
+  local file="$ROOT/etc/os-release" id id_like
+  [ -r "$file" ] || die "cannot read $file to detect the OS"
+  # shellcheck source=/dev/null
+  id=$(. "$file" && printf '%s' "${ID:-}")
+  # shellcheck source=/dev/null
+  id_like=$(. "$file" && printf '%s' "${ID_LIKE:-}")
+  case " $id $id_like " in
+  *" ubuntu "* | *" debian "*) echo apt ;;
+  *" rhel "* | *" rocky "* | *" centos "* | *" fedora "* | *" almalinux "*) echo dnf ;;
+  *) die "unsupported OS '$id' (supported: Ubuntu 22.04/24.04, Rocky/RHEL 9)" ;;
+  esac
+}
+
+# write_if_changed PATH MODE < content: writes only when the content differs.
+# Returns 0 when it wrote, 1 when the file already had that content.
+write_if_changed() {
+  local path="$1" mode="$2" tmp
+  tmp=$(mktemp)
+  cat >"$tmp"
+  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  mkdir -p "$(dirname "$path")"
+  chmod "$mode" "$tmp"
+  mv "$tmp" "$path"
+  log "wrote $path"
+  return 0
+}
+
+# read_secrets NAME...: reads "NAME=<base64>" lines from standard input and exports the decoded
+# value of each NAME asked for. Secrets travel this way so they never appear in a command line,
+# an environment listing or Pulumi's diff of the command.
+read_secrets() {
+  local line name value wanted
+  while IFS= read -r line || [ -n "$line" ]; do
+    name="${line%%=*}"
+    value="${line#*=}"
+    for wanted in "$@"; do
+      if [ "$name" = "$wanted" ]; then
+        printf -v "$name" '%s' "$(printf '%s' "$value" | base64 -d)"
+        export "${name?}"
+      fi
+    done
+  done
+}
+
+# unit_enable_now UNIT: enable and start a systemd unit unless it already is.
+unit_enable_now() {
+  systemctl is-enabled --quiet "$1" 2>/dev/null || systemctl enable "$1"
+  systemctl is-active --quiet "$1" 2>/dev/null || systemctl start "$1"
+}
+
+apt_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+rpm_installed() { rpm -q "$1" >/dev/null 2>&1; }
+
+# ensure_packages FAMILY PKG...: installs only the packages that are missing.
+ensure_packages() {
+  local family="$1" pkg missing=()
+  shift
+  for pkg in "$@"; do
+    if [ "$family" = apt ]; then
+      apt_installed "$pkg" || missing+=("$pkg")
+    else
+      rpm_installed "$pkg" || missing+=("$pkg")
+    fi
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  log "installing ${missing[*]}"
+  if [ "$family" = apt ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  else
+    dnf install -y -q "${missing[@]}"
+  fi
+}
+
+# shellcheck disable=SC2034 # read by the scripts that source this file
+ADMIN_KUBECONFIG="$ROOT/etc/kubernetes/admin.conf"
+# shellcheck disable=SC2034 # read by the scripts that source this file
+KUBELET_KUBECONFIG="$ROOT/etc/kubernetes/kubelet.conf"

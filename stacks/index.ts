@@ -1,0 +1,9 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfig, StackSecrets } from "./config";
+import { buildOnPrem, StackOutputs } from "./onprem";
+
+/** Builds the whole stack for its infra provider. */
+export function buildStack(config: PlatformConfig, secrets: StackSecrets): StackOutputs {
+    const sshPrivateKey = secrets.sshPrivateKey ?? pulumi.secret("");
+    return buildOnPrem(config, { privateKey: sshPrivateKey, bastion: config.ssh.bastion });
+}

@@ -1,0 +1,48 @@
+import { KubernetesConfig, NodeSpec, OsConfig } from "./config";
+
+/**
+ * The parameters of prepare-node.sh for one node. Pure, and built only from the node itself and
+ * cluster-wide settings, never from the list of other nodes: adding a node must not change (and
+ * so re-run) the preparation of the others.
+ */
+export function prepareNodeEnv(args: {
+    node: NodeSpec;
+    kubernetes: KubernetesConfig;
+    os: OsConfig;
+    nodeNetwork: string;
+    nfsClient: boolean;
+}): Record<string, string> {
+    const { node, kubernetes, os } = args;
+    const env: Record<string, string> = {
+        NODE_NAME: node.name,
+        NODE_ROLE: node.role,
+        K8S_VERSION: kubernetes.version,
+        K8S_MINOR: kubernetes.minor,
+        K8S_REPO_BASE: os.kubernetesRepoBase.replace(/\/+$/, ""),
+        CONTAINERD_REPO_URL: os.containerdRepoUrl,
+        FIREWALL_MODE: os.firewall,
+        NFS_CLIENT: String(args.nfsClient),
+    };
+    if (os.httpProxy || os.httpsProxy) {
+        env.HTTP_PROXY_URL = os.httpProxy ?? "";
+        env.HTTPS_PROXY_URL = os.httpsProxy ?? os.httpProxy ?? "";
+        env.NO_PROXY_LIST = noProxyList(os.noProxy, [args.nodeNetwork, kubernetes.podSubnet, kubernetes.serviceSubnet]);
+    }
+    return env;
+}
+
+/**
+ * NO_PROXY for nodes behind a proxy: cluster traffic (node, pod and service networks, in-cluster
+ * names) must never go through it, whatever the operator listed.
+ */
+export function noProxyList(configured: string | undefined, networks: string[]): string {
+    const entries = [
+        ...(configured ?? "").split(",").map((e) => e.trim()),
+        "localhost",
+        "127.0.0.1",
+        ".svc",
+        ".cluster.local",
+        ...networks,
+    ].filter((e) => e.length > 0);
+    return [...new Set(entries)].join(",");
+}

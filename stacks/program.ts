@@ -1,0 +1,9 @@
+import { loadConfig } from "./config";
+import { buildStack } from "./index";
+import { StackOutputs } from "./onprem";
+
+/** The whole program: read and validate the stack's config, build the platform, return outputs. */
+export function program(): StackOutputs {
+    const { config, secrets } = loadConfig();
+    return buildStack(config, secrets);
+}

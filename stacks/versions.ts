@@ -1,0 +1,39 @@
+/**
+ * Every version the platform installs, pinned in one place. Bumping one of these is a reviewed
+ * change: `pulumi preview` shows exactly which resources it touches.
+ */
+
+/** Default Kubernetes minor for kubeadm clusters (pkgs.k8s.io has one repository per minor). */
+export const KUBERNETES_VERSION = "1.35";
+
+/** Default Kubernetes version for AKS (AKS takes a minor and picks its newest supported patch). */
+export const AKS_KUBERNETES_VERSION = "1.34";
+
+/**
+ * The vSphere provider plugin. `@pulumi/vsphere` is not installable here, so the program declares
+ * its resources by type token (components/vsphere.ts) and passes this version, which makes the
+ * engine download exactly this plugin at `pulumi up`.
+ */
+export const VSPHERE_PLUGIN_VERSION = "4.17.0";
+
+export interface ChartPin {
+    /** Helm repository URL. */
+    readonly repo: string;
+    /** Chart name inside the repository. */
+    readonly chart: string;
+    /** Exact chart version: never a range, never latest. */
+    readonly version: string;
+}
+
+export const CHARTS = {
+    flannel: { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.27.4" },
+    ingressNginx: { repo: "https://kubernetes.github.io/ingress-nginx", chart: "ingress-nginx", version: "4.15.0" },
+    metallb: { repo: "https://metallb.github.io/metallb", chart: "metallb", version: "0.15.2" },
+    metricsServer: { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.1" },
+} as const satisfies Record<string, ChartPin>;
+
+export const IMAGES = {
+    /** distribution v3: its config file lives at /etc/distribution/config.yml. */
+    registry: "registry:3.0.0",
+    tomcat: "tomcat:10.1.44-jdk21",
+} as const;

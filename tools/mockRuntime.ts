@@ -1,0 +1,263 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+
+/**
+ * Runs the program under Pulumi's mock runtime (`pulumi.runtime.setMocks`, the official unit-test
+ * method) and records everything it declares: type, name, parent, explicit dependencies and
+ * inputs (secret markers kept). Used by the tests and by `npm run synth`.
+ */
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const ROOT = path.resolve(__dirname, "..");
+export const PROJECT_NAME = "k8s-platform";
+
+export interface DeclaredResource {
+    readonly type: string;
+    readonly name: string;
+    /** Name of the parent resource (the stack for top-level resources). */
+    readonly parent?: string;
+    /** Names of resources in the explicit `dependsOn` option. */
+    readonly dependsOn: string[];
+    /** Inputs as the engine would receive them; secrets are `{[SIG_KEY]: SECRET_SIG, value}`. */
+    readonly inputs: Record<string, unknown>;
+    readonly custom: boolean;
+}
+
+export interface ResolvedOutput {
+    readonly value: unknown;
+    readonly secret: boolean;
+}
+
+export interface Synthesis {
+    readonly resources: DeclaredResource[];
+    readonly outputs: Record<string, ResolvedOutput>;
+    readonly invokes: { token: string; inputs: Record<string, unknown> }[];
+}
+
+export function isSecretValue(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Replaces every secret with "[secret]" (what a preview shows). */
+export function maskSecrets(value: unknown): unknown {
+    if (isSecretValue(value)) {
+        return "[secret]";
+    }
+    if (Array.isArray(value)) {
+        return value.map(maskSecrets);
+    }
+    if (value && typeof value === "object" && !(value instanceof pulumi.asset.Asset)) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v)]));
+    }
+    return value;
+}
+
+/** Removes secret markers, keeping the values (for assertions about content). */
+export function unwrapSecrets(value: unknown): unknown {
+    if (isSecretValue(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (value && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+export function containsSecret(value: unknown): boolean {
+    if (isSecretValue(value)) {
+        return true;
+    }
+    if (Array.isArray(value)) {
+        return value.some(containsSecret);
+    }
+    if (value && typeof value === "object") {
+        return Object.values(value).some(containsSecret);
+    }
+    return false;
+}
+
+const FIXTURE_CA = fs.readFileSync(path.join(ROOT, "test", "fixtures", "ca.crt"), "utf8");
+export const MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: kubernetes-admin\n  user:\n    client-key-data: MOCK-ADMIN-KEY\n";
+
+/** Plausible provider outputs for the resources whose outputs the program reads. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: `MOCK-PRIVATE-KEY-${name}`, publicKeyPem: `MOCK-PUBLIC-KEY-${name}`, publicKeyOpenssh: `ssh-rsa MOCK ${name}` };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: FIXTURE_CA };
+        case "random:index/randomPassword:RandomPassword": {
+            const length = Number(inputs.length ?? 16);
+            return { result: `mock${name}`.replace(/[^a-z0-9]/g, "").padEnd(length, "0").slice(0, length), bcryptHash: `$2a$10$mock${name}` };
+        }
+        case "random:index/randomBytes:RandomBytes":
+            return { hex: "ab".repeat(Number(inputs.length ?? 32)), base64: "bW9jaw==" };
+        case "command:remote:Command":
+            return { stdout: name.endsWith("-kubeconfig") ? MOCK_KUBECONFIG : "", stderr: "" };
+        default:
+            return {};
+    }
+}
+
+function mockInvoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    if (token === "vsphere:index/getVirtualMachine:getVirtualMachine") {
+        return {
+            id: "4216d1c3-0000-0000-0000-template0001",
+            guestId: "rhel9_64Guest",
+            scsiType: "pvscsi",
+            firmware: "efi",
+            disks: [{ size: 20, thinProvisioned: true, label: "Hard disk 1" }],
+            networkInterfaceTypes: ["vmxnet3"],
+        };
+    }
+    if (token === "vsphere:index/getComputeCluster:getComputeCluster") {
+        return { id: `domain-c-${inputs.name}`, resourcePoolId: `resgroup-${inputs.name}` };
+    }
+    if (token.startsWith("vsphere:index/")) {
+        return { id: `${token.split(":").pop()}-${String(inputs.name)}` };
+    }
+    if (token === "azure-native:containerservice:listManagedClusterUserCredentials") {
+        return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_KUBECONFIG).toString("base64") }] };
+    }
+    if (token === "azure-native:authorization:getClientConfig") {
+        return { subscriptionId: "00000000-0000-0000-0000-000000000000", tenantId: "t", clientId: "c", objectId: "o" };
+    }
+    return {};
+}
+
+function nameOf(resource: unknown): string | undefined {
+    return (resource as { __name?: string } | undefined)?.__name;
+}
+
+async function resolve(value: unknown): Promise<ResolvedOutput> {
+    if (pulumi.Output.isInstance(value)) {
+        const internal = value as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
+        const [resolved, secret] = await Promise.all([internal.promise(), internal.isSecret]);
+        const inner = await resolve(resolved);
+        return { value: inner.value, secret: secret || inner.secret };
+    }
+    if (Array.isArray(value)) {
+        const items = await Promise.all(value.map(resolve));
+        return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+    }
+    if (value && typeof value === "object") {
+        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolve(v)] as const));
+        return { value: Object.fromEntries(entries.map(([k, r]) => [k, r.value])), secret: entries.some(([, r]) => r.secret) };
+    }
+    return { value, secret: false };
+}
+
+/**
+ * Sets the stack's config and mocks, runs `program` inside a Pulumi stack, waits for every
+ * registration and returns what was declared.
+ */
+export async function synthesize(
+    stack: string,
+    config: Record<string, string>,
+    secretKeys: string[],
+    program: () => Record<string, unknown>,
+): Promise<Synthesis> {
+    const declared = new Map<string, DeclaredResource>();
+    const options = new Map<string, { parent?: string; dependsOn: string[] }>();
+    const invokes: Synthesis["invokes"] = [];
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                const opts = options.get(`${args.type}::${args.name}`);
+                declared.set(`${args.type}::${args.name}`, {
+                    type: args.type,
+                    name: args.name,
+                    parent: opts?.parent,
+                    dependsOn: opts?.dependsOn ?? [],
+                    inputs: args.inputs,
+                    custom: args.custom ?? false,
+                });
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs) } };
+            },
+            call: (args) => {
+                invokes.push({ token: args.token, inputs: args.inputs });
+                return mockInvoke(args.token, args.inputs);
+            },
+        },
+        PROJECT_NAME,
+        stack,
+        false,
+    );
+    let outputs: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            const dependsOn = args.opts.dependsOn;
+            const list = Array.isArray(dependsOn) ? dependsOn : dependsOn ? [dependsOn] : [];
+            options.set(`${args.type}::${args.name}`, {
+                parent: nameOf(args.opts.parent),
+                dependsOn: list.map((d) => nameOf(d) ?? "?"),
+            });
+            return undefined;
+        });
+        outputs = program();
+        return undefined;
+    });
+    const resolvedOutputs: Record<string, ResolvedOutput> = {};
+    for (const [key, value] of Object.entries(outputs)) {
+        resolvedOutputs[key] = await resolve(value);
+    }
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    return { resources: [...declared.values()], outputs: resolvedOutputs, invokes };
+}
+
+/** The project-namespaced config of a committed stack file, as `pulumi config` would hold it. */
+export interface StackFileConfig {
+    /** "k8s-platform:key" (and provider keys) → value as Pulumi stores it. */
+    readonly config: Record<string, string>;
+    /** Keys whose values are encrypted in the file (replaced here by placeholders). */
+    readonly secretKeys: string[];
+}
+
+export const PLACEHOLDER_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsynth-placeholder: set the real key with pulumi config set --secret\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/**
+ * Reads Pulumi.<stack>.yaml. Encrypted values cannot be decrypted offline: they become
+ * placeholders marked secret. A missing `k8s-platform:sshPrivateKey` (normally set with
+ * `pulumi config set --secret`) gets a placeholder unless `withoutSshKey`.
+ */
+export function readStackFile(stack: string, opts: { withoutSshKey?: boolean } = {}): StackFileConfig {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new Error(`no stack file ${path.basename(file)}; stacks: ${listStacks().join(", ")}`);
+    }
+    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const config: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        if (value && typeof value === "object" && "secure" in (value as object)) {
+            config[key] = `synth-placeholder-for-${key}`;
+            secretKeys.push(key);
+        } else {
+            config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    const sshKey = `${PROJECT_NAME}:sshPrivateKey`;
+    if (opts.withoutSshKey) {
+        delete config[sshKey];
+    } else if (!(sshKey in config)) {
+        config[sshKey] = PLACEHOLDER_SSH_KEY;
+        secretKeys.push(sshKey);
+    }
+    return { config, secretKeys };
+}
+
+export function listStacks(): string[] {
+    return fs
+        .readdirSync(ROOT)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
