@@ -21,6 +21,8 @@ export interface DeclaredResource {
     readonly parent?: string;
     /** Names of resources in the explicit `dependsOn` option. */
     readonly dependsOn: string[];
+    /** The `version` resource option (the provider plugin version it asks the engine for). */
+    readonly version?: string;
     /** Inputs as the engine would receive them; secrets are `{[SIG_KEY]: SECRET_SIG, value}`. */
     readonly inputs: Record<string, unknown>;
     readonly custom: boolean;
@@ -165,7 +167,7 @@ export async function synthesize(
     program: () => Record<string, unknown>,
 ): Promise<Synthesis> {
     const declared = new Map<string, DeclaredResource>();
-    const options = new Map<string, { parent?: string; dependsOn: string[] }>();
+    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string }>();
     const invokes: Synthesis["invokes"] = [];
     pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(
@@ -177,6 +179,7 @@ export async function synthesize(
                     name: args.name,
                     parent: opts?.parent,
                     dependsOn: opts?.dependsOn ?? [],
+                    version: opts?.version,
                     inputs: args.inputs,
                     custom: args.custom ?? false,
                 });
@@ -192,6 +195,7 @@ export async function synthesize(
         false,
     );
     let outputs: Record<string, unknown> = {};
+    let programError: unknown;
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
             const dependsOn = args.opts.dependsOn;
@@ -199,17 +203,28 @@ export async function synthesize(
             options.set(`${args.type}::${args.name}`, {
                 parent: nameOf(args.opts.parent),
                 dependsOn: list.map((d) => nameOf(d) ?? "?"),
+                version: args.opts.version,
             });
             return undefined;
         });
-        outputs = program();
+        try {
+            outputs = program();
+        } catch (err) {
+            // Rethrown once the stack has settled, as the engine would report it.
+            programError = err;
+        }
         return undefined;
     });
+    const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+    if (programError !== undefined) {
+        await waitForRPCs();
+        throw programError;
+    }
     const resolvedOutputs: Record<string, ResolvedOutput> = {};
     for (const [key, value] of Object.entries(outputs)) {
         resolvedOutputs[key] = await resolve(value);
     }
-    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    await waitForRPCs();
     return { resources: [...declared.values()], outputs: resolvedOutputs, invokes };
 }
 

@@ -1,0 +1,86 @@
+import { program } from "../stacks/program";
+import { DeclaredResource, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { decodeConfigValue } from "../stacks/config";
+
+/** A stack's config as plain objects keyed without the project prefix (for editing in tests). */
+export type RawConfig = Record<string, unknown>;
+
+const PREFIX = "k8s-platform:";
+
+/** Runs the real program for a committed stack, optionally with its config edited first. */
+export async function synthStack(stack: string, edit?: (raw: RawConfig) => void, opts: { withoutSshKey?: boolean } = {}): Promise<Synthesis> {
+    const { config, secretKeys } = readStackFile(stack, opts);
+    if (edit) {
+        const raw: RawConfig = {};
+        for (const [key, value] of Object.entries(config)) {
+            if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
+                raw[key.slice(PREFIX.length)] = decodeConfigValue(value);
+            }
+        }
+        edit(raw);
+        for (const key of Object.keys(config)) {
+            if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
+                delete config[key];
+            }
+        }
+        for (const [key, value] of Object.entries(raw)) {
+            config[PREFIX + key] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    return synthesize(stack, config, secretKeys, program);
+}
+
+/** The raw (prefix-less) config of a committed stack file, for parseConfig tests. */
+export function rawConfigOf(stack: string): RawConfig {
+    const { config, secretKeys } = readStackFile(stack);
+    const raw: RawConfig = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
+            raw[key.slice(PREFIX.length)] = decodeConfigValue(value);
+        }
+    }
+    return raw;
+}
+
+export const byType = (s: Synthesis, type: string): DeclaredResource[] => s.resources.filter((r) => r.type === type);
+export const commands = (s: Synthesis): DeclaredResource[] => byType(s, "command:remote:Command");
+
+export function named(s: Synthesis, name: string): DeclaredResource {
+    const found = s.resources.find((r) => r.name === name);
+    if (!found) {
+        throw new Error(`no resource named ${name}; have: ${s.resources.map((r) => r.name).join(", ")}`);
+    }
+    return found;
+}
+
+/** The script a remote command runs on create ("prepare-node", "kubeadm-join", …). */
+export function scriptOf(r: DeclaredResource, phase: "create" | "delete" = "create"): string | undefined {
+    const text = String(unwrapSecrets(r.inputs[phase]) ?? "");
+    return /# k8s-platform: ([a-z-]+)\.sh/.exec(text)?.[1];
+}
+
+/** A parameter the command's script receives (from its `export NAME='value'` line). */
+export function envOf(r: DeclaredResource, name: string, phase: "create" | "delete" = "create"): string | undefined {
+    const text = String(unwrapSecrets(r.inputs[phase]) ?? "");
+    const match = new RegExp(`^export ${name}='((?:[^']|'\\\\'')*)'$`, "m").exec(text);
+    return match?.[1].replace(/'\\''/g, "'");
+}
+
+/** Every resource reachable through explicit dependsOn edges. */
+export function transitiveDependencies(s: Synthesis, name: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...named(s, name).dependsOn];
+    while (stack.length > 0) {
+        const next = stack.pop()!;
+        if (!seen.has(next)) {
+            seen.add(next);
+            const r = s.resources.find((x) => x.name === next);
+            stack.push(...(r?.dependsOn ?? []));
+        }
+    }
+    return seen;
+}
+
+export function hostOf(r: DeclaredResource): string {
+    return String((unwrapSecrets(r.inputs.connection) as { host: string }).host);
+}
