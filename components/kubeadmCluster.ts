@@ -27,6 +27,9 @@ export interface KubeadmClusterArgs {
     readonly ssh: SshAccess;
     /** VM per node name when the program creates them (default: none, existing hosts). */
     readonly machines?: Record<string, pulumi.Resource>;
+    /** What `kubeadm init` waits for besides the node's preparation (default: nothing), e.g. the
+     * load balancer that is the control-plane endpoint: init talks to the API through it. */
+    readonly initAfter?: pulumi.Resource[];
 }
 
 /**
@@ -44,6 +47,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
     /** The join command per joining node. */
     public readonly joins: Record<string, pulumi.Resource>;
+    /** The preparation command per node (containerd and packages in place). */
+    public readonly prepared: Record<string, pulumi.Resource>;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:cluster:KubeadmCluster", name, {}, opts);
@@ -93,6 +98,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             );
         }
 
+        this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
+
         const initConfig = renderInitConfig({
             clusterName: args.clusterName,
             node: first,
@@ -125,7 +132,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 delete: { script: "kubeadm-reset", env: { NODE_NAME: first.name } },
             },
             // kubeadm, containerd and the kernel settings must be in place first.
-            { parent: this, dependsOn: [hosts[first.name].prepared] },
+            { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
         );
 
         this.joins = {};

@@ -10,6 +10,8 @@ export interface VsphereMachinesArgs {
     readonly network: { readonly cidr: string; readonly gateway?: string; readonly dnsServers: string[] };
     /** One VM per host, named after it, with its size and static IP. */
     readonly hosts: HostSpec[];
+    /** Hosts whose VM `pulumi destroy` leaves in place (they hold data; default: none). */
+    readonly retainOnDelete?: string[];
 }
 
 /**
@@ -70,7 +72,11 @@ export class VsphereMachines extends pulumi.ComponentResource {
                 },
                 // A new template (or its lookup changing) applies to new VMs only: re-cloning would
                 // destroy a running node and its data.
-                { parent: this, ignoreChanges: ["clone", "guestId", "firmware", "scsiType"] },
+                {
+                    parent: this,
+                    ignoreChanges: ["clone", "guestId", "firmware", "scsiType"],
+                    retainOnDelete: args.retainOnDelete?.includes(host.name) ?? false,
+                },
             );
         }
         this.registerOutputs({ machines: this.machines });

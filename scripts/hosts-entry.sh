@@ -12,6 +12,10 @@ require_env ACTION ENTRY_IP ENTRY_NAME
 hosts="$ROOT/etc/hosts"
 marker="# k8s-platform"
 touch "$hosts"
+# Several of these commands run at once on one node: take turns.
+mkdir -p "$ROOT/run"
+exec 9>"$ROOT/run/k8s-platform-hosts.lock"
+flock 9
 # Every line except our own for this name.
 others=$(awk -v name="$ENTRY_NAME" -v marker="$marker" \
   '!(index($0, marker) > 0 && $2 == name)' "$hosts")

@@ -96,7 +96,7 @@ ensure_packages() {
   [ "${#missing[@]}" -gt 0 ] || return 0
   log "installing ${missing[*]}"
   if [ "$family" = apt ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${missing[@]}"
   else
     dnf install -y -q "${missing[@]}"
   fi

@@ -135,7 +135,7 @@ install_packages_apt() {
     write_if_changed "$ROOT/etc/apt/sources.list.d/kubernetes.list" 0644 || [ ! -s "$keyring" ]; then
     mkdir -p "$(dirname "$keyring")"
     curl -fsSL "${repo}Release.key" | gpg --dearmor --yes -o "$keyring"
-    apt-get update -q
+    apt-get update -q -o DPkg::Lock::Timeout=600
   fi
   ensure_packages apt containerd
   [ "${NFS_CLIENT:-false}" != true ] || ensure_packages apt nfs-common
@@ -144,7 +144,7 @@ install_packages_apt() {
     local v
     v="$(wanted_version_prefix)"
     if [[ "$v" == *. ]]; then v="${v}*"; else v="${v}-*"; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "kubelet=$v" "kubeadm=$v" "kubectl=$v"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "kubelet=$v" "kubeadm=$v" "kubectl=$v"
   fi
   apt-mark showhold | grep -qx kubeadm || apt-mark hold kubelet kubeadm kubectl
 }

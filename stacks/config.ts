@@ -468,10 +468,10 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     // Control-plane endpoint: one control plane → its own address; several → a load balancer.
     let controlPlaneEndpoint = raw.kubernetes.controlPlaneEndpoint;
     const haproxyFrontsApi = Boolean(haproxyHost) && controlPlanes.length > 1;
-    if (haproxyHost && haproxyFrontsApi && haproxyHost.kind === "node" && haproxyHost.host.role === "control-plane") {
+    if (haproxyHost && haproxyFrontsApi && haproxyHost.kind === "node") {
         problems.push(
-            `${k("haproxy.host")}: with ${controlPlanes.length} control-plane nodes HAProxy fronts the API server on :6443, ` +
-                `which ${haproxyHost.host.name} already serves; put HAProxy on a worker or a host of its own`,
+            `${k("haproxy.host")}: with ${controlPlanes.length} control-plane nodes HAProxy fronts the API server on :6443 ` +
+                `and must answer before kubeadm init; give it a host of its own ({name, ip}) instead of node ${haproxyHost.host.name}`,
         );
     }
     if (!controlPlaneEndpoint) {

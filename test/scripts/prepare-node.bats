@@ -16,7 +16,7 @@ prepare() {
   grep -qx 'deb \[signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg\] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /' \
     "$K8SP_ROOT/etc/apt/sources.list.d/kubernetes.list"
   grep -q '^curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.35/deb/Release.key' "$CALLS"
-  grep -q '^apt-get install -y -q kubelet=1.35.\* kubeadm=1.35.\* kubectl=1.35.\*' "$CALLS"
+  grep -q '^apt-get install -y -q -o DPkg::Lock::Timeout=600 kubelet=1.35.\* kubeadm=1.35.\* kubectl=1.35.\*' "$CALLS"
   grep -q '^apt-mark hold kubelet kubeadm kubectl' "$CALLS"
   ! grep -q '^dnf ' "$CALLS"
 }
@@ -25,7 +25,7 @@ prepare() {
   setup_root ubuntu
   VERSION=1.35.2 run prepare
   [ "$status" -eq 0 ]
-  grep -q '^apt-get install -y -q kubelet=1.35.2-\* kubeadm=1.35.2-\* kubectl=1.35.2-\*' "$CALLS"
+  grep -q '^apt-get install -y -q -o DPkg::Lock::Timeout=600 kubelet=1.35.2-\* kubeadm=1.35.2-\* kubectl=1.35.2-\*' "$CALLS"
 }
 
 @test "rocky: dnf family, repo with excludes, containerd.io, SELinux permissive now and after reboot" {
@@ -118,7 +118,7 @@ prepare() {
 @test "the NFS client is installed when asked" {
   setup_root ubuntu
   NFS=true run prepare
-  grep -q '^apt-get install -y -q nfs-common' "$CALLS"
+  grep -q '^apt-get install -y -q -o DPkg::Lock::Timeout=600 nfs-common' "$CALLS"
   setup_root rocky
   NFS=true run prepare
   grep -q '^dnf install -y -q nfs-utils' "$CALLS"

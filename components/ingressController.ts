@@ -1,0 +1,68 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { CHARTS } from "../stacks/versions";
+
+export interface IngressControllerArgs {
+    readonly provider: k8s.Provider;
+    /** LoadBalancer behind MetalLB or a cloud load balancer; NodePort otherwise. */
+    readonly serviceType: "LoadBalancer" | "NodePort";
+    /** Fixed node ports (HAProxy and cloud load balancer rules point at them). */
+    readonly httpNodePort: number;
+    readonly httpsNodePort: number;
+    /** Address to ask MetalLB for (default: any address of the pool). */
+    readonly loadBalancerIP?: string;
+    /** AKS: Azure's load balancer probes /healthz instead of / (default: false). */
+    readonly azureHealthProbe?: boolean;
+}
+
+/**
+ * The ingress controller: ingress-nginx from its official chart (seed 000 §12), IngressClass
+ * `nginx` as the cluster default. ingress-nginx was retired upstream in 2026 (no more fixes); it
+ * stays because the platform specifies it, and everything else only sees `className`, so another
+ * controller can replace this component alone.
+ */
+export class IngressController extends pulumi.ComponentResource {
+    /** IngressClass name for Ingress objects. */
+    public readonly className = "nginx";
+    public readonly namespace: pulumi.Output<string>;
+    /** The controller's Service, in `namespace`. */
+    public readonly serviceName = "ingress-nginx-controller";
+
+    constructor(name: string, args: IngressControllerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("k8s-platform:platform:IngressController", name, {}, opts);
+        const k8sOpts = { parent: this, provider: args.provider };
+        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: "ingress-nginx" } }, k8sOpts);
+        this.namespace = ns.metadata.name;
+        const annotations: Record<string, string> = {};
+        if (args.loadBalancerIP) {
+            annotations["metallb.io/loadBalancerIPs"] = args.loadBalancerIP;
+        }
+        if (args.azureHealthProbe) {
+            annotations["service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path"] = "/healthz";
+        }
+        new k8s.helm.v4.Chart(
+            `${name}-chart`,
+            {
+                name: "ingress-nginx",
+                chart: CHARTS.ingressNginx.chart,
+                version: CHARTS.ingressNginx.version,
+                repositoryOpts: { repo: CHARTS.ingressNginx.repo },
+                namespace: this.namespace,
+                values: {
+                    fullnameOverride: "ingress-nginx",
+                    controller: {
+                        ingressClass: this.className,
+                        ingressClassResource: { name: this.className, enabled: true, default: true },
+                        service: {
+                            type: args.serviceType,
+                            nodePorts: { http: args.httpNodePort, https: args.httpsNodePort },
+                            annotations,
+                        },
+                    },
+                },
+            },
+            k8sOpts,
+        );
+        this.registerOutputs({ namespace: this.namespace, className: this.className });
+    }
+}

@@ -1,0 +1,66 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { CHARTS } from "../stacks/versions";
+
+export interface MetalLbArgs {
+    readonly provider: k8s.Provider;
+    /** Layer-2 address range "first-last" on the node network (validated in stacks/config.ts). */
+    readonly addresses: string;
+}
+
+/** MetalLB in layer-2 mode (seed 002): LoadBalancer Services get addresses from `addresses`. */
+export class MetalLb extends pulumi.ComponentResource {
+    constructor(name: string, args: MetalLbArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("k8s-platform:platform:MetalLb", name, {}, opts);
+        const k8sOpts = { parent: this, provider: args.provider };
+        // The speakers need host networking and NET_RAW.
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: "metallb-system",
+                    labels: {
+                        "pod-security.kubernetes.io/enforce": "privileged",
+                        "pod-security.kubernetes.io/audit": "privileged",
+                        "pod-security.kubernetes.io/warn": "privileged",
+                    },
+                },
+            },
+            k8sOpts,
+        );
+        const chart = new k8s.helm.v4.Chart(
+            `${name}-chart`,
+            {
+                chart: CHARTS.metallb.chart,
+                version: CHARTS.metallb.version,
+                repositoryOpts: { repo: CHARTS.metallb.repo },
+                namespace: ns.metadata.name,
+            },
+            k8sOpts,
+        );
+        // The pool is validated by MetalLB's webhook, served by its controller: created before the
+        // chart is ready it is refused (metallb#1540), so it waits for the whole chart.
+        const afterChart = { ...k8sOpts, dependsOn: [chart] };
+        const pool = new k8s.apiextensions.CustomResource(
+            `${name}-pool`,
+            {
+                apiVersion: "metallb.io/v1beta1",
+                kind: "IPAddressPool",
+                metadata: { name: "default", namespace: ns.metadata.name },
+                spec: { addresses: [args.addresses] },
+            },
+            afterChart,
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-l2`,
+            {
+                apiVersion: "metallb.io/v1beta1",
+                kind: "L2Advertisement",
+                metadata: { name: "default", namespace: ns.metadata.name },
+                spec: { ipAddressPools: [pool.metadata.name] },
+            },
+            afterChart,
+        );
+        this.registerOutputs({});
+    }
+}

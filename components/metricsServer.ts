@@ -1,0 +1,28 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { CHARTS } from "../stacks/versions";
+
+export interface MetricsServerArgs {
+    readonly provider: k8s.Provider;
+    /** kubeadm's kubelets serve self-signed certificates (default: true). */
+    readonly kubeletInsecureTls?: boolean;
+}
+
+/** metrics-server from its chart (seed 002): CPU and memory metrics for `kubectl top` and HPAs. */
+export class MetricsServer extends pulumi.ComponentResource {
+    constructor(name: string, args: MetricsServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("k8s-platform:platform:MetricsServer", name, {}, opts);
+        new k8s.helm.v4.Chart(
+            `${name}-chart`,
+            {
+                chart: CHARTS.metricsServer.chart,
+                version: CHARTS.metricsServer.version,
+                repositoryOpts: { repo: CHARTS.metricsServer.repo },
+                namespace: "kube-system",
+                values: { args: (args.kubeletInsecureTls ?? true) ? ["--kubelet-insecure-tls"] : [] },
+            },
+            { parent: this, provider: args.provider },
+        );
+        this.registerOutputs({});
+    }
+}

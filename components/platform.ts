@@ -1,0 +1,143 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { IngressController } from "./ingressController";
+import { MetalLb } from "./metallb";
+import { MetricsServer } from "./metricsServer";
+import { PULL_SECRET_NAME, Registry } from "./registry";
+import { SharedVolumeBackend } from "./sharedVolume";
+import { TestApp } from "./testApp";
+
+/** Where the platform's shared volumes come from. */
+export type PlatformStorage =
+    /** Directories of an NFS export (kubeadm clusters, seed 000). */
+    | { readonly kind: "nfs"; readonly server: string; readonly exportPath: string }
+    /** A storage class giving ReadWriteMany claims (AKS: azurefile-csi). */
+    | { readonly kind: "storageClass"; readonly storageClassName: string };
+
+export interface PlatformArgs {
+    readonly provider: k8s.Provider;
+    /**
+     * kubeadm: on-prem or Azure VMs (MetalLB possible, metrics-server from its chart);
+     * aks: Azure's load balancer in front of ingress, AKS's own metrics-server.
+     */
+    readonly profile: "kubeadm" | "aks";
+    /** Base domain of the platform's host names (registry.<domain>, share-storage.<domain>). */
+    readonly domain: string;
+    /** The ingress controller (default: none; the registry and test app need it). */
+    readonly ingress?: {
+        readonly serviceType: "LoadBalancer" | "NodePort";
+        readonly httpNodePort: number;
+        readonly httpsNodePort: number;
+        /** The address MetalLB should give the controller (default: any from the pool). */
+        readonly loadBalancerIP?: string;
+    };
+    /** MetalLB layer-2 pool (default: no MetalLB). */
+    readonly metallb?: { readonly addresses: string };
+    readonly storage?: PlatformStorage;
+    /** The private registry (default: none). */
+    readonly registry?: { readonly mode: "tls" | "insecure"; readonly size: string; readonly storageClassName?: string };
+    /** The tomcat test app (default: none). */
+    readonly testApp?: { readonly replicas: number; readonly size: string };
+    /** metrics-server from its chart (default: none; AKS runs its own). */
+    readonly metricsServer?: { readonly kubeletInsecureTls: boolean };
+    /** HPA on the test app (default: none). */
+    readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly cpuUtilization: number };
+    /** Resources shared storage needs before pods mount it (e.g. the NFS server; default: none). */
+    readonly storageReady?: pulumi.Resource[];
+}
+
+/** The shared volume backend for one directory of the platform's storage. */
+export function volumeBackend(storage: PlatformStorage, directory: string): SharedVolumeBackend {
+    return storage.kind === "nfs"
+        ? { kind: "nfs", server: storage.server, path: `${storage.exportPath}/${directory}` }
+        : { kind: "storageClass", storageClassName: storage.storageClassName };
+}
+
+/** NFS subdirectories the platform's volumes use (seed 000 names). */
+export const VOLUME_DIRECTORIES = { registry: "docker_registry", testApp: "test_service" } as const;
+
+/**
+ * Everything on the cluster above the network: ingress, MetalLB, registry, test app, metrics and
+ * autoscaling. One component for every kind of cluster; `profile` and the per-stack switches
+ * choose what is in it. Switching an add-on off removes exactly its resources.
+ */
+export class Platform extends pulumi.ComponentResource {
+    public readonly ingress?: IngressController;
+    public readonly registry?: Registry;
+    public readonly testApp?: TestApp;
+
+    constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("k8s-platform:platform:Platform", name, {}, opts);
+        const child = { parent: this };
+
+        const metallb = args.metallb ? new MetalLb(`${name}-metallb`, { provider: args.provider, addresses: args.metallb.addresses }, child) : undefined;
+        if (args.ingress) {
+            this.ingress = new IngressController(
+                `${name}-ingress`,
+                {
+                    provider: args.provider,
+                    ...args.ingress,
+                    azureHealthProbe: args.profile === "aks",
+                },
+                // A LoadBalancer Service is ready once MetalLB gives it an address.
+                { parent: this, dependsOn: metallb ? [metallb] : [] },
+            );
+        }
+        if (args.metricsServer) {
+            new MetricsServer(`${name}-metrics-server`, { provider: args.provider, ...args.metricsServer }, child);
+        }
+
+        const needsIngress = (what: string) => {
+            if (!this.ingress) {
+                throw new Error(`${what} needs the ingress controller`);
+            }
+            if (!args.storage) {
+                throw new Error(`${what} needs shared storage`);
+            }
+            return { ingress: this.ingress, storage: args.storage };
+        };
+        // Ingress objects are checked by ingress-nginx's admission webhook, which must be up; volumes
+        // need their storage.
+        const afterIngress = () => ({ parent: this, dependsOn: [this.ingress!, ...(args.storageReady ?? [])] });
+
+        const appNamespace = args.testApp
+            ? new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: { name: "test-app" } }, { parent: this, provider: args.provider }).metadata.name
+            : undefined;
+
+        if (args.registry) {
+            const { ingress, storage } = needsIngress("the registry");
+            this.registry = new Registry(
+                `${name}-registry`,
+                {
+                    provider: args.provider,
+                    domain: args.domain,
+                    ingressClassName: ingress.className,
+                    mode: args.registry.mode,
+                    storage: volumeBackend(storage, VOLUME_DIRECTORIES.registry),
+                    size: args.registry.size,
+                    pullSecretNamespaces: appNamespace ? [appNamespace] : [],
+                },
+                afterIngress(),
+            );
+        }
+        if (args.testApp && appNamespace) {
+            const { ingress, storage } = needsIngress("the test app");
+            this.testApp = new TestApp(
+                `${name}-test-app`,
+                {
+                    provider: args.provider,
+                    namespace: appNamespace,
+                    host: `share-storage.${args.domain}`,
+                    ingressClassName: ingress.className,
+                    storage: volumeBackend(storage, VOLUME_DIRECTORIES.testApp),
+                    size: args.testApp.size,
+                    replicas: args.testApp.replicas,
+                    imagePullSecret: this.registry?.password ? PULL_SECRET_NAME : undefined,
+                    autoscaling: args.autoscaling,
+                },
+                afterIngress(),
+            );
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,208 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import { IMAGES } from "../stacks/versions";
+import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
+
+export interface RegistryArgs {
+    readonly provider: k8s.Provider;
+    /** registry.<domain> is the registry's host name. */
+    readonly domain: string;
+    readonly ingressClassName: string;
+    /** tls: HTTPS with a generated CA and htpasswd auth; insecure: plain HTTP, no auth (seed 000, labs). */
+    readonly mode: "tls" | "insecure";
+    /** Where the images live (an NFS directory, or a storage class). */
+    readonly storage: SharedVolumeBackend;
+    /** Size of the data volume (default "10Gi", seed 000). */
+    readonly size?: string;
+    /** Namespaces that get an imagePullSecret for this registry (default: none). */
+    readonly pullSecretNamespaces?: pulumi.Input<string>[];
+}
+
+export const REGISTRY_USER = "admin";
+export const PULL_SECRET_NAME = "registry-credentials";
+
+/**
+ * The private registry of seed 000 §15: the `registry` image as a Deployment with its data on a
+ * shared volume, Service :5000, Ingress registry.<domain> with unlimited body size (image layers
+ * are large). Beyond the seed: TLS from a CA the program generates, htpasswd auth with a
+ * generated password, and pull secrets for the namespaces that use it.
+ */
+export class Registry extends pulumi.ComponentResource {
+    public readonly host: string;
+    public readonly url: string;
+    /** PEM of the CA nodes must trust (tls mode). */
+    public readonly caCertPem?: pulumi.Output<string>;
+    public readonly username?: string;
+    /** Generated password (secret; tls mode). */
+    public readonly password?: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("k8s-platform:platform:Registry", name, {}, opts);
+        const k8sOpts = { parent: this, provider: args.provider };
+        this.host = `registry.${args.domain}`;
+        this.url = `${args.mode === "tls" ? "https" : "http"}://${this.host}`;
+        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: "registry" } }, k8sOpts);
+        const namespace = ns.metadata.name;
+        const labels = { app: "registry" };
+
+        const data = new SharedVolume(
+            `${name}-data`,
+            { provider: args.provider, namespace, claimName: "registry-data", size: args.size ?? "10Gi", backend: args.storage },
+            { parent: this },
+        );
+
+        const env: k8s.types.input.core.v1.EnvVar[] = [];
+        const volumes: k8s.types.input.core.v1.Volume[] = [{ name: "data", persistentVolumeClaim: { claimName: data.claimName } }];
+        const mounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: "data", mountPath: "/var/lib/registry" }];
+        let tlsSecretName: pulumi.Output<string> | undefined;
+
+        if (args.mode === "tls") {
+            const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+            const ca = new tls.SelfSignedCert(
+                `${name}-ca`,
+                {
+                    privateKeyPem: caKey.privateKeyPem,
+                    isCaCertificate: true,
+                    subject: { commonName: `k8s-platform registry CA (${args.domain})` },
+                    validityPeriodHours: 10 * 365 * 24,
+                    allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+                },
+                { parent: this },
+            );
+            const serverKey = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+            const csr = new tls.CertRequest(
+                `${name}-server-csr`,
+                { privateKeyPem: serverKey.privateKeyPem, subject: { commonName: this.host }, dnsNames: [this.host] },
+                { parent: this },
+            );
+            const serverCert = new tls.LocallySignedCert(
+                `${name}-server-cert`,
+                {
+                    certRequestPem: csr.certRequestPem,
+                    caPrivateKeyPem: caKey.privateKeyPem,
+                    caCertPem: ca.certPem,
+                    validityPeriodHours: 2 * 365 * 24,
+                    // Renewed by `pulumi up` during its last 30 days.
+                    earlyRenewalHours: 30 * 24,
+                    allowedUses: ["server_auth", "digital_signature", "key_encipherment"],
+                },
+                { parent: this },
+            );
+            this.caCertPem = ca.certPem;
+            tlsSecretName = new k8s.core.v1.Secret(
+                `${name}-tls`,
+                {
+                    metadata: { name: "registry-tls", namespace },
+                    type: "kubernetes.io/tls",
+                    stringData: { "tls.crt": serverCert.certPem, "tls.key": serverKey.privateKeyPem },
+                },
+                k8sOpts,
+            ).metadata.name;
+
+            const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+            this.username = REGISTRY_USER;
+            this.password = password.result;
+            const htpasswd = new k8s.core.v1.Secret(
+                `${name}-htpasswd`,
+                {
+                    metadata: { name: "registry-htpasswd", namespace },
+                    stringData: { htpasswd: pulumi.interpolate`${REGISTRY_USER}:${password.bcryptHash}\n` },
+                },
+                k8sOpts,
+            );
+            env.push(
+                { name: "REGISTRY_AUTH", value: "htpasswd" },
+                { name: "REGISTRY_AUTH_HTPASSWD_REALM", value: "k8s-platform registry" },
+                { name: "REGISTRY_AUTH_HTPASSWD_PATH", value: "/auth/htpasswd" },
+            );
+            volumes.push({ name: "auth", secret: { secretName: htpasswd.metadata.name } });
+            mounts.push({ name: "auth", mountPath: "/auth", readOnly: true });
+
+            const dockerConfig = pulumi.secret(
+                pulumi.all([password.result]).apply(([pw]) =>
+                    JSON.stringify({
+                        auths: { [this.host]: { username: REGISTRY_USER, password: pw, auth: Buffer.from(`${REGISTRY_USER}:${pw}`).toString("base64") } },
+                    }),
+                ),
+            );
+            (args.pullSecretNamespaces ?? []).forEach((pullNs, i) => {
+                new k8s.core.v1.Secret(
+                    `${name}-pull-secret-${i}`,
+                    {
+                        metadata: { name: PULL_SECRET_NAME, namespace: pullNs },
+                        type: "kubernetes.io/dockerconfigjson",
+                        stringData: { ".dockerconfigjson": dockerConfig },
+                    },
+                    k8sOpts,
+                );
+            });
+        }
+
+        new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { name: "registry", namespace, labels },
+                spec: {
+                    replicas: 1,
+                    selector: { matchLabels: labels },
+                    // One writer at a time on the shared data.
+                    strategy: { type: "Recreate" },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            containers: [
+                                {
+                                    name: "registry",
+                                    image: IMAGES.registry,
+                                    ports: [{ name: "http", containerPort: 5000 }],
+                                    env,
+                                    volumeMounts: mounts,
+                                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+                                    readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 10 },
+                                    livenessProbe: { httpGet: { path: "/", port: "http" }, initialDelaySeconds: 10, periodSeconds: 20 },
+                                },
+                            ],
+                            volumes,
+                        },
+                    },
+                },
+            },
+            k8sOpts,
+        );
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            { metadata: { name: "registry", namespace, labels }, spec: { selector: labels, ports: [{ name: "http", port: 5000, targetPort: "http" }] } },
+            k8sOpts,
+        );
+        new k8s.networking.v1.Ingress(
+            `${name}-ingress`,
+            {
+                metadata: {
+                    name: "registry",
+                    namespace,
+                    annotations: {
+                        // Image layers are large: no request body limit (seed 000).
+                        "nginx.ingress.kubernetes.io/proxy-body-size": "0",
+                        ...(args.mode === "insecure" ? { "nginx.ingress.kubernetes.io/ssl-redirect": "false" } : {}),
+                    },
+                },
+                spec: {
+                    ingressClassName: args.ingressClassName,
+                    ...(tlsSecretName ? { tls: [{ hosts: [this.host], secretName: tlsSecretName }] } : {}),
+                    rules: [
+                        {
+                            host: this.host,
+                            http: {
+                                paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { number: 5000 } } } }],
+                            },
+                        },
+                    ],
+                },
+            },
+            k8sOpts,
+        );
+        this.registerOutputs({ host: this.host, url: this.url });
+    }
+}

@@ -1,0 +1,61 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NodeSpec } from "../stacks/config";
+import { runScript, SshAccess } from "./remoteScript";
+
+export interface RegistryTrustArgs {
+    /** Nodes whose containerd pulls from the registry. */
+    readonly nodes: NodeSpec[];
+    readonly ssh: SshAccess;
+    /** registry.<domain>. */
+    readonly registryHost: string;
+    /** Where registry.<domain> resolves on the nodes (the ingress address). */
+    readonly ingressAddress: string;
+    readonly mode: "tls" | "insecure";
+    /** The registry CA (tls mode). */
+    readonly caCertPem?: pulumi.Input<string>;
+    /** Per node name, what must be done first (its preparation: containerd installed). */
+    readonly after: Record<string, pulumi.Resource>;
+}
+
+/**
+ * Every node resolves registry.<domain> to the ingress address and its containerd trusts the
+ * registry (hosts.toml with the registry CA, or plain HTTP in insecure mode). Commands per node,
+ * so adding a node only adds its own.
+ */
+export class RegistryTrust extends pulumi.ComponentResource {
+    constructor(name: string, args: RegistryTrustArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("k8s-platform:platform:RegistryTrust", name, {}, opts);
+        for (const node of args.nodes) {
+            // containerd's certs.d must exist (node preparation) before it is configured.
+            const nodeOpts = { parent: this, dependsOn: [args.after[node.name]] };
+            const hostsEnv = { ENTRY_IP: args.ingressAddress, ENTRY_NAME: args.registryHost };
+            runScript(
+                `${name}-${node.name}-hosts`,
+                {
+                    host: node,
+                    ssh: args.ssh,
+                    create: { script: "hosts-entry", env: { ...hostsEnv, ACTION: "add" } },
+                    delete: { script: "hosts-entry", env: { ...hostsEnv, ACTION: "remove" } },
+                },
+                nodeOpts,
+            );
+            runScript(
+                `${name}-${node.name}-containerd`,
+                {
+                    host: node,
+                    ssh: args.ssh,
+                    create: {
+                        script: "registry-trust",
+                        env: pulumi.output(args.caCertPem ?? "").apply((ca) => ({
+                            REGISTRY_HOST: args.registryHost,
+                            REGISTRY_MODE: args.mode,
+                            ...(args.mode === "tls" ? { REGISTRY_CA: ca } : {}),
+                        })),
+                    },
+                },
+                nodeOpts,
+            );
+        }
+        this.registerOutputs({});
+    }
+}

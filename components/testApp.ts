@@ -1,0 +1,143 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { IMAGES } from "../stacks/versions";
+import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
+
+export const TEST_JSP = fs.readFileSync(path.join(__dirname, "assets", "test.jsp"), "utf8");
+
+export interface TestAppArgs {
+    readonly provider: k8s.Provider;
+    /** Namespace to deploy into (created by the caller, so pull secrets can be placed first). */
+    readonly namespace: pulumi.Input<string>;
+    /** share-storage.<domain>. */
+    readonly host: string;
+    readonly ingressClassName: string;
+    /** Where `webapps` lives (an NFS directory, or a storage class). */
+    readonly storage: SharedVolumeBackend;
+    /** Size of the webapps volume (default "1Gi", seed 000). */
+    readonly size?: string;
+    /** Replicas (default 3, seed 000); with autoscaling, the HPA owns the count. */
+    readonly replicas?: number;
+    /** Image pull secret in `namespace` (default: none). */
+    readonly imagePullSecret?: pulumi.Input<string>;
+    /** An autoscaling/v2 HPA on CPU (seed 002; default: none). */
+    readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly cpuUtilization: number };
+}
+
+/**
+ * The test application of seed 000 §16: tomcat with `webapps` on a shared volume holding
+ * ROOT/test.jsp (the session page), so every replica serves the same files; Service :8080 and
+ * Ingress share-storage.<domain>. The program delivers test.jsp itself: an init container copies
+ * it from a ConfigMap onto the shared volume.
+ */
+export class TestApp extends pulumi.ComponentResource {
+    public readonly url: string;
+
+    constructor(name: string, args: TestAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("k8s-platform:platform:TestApp", name, {}, opts);
+        const k8sOpts = { parent: this, provider: args.provider };
+        const labels = { app: "tomcat" };
+        const webapps = new SharedVolume(
+            `${name}-webapps`,
+            { provider: args.provider, namespace: args.namespace, claimName: "tomcat-webapps", size: args.size ?? "1Gi", backend: args.storage },
+            { parent: this },
+        );
+        const page = new k8s.core.v1.ConfigMap(
+            `${name}-page`,
+            { metadata: { name: "tomcat-test-page", namespace: args.namespace }, data: { "test.jsp": TEST_JSP } },
+            k8sOpts,
+        );
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { name: "tomcat", namespace: args.namespace, labels },
+                spec: {
+                    replicas: args.autoscaling?.minReplicas ?? args.replicas ?? 3,
+                    selector: { matchLabels: labels },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            imagePullSecrets: args.imagePullSecret ? [{ name: args.imagePullSecret }] : undefined,
+                            initContainers: [
+                                {
+                                    name: "deliver-test-page",
+                                    image: IMAGES.tomcat,
+                                    command: ["sh", "-c", "mkdir -p /webapps/ROOT && cp /page/test.jsp /webapps/ROOT/test.jsp"],
+                                    volumeMounts: [
+                                        { name: "webapps", mountPath: "/webapps" },
+                                        { name: "page", mountPath: "/page", readOnly: true },
+                                    ],
+                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                                },
+                            ],
+                            containers: [
+                                {
+                                    name: "tomcat",
+                                    image: IMAGES.tomcat,
+                                    ports: [{ name: "http", containerPort: 8080 }],
+                                    volumeMounts: [{ name: "webapps", mountPath: "/usr/local/tomcat/webapps" }],
+                                    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+                                    readinessProbe: { httpGet: { path: "/test.jsp", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10 },
+                                    livenessProbe: { tcpSocket: { port: "http" }, initialDelaySeconds: 30, periodSeconds: 20 },
+                                },
+                            ],
+                            volumes: [
+                                { name: "webapps", persistentVolumeClaim: { claimName: webapps.claimName } },
+                                { name: "page", configMap: { name: page.metadata.name } },
+                            ],
+                        },
+                    },
+                },
+            },
+            // With an HPA the replica count is the HPA's: re-applying ours would undo its scaling.
+            { ...k8sOpts, ignoreChanges: args.autoscaling ? ["spec.replicas"] : [] },
+        );
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: "tomcat", namespace: args.namespace, labels },
+                spec: { selector: labels, ports: [{ name: "http", port: 8080, targetPort: "http" }] },
+            },
+            k8sOpts,
+        );
+        new k8s.networking.v1.Ingress(
+            `${name}-ingress`,
+            {
+                metadata: { name: "tomcat", namespace: args.namespace },
+                spec: {
+                    ingressClassName: args.ingressClassName,
+                    rules: [
+                        {
+                            host: args.host,
+                            http: {
+                                paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { number: 8080 } } } }],
+                            },
+                        },
+                    ],
+                },
+            },
+            k8sOpts,
+        );
+        if (args.autoscaling) {
+            new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                `${name}-hpa`,
+                {
+                    metadata: { name: "tomcat", namespace: args.namespace },
+                    spec: {
+                        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+                        minReplicas: args.autoscaling.minReplicas,
+                        maxReplicas: args.autoscaling.maxReplicas,
+                        metrics: [
+                            { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.autoscaling.cpuUtilization } } },
+                        ],
+                    },
+                },
+                k8sOpts,
+            );
+        }
+        this.url = `http://${args.host}/test.jsp`;
+        this.registerOutputs({ url: this.url });
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The software L4/L7 load balancer of seed 000 §13: HAProxy in front of the ingress controller's
+# node ports (and, with several control planes, the API servers). The config is rendered by the
+# program; it is checked with `haproxy -c` before it replaces the running one, and HAProxy is
+# reloaded (gracefully, no dropped connections) only when it changed.
+#
+# Parameters (environment): HAPROXY_CONFIG (the whole haproxy.cfg), FIREWALL_MODE (disabled|open),
+#   HAPROXY_PORTS (space-separated ports it listens on, opened when FIREWALL_MODE=open)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+[ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env HAPROXY_CONFIG FIREWALL_MODE
+FAMILY=$(os_family)
+ensure_packages "$FAMILY" haproxy
+
+if [ "$FAMILY" = dnf ] && command -v getenforce >/dev/null 2>&1 && [ "$(getenforce)" != Disabled ]; then
+  # SELinux only lets haproxy connect to its standard ports; node ports are not among them.
+  [ "$(getsebool haproxy_connect_any 2>/dev/null | awk '{print $3}')" = on ] || setsebool -P haproxy_connect_any 1
+fi
+
+if [ "$FIREWALL_MODE" = open ] && systemctl is-active --quiet firewalld 2>/dev/null; then
+  reload=0
+  for port in ${HAPROXY_PORTS:-}; do
+    firewall-cmd --permanent --query-port="$port/tcp" >/dev/null 2>&1 || {
+      firewall-cmd --permanent --add-port="$port/tcp"
+      reload=1
+    }
+  done
+  [ "$reload" -eq 0 ] || firewall-cmd --reload
+fi
+
+config="$ROOT/etc/haproxy/haproxy.cfg"
+candidate=$(mktemp)
+trap 'rm -f "$candidate"' EXIT
+printf '%s\n' "$HAPROXY_CONFIG" >"$candidate"
+haproxy -c -q -f "$candidate" || die "the rendered HAProxy config does not validate; the running one is unchanged"
+changed=0
+write_if_changed "$config" 0644 <"$candidate" && changed=1
+unit_enable_now haproxy
+if [ "$changed" -eq 1 ]; then
+  systemctl reload haproxy
+fi
