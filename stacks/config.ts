@@ -71,7 +71,13 @@ const dnsLabel = z
             `${show(iss.input)} is not a valid node name (lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit)`,
     });
 
-const port = z.number().int().min(1).max(65535, { error: (iss) => `${show(iss.input)} is not a TCP port (1-65535)` });
+/** A whole number in [min, max]; every failure names the value and the range. */
+const intRange = (min: number, max: number, what: string) => {
+    const error = (iss: { input?: unknown }) => `${show(iss.input)} is not ${what} (${min}-${max})`;
+    return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
+const port = intRange(1, 65535, "a TCP port");
 
 const positiveInt = (what: string) =>
     z.number({ error: (iss) => `expected a whole number of ${what}, got ${show(iss.input)}` }).int({ error: `expected a whole number of ${what}` }).positive({ error: (iss) => `${show(iss.input)} ${what}: must be at least 1` });
@@ -177,7 +183,7 @@ const hostRefSchema = z.union(
     { error: () => `expected {node: "<cluster node name>"} or {name, ip[, sshUser, provision]} for a host of its own` },
 );
 
-const nodePort = z.number().int().min(30000).max(32767, { error: (iss) => `${show(iss.input)} is not in the NodePort range 30000-32767` });
+const nodePort = intRange(30000, 32767, "in the NodePort range");
 
 const addonSchemas = {
     domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a DNS domain` }).default("localtest.com"),
@@ -217,7 +223,7 @@ const addonSchemas = {
         enabled: z.boolean().default(true),
         minReplicas: positiveInt("replicas").default(3),
         maxReplicas: positiveInt("replicas").default(30),
-        cpuUtilization: z.number().int().min(1).max(100, { error: (iss) => `${show(iss.input)} is not a percentage (1-100)` }).default(50),
+        cpuUtilization: intRange(1, 100, "a percentage").default(50),
     }).prefault({}),
 };
 
@@ -414,6 +420,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     }
 
     const hosts: HostSpec[] = [...nodes];
+    const hostKeys = new Map<HostSpec, string>(nodes.map((n, i) => [n, k(`nodes[${i}].ip`)]));
     const addonHost = (key: "haproxy" | "nfs", ref: z.output<typeof hostRefSchema> | undefined, sizeDefault: MachineSize): AddonHost | undefined => {
         if (!ref) {
             problems.push(`${k(`${key}.host`)}: is required when ${key}.enabled is true ({node: "<cluster node>"} or {name, ip})`);
@@ -440,6 +447,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
         }
         if (!hosts.some((h) => h.name === host.name)) {
             hosts.push(host);
+            hostKeys.set(host, k(`${key}.host.ip`));
         }
         return { kind: "dedicated", host, provision };
     };
@@ -452,7 +460,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     // Every machine: inside the node network, unique IPs and names.
     hosts.forEach((h) => {
         if (!cidrContains(nodeNet, h.ip)) {
-            problems.push(`${keyOfHost(h, nodes)}: IP ${show(h.ip)} of ${h.name} is outside network.cidr ${nodeNet.text}`);
+            problems.push(`${hostKeys.get(h)}: IP ${show(h.ip)} of ${h.name} is outside network.cidr ${nodeNet.text}`);
         }
     });
     duplicates(hosts.map((h) => h.ip)).forEach((ip) =>
@@ -560,11 +568,6 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
         metricsServer: raw.metricsServer,
         autoscaling: raw.autoscaling,
     };
-}
-
-function keyOfHost(host: HostSpec, nodes: NodeSpec[]): string {
-    const i = nodes.findIndex((n) => n === host);
-    return i >= 0 ? `${PROJECT}:nodes[${i}].ip` : `${PROJECT}:nodes`;
 }
 
 function duplicates(values: string[]): string[] {

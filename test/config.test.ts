@@ -133,3 +133,55 @@ describe("stack config", () => {
         assert.equal(parse(raw).kubernetes.controlPlaneEndpoint, "api.dev.internal:6443");
     });
 });
+
+describe("stack config: add-ons", () => {
+    it("refuses a MetalLB range outside the node network, over a node, the HAProxy host or the gateway, or malformed", () => {
+        const lab = (edit: (raw: any) => void) => errorFor(edit, "lab");
+        assert.match(lab((raw) => (raw.metallb.addresses = "10.0.0.1-10.0.0.3")), /k8s-platform:metallb\.addresses: 10\.0\.0\.1-10\.0\.0\.3 is not inside network\.cidr 192\.168\.1\.0\/24/);
+        assert.match(lab((raw) => (raw.metallb.addresses = "192.168.1.9-192.168.1.12")), /k8s-platform:metallb\.addresses: 192\.168\.1\.9-192\.168\.1\.12 contains 192\.168\.1\.10, the address of m-k8s/);
+        assert.match(
+            lab((raw) => {
+                raw.network.gateway = "192.168.1.12";
+            }),
+            /metallb\.addresses: 192\.168\.1\.11-192\.168\.1\.13 contains the gateway 192\.168\.1\.12/,
+        );
+        assert.match(
+            lab((raw) => (raw.haproxy = { enabled: true, host: { name: "lb", ip: "192.168.1.12" } })),
+            /metallb\.addresses: 192\.168\.1\.11-192\.168\.1\.13 contains 192\.168\.1\.12, the address of lb/,
+        );
+        assert.match(lab((raw) => (raw.metallb.addresses = "192.168.1.13-192.168.1.11")), /"192\.168\.1\.13-192\.168\.1\.11" is not a range "first-last" of IPv4 addresses with first <= last/);
+        assert.match(lab((raw) => (raw.metallb.addresses = "192.168.1.0/30")), /"192\.168\.1\.0\/30" is not a range "first-last"/);
+        assert.match(lab((raw) => delete raw.metallb.addresses), /k8s-platform:metallb\.addresses: is required when metallb\.enabled is true/);
+    });
+
+    it("refuses HAProxy without a host, on an unknown node, or on a node when it must front several API servers", () => {
+        assert.match(errorFor((raw) => (raw.haproxy = { enabled: true })), /k8s-platform:haproxy\.host: is required when haproxy\.enabled is true/);
+        assert.match(errorFor((raw) => (raw.haproxy.host = { node: "test-lb" })), /k8s-platform:haproxy\.host\.node: "test-lb" is not a node in k8s-platform:nodes \(nodes: test-master, test-node1/);
+        assert.match(
+            errorFor((raw) => {
+                raw.nodes.push({ name: "test-master2", ip: "192.168.111.160", role: "control-plane" }, { name: "test-master3", ip: "192.168.111.161", role: "control-plane" });
+            }),
+            /k8s-platform:haproxy\.host: with 3 control-plane nodes HAProxy fronts the API server on :6443 and must answer before kubeadm init; give it a host of its own/,
+        );
+        assert.match(errorFor((raw) => (raw.ingress = { enabled: false })), /k8s-platform:haproxy\.enabled: HAProxy forwards to the ingress controller's node ports; enable ingress too/);
+        assert.match(errorFor((raw) => (raw.haproxy.host = { name: "lb1", ip: "10.1.1.1" })), /k8s-platform:haproxy\.host\.ip: IP "10\.1\.1\.1" of lb1 is outside network\.cidr/);
+    });
+
+    it("puts the control-plane endpoint on a dedicated HAProxy host with several control planes", () => {
+        const raw = structuredClone(rawConfigOf("dev")) as any;
+        raw.nodes.push({ name: "test-master2", ip: "192.168.111.160", role: "control-plane" }, { name: "test-master3", ip: "192.168.111.161", role: "control-plane" });
+        raw.haproxy.host = { name: "test-lb", ip: "192.168.111.150" };
+        const config = parse(raw);
+        assert.equal(config.kubernetes.controlPlaneEndpoint, "192.168.111.150:6443");
+        assert.ok(config.haproxy.enabled && config.haproxy.frontsApiServer);
+    });
+
+    it("refuses add-ons whose dependencies are off, and inconsistent numbers", () => {
+        assert.match(errorFor((raw) => (raw.nfs = { enabled: false })), /k8s-platform:registry\.enabled: its data lives on the NFS share; enable nfs/);
+        assert.match(errorFor((raw) => (raw.autoscaling = { minReplicas: 5, maxReplicas: 2 })), /k8s-platform:autoscaling\.minReplicas: 5 is above autoscaling\.maxReplicas 2/);
+        assert.match(errorFor((raw) => (raw.ingress = { httpNodePort: 8080 })), /k8s-platform:ingress\.httpNodePort: 8080 is not in the NodePort range \(30000-32767\)/);
+        assert.match(errorFor((raw) => (raw.ingress = { httpNodePort: 30443 })), /k8s-platform:ingress\.httpsNodePort: 30443 is the same as ingress\.httpNodePort/);
+        assert.match(errorFor((raw) => (raw.registry = { mode: "plain" })), /k8s-platform:registry\.mode: "plain" is not allowed; allowed values: tls, insecure/);
+        assert.match(errorFor((raw) => (raw.metricsServer = { enabled: false })), /k8s-platform:autoscaling\.enabled: the HPA reads CPU from metrics-server/);
+    });
+});

@@ -2,7 +2,7 @@
 # and a PATH whose system commands are recorders (fakebin/fake-command).
 
 SCRIPTS="$BATS_TEST_DIRNAME/../../scripts"
-FAKE_COMMANDS=(apt-get apt-mark dpkg-query dnf rpm systemctl containerd curl gpg getenforce setenforce
+FAKE_COMMANDS=(apt-get apt-mark dpkg-query dnf rpm systemctl containerd curl gpg getenforce setenforce getsebool setsebool exportfs
   swapoff modprobe sysctl firewall-cmd ufw kubeadm kubectl sleep)
 
 setup_root() { # os: ubuntu|rocky
