@@ -8,6 +8,7 @@ import { ClusterMember } from "./clusterMember";
 import { NodeHost } from "./nodeHost";
 import { runScript, SshAccess } from "./remoteScript";
 import { caCertHash, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
+import { withServer } from "./render/kubeconfig";
 
 export interface KubeadmClusterArgs {
     /** kubeadm's clusterName (the stack name). */
@@ -30,6 +31,9 @@ export interface KubeadmClusterArgs {
     /** What `kubeadm init` waits for besides the node's preparation (default: nothing), e.g. the
      * load balancer that is the control-plane endpoint: init talks to the API through it. */
     readonly initAfter?: pulumi.Resource[];
+    /** API server URL written into the kubeconfig output, when the control-plane endpoint is not
+     * reachable from where Pulumi runs (default: https://<control-plane endpoint>). */
+    readonly kubeconfigServer?: string;
 }
 
 /**
@@ -169,8 +173,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // admin.conf exists once init has finished.
             { parent: this, dependsOn: [init] },
         );
-        this.kubeconfig = pulumi.secret(kubeconfigRead.stdout);
-        this.apiEndpoint = `https://${endpoint}`;
+        this.apiEndpoint = args.kubeconfigServer ?? `https://${endpoint}`;
+        const server = this.apiEndpoint;
+        this.kubeconfig = pulumi.secret(kubeconfigRead.stdout.apply((text) => (args.kubeconfigServer ? withServer(text, server) : text)));
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
 
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });

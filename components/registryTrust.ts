@@ -8,8 +8,10 @@ export interface RegistryTrustArgs {
     readonly ssh: SshAccess;
     /** registry.<domain>. */
     readonly registryHost: string;
-    /** Where registry.<domain> resolves on the nodes (the ingress address). */
-    readonly ingressAddress: string;
+    /** Where registry.<domain> resolves on the nodes (the ingress address as nodes reach it). */
+    readonly ingressAddress: pulumi.Input<string>;
+    /** The port nodes reach the ingress on, when not the scheme's default (e.g. a node port). */
+    readonly ingressPort?: number;
     readonly mode: "tls" | "insecure";
     /** The registry CA (tls mode). */
     readonly caCertPem?: pulumi.Input<string>;
@@ -49,6 +51,7 @@ export class RegistryTrust extends pulumi.ComponentResource {
                         env: pulumi.output(args.caCertPem ?? "").apply((ca) => ({
                             REGISTRY_HOST: args.registryHost,
                             REGISTRY_MODE: args.mode,
+                            ...(args.ingressPort ? { REGISTRY_PORT: String(args.ingressPort) } : {}),
                             ...(args.mode === "tls" ? { REGISTRY_CA: ca } : {}),
                         })),
                     },

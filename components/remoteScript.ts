@@ -9,15 +9,18 @@ export interface SshAccess {
     readonly privateKey: pulumi.Input<string>;
     /** Jump host for machines without a direct route (default: none). */
     readonly bastion?: { readonly host: string; readonly port: number; readonly user: string };
+    /** Address to SSH to, per host name, when it is not the host's cluster IP (default: the IP),
+     * e.g. a cloud VM's public DNS name. */
+    readonly addresses?: Record<string, pulumi.Input<string>>;
 }
 
 /**
  * The SSH connection for a host. The provider stores connections as secrets; the key is a
  * secret already. dialErrorLimit allows for a VM that is still booting (about 10 minutes).
  */
-export function connectionFor(host: { ip: pulumi.Input<string>; sshUser: string; sshPort: number }, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
+export function connectionFor(host: { name: string; ip: pulumi.Input<string>; sshUser: string; sshPort: number }, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
     return {
-        host: host.ip,
+        host: ssh.addresses?.[host.name] ?? host.ip,
         port: host.sshPort,
         user: host.sshUser,
         privateKey: pulumi.secret(ssh.privateKey),

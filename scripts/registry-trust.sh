@@ -4,13 +4,15 @@
 # mode, the seed's way, for labs). containerd reads these files on each pull: no restart.
 #
 # Parameters (environment): REGISTRY_HOST (registry.localtest.com), REGISTRY_MODE (tls|insecure),
-#   REGISTRY_CA (PEM, tls mode)
+#   REGISTRY_CA (PEM, tls mode), REGISTRY_PORT (optional: the port nodes reach the ingress on,
+#   e.g. a node port where the load balancer cannot be reached from its own backends)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env REGISTRY_HOST REGISTRY_MODE
 dir="$ROOT/etc/containerd/certs.d/$REGISTRY_HOST"
+port="${REGISTRY_PORT:+:$REGISTRY_PORT}"
 case "$REGISTRY_MODE" in
 tls)
   require_env REGISTRY_CA
@@ -19,7 +21,7 @@ tls)
 # Managed by k8s-platform
 server = "https://$REGISTRY_HOST"
 
-[host."https://$REGISTRY_HOST"]
+[host."https://$REGISTRY_HOST$port"]
   capabilities = ["pull", "resolve", "push"]
   ca = "/etc/containerd/certs.d/$REGISTRY_HOST/ca.crt"
 EOF
@@ -30,7 +32,7 @@ insecure)
 # Managed by k8s-platform (insecure mode: plain HTTP, as seed 000)
 server = "http://$REGISTRY_HOST"
 
-[host."http://$REGISTRY_HOST"]
+[host."http://$REGISTRY_HOST$port"]
   capabilities = ["pull", "resolve", "push"]
   skip_verify = true
 EOF

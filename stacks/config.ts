@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { cidrContains, cidrsOverlap, isIpv4, networkAddress, parseCidr, parseIpRange, rangeContains } from "./net";
-import { KUBERNETES_VERSION } from "./versions";
+import { cidrContains, cidrsOverlap, ipToNumber, isIpv4, networkAddress, parseCidr, parseIpRange, rangeContains } from "./net";
+import { AKS_KUBERNETES_VERSION, AZURE_NODE_IMAGE, KUBERNETES_VERSION } from "./versions";
 
 /**
  * The one place stack configuration is read and validated. Everything downstream receives the
@@ -125,9 +125,57 @@ const vsphereSchema = strict({
     loadBalancerSize: sizeSchema.prefault({}),
 });
 
+const vmSize = z.string({ error: (iss) => `expected an Azure VM size, got ${show(iss.input)}` }).regex(/^Standard_[A-Za-z0-9]+(_[A-Za-z0-9]+)*$/, {
+    error: (iss) => `${show(iss.input)} is not an Azure VM size (expected e.g. "Standard_D2s_v3")`,
+});
+
+const azureSchema = strict({
+    location: z.string().min(1),
+    resourceGroupName: z.string().min(1).optional(),
+    /** Public DNS labels of the nodes: <prefix>-<node>.<location>.cloudapp.azure.com. */
+    dnsLabelPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, { error: (iss) => `${show(iss.input)} is not a DNS label prefix (lowercase letters, digits, '-')` }).optional(),
+    /** Networks allowed to reach SSH and the API server. */
+    adminCidrs: z.array(z.string()).default([]),
+    allowSshFromAnywhere: z.boolean().default(false),
+    /** publicIp: every node has a public IP; bastion: private nodes reached through ssh.bastion. */
+    access: choice(["publicIp", "bastion"] as const).default("publicIp"),
+    adminUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default("azureuser"),
+    controlPlaneSize: vmSize.default("Standard_D2s_v3"),
+    workerSize: vmSize.default("Standard_D2s_v3"),
+    osDiskGb: positiveInt("GB of disk").default(50),
+    image: strict({
+        publisher: z.string().default(AZURE_NODE_IMAGE.publisher),
+        offer: z.string().default(AZURE_NODE_IMAGE.offer),
+        sku: z.string().default(AZURE_NODE_IMAGE.sku),
+        version: z.string().default(AZURE_NODE_IMAGE.version),
+    }).prefault({}),
+});
+
+const aksSchema = strict({
+    location: z.string().min(1),
+    resourceGroupName: z.string().min(1).optional(),
+    kubernetesVersion: kubernetesVersion.default(AKS_KUBERNETES_VERSION),
+    nodeCount: intRange(1, 1000, "a node count").default(3),
+    vmSize: vmSize.default("Standard_DS2_v2"),
+    networkPlugin: choice(["azure", "kubenet"] as const).default("azure"),
+    networkPluginMode: choice(["overlay", "none"] as const).default("overlay"),
+    podCidr: cidr.default("10.244.0.0/16"),
+    serviceCidr: cidr.default("10.0.0.0/16"),
+    dnsServiceIP: ipv4.default("10.0.0.10"),
+    /** Cluster autoscaler bounds for the system pool (default: off, a fixed nodeCount). */
+    autoscaler: strict({ minCount: intRange(1, 1000, "a node count"), maxCount: intRange(1, 1000, "a node count") }).optional(),
+    acrSku: choice(["Basic", "Standard", "Premium"] as const).default("Basic"),
+    /** ReadWriteMany storage class for the shared volumes. */
+    sharedStorageClass: z.string().default("azurefile-csi"),
+    /** Seed 004's managed-disk claim (ReadWriteOnce, one pod) next to the shared ones. */
+    managedDiskClaim: z.boolean().default(false),
+});
+
 const infraSchema = strict({
-    provider: choice(["vsphere", "existing"] as const),
+    provider: choice(["vsphere", "existing", "azure", "aks"] as const),
     vsphere: vsphereSchema.optional(),
+    azure: azureSchema.optional(),
+    aks: aksSchema.optional(),
 });
 
 const networkSchema = strict({
@@ -206,7 +254,8 @@ const addonSchemas = {
         exportPath: z.string().regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, { error: (iss) => `${show(iss.input)} is not an absolute directory path` }).default("/share_storage"),
     }).prefault({}),
     registry: strict({
-        enabled: z.boolean().default(true),
+        /** Default: on, except on AKS (images come from ACR). */
+        enabled: z.boolean().optional(),
         mode: choice(["tls", "insecure"] as const).default("tls"),
         size: z.string().regex(/^\d+(Mi|Gi|Ti)$/).default("10Gi"),
     }).prefault({}),
@@ -216,7 +265,8 @@ const addonSchemas = {
         size: z.string().regex(/^\d+(Mi|Gi|Ti)$/).default("1Gi"),
     }).prefault({}),
     metricsServer: strict({
-        enabled: z.boolean().default(true),
+        /** Default: on, except on AKS (it runs its own). */
+        enabled: z.boolean().optional(),
         kubeletInsecureTls: z.boolean().default(true),
     }).prefault({}),
     autoscaling: strict({
@@ -231,7 +281,7 @@ const rawSchema = z.object({
     kubernetes: kubernetesSchema.prefault({}),
     infra: infraSchema,
     network: networkSchema,
-    nodes: z.array(nodeSchema, { error: (iss) => `expected a list of nodes, got ${show(iss.input)}` }),
+    nodes: z.array(nodeSchema, { error: (iss) => `expected a list of nodes, got ${show(iss.input)}` }).default([]),
     ssh: sshSchema.prefault({}),
     os: osSchema.prefault({}),
     ...addonSchemas,
@@ -288,13 +338,19 @@ export interface KubernetesConfig {
 }
 
 export type VsphereConfig = z.output<typeof vsphereSchema>;
+export type AzureConfig = z.output<typeof azureSchema>;
+export type AksConfig = z.output<typeof aksSchema>;
 export type OsConfig = z.output<typeof osSchema>;
 
 export interface PlatformConfig {
     readonly project: string;
     readonly stack: string;
     readonly kubernetes: KubernetesConfig;
-    readonly infra: { readonly provider: "vsphere"; readonly vsphere: VsphereConfig } | { readonly provider: "existing" };
+    readonly infra:
+        | { readonly provider: "vsphere"; readonly vsphere: VsphereConfig }
+        | { readonly provider: "existing" }
+        | { readonly provider: "azure"; readonly azure: AzureConfig & { readonly resourceGroupName: string; readonly dnsLabelPrefix: string } }
+        | { readonly provider: "aks"; readonly aks: AksConfig & { readonly resourceGroupName: string } };
     readonly network: Raw["network"];
     /** Cluster nodes, control-plane nodes first in config order. */
     readonly nodes: NodeSpec[];
@@ -305,9 +361,9 @@ export interface PlatformConfig {
     readonly metallb: { readonly enabled: false } | { readonly enabled: true; readonly addresses: string };
     readonly haproxy: { readonly enabled: false } | { readonly enabled: true; readonly host: AddonHost; readonly frontsApiServer: boolean };
     readonly nfs: { readonly enabled: false } | { readonly enabled: true; readonly host: AddonHost; readonly exportPath: string };
-    readonly registry: Raw["registry"];
+    readonly registry: Omit<Raw["registry"], "enabled"> & { readonly enabled: boolean };
     readonly testApp: Raw["testApp"];
-    readonly metricsServer: Raw["metricsServer"];
+    readonly metricsServer: Omit<Raw["metricsServer"], "enabled"> & { readonly enabled: boolean };
     readonly autoscaling: Raw["autoscaling"];
 }
 
@@ -356,7 +412,8 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     const k = (key: string) => `${PROJECT}:${key}`;
     const provider = raw.infra.provider;
 
-    if (!opts.hasSshPrivateKey) {
+    const managed = provider === "aks";
+    if (!opts.hasSshPrivateKey && !managed) {
         problems.push(
             `${k(SSH_KEY_CONFIG)}: is required (the SSH private key for the nodes); set it with ` +
                 `\`pulumi config set --secret ${SSH_KEY_CONFIG} < ~/.ssh/id_ed25519\``,
@@ -367,6 +424,55 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     }
     if (raw.infra.vsphere && !raw.infra.vsphere.computeCluster && !raw.infra.vsphere.resourcePool) {
         problems.push(`${k("infra.vsphere")}: set computeCluster or resourcePool (where the VMs run)`);
+    }
+    for (const cloud of ["azure", "aks"] as const) {
+        if (provider === cloud && !raw.infra[cloud]) {
+            problems.push(`${k(`infra.${cloud}`)}: is required when infra.provider is "${cloud}"`);
+        }
+    }
+    const azure = provider === "azure" ? raw.infra.azure : undefined;
+    if (azure) {
+        checkAdminCidrs(azure, problems);
+        if (azure.access === "bastion" && !raw.ssh.bastion) {
+            problems.push(`${k("infra.azure.access")}: "bastion" reaches private nodes through ssh.bastion; set ssh.bastion {host, user}`);
+        }
+        if (raw.metallb.enabled) {
+            problems.push(
+                `${k("metallb.enabled")}: MetalLB's layer-2 mode answers ARP on a shared network segment, which an Azure virtual network ` +
+                    `does not provide; on Azure the ingress is exposed through an Azure Standard Load Balancer instead: set metallb.enabled to false`,
+            );
+        }
+        if (raw.haproxy.enabled) {
+            problems.push(`${k("haproxy.enabled")}: on Azure the Azure Standard Load Balancer is the L4 balancer in front of ingress; set haproxy.enabled to false`);
+        }
+    }
+    const aks = provider === "aks" ? raw.infra.aks : undefined;
+    if (managed) {
+        const refuse = (key: string, why: string) => problems.push(`${k(key)}: ${why}`);
+        if (raw.nodes.length > 0) refuse("nodes", "AKS manages its own nodes; remove the list and set infra.aks.nodeCount");
+        if (raw.metallb.enabled) refuse("metallb.enabled", "AKS gives LoadBalancer Services Azure load balancer addresses; set it to false");
+        if (raw.haproxy.enabled) refuse("haproxy.enabled", "AKS puts an Azure load balancer in front of ingress; set it to false");
+        if (raw.nfs.enabled) refuse("nfs.enabled", `on AKS shared volumes come from the ${aks?.sharedStorageClass ?? "azurefile-csi"} storage class; set it to false`);
+        if (raw.metricsServer.enabled) refuse("metricsServer.enabled", "AKS runs its own metrics-server (the HPA uses it); set it to false");
+    }
+    if (aks) {
+        if (aks.autoscaler && aks.autoscaler.minCount > aks.autoscaler.maxCount) {
+            problems.push(`${k("infra.aks.autoscaler.minCount")}: ${aks.autoscaler.minCount} is above autoscaler.maxCount ${aks.autoscaler.maxCount}`);
+        }
+        if (aks.autoscaler && (aks.nodeCount < aks.autoscaler.minCount || aks.nodeCount > aks.autoscaler.maxCount)) {
+            problems.push(`${k("infra.aks.nodeCount")}: ${aks.nodeCount} is outside the autoscaler's ${aks.autoscaler.minCount}-${aks.autoscaler.maxCount}`);
+        }
+        const service = parseCidr(aks.serviceCidr)!;
+        if (!cidrContains(service, aks.dnsServiceIP)) {
+            problems.push(`${k("infra.aks.dnsServiceIP")}: ${aks.dnsServiceIP} is outside infra.aks.serviceCidr ${aks.serviceCidr}`);
+        }
+        const vnet = parseCidr(raw.network.cidr)!;
+        const pods = parseCidr(aks.podCidr)!;
+        for (const [a, an, b, bn] of [[service, "serviceCidr", vnet, "network.cidr"], [pods, "podCidr", vnet, "network.cidr"], [pods, "podCidr", service, "infra.aks.serviceCidr"]] as const) {
+            if (cidrsOverlap(a, b)) {
+                problems.push(`${k(`infra.aks.${an}`)}: ${a.text} overlaps ${bn} ${b.text}; they must not overlap`);
+            }
+        }
     }
 
     // Networks: seed 000 insists the pod network never overlaps the host network.
@@ -411,7 +517,9 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
         size: sizeFor(n.role, n),
     }));
     const controlPlanes = nodes.filter((n) => n.role === "control-plane");
-    if (controlPlanes.length === 0) {
+    if (managed) {
+        // No kubeadm nodes to check.
+    } else if (controlPlanes.length === 0) {
         problems.push(`${k("nodes")}: needs at least one node with role "control-plane" (got ${nodes.length} node(s), none control-plane)`);
     } else if (controlPlanes.length > 1 && controlPlanes.length % 2 === 0) {
         problems.push(
@@ -463,6 +571,14 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
             problems.push(`${hostKeys.get(h)}: IP ${show(h.ip)} of ${h.name} is outside network.cidr ${nodeNet.text}`);
         }
     });
+    if (provider === "azure") {
+        // Azure keeps the first four addresses and the last one of every subnet.
+        const first = ipToNumber(networkAddress(nodeNet));
+        const last = first + 2 ** (32 - nodeNet.prefix) - 1;
+        hosts.filter((h) => isIpv4(h.ip) && (ipToNumber(h.ip) < first + 4 || ipToNumber(h.ip) === last)).forEach((h) =>
+            problems.push(`${hostKeys.get(h)}: ${h.ip} is reserved by Azure in ${nodeNet.text} (the first four addresses and the last); pick another`),
+        );
+    }
     duplicates(hosts.map((h) => h.ip)).forEach((ip) =>
         problems.push(`${k("nodes")}: IP ${ip} is used by more than one host (${hosts.filter((h) => h.ip === ip).map((h) => h.name).join(", ")}); every host needs its own`),
     );
@@ -482,7 +598,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
                 `and must answer before kubeadm init; give it a host of its own ({name, ip}) instead of node ${haproxyHost.host.name}`,
         );
     }
-    if (!controlPlaneEndpoint) {
+    if (!controlPlaneEndpoint && !managed) {
         if (controlPlanes.length === 1) {
             controlPlaneEndpoint = `${controlPlanes[0].ip}:6443`;
         } else if (haproxyFrontsApi && haproxyHost) {
@@ -524,8 +640,10 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     if (raw.haproxy.enabled && !raw.ingress.enabled) {
         problems.push(`${k("haproxy.enabled")}: HAProxy forwards to the ingress controller's node ports; enable ingress too`);
     }
-    for (const [key, on] of [["registry", raw.registry.enabled], ["testApp", raw.testApp.enabled]] as const) {
-        if (on && !raw.nfs.enabled) {
+    const registryEnabled = raw.registry.enabled ?? !managed;
+    const metricsServerEnabled = raw.metricsServer.enabled ?? !managed;
+    for (const [key, on] of [["registry", registryEnabled], ["testApp", raw.testApp.enabled]] as const) {
+        if (on && !raw.nfs.enabled && !managed) {
             problems.push(`${k(`${key}.enabled`)}: its data lives on the NFS share; enable nfs (with nfs.host) or set ${key}.enabled to false`);
         }
     }
@@ -535,7 +653,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     if (raw.autoscaling.enabled && !raw.testApp.enabled) {
         problems.push(`${k("autoscaling.enabled")}: the HPA scales the test app; enable testApp or set autoscaling.enabled to false`);
     }
-    if (raw.autoscaling.enabled && !raw.metricsServer.enabled) {
+    if (raw.autoscaling.enabled && !metricsServerEnabled && !managed) {
         problems.push(`${k("autoscaling.enabled")}: the HPA reads CPU from metrics-server; enable metricsServer too`);
     }
 
@@ -553,7 +671,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
             controlPlaneEndpoint: endpoint,
             apiServerCertSANs: raw.kubernetes.apiServerCertSANs,
         },
-        infra: provider === "vsphere" ? { provider, vsphere: raw.infra.vsphere! } : { provider: "existing" },
+        infra: infraConfig(raw, opts.stack),
         network: raw.network,
         nodes: [...controlPlanes, ...nodes.filter((n) => n.role === "worker")],
         ssh: { bastion },
@@ -563,11 +681,49 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
         metallb,
         haproxy: haproxyHost ? { enabled: true, host: haproxyHost, frontsApiServer: haproxyFrontsApi } : { enabled: false },
         nfs: nfsHost ? { enabled: true, host: nfsHost, exportPath: raw.nfs.exportPath } : { enabled: false },
-        registry: raw.registry,
+        registry: { ...raw.registry, enabled: registryEnabled },
         testApp: raw.testApp,
-        metricsServer: raw.metricsServer,
+        metricsServer: { ...raw.metricsServer, enabled: metricsServerEnabled },
         autoscaling: raw.autoscaling,
     };
+}
+
+function infraConfig(raw: Raw, stack: string): PlatformConfig["infra"] {
+    const infra = raw.infra;
+    switch (infra.provider) {
+        case "vsphere":
+            return { provider: "vsphere", vsphere: infra.vsphere! };
+        case "azure":
+            return {
+                provider: "azure",
+                azure: { ...infra.azure!, resourceGroupName: infra.azure!.resourceGroupName ?? `${PROJECT}-${stack}`, dnsLabelPrefix: infra.azure!.dnsLabelPrefix ?? `k8sp-${stack}` },
+            };
+        case "aks":
+            return { provider: "aks", aks: { ...infra.aks!, resourceGroupName: infra.aks!.resourceGroupName ?? `${PROJECT}-${stack}` } };
+        default:
+            return { provider: "existing" };
+    }
+}
+
+/** SSH and the API server must not be open to the internet unless the stack says so explicitly. */
+function checkAdminCidrs(azure: AzureConfig, problems: string[]): void {
+    const key = `${PROJECT}:infra.azure.adminCidrs`;
+    if (azure.adminCidrs.length === 0) {
+        problems.push(`${key}: is required: the networks (CIDRs) allowed to reach SSH (22) and the API server (6443), e.g. ["203.0.113.0/24"]`);
+    }
+    azure.adminCidrs.forEach((entry, i) => {
+        const anywhere = entry === "*" || entry === "0.0.0.0/0" || entry.toLowerCase() === "internet" || entry.toLowerCase() === "any";
+        if (anywhere) {
+            if (!azure.allowSshFromAnywhere) {
+                problems.push(
+                    `${key}[${i}]: ${show(entry)} opens SSH and the API server to the whole internet; list your admin networks, ` +
+                        `or set infra.azure.allowSshFromAnywhere to true if you really mean it`,
+                );
+            }
+        } else if (!parseCidr(entry)) {
+            problems.push(`${key}[${i}]: ${show(entry)} is not a valid IPv4 CIDR (expected a.b.c.d/n)`);
+        }
+    });
 }
 
 function duplicates(values: string[]): string[] {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig, StackSecrets } from "./config";
-import { buildOnPrem, StackOutputs } from "./onprem";
+import { StackOutputs } from "./kubeadmPlatform";
+import { buildOnPrem } from "./onprem";
 
 /** Builds the whole stack for its infra provider. */
 export function buildStack(config: PlatformConfig, secrets: StackSecrets): StackOutputs {

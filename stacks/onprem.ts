@@ -1,73 +1,16 @@
-import * as pulumi from "@pulumi/pulumi";
-import { Flannel } from "../components/flannel";
-import { HaproxyBalancer } from "../components/haproxyBalancer";
-import { KubeadmCluster } from "../components/kubeadmCluster";
-import { NfsServer } from "../components/nfsServer";
-import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
-import { RegistryTrust } from "../components/registryTrust";
-import { SshAccess } from "../components/remoteScript";
 import { VsphereMachines } from "../components/vsphereMachines";
-import { AddonHost, HostSpec, PlatformConfig } from "./config";
+import { SshAccess } from "../components/remoteScript";
+import { PlatformConfig } from "./config";
+import { buildKubeadmPlatform, stackHosts, StackOutputs } from "./kubeadmPlatform";
 
-export interface NodeInventoryEntry {
-    readonly name: string;
-    readonly role: string;
-    readonly ip: string;
-}
-
-export interface StackOutputs {
-    /** Every machine of the stack: name, role, IP. */
-    readonly nodes: NodeInventoryEntry[];
-    /** https://<control-plane endpoint> */
-    readonly apiEndpoint: pulumi.Input<string>;
-    /** Admin kubeconfig (secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-    /** /etc/hosts lines: every machine, and the platform's host names at the ingress address. */
-    readonly hostsFile: pulumi.Input<string>;
-    readonly [key: string]: unknown;
-}
-
-/** Hosts the program must create (vSphere) or reach (existing): nodes and dedicated add-on hosts. */
-export function stackHosts(config: PlatformConfig): { host: HostSpec; role: string; vm: boolean }[] {
-    const onVsphere = config.infra.provider === "vsphere";
-    const entries: { host: HostSpec; role: string; vm: boolean }[] = config.nodes.map((n) => ({ host: n, role: n.role, vm: onVsphere }));
-    for (const [role, addon] of [["load-balancer", config.haproxy], ["storage", config.nfs]] as const) {
-        if (addon.enabled && addon.host.kind === "dedicated" && !entries.some((e) => e.host.name === addon.host.host.name)) {
-            entries.push({ host: addon.host.host, role, vm: addon.host.provision === "vm" });
-        }
-    }
-    return entries;
-}
-
-/** "IP name…" lines, one per address. */
-export function hostsLines(entries: { ip: string; names: string[] }[]): string {
-    return entries.map((e) => `${e.ip}\t${e.names.join(" ")}`).join("\n") + "\n";
-}
-
-/** Where the platform's host names point: MetalLB's address, the HAProxy host, or a worker. */
-export function ingressAddress(config: PlatformConfig): { ip: string; httpPort: number; httpsPort: number } {
-    if (config.metallb.enabled) {
-        return { ip: config.metallb.addresses.split("-")[0], httpPort: 80, httpsPort: 443 };
-    }
-    if (config.haproxy.enabled) {
-        return { ip: config.haproxy.host.host.ip, httpPort: 80, httpsPort: 443 };
-    }
-    const worker = config.nodes.find((n) => n.role === "worker") ?? config.nodes[0];
-    return { ip: worker.ip, httpPort: config.ingress.httpNodePort, httpsPort: config.ingress.httpsNodePort };
-}
-
-function withPort(scheme: "http" | "https", host: string, port: number): string {
-    return port === (scheme === "http" ? 80 : 443) ? `${scheme}://${host}` : `${scheme}://${host}:${port}`;
-}
-
-/** A kubeadm platform on vSphere VMs or existing hosts. */
+/** A kubeadm platform on vSphere VMs (seed 000) or on existing hosts (seed 003). */
 export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutputs {
-    const name = config.stack;
-    const hosts = stackHosts(config);
-    const vmHosts = hosts.filter((h) => h.vm).map((h) => h.host);
+    const vmHosts = stackHosts(config)
+        .filter((h) => h.vm)
+        .map((h) => h.host);
     const machines =
         config.infra.provider === "vsphere" && vmHosts.length > 0
-            ? new VsphereMachines(`${name}-vms`, {
+            ? new VsphereMachines(`${config.stack}-vms`, {
                   vsphere: config.infra.vsphere,
                   network: config.network,
                   hosts: vmHosts,
@@ -75,136 +18,5 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutput
                   retainOnDelete: config.nfs.enabled && config.nfs.host.kind === "dedicated" ? [config.nfs.host.host.name] : [],
               }).machines
             : {};
-    const workers = config.nodes.filter((n) => n.role === "worker");
-
-    // With several control planes HAProxy is the control-plane endpoint: it must answer before
-    // init (config validation puts it on a host of its own for that).
-    const haproxyBackends = config.haproxy.enabled
-        ? {
-              httpNodePort: config.ingress.httpNodePort,
-              httpsNodePort: config.ingress.httpsNodePort,
-              workers,
-              apiServers: config.haproxy.frontsApiServer ? config.nodes.filter((n) => n.role === "control-plane") : [],
-          }
-        : undefined;
-    const apiBalancer =
-        config.haproxy.enabled && config.haproxy.frontsApiServer
-            ? new HaproxyBalancer(`${name}-lb`, {
-                  host: config.haproxy.host.host,
-                  ssh,
-                  backends: haproxyBackends!,
-                  firewall: config.os.firewall,
-                  after: machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [],
-              })
-            : undefined;
-
-    const cluster = new KubeadmCluster(`${name}-cluster`, {
-        clusterName: name,
-        kubernetes: config.kubernetes,
-        nodes: config.nodes,
-        hostsEntries: hosts.map((h) => h.host),
-        os: config.os,
-        nodeNetwork: config.network.cidr,
-        nfsClient: config.nfs.enabled,
-        ssh,
-        machines,
-        initAfter: apiBalancer ? [apiBalancer] : [],
-    });
-    // On a cluster node, host services wait for its preparation (one package manager at a time);
-    // on a VM of their own, for the VM.
-    const afterHost = (addon: AddonHost): pulumi.Resource[] => {
-        const ready = addon.kind === "node" ? cluster.prepared[addon.host.name] : machines[addon.host.name];
-        return ready ? [ready] : [];
-    };
-    const flannel = new Flannel(`${name}-flannel`, { podCidr: config.kubernetes.podSubnet, provider: cluster.provider });
-
-    if (config.haproxy.enabled && !apiBalancer) {
-        new HaproxyBalancer(`${name}-lb`, {
-            host: config.haproxy.host.host,
-            ssh,
-            backends: haproxyBackends!,
-            firewall: config.os.firewall,
-            after: afterHost(config.haproxy.host),
-        });
-    }
-    const nfs = config.nfs.enabled
-        ? new NfsServer(`${name}-nfs`, {
-              host: config.nfs.host.host,
-              ssh,
-              exportPath: config.nfs.exportPath,
-              exportNetwork: config.network.cidr,
-              volumeDirectories: [
-                  ...(config.registry.enabled ? [VOLUME_DIRECTORIES.registry] : []),
-                  ...(config.testApp.enabled ? [VOLUME_DIRECTORIES.testApp] : []),
-              ],
-              firewall: config.os.firewall,
-              after: afterHost(config.nfs.host),
-          })
-        : undefined;
-
-    const ingress = ingressAddress(config);
-    const platform = new Platform(
-        `${name}-platform`,
-        {
-            provider: cluster.provider,
-            profile: "kubeadm",
-            domain: config.domain,
-            ingress: config.ingress.enabled
-                ? {
-                      serviceType: config.ingress.serviceType,
-                      httpNodePort: config.ingress.httpNodePort,
-                      httpsNodePort: config.ingress.httpsNodePort,
-                      loadBalancerIP: config.metallb.enabled ? ingress.ip : undefined,
-                  }
-                : undefined,
-            metallb: config.metallb.enabled ? { addresses: config.metallb.addresses } : undefined,
-            storage: config.nfs.enabled ? { kind: "nfs", server: config.nfs.host.host.ip, exportPath: config.nfs.exportPath } : undefined,
-            registry: config.registry.enabled ? { mode: config.registry.mode, size: config.registry.size } : undefined,
-            testApp: config.testApp.enabled ? { replicas: config.testApp.replicas, size: config.testApp.size } : undefined,
-            metricsServer: config.metricsServer.enabled ? { kubeletInsecureTls: config.metricsServer.kubeletInsecureTls } : undefined,
-            autoscaling: config.autoscaling.enabled ? config.autoscaling : undefined,
-            storageReady: nfs ? [nfs.ready] : [],
-        },
-        // Pods need the pod network.
-        { dependsOn: [flannel] },
-    );
-
-    if (platform.registry) {
-        new RegistryTrust(`${name}-registry-trust`, {
-            nodes: config.nodes,
-            ssh,
-            registryHost: platform.registry.host,
-            ingressAddress: ingress.ip,
-            mode: config.registry.mode,
-            caCertPem: platform.registry.caCertPem,
-            after: cluster.prepared,
-        });
-    }
-
-    const platformHosts = [platform.registry?.host, platform.testApp ? `share-storage.${config.domain}` : undefined].filter(
-        (h): h is string => h !== undefined,
-    );
-    const hostsFile = hostsLines([
-        ...hosts.map((h) => ({ ip: h.host.ip, names: [h.host.name] })),
-        ...(platformHosts.length > 0 ? [{ ip: ingress.ip, names: platformHosts }] : []),
-    ]);
-    const urls: Record<string, string> = {};
-    if (platform.testApp) {
-        urls.testApp = `${withPort("http", `share-storage.${config.domain}`, ingress.httpPort)}/test.jsp`;
-    }
-    if (platform.registry) {
-        urls.registry = config.registry.mode === "tls" ? withPort("https", platform.registry.host, ingress.httpsPort) : withPort("http", platform.registry.host, ingress.httpPort);
-    }
-    return {
-        nodes: hosts.map((h) => ({ name: h.host.name, role: h.role, ip: h.host.ip })),
-        apiEndpoint: cluster.apiEndpoint,
-        kubeconfig: cluster.kubeconfig,
-        hostsFile,
-        ingressAddress: config.ingress.enabled ? ingress.ip : undefined,
-        urls,
-        registryCredentials: platform.registry?.password
-            ? pulumi.secret(pulumi.all([platform.registry.password]).apply(([password]) => ({ server: platform.registry!.host, username: platform.registry!.username, password })))
-            : undefined,
-        registryCaCert: platform.registry?.caCertPem,
-    };
+    return buildKubeadmPlatform(config, { machines, ssh });
 }

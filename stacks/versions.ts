@@ -37,3 +37,10 @@ export const IMAGES = {
     registry: "registry:3.0.0",
     tomcat: "tomcat:10.1.44-jdk21",
 } as const;
+
+/**
+ * Azure node image for kubeadm-on-Azure (Ubuntu 24.04 LTS). Azure resolves "latest" once, when a
+ * VM is created; the VM never changes afterwards. Pin a version in `infra.azure.image.version`
+ * to make new nodes identical to old ones.
+ */
+export const AZURE_NODE_IMAGE = { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" } as const;

@@ -1,0 +1,25 @@
+import { parse, stringify } from "yaml";
+
+/** The kubeconfig with every cluster's API server URL replaced (e.g. a node's private address by
+ * its public name, which is in the API server certificate). */
+export function withServer(kubeconfig: string, server: string): string {
+    const doc = parse(kubeconfig) as { clusters?: { cluster?: { server?: string } }[] } | null;
+    if (!doc || !Array.isArray(doc.clusters)) {
+        return kubeconfig;
+    }
+    for (const entry of doc.clusters) {
+        if (entry.cluster) {
+            entry.cluster.server = server;
+        }
+    }
+    return stringify(doc);
+}
+
+/** AKS returns kubeconfigs base64-encoded; this is the first one, decoded. */
+export function decodeKubeconfig(result: { kubeconfigs?: { value?: string }[] }): string {
+    const value = result.kubeconfigs?.[0]?.value;
+    if (!value) {
+        throw new Error("AKS returned no kubeconfig for the cluster's user credentials");
+    }
+    return Buffer.from(value, "base64").toString("utf8");
+}
