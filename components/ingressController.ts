@@ -13,6 +13,8 @@ export interface IngressControllerArgs {
     readonly loadBalancerIP?: string;
     /** AKS: Azure's load balancer probes /healthz instead of / (default: false). */
     readonly azureHealthProbe?: boolean;
+    /** Read the address the cloud gave the controller's Service (default: false). */
+    readAddress?: boolean;
 }
 
 /**
@@ -27,6 +29,8 @@ export class IngressController extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
     /** The controller's Service, in `namespace`. */
     public readonly serviceName = "ingress-nginx-controller";
+    /** The LoadBalancer address of the controller's Service (with `readAddress`). */
+    public readonly address?: pulumi.Output<string>;
 
     constructor(name: string, args: IngressControllerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:platform:IngressController", name, {}, opts);
@@ -40,7 +44,7 @@ export class IngressController extends pulumi.ComponentResource {
         if (args.azureHealthProbe) {
             annotations["service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path"] = "/healthz";
         }
-        new k8s.helm.v4.Chart(
+        const chart = new k8s.helm.v4.Chart(
             `${name}-chart`,
             {
                 name: "ingress-nginx",
@@ -63,6 +67,14 @@ export class IngressController extends pulumi.ComponentResource {
             },
             k8sOpts,
         );
+        if (args.readAddress) {
+            // The chart waits for the Service's address, so reading it afterwards finds it.
+            const service = k8s.core.v1.Service.get(`${name}-service`, pulumi.interpolate`${this.namespace}/${this.serviceName}`, {
+                ...k8sOpts,
+                dependsOn: [chart],
+            });
+            this.address = service.status.apply((st) => st?.loadBalancer?.ingress?.[0]?.ip ?? st?.loadBalancer?.ingress?.[0]?.hostname ?? "");
+        }
         this.registerOutputs({ namespace: this.namespace, className: this.className });
     }
 }

@@ -4,7 +4,7 @@ import { IngressController } from "./ingressController";
 import { MetalLb } from "./metallb";
 import { MetricsServer } from "./metricsServer";
 import { PULL_SECRET_NAME, Registry } from "./registry";
-import { SharedVolumeBackend } from "./sharedVolume";
+import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 import { TestApp } from "./testApp";
 
 /** Where the platform's shared volumes come from. */
@@ -44,6 +44,8 @@ export interface PlatformArgs {
     readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly cpuUtilization: number };
     /** Resources shared storage needs before pods mount it (e.g. the NFS server; default: none). */
     readonly storageReady?: pulumi.Resource[];
+    /** Seed 004's single-pod managed-disk claim (ReadWriteOnce) in the app namespace (default: none). */
+    readonly managedDiskClaim?: { readonly storageClassName: string; readonly size: string };
 }
 
 /** The shared volume backend for one directory of the platform's storage. */
@@ -78,6 +80,7 @@ export class Platform extends pulumi.ComponentResource {
                     provider: args.provider,
                     ...args.ingress,
                     azureHealthProbe: args.profile === "aks",
+                    readAddress: args.profile === "aks",
                 },
                 // A LoadBalancer Service is ready once MetalLB gives it an address.
                 { parent: this, dependsOn: metallb ? [metallb] : [] },
@@ -100,7 +103,7 @@ export class Platform extends pulumi.ComponentResource {
         // need their storage.
         const afterIngress = () => ({ parent: this, dependsOn: [this.ingress!, ...(args.storageReady ?? [])] });
 
-        const appNamespace = args.testApp
+        const appNamespace = args.testApp || args.managedDiskClaim
             ? new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: { name: "test-app" } }, { parent: this, provider: args.provider }).metadata.name
             : undefined;
 
@@ -136,6 +139,19 @@ export class Platform extends pulumi.ComponentResource {
                     autoscaling: args.autoscaling,
                 },
                 afterIngress(),
+            );
+        }
+        if (args.managedDiskClaim && appNamespace) {
+            new SharedVolume(
+                `${name}-managed-disk`,
+                {
+                    provider: args.provider,
+                    namespace: appNamespace,
+                    claimName: "managed-disk",
+                    size: args.managedDiskClaim.size,
+                    backend: { kind: "storageClass", storageClassName: args.managedDiskClaim.storageClassName, accessMode: "ReadWriteOnce" },
+                },
+                child,
             );
         }
         this.registerOutputs({});

@@ -495,7 +495,8 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
         problems.push(`${k("network.gateway")}: ${show(raw.network.gateway)} is outside network.cidr ${nodeNet.text}`);
     }
 
-    const defaultUser = raw.ssh.user;
+    // Azure VMs are created with the admin user; root logins are disabled there.
+    const defaultUser = azure ? azure.adminUser : raw.ssh.user;
     const vsphereSizes = raw.infra.vsphere;
     const sizeFor = (role: NodeRole, node: { cpus?: number; memoryMb?: number; diskGb?: number }): MachineSize => {
         const roleDefault = role === "control-plane" ? DEFAULT_SIZES.controlPlane : DEFAULT_SIZES.worker;

@@ -39,10 +39,10 @@ describe("offline synthesis (npm run synth)", () => {
         assert.ok(fs.existsSync(path.join(ROOT, "out", "lab", "commands", "lab-cluster-init.sh")));
         const usage = spawnSync(tsx, ["tools/synth.ts"], { cwd: ROOT, encoding: "utf8" });
         assert.equal(usage.status, 2);
-        assert.match(usage.stderr, /usage: npm run synth -- <stack> +\(stacks: dev, lab/);
+        assert.match(usage.stderr, /usage: npm run synth -- <stack> +\(stacks: aks, azure, dev, lab\)/);
         const unknown = spawnSync(tsx, ["tools/synth.ts", "nope"], { cwd: ROOT, encoding: "utf8" });
         assert.equal(unknown.status, 1);
-        assert.match(unknown.stderr, /no stack file Pulumi\.nope\.yaml; stacks: dev, lab/);
+        assert.match(unknown.stderr, /no stack file Pulumi\.nope\.yaml; stacks: aks, azure, dev, lab/);
     });
 });
 

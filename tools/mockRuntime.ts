@@ -26,6 +26,8 @@ export interface DeclaredResource {
     /** Inputs as the engine would receive them; secrets are `{[SIG_KEY]: SECRET_SIG, value}`. */
     readonly inputs: Record<string, unknown>;
     readonly custom: boolean;
+    /** Read from the cloud (`Resource.get`), not declared by the program. */
+    readonly read: boolean;
 }
 
 export interface ResolvedOutput {
@@ -103,6 +105,20 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
             return { hex: "ab".repeat(Number(inputs.length ?? 32)), base64: "bW9jaw==" };
         case "command:remote:Command":
             return { stdout: name.endsWith("-kubeconfig") ? MOCK_KUBECONFIG : "", stderr: "" };
+        case "random:index/randomString:RandomString":
+            return { result: "abc123".slice(0, Number(inputs.length ?? 6)) };
+        case "azure-native:network:PublicIPAddress":
+            return { ipAddress: `20.0.${name.length}.${name.charCodeAt(name.length - 1) % 250}` };
+        case "azure-native:network:LoadBalancer":
+            return { backendAddressPools: [{ id: `${name}-id/backendAddressPools/workers`, name: "workers" }] };
+        case "azure-native:containerservice:ManagedCluster":
+            return { name, fqdn: `${name}.hcp.eastus.azmk8s.io`, identityProfile: { kubeletidentity: { objectId: "kubelet-object-id", clientId: "kubelet-client-id" } } };
+        case "azure-native:containerregistry:Registry":
+            return { loginServer: `${String(inputs.registryName)}.azurecr.io` };
+        case "azure-native:resources:ResourceGroup":
+            return { name: inputs.resourceGroupName ?? name };
+        case "kubernetes:core/v1:Service":
+            return { status: { loadBalancer: { ingress: [{ ip: "20.30.40.50" }] } } };
         default:
             return {};
     }
@@ -127,6 +143,9 @@ function mockInvoke(token: string, inputs: Record<string, unknown>): Record<stri
     }
     if (token === "azure-native:containerservice:listManagedClusterUserCredentials") {
         return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_KUBECONFIG).toString("base64") }] };
+    }
+    if (token === "tls:index/getPublicKey:getPublicKey") {
+        return { publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKey k8s-platform", publicKeyPem: "MOCK-PUBLIC-PEM" };
     }
     if (token === "azure-native:authorization:getClientConfig") {
         return { subscriptionId: "00000000-0000-0000-0000-000000000000", tenantId: "t", clientId: "c", objectId: "o" };
@@ -182,6 +201,7 @@ export async function synthesize(
                     version: opts?.version,
                     inputs: args.inputs,
                     custom: args.custom ?? false,
+                    read: Boolean(args.id),
                 });
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs) } };
             },

@@ -19,7 +19,7 @@ import { DeclaredResource, listStacks, maskSecrets, readStackFile, synthesize, S
 /** A Kubernetes object from a `kubernetes:<group>/<version>:<Kind>` resource's inputs. */
 export function manifestOf(resource: DeclaredResource): Record<string, unknown> | undefined {
     const match = /^kubernetes:([^/]+)\/([^:]+):(.+)$/.exec(resource.type);
-    if (!match || match[1].startsWith("helm.sh")) {
+    if (!match || match[1].startsWith("helm.sh") || resource.read) {
         return undefined;
     }
     const [, group, version, kind] = match;

@@ -1,0 +1,64 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as resources from "@pulumi/azure-native/resources";
+import { AksCluster } from "../components/aksCluster";
+import { AzureNetwork } from "../components/azureNetwork";
+import { Platform } from "../components/platform";
+import { PlatformConfig } from "./config";
+import { hostsLines, StackOutputs } from "./kubeadmPlatform";
+
+/**
+ * Managed AKS with ACR (seed 004), with the same Platform component as the kubeadm stacks in its
+ * `aks` profile: ingress behind Azure's load balancer, shared volumes on Azure Files, images from
+ * ACR (the in-cluster registry is off unless switched on), the same test app and HPA. No VMs, no
+ * SSH, no Flannel, MetalLB, HAProxy, NFS server or metrics-server chart.
+ */
+export function buildAks(config: PlatformConfig): StackOutputs {
+    if (config.infra.provider !== "aks") {
+        throw new Error("buildAks needs infra.provider aks");
+    }
+    const aks = config.infra.aks;
+    const name = config.stack;
+    const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: aks.resourceGroupName, location: aks.location });
+    const client = authorization.getClientConfigOutput();
+    const net = new AzureNetwork(`${name}-net`, { resourceGroupName: rg.name, location: aks.location, cidr: config.network.cidr });
+    const cluster = new AksCluster(`${name}-cluster`, { resourceGroupName: rg.name, aks, subnetId: net.subnetId, subscriptionId: client.subscriptionId });
+
+    const platform = new Platform(`${name}-platform`, {
+        provider: cluster.provider,
+        profile: "aks",
+        domain: config.domain,
+        ingress: config.ingress.enabled
+            ? { serviceType: "LoadBalancer", httpNodePort: config.ingress.httpNodePort, httpsNodePort: config.ingress.httpsNodePort }
+            : undefined,
+        storage: { kind: "storageClass", storageClassName: aks.sharedStorageClass },
+        registry: config.registry.enabled ? { mode: config.registry.mode, size: config.registry.size } : undefined,
+        testApp: config.testApp.enabled ? { replicas: config.testApp.replicas, size: config.testApp.size } : undefined,
+        autoscaling: config.autoscaling.enabled ? config.autoscaling : undefined,
+        managedDiskClaim: aks.managedDiskClaim ? { storageClassName: "managed-csi", size: "5Gi" } : undefined,
+    });
+
+    const ingressIp = platform.ingress?.address ?? pulumi.output("");
+    const hostNames = [platform.registry?.host, platform.testApp ? `share-storage.${config.domain}` : undefined].filter((h): h is string => h !== undefined);
+    const urls: Record<string, string> = {};
+    if (platform.testApp) {
+        urls.testApp = `http://share-storage.${config.domain}/test.jsp`;
+    }
+    if (platform.registry) {
+        urls.registry = platform.registry.url;
+    }
+    return {
+        nodes: [],
+        apiEndpoint: cluster.apiEndpoint,
+        kubeconfig: cluster.kubeconfig,
+        hostsFile: ingressIp.apply((ip) => (hostNames.length > 0 && ip ? hostsLines([{ ip, names: hostNames }]) : "")),
+        ingressAddress: ingressIp,
+        urls,
+        acrLoginServer: cluster.acrLoginServer,
+        resourceGroup: rg.name,
+        registryCredentials: platform.registry?.password
+            ? pulumi.secret(pulumi.all([platform.registry.password]).apply(([password]) => ({ server: platform.registry!.host, username: platform.registry!.username, password })))
+            : undefined,
+        registryCaCert: platform.registry?.caCertPem,
+    };
+}

@@ -1,0 +1,84 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as resources from "@pulumi/azure-native/resources";
+import { AzureIngressLoadBalancer } from "../components/azureIngressLoadBalancer";
+import { AzureNetwork } from "../components/azureNetwork";
+import { azureNodeFqdn, AzureNodes } from "../components/azureNodes";
+import { nodeSecurityRules } from "../components/render/azureRules";
+import { SshAccess } from "../components/remoteScript";
+import { PlatformConfig } from "./config";
+import { buildKubeadmPlatform, StackOutputs } from "./kubeadmPlatform";
+
+/**
+ * The OpenSSH public key of the stack's private key (so the VMs trust exactly that key). A public
+ * key is not a secret: unmarked, the VMs' os profiles stay readable in previews.
+ */
+function publicKeyOf(privateKey: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.unsecret(
+        pulumi.output(privateKey).apply((key) =>
+            tls.getPublicKeyOutput(key.includes("BEGIN OPENSSH PRIVATE KEY") ? { privateKeyOpenssh: key } : { privateKeyPem: key }).publicKeyOpenssh,
+        ),
+    );
+}
+
+/**
+ * kubeadm on Azure VMs (seed 004's cloud, seed 000's cluster): resource group, VNet and subnet
+ * with a network security group, the nodes, an Azure Standard Load Balancer in front of ingress,
+ * then exactly the same node scripts, cluster and platform as on-prem.
+ */
+export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs {
+    if (config.infra.provider !== "azure") {
+        throw new Error("buildAzure needs infra.provider azure");
+    }
+    const az = config.infra.azure;
+    const name = config.stack;
+    const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: az.resourceGroupName, location: az.location });
+    const client = authorization.getClientConfigOutput();
+    const net = new AzureNetwork(`${name}-net`, {
+        resourceGroupName: rg.name,
+        location: az.location,
+        cidr: config.network.cidr,
+        securityRules: nodeSecurityRules({
+            adminCidrs: az.adminCidrs,
+            subnetCidr: config.network.cidr,
+            httpNodePort: config.ingress.httpNodePort,
+            httpsNodePort: config.ingress.httpsNodePort,
+        }),
+        // Private nodes still need the internet for packages and images.
+        natGateway: az.access === "bastion",
+    });
+    const lb = new AzureIngressLoadBalancer(`${name}-ingress`, {
+        resourceGroupName: rg.name,
+        location: az.location,
+        subscriptionId: client.subscriptionId,
+        httpNodePort: config.ingress.httpNodePort,
+        httpsNodePort: config.ingress.httpsNodePort,
+    });
+    const nodes = new AzureNodes(`${name}-vms`, {
+        resourceGroupName: rg.name,
+        azure: az,
+        subnetId: net.subnetId,
+        nodes: config.nodes,
+        sshPublicKey: publicKeyOf(ssh.privateKey),
+        workerPoolId: lb.backendPoolId,
+    });
+
+    const publicAccess = az.access === "publicIp";
+    const firstControlPlane = config.nodes[0];
+    const apiFqdn = azureNodeFqdn(az, firstControlPlane.name);
+    // The API server certificate names the control plane's public DNS name, so the kubeconfig can use it.
+    const withPublicName: PlatformConfig = publicAccess
+        ? { ...config, kubernetes: { ...config.kubernetes, apiServerCertSANs: [...config.kubernetes.apiServerCertSANs, apiFqdn] } }
+        : config;
+    const firstWorker = config.nodes.find((n) => n.role === "worker") ?? firstControlPlane;
+    const outputs = buildKubeadmPlatform(withPublicName, {
+        machines: nodes.machines,
+        ssh: publicAccess ? { ...ssh, addresses: Object.fromEntries(config.nodes.map((n) => [n.name, azureNodeFqdn(az, n.name)])) } : ssh,
+        ingress: { ip: lb.publicIp, httpPort: 80, httpsPort: 443 },
+        // An Azure load balancer does not answer its own backends: nodes use a worker's node ports.
+        nodeIngress: { ip: firstWorker.ip, port: config.registry.mode === "tls" ? config.ingress.httpsNodePort : config.ingress.httpNodePort },
+        kubeconfigServer: publicAccess ? `https://${apiFqdn}:6443` : undefined,
+    });
+    return { ...outputs, resourceGroup: rg.name };
+}

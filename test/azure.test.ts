@@ -1,0 +1,272 @@
+import { before, describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import { opensToInternet, SecurityRule } from "../components/render/azureRules";
+import { ACR_PULL_ROLE_ID } from "../components/aksCluster";
+import { readScript } from "../components/render/script";
+import { withServer } from "../components/render/kubeconfig";
+import { parseConfig, ConfigError } from "../stacks/config";
+import { MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { manifestOf } from "../tools/synth";
+import { byType, commands, envOf, hostOf, named, rawConfigOf, scriptOf, synthStack } from "./helpers";
+
+const rulesOf = (s: Synthesis): SecurityRule[] => (named(s, "azure-net-nsg").inputs.securityRules as SecurityRule[]) ?? [];
+
+function errorFor(stack: string, edit: (raw: any) => void, hasSshPrivateKey = true): string {
+    const raw = structuredClone(rawConfigOf(stack)) as any;
+    edit(raw);
+    try {
+        parseConfig(raw, { stack, hasSshPrivateKey });
+    } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.message;
+    }
+    assert.fail("expected the config to be refused");
+}
+
+describe("azure stack: kubeadm on Azure VMs", () => {
+    let s: Synthesis;
+    before(async () => {
+        s = await synthStack("azure");
+    });
+
+    it("creates a resource group, the seed's VNet/subnet, and one VM, NIC and public IP per node", () => {
+        assert.equal(named(s, "azure-rg").inputs.location, "eastus");
+        assert.deepEqual((named(s, "azure-net-vnet").inputs.addressSpace as any).addressPrefixes, ["10.240.0.0/16"]);
+        assert.equal(named(s, "azure-net-subnet").inputs.addressPrefix, "10.240.0.0/16");
+        const vms = byType(s, "azure-native:compute:VirtualMachine");
+        assert.deepEqual(vms.map((v) => v.inputs.vmName).sort(), ["k8s-master", "k8s-node1", "k8s-node2", "k8s-node3"]);
+        for (const vm of vms) {
+            const inputs = vm.inputs as any;
+            assert.equal(inputs.hardwareProfile.vmSize, "Standard_D2s_v3");
+            assert.equal(inputs.osProfile.adminUsername, "azureuser");
+            assert.equal(inputs.osProfile.linuxConfiguration.disablePasswordAuthentication, true, "SSH keys only");
+            assert.match(unwrapSecrets(inputs.osProfile.linuxConfiguration.ssh.publicKeys[0].keyData) as string, /^ssh-ed25519 /);
+            assert.equal(inputs.storageProfile.imageReference.offer, "ubuntu-24_04-lts");
+        }
+        const nics = Object.fromEntries(byType(s, "azure-native:network:NetworkInterface").map((n) => [n.name, (n.inputs.ipConfigurations as any)[0]]));
+        assert.equal(nics["azure-vms-k8s-node2-nic"].privateIPAddress, "10.240.0.12");
+        assert.equal(nics["azure-vms-k8s-node2-nic"].privateIPAllocationMethod, "Static");
+        assert.equal(nics["azure-vms-k8s-master-nic"].loadBalancerBackendAddressPools.length, 0, "the control plane is not an ingress backend");
+        assert.equal(nics["azure-vms-k8s-node1-nic"].loadBalancerBackendAddressPools.length, 1);
+        assert.equal(byType(s, "azure-native:network:PublicIPAddress").length, 5, "four nodes and the load balancer");
+    });
+
+    it("opens SSH and 6443 only to the admin networks; 80/443 and the node ports to everyone; all inside the subnet", () => {
+        const rules = rulesOf(s);
+        for (const port of [22, 6443]) {
+            assert.ok(!rules.some((r) => opensToInternet(r, port)), `port ${port} is not open to the internet`);
+            assert.ok(rules.some((r) => r.sourceAddressPrefixes.includes("203.0.113.0/24") && r.destinationPortRanges.includes(String(port))), `port ${port} open to admins`);
+        }
+        for (const port of [80, 443, 30080, 30443]) {
+            assert.ok(rules.some((r) => opensToInternet(r, port)), `port ${port} reachable`);
+        }
+        assert.ok(rules.some((r) => r.sourceAddressPrefixes.includes("10.240.0.0/16") && r.destinationPortRanges.includes("*") && r.protocol === "*"));
+    });
+
+    it("opens SSH to the internet only when the stack says so explicitly", async () => {
+        const open = await synthStack("azure", (raw: any) => {
+            raw.infra.azure.adminCidrs = ["*"];
+            raw.infra.azure.allowSshFromAnywhere = true;
+        });
+        assert.ok(rulesOf(open).some((r) => opensToInternet(r, 22)));
+    });
+
+    it("balances 80/443 to the same node ports the ingress Service uses, with health probes", () => {
+        const lb = named(s, "azure-ingress-lb").inputs as any;
+        const chart = byType(s, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === "ingress-nginx")!;
+        const nodePorts = (chart.inputs.values as any).controller.service.nodePorts;
+        const rule = (name: string) => lb.loadBalancingRules.find((r: any) => r.name === name);
+        assert.deepEqual([rule("http").frontendPort, rule("http").backendPort], [80, nodePorts.http]);
+        assert.deepEqual([rule("https").frontendPort, rule("https").backendPort], [443, nodePorts.https]);
+        assert.deepEqual(lb.probes.map((p: any) => p.port).sort(), [nodePorts.http, nodePorts.https].sort());
+        for (const r of lb.loadBalancingRules) {
+            assert.match(r.probe.id, new RegExp(`/loadBalancers/azure-ingress-lb/probes/${r.name}-nodeport$`));
+        }
+        assert.equal(lb.sku.name, "Standard");
+        assert.equal(byType(s, "kubernetes:helm.sh/v4:Chart").filter((c) => c.inputs.chart === "metallb").length, 0);
+    });
+
+    it("runs the same node scripts as on-prem on every node, over SSH to its public name as azureuser", () => {
+        for (const [script, count] of [["prepare-node", 4], ["kubeadm-init", 1], ["kubeadm-join", 3]] as const) {
+            const runs = commands(s).filter((c) => scriptOf(c) === script);
+            assert.equal(runs.length, count, script);
+            for (const c of runs) {
+                assert.ok(String(c.inputs.create).includes(readScript(script).replace(/^#!.*\n/, "")), `${c.name} carries ${script}.sh unchanged`);
+            }
+        }
+        const prep = named(s, "azure-cluster-k8s-node1-prepare");
+        assert.equal(hostOf(prep), "k8sp-azure-k8s-node1.eastus.cloudapp.azure.com");
+        assert.equal((unwrapSecrets(prep.inputs.connection) as any).user, "azureuser");
+        assert.deepEqual(prep.dependsOn, ["azure-vms-k8s-node1"]);
+    });
+
+    it("names the control plane's public DNS name in the API certificate and the kubeconfig", () => {
+        const init = commands(s).find((c) => scriptOf(c) === "kubeadm-init")!;
+        const cluster = parseAllDocuments(envOf(init, "KUBEADM_CONFIG")!)[1].toJS();
+        assert.ok(cluster.apiServer.certSANs.includes("k8sp-azure-k8s-master.eastus.cloudapp.azure.com"));
+        assert.equal(cluster.controlPlaneEndpoint, "10.240.0.10:6443", "nodes use the private address");
+        assert.equal(s.outputs.kubeconfig.secret, true);
+        assert.equal(s.outputs.apiEndpoint.value, "https://k8sp-azure-k8s-master.eastus.cloudapp.azure.com:6443");
+        assert.match(withServer("clusters:\n- cluster:\n    server: https://10.240.0.10:6443\n  name: k\n", "https://x:6443"), /server: https:\/\/x:6443/);
+    });
+
+    it("exports the load balancer's IP for the platform's host names", () => {
+        assert.match(String(s.outputs.hostsFile.value), /^20\.\S+\tregistry\.localtest\.com share-storage\.localtest\.com$/m);
+        assert.equal(s.outputs.ingressAddress.value, String(s.outputs.hostsFile.value).split("\n").slice(-2)[0].split("\t")[0]);
+    });
+
+    it("lets nodes reach the registry through a worker's node port (the load balancer does not hairpin)", () => {
+        const trust = commands(s).filter((c) => scriptOf(c) === "registry-trust");
+        assert.equal(trust.length, 4);
+        assert.ok(trust.every((c) => envOf(c, "REGISTRY_PORT") === "30443"));
+        const hosts = commands(s).filter((c) => scriptOf(c) === "hosts-entry" && envOf(c, "ENTRY_NAME") === "registry.localtest.com");
+        assert.ok(hosts.every((c) => envOf(c, "ENTRY_IP") === "10.240.0.11"));
+    });
+
+    it("reaches private nodes through the bastion, with a NAT gateway for their downloads", async () => {
+        const b = await synthStack("azure", (raw: any) => {
+            raw.infra.azure.access = "bastion";
+            raw.ssh = { bastion: { host: "bastion.example.net", user: "jump" } };
+        });
+        assert.equal(byType(b, "azure-native:network:PublicIPAddress").length, 2, "the load balancer and the NAT gateway only");
+        assert.ok(named(b, "azure-net-nat"));
+        const prep = named(b, "azure-cluster-k8s-node1-prepare");
+        const connection = unwrapSecrets(prep.inputs.connection) as any;
+        assert.equal(connection.host, "10.240.0.11");
+        assert.equal(connection.proxy.host, "bastion.example.net");
+        assert.equal(connection.proxy.user, "jump");
+    });
+});
+
+describe("aks stack: managed AKS with ACR", () => {
+    let s: Synthesis;
+    before(async () => {
+        s = await synthStack("aks");
+    });
+
+    it("declares no VM, no remote command and none of the kubeadm-only add-ons", () => {
+        assert.equal(commands(s).length, 0);
+        assert.equal(s.resources.filter((r) => /VirtualMachine|vsphere/.test(r.type)).length, 0);
+        const charts = byType(s, "kubernetes:helm.sh/v4:Chart").map((c) => c.inputs.chart);
+        assert.deepEqual(charts, ["ingress-nginx"]);
+        assert.equal(s.resources.filter((r) => /flannel|metallb|haproxy|nfs|-lb$/.test(r.name)).length, 0);
+        assert.equal(s.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolume").length, 0, "no NFS volumes");
+    });
+
+    it("builds the seed's cluster: 3 x Standard_DS2_v2, Azure CNI overlay, its service network, RBAC, managed identity", () => {
+        const aks = byType(s, "azure-native:containerservice:ManagedCluster")[0].inputs as any;
+        assert.deepEqual(
+            [aks.agentPoolProfiles[0].count, aks.agentPoolProfiles[0].vmSize, aks.agentPoolProfiles[0].mode, aks.agentPoolProfiles[0].enableAutoScaling],
+            [3, "Standard_DS2_v2", "System", false],
+        );
+        assert.equal(aks.networkProfile.networkPlugin, "azure");
+        assert.equal(aks.networkProfile.networkPluginMode, "overlay");
+        assert.equal(aks.networkProfile.serviceCidr, "10.0.0.0/16");
+        assert.equal(aks.networkProfile.dnsServiceIP, "10.0.0.10");
+        assert.equal(aks.enableRBAC, true);
+        assert.deepEqual(aks.identity, { type: "SystemAssigned" });
+        assert.equal(aks.kubernetesVersion, "1.34");
+        const acr = byType(s, "azure-native:containerregistry:Registry")[0].inputs as any;
+        assert.equal(acr.adminUserEnabled, false);
+    });
+
+    it("lets the kubelet identity pull from ACR (AcrPull on the registry's scope)", () => {
+        const role = byType(s, "azure-native:authorization:RoleAssignment")[0].inputs as any;
+        assert.equal(role.principalId, "kubelet-object-id");
+        assert.equal(role.principalType, "ServicePrincipal");
+        assert.equal(role.roleDefinitionId, `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`);
+        assert.equal(role.scope, "aks-cluster-acr-id");
+        assert.match(String(s.outputs.acrLoginServer.value), /^aksclusterabc123\.azurecr\.io$/);
+    });
+
+    it("returns the decoded user kubeconfig as a secret and builds the provider from it", () => {
+        assert.equal(s.outputs.kubeconfig.secret, true);
+        assert.equal(s.outputs.kubeconfig.value, MOCK_KUBECONFIG);
+        assert.ok(s.invokes.some((i) => i.token === "azure-native:containerservice:listManagedClusterUserCredentials"));
+        assert.equal(s.outputs.apiEndpoint.value, "https://aks-cluster-aks.hcp.eastus.azmk8s.io");
+    });
+
+    it("puts ingress behind Azure's load balancer with the health probe Azure needs, and exports its IP", () => {
+        const chart = byType(s, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === "ingress-nginx")!;
+        const service = (chart.inputs.values as any).controller.service;
+        assert.equal(service.type, "LoadBalancer");
+        assert.equal(service.annotations["service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path"], "/healthz");
+        assert.equal(s.outputs.ingressAddress.value, "20.30.40.50");
+        assert.equal(s.outputs.hostsFile.value, "20.30.40.50\tshare-storage.localtest.com\n");
+    });
+
+    it("runs the same test app and HPA on Azure Files claims; every object validates", async () => {
+        const manifests = s.resources.map((r) => manifestOf({ ...r, inputs: unwrapSecrets(r.inputs) as Record<string, unknown> })).filter((m) => m !== undefined) as any[];
+        for (const m of manifests) {
+            const [group, version] = m.apiVersion.includes("/") ? m.apiVersion.split("/") : [undefined, m.apiVersion];
+            const models = await import(`kubernetes-models/${group ? `${group}/` : ""}${version}/${m.kind}`);
+            assert.doesNotThrow(() => new models[m.kind](m).validate(), `${m.kind} ${m.metadata.name}`);
+        }
+        const claims = manifests.filter((m) => m.kind === "PersistentVolumeClaim");
+        assert.equal(claims.length, 1);
+        assert.equal(claims[0].spec.storageClassName, "azurefile-csi");
+        assert.deepEqual(claims[0].spec.accessModes, ["ReadWriteMany"]);
+        assert.ok(manifests.some((m) => m.kind === "HorizontalPodAutoscaler"));
+        assert.ok(manifests.some((m) => m.kind === "Deployment" && m.metadata.name === "tomcat"));
+        assert.ok(!manifests.some((m) => m.metadata.name === "registry"), "the in-cluster registry is off by default");
+    });
+
+    it("switches the in-cluster registry on (on Azure Files) and offers seed 004's managed-disk claim", async () => {
+        const on = await synthStack("aks", (raw: any) => {
+            raw.registry = { enabled: true };
+            raw.infra.aks.managedDiskClaim = true;
+        });
+        const claims = on.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.inputs as any);
+        const registryClaim = claims.find((c) => c.metadata.name === "registry-data");
+        assert.equal(registryClaim.spec.storageClassName, "azurefile-csi");
+        const disk = claims.find((c) => c.metadata.name === "managed-disk");
+        assert.deepEqual([disk.spec.storageClassName, disk.spec.accessModes], ["managed-csi", ["ReadWriteOnce"]]);
+        assert.equal(on.outputs.urls.value && (on.outputs.urls.value as any).registry, "https://registry.localtest.com");
+    });
+});
+
+describe("azure and aks config validation", () => {
+    it("refuses malformed VM sizes", () => {
+        assert.match(errorFor("azure", (raw) => (raw.infra.azure.workerSize = "D2s_v3")), /k8s-platform:infra\.azure\.workerSize: "D2s_v3" is not an Azure VM size \(expected e\.g\. "Standard_D2s_v3"\)/);
+        assert.match(errorFor("aks", (raw) => (raw.infra.aks.vmSize = "Standard DS2 v2")), /k8s-platform:infra\.aks\.vmSize: "Standard DS2 v2" is not an Azure VM size/);
+    });
+
+    it("needs admin CIDRs, and refuses the whole internet unless explicitly allowed", () => {
+        assert.match(errorFor("azure", (raw) => delete raw.infra.azure.adminCidrs), /k8s-platform:infra\.azure\.adminCidrs: is required: the networks \(CIDRs\) allowed to reach SSH \(22\) and the API server \(6443\)/);
+        for (const anywhere of ["*", "0.0.0.0/0"]) {
+            assert.match(
+                errorFor("azure", (raw) => (raw.infra.azure.adminCidrs = [anywhere])),
+                /k8s-platform:infra\.azure\.adminCidrs\[0\]: ".*" opens SSH and the API server to the whole internet; .*allowSshFromAnywhere/,
+            );
+        }
+        assert.match(errorFor("azure", (raw) => (raw.infra.azure.adminCidrs = ["office"])), /adminCidrs\[0\]: "office" is not a valid IPv4 CIDR/);
+    });
+
+    it("refuses MetalLB (and HAProxy) on Azure, saying why", () => {
+        assert.match(
+            errorFor("azure", (raw) => (raw.metallb = { enabled: true, addresses: "10.240.0.100-10.240.0.110" })),
+            /k8s-platform:metallb\.enabled: MetalLB's layer-2 mode answers ARP on a shared network segment, which an Azure virtual network does not provide/,
+        );
+        assert.match(errorFor("azure", (raw) => (raw.haproxy = { enabled: true, host: { node: "k8s-master" } })), /haproxy\.enabled: on Azure the Azure Standard Load Balancer is the L4 balancer/);
+        assert.match(errorFor("aks", (raw) => (raw.metallb = { enabled: true, addresses: "10.240.0.100-10.240.0.110" })), /k8s-platform:metallb\.enabled: AKS gives LoadBalancer Services Azure load balancer addresses/);
+    });
+
+    it("enforces node count limits and node rules per provider", () => {
+        assert.match(errorFor("aks", (raw) => (raw.infra.aks.nodeCount = 0)), /k8s-platform:infra\.aks\.nodeCount: 0 is not a node count \(1-1000\)/);
+        assert.match(errorFor("aks", (raw) => (raw.infra.aks.nodeCount = 1001)), /nodeCount: 1001 is not a node count \(1-1000\)/);
+        assert.match(errorFor("aks", (raw) => (raw.infra.aks.autoscaler = { minCount: 5, maxCount: 2 })), /infra\.aks\.autoscaler\.minCount: 5 is above autoscaler\.maxCount 2/);
+        assert.match(errorFor("aks", (raw) => (raw.infra.aks.autoscaler = { minCount: 4, maxCount: 6 })), /infra\.aks\.nodeCount: 3 is outside the autoscaler's 4-6/);
+        assert.match(errorFor("aks", (raw) => (raw.nodes = [{ name: "n1", ip: "10.240.0.5", role: "worker" }])), /k8s-platform:nodes: AKS manages its own nodes/);
+        assert.match(errorFor("aks", (raw) => (raw.nfs = { enabled: true, host: { node: "x" } })), /k8s-platform:nfs\.enabled: on AKS shared volumes come from the azurefile-csi storage class/);
+        assert.match(errorFor("azure", (raw) => (raw.nodes[1].role = "control-plane")), /2 control-plane nodes is an even number/);
+        assert.match(errorFor("azure", (raw) => (raw.nodes[1].ip = "10.240.0.2")), /k8s-platform:nodes\[1\]\.ip: 10\.240\.0\.2 is reserved by Azure/);
+        assert.match(errorFor("aks", (raw) => (raw.infra.aks.dnsServiceIP = "10.1.0.10")), /infra\.aks\.dnsServiceIP: 10\.1\.0\.10 is outside infra\.aks\.serviceCidr 10\.0\.0\.0\/16/);
+        assert.match(errorFor("aks", (raw) => (raw.infra.aks.serviceCidr = "10.240.0.0/20")), /infra\.aks\.serviceCidr: 10\.240\.0\.0\/20 overlaps network\.cidr/);
+    });
+
+    it("needs no SSH key on AKS, but does on Azure VMs", () => {
+        assert.equal(parseConfig(rawConfigOf("aks"), { stack: "aks", hasSshPrivateKey: false }).infra.provider, "aks");
+        assert.match(errorFor("azure", () => undefined, false), /k8s-platform:sshPrivateKey: is required/);
+    });
+});
