@@ -11,17 +11,30 @@ export interface FlannelArgs {
 
 /** Flannel CNI from its official chart (seed 000 §11), version pinned in stacks/versions.ts. */
 export class Flannel extends pulumi.ComponentResource {
-    public readonly namespace: k8s.core.v1.Namespace;
+    public readonly namespace = "kube-flannel";
 
     constructor(name: string, args: FlannelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:network:Flannel", name, {}, opts);
         const k8sOpts = { parent: this, provider: args.provider };
+        // The chart creates the kube-flannel namespace itself (so no Namespace resource of ours).
+        const chart = new k8s.helm.v4.Chart(
+            `${name}-chart`,
+            {
+                chart: CHARTS.flannel.chart,
+                version: CHARTS.flannel.version,
+                repositoryOpts: { repo: CHARTS.flannel.repo },
+                namespace: this.namespace,
+                values: { podCidr: args.podCidr },
+            },
+            k8sOpts,
+        );
         // flanneld needs host networking and NET_ADMIN: the namespace must allow privileged pods.
-        this.namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
+        // The chart sets `enforce`; this makes the whole policy explicit, whatever the chart version.
+        new k8s.core.v1.NamespacePatch(
+            `${name}-pod-security`,
             {
                 metadata: {
-                    name: "kube-flannel",
+                    name: this.namespace,
                     labels: {
                         "pod-security.kubernetes.io/enforce": "privileged",
                         "pod-security.kubernetes.io/audit": "privileged",
@@ -29,19 +42,9 @@ export class Flannel extends pulumi.ComponentResource {
                     },
                 },
             },
-            k8sOpts,
+            // The namespace exists once the chart is applied.
+            { ...k8sOpts, dependsOn: [chart] },
         );
-        new k8s.helm.v4.Chart(
-            `${name}-chart`,
-            {
-                chart: CHARTS.flannel.chart,
-                version: CHARTS.flannel.version,
-                repositoryOpts: { repo: CHARTS.flannel.repo },
-                namespace: this.namespace.metadata.name,
-                values: { podCidr: args.podCidr },
-            },
-            k8sOpts,
-        );
-        this.registerOutputs({ namespace: this.namespace.metadata.name });
+        this.registerOutputs({ namespace: this.namespace });
     }
 }

@@ -37,6 +37,8 @@ export class Registry extends pulumi.ComponentResource {
     public readonly username?: string;
     /** Generated password (secret; tls mode). */
     public readonly password?: pulumi.Output<string>;
+    /** {server, username, password} for `docker login` (secret; tls mode). */
+    public readonly credentials?: pulumi.Output<{ server: string; username: string; password: string }>;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:platform:Registry", name, {}, opts);
@@ -104,6 +106,8 @@ export class Registry extends pulumi.ComponentResource {
             const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
             this.username = REGISTRY_USER;
             this.password = password.result;
+            const server = this.host;
+            this.credentials = pulumi.secret(password.result.apply((pw) => ({ server, username: REGISTRY_USER, password: pw })));
             const htpasswd = new k8s.core.v1.Secret(
                 `${name}-htpasswd`,
                 {

@@ -39,9 +39,10 @@ printf '%s\n' "$CA_KEY" | write_if_changed "$pki/ca.key" 0600 || true
 kubeadm_version=$(kubeadm version -o short)
 config="$ROOT/etc/kubernetes/k8s-platform-init.yaml"
 umask 077
-printf '%s\n' "$KUBEADM_CONFIG" |
-  sed -e "s/@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN/" -e "s/@CERTIFICATE_KEY@/$CERTIFICATE_KEY/" \
-    -e "s/@KUBERNETES_VERSION@/$kubeadm_version/" >"$config"
+# Placeholders are filled in by the shell, so no secret ever appears in a process's arguments.
+text="${KUBEADM_CONFIG//@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN}"
+text="${text//@CERTIFICATE_KEY@/$CERTIFICATE_KEY}"
+printf '%s\n' "${text//@KUBERNETES_VERSION@/$kubeadm_version}" >"$config"
 # The file holds the bootstrap token: remove it whatever happens.
 trap 'rm -f "$config"' EXIT
 

@@ -30,8 +30,9 @@ fi
 config="$ROOT/etc/kubernetes/k8s-platform-join.yaml"
 mkdir -p "$(dirname "$config")"
 umask 077
-printf '%s\n' "$KUBEADM_CONFIG" |
-  sed -e "s/@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN/" -e "s/@CERTIFICATE_KEY@/${CERTIFICATE_KEY:-}/" >"$config"
+# Placeholders are filled in by the shell, so no secret ever appears in a process's arguments.
+text="${KUBEADM_CONFIG//@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN}"
+printf '%s\n' "${text//@CERTIFICATE_KEY@/${CERTIFICATE_KEY:-}}" >"$config"
 trap 'rm -f "$config"' EXIT
 
 log "kubeadm join on $NODE_NAME"

@@ -56,9 +56,7 @@ export function buildAks(config: PlatformConfig): StackOutputs {
         urls,
         acrLoginServer: cluster.acrLoginServer,
         resourceGroup: rg.name,
-        registryCredentials: platform.registry?.password
-            ? pulumi.secret(pulumi.all([platform.registry.password]).apply(([password]) => ({ server: platform.registry!.host, username: platform.registry!.username, password })))
-            : undefined,
+        registryCredentials: platform.registry?.credentials,
         registryCaCert: platform.registry?.caCertPem,
     };
 }

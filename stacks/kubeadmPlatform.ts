@@ -214,9 +214,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         hostsFile,
         ingressAddress: config.ingress.enabled ? ingress.ip : undefined,
         urls,
-        registryCredentials: platform.registry?.password
-            ? pulumi.secret(pulumi.all([platform.registry.password]).apply(([password]) => ({ server: platform.registry!.host, username: platform.registry!.username, password })))
-            : undefined,
+        registryCredentials: platform.registry?.credentials,
         registryCaCert: platform.registry?.caCertPem,
     };
 }

@@ -7,8 +7,7 @@ import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
 import { parseConfig, ConfigError } from "../stacks/config";
 import { MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
-import { manifestOf } from "../tools/synth";
-import { byType, commands, envOf, hostOf, named, rawConfigOf, scriptOf, synthStack } from "./helpers";
+import { byType, commands, envOf, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, validateManifest } from "./helpers";
 
 const rulesOf = (s: Synthesis): SecurityRule[] => (named(s, "azure-net-nsg").inputs.securityRules as SecurityRule[]) ?? [];
 
@@ -197,19 +196,17 @@ describe("aks stack: managed AKS with ACR", () => {
     });
 
     it("runs the same test app and HPA on Azure Files claims; every object validates", async () => {
-        const manifests = s.resources.map((r) => manifestOf({ ...r, inputs: unwrapSecrets(r.inputs) as Record<string, unknown> })).filter((m) => m !== undefined) as any[];
-        for (const m of manifests) {
-            const [group, version] = m.apiVersion.includes("/") ? m.apiVersion.split("/") : [undefined, m.apiVersion];
-            const models = await import(`kubernetes-models/${group ? `${group}/` : ""}${version}/${m.kind}`);
-            assert.doesNotThrow(() => new models[m.kind](m).validate(), `${m.kind} ${m.metadata.name}`);
+        const ms = manifests(s);
+        for (const m of ms) {
+            await assert.doesNotReject(validateManifest(m), `${m.kind} ${m.metadata.name}`);
         }
-        const claims = manifests.filter((m) => m.kind === "PersistentVolumeClaim");
+        const claims = ms.filter((m) => m.kind === "PersistentVolumeClaim");
         assert.equal(claims.length, 1);
         assert.equal(claims[0].spec.storageClassName, "azurefile-csi");
         assert.deepEqual(claims[0].spec.accessModes, ["ReadWriteMany"]);
-        assert.ok(manifests.some((m) => m.kind === "HorizontalPodAutoscaler"));
-        assert.ok(manifests.some((m) => m.kind === "Deployment" && m.metadata.name === "tomcat"));
-        assert.ok(!manifests.some((m) => m.metadata.name === "registry"), "the in-cluster registry is off by default");
+        assert.ok(ms.some((m) => m.kind === "HorizontalPodAutoscaler"));
+        assert.ok(ms.some((m) => m.kind === "Deployment" && m.metadata.name === "tomcat"));
+        assert.ok(!ms.some((m) => m.metadata.name === "registry"), "the in-cluster registry is off by default");
     });
 
     it("switches the in-cluster registry on (on Azure Files) and offers seed 004's managed-disk claim", async () => {

@@ -63,8 +63,12 @@ for (const [stack, nodes, workers] of [
             const [chart] = byType(s, "kubernetes:helm.sh/v4:Chart").filter((c) => c.inputs.chart === "flannel");
             assert.equal(cluster.networking.podSubnet, "10.244.0.0/16");
             assert.equal((chart.inputs.values as any).podCidr, cluster.networking.podSubnet);
-            const ns = named(s, `${stack}-flannel-namespace`);
+            assert.equal(chart.inputs.namespace, "kube-flannel");
+            const ns = named(s, `${stack}-flannel-pod-security`);
+            assert.equal(ns.type, "kubernetes:core/v1:NamespacePatch");
+            assert.equal((ns.inputs.metadata as any).name, "kube-flannel");
             assert.equal((ns.inputs.metadata as any).labels["pod-security.kubernetes.io/enforce"], "privileged");
+            assert.deepEqual(ns.dependsOn, [chart.name]);
         });
 
         it("keeps the SSH key, token, CA key and kubeconfig secret wherever they appear", () => {

@@ -1,5 +1,6 @@
 import { program } from "../stacks/program";
 import { DeclaredResource, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { manifestOf } from "../tools/synth";
 import { decodeConfigValue } from "../stacks/config";
 
 /** A stack's config as plain objects keyed without the project prefix (for editing in tests). */
@@ -83,4 +84,26 @@ export function transitiveDependencies(s: Synthesis, name: string): Set<string> 
 
 export function hostOf(r: DeclaredResource): string {
     return String((unwrapSecrets(r.inputs.connection) as { host: string }).host);
+}
+
+export type Manifest = {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+    spec?: any;
+    data?: any;
+};
+
+/** Every Kubernetes object the program declares (not chart contents, not reads), secrets unwrapped. */
+export function manifests(s: Synthesis): Manifest[] {
+    return s.resources
+        .map((r) => manifestOf({ ...r, inputs: unwrapSecrets(r.inputs) as Record<string, unknown> }))
+        .filter((m): m is Manifest => m !== undefined);
+}
+
+/** Validates an object against the Kubernetes OpenAPI schema shipped by kubernetes-models. */
+export async function validateManifest(m: Manifest): Promise<void> {
+    const [group, version] = m.apiVersion.includes("/") ? m.apiVersion.split("/") : [undefined, m.apiVersion];
+    const models = (await import(`kubernetes-models/${group ? `${group}/` : ""}${version}/${m.kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+    new models[m.kind](m).validate();
 }

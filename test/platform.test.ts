@@ -4,28 +4,13 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { containsSecret, DeclaredResource, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
-import { manifestOf } from "../tools/synth";
+import { containsSecret, DeclaredResource, Synthesis } from "../tools/mockRuntime";
 import { renderHaproxyConfig } from "../components/render/haproxy";
-import { byType, commands, envOf, named, scriptOf, synthStack } from "./helpers";
-
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec?: any; data?: any };
-
-/** Every Kubernetes object the program declares (not chart contents), secrets unwrapped. */
-function manifests(s: Synthesis): Manifest[] {
-    return s.resources.map((r) => manifestOf({ ...r, inputs: unwrapSecrets(r.inputs) as Record<string, unknown> })).filter((m): m is Manifest => m !== undefined);
-}
+import { byType, commands, envOf, Manifest, manifests, named, scriptOf, synthStack, validateManifest } from "./helpers";
 
 const find = (ms: Manifest[], kind: string, namespace: string | undefined, name: string) =>
     ms.find((m) => m.kind === kind && m.metadata.name === name && (m.metadata.namespace ?? undefined) === namespace);
-
-/** Validates against the Kubernetes OpenAPI schema shipped by kubernetes-models. */
-async function validate(m: Manifest): Promise<void> {
-    const [group, version] = m.apiVersion.includes("/") ? m.apiVersion.split("/") : [undefined, m.apiVersion];
-    const module = `kubernetes-models/${group ? `${group}/` : ""}${version}/${m.kind}`;
-    const models = (await import(module)) as Record<string, new (data: unknown) => { validate(): void }>;
-    new models[m.kind](m).validate();
-}
+const validate = validateManifest;
 
 const CUSTOM_RESOURCES = new Set(["metallb.io/v1beta1"]);
 
@@ -318,4 +303,22 @@ describe("switching an add-on off removes exactly its resources", () => {
             assert.equal(off.resources.filter((r) => !base.resources.some((x) => x.name === r.name)).length, 0, "nothing new appears");
         });
     }
+});
+
+describe("registry insecure mode (seed 000's way, opt-in)", () => {
+    it("serves plain HTTP without auth and tells containerd so", async () => {
+        const s = await synthStack("lab", (raw: any) => (raw.registry = { mode: "insecure" }));
+        const ms = manifests(s);
+        const ing = find(ms, "Ingress", "registry", "registry")!;
+        assert.equal(ing.spec.tls, undefined);
+        assert.equal(ing.metadata.annotations!["nginx.ingress.kubernetes.io/ssl-redirect"], "false");
+        assert.equal(ing.metadata.annotations!["nginx.ingress.kubernetes.io/proxy-body-size"], "0");
+        assert.ok(!ms.some((m) => m.kind === "Secret" && m.metadata.namespace === "registry"), "no TLS or htpasswd secret");
+        const env = find(ms, "Deployment", "registry", "registry")!.spec.template.spec.containers[0].env;
+        assert.deepEqual(env, []);
+        const trust = commands(s).filter((c) => scriptOf(c) === "registry-trust");
+        assert.ok(trust.every((c) => envOf(c, "REGISTRY_MODE") === "insecure" && envOf(c, "REGISTRY_CA") === undefined));
+        assert.equal((s.outputs.urls.value as any).registry, "http://registry.localtest.com");
+        assert.equal(s.outputs.registryCredentials.value, undefined);
+    });
 });

@@ -22,13 +22,24 @@ describe("offline synthesis (npm run synth)", () => {
         assert.match(join, /^# standard input: \[secret\]$/m);
         assert.match(join, /^export NODE_NAME='test-node1'$/m);
         assert.match(fs.readFileSync(path.join(out, "commands", "dev-cluster-test-node1-membership.delete.sh"), "utf8"), /^export ACTION='drain'$/m);
-        const ns = parseYaml(fs.readFileSync(path.join(out, "manifests", "dev-flannel-namespace.yaml"), "utf8"));
+        const ns = parseYaml(fs.readFileSync(path.join(out, "manifests", "dev-flannel-pod-security.yaml"), "utf8"));
         assert.equal(ns.apiVersion, "v1");
         assert.equal(ns.kind, "Namespace");
+        assert.equal(ns.metadata.name, "kube-flannel");
         assert.equal(parseYaml(fs.readFileSync(path.join(out, "charts", "dev-flannel-chart.yaml"), "utf8")).values.podCidr, "10.244.0.0/16");
         const outputs = JSON.parse(fs.readFileSync(path.join(out, "outputs.json"), "utf8"));
         assert.equal(outputs.kubeconfig, "[secret]");
         assert.equal(outputs.apiEndpoint, "https://192.168.111.169:6443");
+    });
+
+    it("synthesizes every committed stack", async () => {
+        for (const stack of ["dev", "lab", "azure", "aks"]) {
+            const out = fs.mkdtempSync(path.join(os.tmpdir(), `synth-${stack}-`));
+            writeSynthesis(stack, await synthStack(stack), out);
+            const outputs = JSON.parse(fs.readFileSync(path.join(out, "outputs.json"), "utf8"));
+            assert.equal(outputs.kubeconfig, "[secret]", stack);
+            assert.ok(fs.readFileSync(path.join(out, "resources.txt"), "utf8").split("\n").length > 20, stack);
+        }
     });
 
     it("runs from the command line for a stack, and explains its usage without one", () => {

@@ -24,7 +24,8 @@ export function manifestOf(resource: DeclaredResource): Record<string, unknown> 
     }
     const [, group, version, kind] = match;
     const apiVersion = group === "core" ? version : `${group}/${version}`;
-    return { apiVersion, kind, ...(maskSecrets(resource.inputs) as Record<string, unknown>) };
+    // A `<Kind>Patch` resource is a server-side apply of part of an existing <Kind> object.
+    return { apiVersion, kind: kind.replace(/Patch$/, ""), ...(maskSecrets(resource.inputs) as Record<string, unknown>) };
 }
 
 function write(file: string, content: string): void {
