@@ -6,8 +6,9 @@
 /** Default Kubernetes minor for kubeadm clusters (pkgs.k8s.io has one repository per minor). */
 export const KUBERNETES_VERSION = "1.35";
 
-/** Default Kubernetes version for AKS (AKS takes a minor and picks its newest supported patch). */
-export const AKS_KUBERNETES_VERSION = "1.34";
+/** Default Kubernetes version for AKS (AKS takes a minor and picks its newest supported patch;
+ * check `az aks get-versions` before bumping). */
+export const AKS_KUBERNETES_VERSION = "1.35";
 
 /**
  * The vSphere provider plugin. `@pulumi/vsphere` is not installable here, so the program declares

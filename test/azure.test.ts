@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { opensToInternet, SecurityRule } from "../components/render/azureRules";
 import { ACR_PULL_ROLE_ID } from "../components/aksCluster";
+import { AKS_KUBERNETES_VERSION } from "../stacks/versions";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
 import { parseConfig, ConfigError } from "../stacks/config";
@@ -165,7 +166,7 @@ describe("aks stack: managed AKS with ACR", () => {
         assert.equal(aks.networkProfile.dnsServiceIP, "10.0.0.10");
         assert.equal(aks.enableRBAC, true);
         assert.deepEqual(aks.identity, { type: "SystemAssigned" });
-        assert.equal(aks.kubernetesVersion, "1.34");
+        assert.equal(aks.kubernetesVersion, AKS_KUBERNETES_VERSION);
         const acr = byType(s, "azure-native:containerregistry:Registry")[0].inputs as any;
         assert.equal(acr.adminUserEnabled, false);
     });
