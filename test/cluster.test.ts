@@ -72,7 +72,20 @@ for (const [stack, nodes, workers] of [
         });
 
         it("keeps the SSH key, token, CA key and kubeconfig secret wherever they appear", () => {
-            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", "mockdevclustertokenid".slice(0, 6), "MOCK-ADMIN-KEY", "ab".repeat(32)];
+            // The mock runtime's values for this stack's SSH key, CA key, token parts, kubeconfig, certificate key.
+            const tokenId = `mock${stack}clustertokenid`.slice(0, 6);
+            const tokenSecret = `mock${stack}clustertokensecret`.slice(0, 16);
+            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", tokenId, tokenSecret, "MOCK-ADMIN-KEY", "ab".repeat(32)];
+            // Secrets travel base64-encoded on standard input ("NAME=<base64>" lines): decode to look.
+            const decodedStdin = commands(s).flatMap((c) =>
+                String(unwrapSecrets(c.inputs.stdin) ?? "")
+                    .split("\n")
+                    .map((line) => Buffer.from(line.slice(line.indexOf("=") + 1), "base64").toString()),
+            );
+            const everything = JSON.stringify(s.resources.map((r) => unwrapSecrets(r.inputs))) + decodedStdin.join("\n");
+            for (const secret of sensitive) {
+                assert.ok(everything.includes(secret), `the check is live: ${secret} is used somewhere`);
+            }
             for (const r of s.resources) {
                 const visible = JSON.stringify(maskSecrets(r.inputs));
                 for (const secret of sensitive) {
