@@ -90,6 +90,7 @@ export class Platform extends pulumi.ComponentResource {
             new MetricsServer(`${name}-metrics-server`, { provider: args.provider, ...args.metricsServer }, child);
         }
 
+        // Config validation guarantees both; this only guards direct use of the component.
         const needsIngress = (what: string) => {
             if (!this.ingress) {
                 throw new Error(`${what} needs the ingress controller`);

@@ -644,6 +644,9 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     const registryEnabled = raw.registry.enabled ?? !managed;
     const metricsServerEnabled = raw.metricsServer.enabled ?? !managed;
     for (const [key, on] of [["registry", registryEnabled], ["testApp", raw.testApp.enabled]] as const) {
+        if (on && !raw.ingress.enabled) {
+            problems.push(`${k(`${key}.enabled`)}: it is served through the ingress controller; enable ingress or set ${key}.enabled to false`);
+        }
         if (on && !raw.nfs.enabled && !managed) {
             problems.push(`${k(`${key}.enabled`)}: its data lives on the NFS share; enable nfs (with nfs.host) or set ${key}.enabled to false`);
         }

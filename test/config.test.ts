@@ -178,6 +178,12 @@ describe("stack config: add-ons", () => {
 
     it("refuses add-ons whose dependencies are off, and inconsistent numbers", () => {
         assert.match(errorFor((raw) => (raw.nfs = { enabled: false })), /k8s-platform:registry\.enabled: its data lives on the NFS share; enable nfs/);
+        const noIngress = errorFor((raw) => {
+            raw.ingress = { enabled: false };
+            raw.haproxy = { enabled: false };
+        });
+        assert.match(noIngress, /k8s-platform:registry\.enabled: it is served through the ingress controller; enable ingress or set registry\.enabled to false/);
+        assert.match(noIngress, /k8s-platform:testApp\.enabled: it is served through the ingress controller/);
         assert.match(errorFor((raw) => (raw.autoscaling = { minReplicas: 5, maxReplicas: 2 })), /k8s-platform:autoscaling\.minReplicas: 5 is above autoscaling\.maxReplicas 2/);
         assert.match(errorFor((raw) => (raw.ingress = { httpNodePort: 8080 })), /k8s-platform:ingress\.httpNodePort: 8080 is not in the NodePort range \(30000-32767\)/);
         assert.match(errorFor((raw) => (raw.ingress = { httpNodePort: 30443 })), /k8s-platform:ingress\.httpsNodePort: 30443 is the same as ingress\.httpNodePort/);
