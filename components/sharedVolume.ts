@@ -68,8 +68,9 @@ export class SharedVolume extends pulumi.ComponentResource {
                 metadata: {
                     name: args.claimName,
                     namespace: args.namespace,
-                    // A claim of a static volume binds at once; don't wait for pods to bind dynamic ones.
-                    annotations: { "pulumi.com/skipAwait": args.backend.kind === "nfs" ? "false" : "true" },
+                    // A static volume's claim binds at once; a dynamic class may bind only when a pod
+                    // uses it (WaitForFirstConsumer), so don't wait for that one.
+                    annotations: args.backend.kind === "nfs" ? undefined : { "pulumi.com/skipAwait": "true" },
                 },
                 spec: claimSpec,
             },

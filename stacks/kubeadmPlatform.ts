@@ -95,15 +95,14 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
               apiServers: config.haproxy.frontsApiServer ? config.nodes.filter((n) => n.role === "control-plane") : [],
           }
         : undefined;
+    const newBalancer = (after: pulumi.Resource[]) =>
+        config.haproxy.enabled
+            ? new HaproxyBalancer(`${name}-lb`, { host: config.haproxy.host.host, ssh, backends: haproxyBackends!, firewall: config.os.firewall, after })
+            : undefined;
+    // Fronting the API, HAProxy is on a host of its own (validated), so it only waits for that VM.
     const apiBalancer =
         config.haproxy.enabled && config.haproxy.frontsApiServer
-            ? new HaproxyBalancer(`${name}-lb`, {
-                  host: config.haproxy.host.host,
-                  ssh,
-                  backends: haproxyBackends!,
-                  firewall: config.os.firewall,
-                  after: machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [],
-              })
+            ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [])
             : undefined;
 
     const cluster = new KubeadmCluster(`${name}-cluster`, {
@@ -128,13 +127,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     const flannel = new Flannel(`${name}-flannel`, { podCidr: config.kubernetes.podSubnet, provider: cluster.provider });
 
     if (config.haproxy.enabled && !apiBalancer) {
-        new HaproxyBalancer(`${name}-lb`, {
-            host: config.haproxy.host.host,
-            ssh,
-            backends: haproxyBackends!,
-            firewall: config.os.firewall,
-            after: afterHost(config.haproxy.host),
-        });
+        newBalancer(afterHost(config.haproxy.host));
     }
     const nfs = config.nfs.enabled
         ? new NfsServer(`${name}-nfs`, {

@@ -26,7 +26,7 @@ export function prepareNodeEnv(args: {
     if (os.httpProxy || os.httpsProxy) {
         env.HTTP_PROXY_URL = os.httpProxy ?? "";
         env.HTTPS_PROXY_URL = os.httpsProxy ?? os.httpProxy ?? "";
-        env.NO_PROXY_LIST = noProxyList(os.noProxy, [args.nodeNetwork, kubernetes.podSubnet, kubernetes.serviceSubnet]);
+        env.NO_PROXY_LIST = noProxyList(os.noProxy, kubernetes.dnsDomain, [args.nodeNetwork, kubernetes.podSubnet, kubernetes.serviceSubnet]);
     }
     return env;
 }
@@ -35,13 +35,13 @@ export function prepareNodeEnv(args: {
  * NO_PROXY for nodes behind a proxy: cluster traffic (node, pod and service networks, in-cluster
  * names) must never go through it, whatever the operator listed.
  */
-export function noProxyList(configured: string | undefined, networks: string[]): string {
+export function noProxyList(configured: string | undefined, dnsDomain: string, networks: string[]): string {
     const entries = [
         ...(configured ?? "").split(",").map((e) => e.trim()),
         "localhost",
         "127.0.0.1",
         ".svc",
-        ".cluster.local",
+        `.${dnsDomain}`,
         ...networks,
     ].filter((e) => e.length > 0);
     return [...new Set(entries)].join(",");

@@ -8,21 +8,25 @@ export type RawConfig = Record<string, unknown>;
 
 const PREFIX = "k8s-platform:";
 
+/** The prefix-less, decoded view of a stack's plain (non-secret) project config. */
+function rawOf(config: Record<string, string>, secretKeys: string[]): RawConfig {
+    const raw: RawConfig = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
+            raw[key.slice(PREFIX.length)] = decodeConfigValue(value);
+        }
+    }
+    return raw;
+}
+
 /** Runs the real program for a committed stack, optionally with its config edited first. */
 export async function synthStack(stack: string, edit?: (raw: RawConfig) => void, opts: { withoutSshKey?: boolean } = {}): Promise<Synthesis> {
     const { config, secretKeys } = readStackFile(stack, opts);
     if (edit) {
-        const raw: RawConfig = {};
-        for (const [key, value] of Object.entries(config)) {
-            if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
-                raw[key.slice(PREFIX.length)] = decodeConfigValue(value);
-            }
-        }
+        const raw = rawOf(config, secretKeys);
         edit(raw);
-        for (const key of Object.keys(config)) {
-            if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
-                delete config[key];
-            }
+        for (const key of Object.keys(rawOf(config, secretKeys))) {
+            delete config[PREFIX + key];
         }
         for (const [key, value] of Object.entries(raw)) {
             config[PREFIX + key] = typeof value === "string" ? value : JSON.stringify(value);
@@ -34,13 +38,7 @@ export async function synthStack(stack: string, edit?: (raw: RawConfig) => void,
 /** The raw (prefix-less) config of a committed stack file, for parseConfig tests. */
 export function rawConfigOf(stack: string): RawConfig {
     const { config, secretKeys } = readStackFile(stack);
-    const raw: RawConfig = {};
-    for (const [key, value] of Object.entries(config)) {
-        if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
-            raw[key.slice(PREFIX.length)] = decodeConfigValue(value);
-        }
-    }
-    return raw;
+    return rawOf(config, secretKeys);
 }
 
 export const byType = (s: Synthesis, type: string): DeclaredResource[] => s.resources.filter((r) => r.type === type);
