@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as containerservice from "@pulumi/azure-native/containerservice";
-import { AksConfig } from "../stacks/config";
+import { AksConfig } from "../config";
 import { decodeKubeconfig } from "./render/kubeconfig";
 
 /** Azure's built-in AcrPull role. */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
-import { AzureConfig, NodeSpec } from "../stacks/config";
+import { AzureConfig, NodeSpec } from "../config";
 
 export interface AzureNodesArgs {
     readonly resourceGroupName: pulumi.Input<string>;

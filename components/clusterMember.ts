@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { NodeSpec } from "../stacks/config";
+import { NodeSpec } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 
 export interface ClusterMemberArgs {

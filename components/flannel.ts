@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS } from "../stacks/versions";
+import { CHARTS } from "../config";
 
 export interface FlannelArgs {
     /** The pod network: the same config value kubeadm's podSubnet gets (default 10.244.0.0/16). */
@@ -9,7 +9,7 @@ export interface FlannelArgs {
     readonly provider: k8s.Provider;
 }
 
-/** Flannel CNI from its official chart (seed 000 §11), version pinned in stacks/versions.ts. */
+/** Flannel CNI from its official chart (seed 000 §11), version pinned in config/versions.ts. */
 export class Flannel extends pulumi.ComponentResource {
     public readonly namespace = "kube-flannel";
 

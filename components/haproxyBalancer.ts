@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostSpec } from "../stacks/config";
+import { HostSpec } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 import { haproxyPorts, HaproxyConfigInput, renderHaproxyConfig } from "./render/haproxy";
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS } from "../stacks/versions";
+import { CHARTS } from "../config";
 
 export interface IngressControllerArgs {
     readonly provider: k8s.Provider;

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS } from "../stacks/versions";
+import { CHARTS } from "../config";
 
 export interface MetalLbArgs {
     readonly provider: k8s.Provider;
-    /** Layer-2 address range "first-last" on the node network (validated in stacks/config.ts). */
+    /** Layer-2 address range "first-last" on the node network (validated in config/checks/addons.ts). */
     readonly addresses: string;
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HostSpec, NodeSpec } from "../stacks/config";
+import { HostSpec, NodeSpec } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 
 export interface NodeHostArgs {
@@ -8,7 +8,7 @@ export interface NodeHostArgs {
     readonly node: NodeSpec;
     /** Every host of the stack: each gets a line in this node's /etc/hosts. */
     readonly hostsEntries: HostSpec[];
-    /** Parameters of prepare-node.sh (see stacks/nodeEnv.ts). */
+    /** Parameters of prepare-node.sh (see config/nodeEnv.ts). */
     readonly prepareEnv: Record<string, string>;
     readonly ssh: SshAccess;
     /** The VM behind the node, when the program creates it (default: none, an existing host). */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { IMAGES } from "../stacks/versions";
+import { IMAGES } from "../config";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 
 export interface RegistryArgs {
@@ -18,6 +18,14 @@ export interface RegistryArgs {
     readonly size?: string;
     /** Namespaces that get an imagePullSecret for this registry (default: none). */
     readonly pullSecretNamespaces?: pulumi.Input<string>[];
+}
+
+/** What the registry container gets: environment, volumes and their mounts, the TLS secret. */
+interface RegistryPod {
+    env: k8s.types.input.core.v1.EnvVar[];
+    volumes: k8s.types.input.core.v1.Volume[];
+    mounts: k8s.types.input.core.v1.VolumeMount[];
+    tlsSecretName?: pulumi.Output<string>;
 }
 
 export const REGISTRY_USER = "admin";
@@ -42,108 +50,124 @@ export class Registry extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:platform:Registry", name, {}, opts);
-        const k8sOpts = { parent: this, provider: args.provider };
         this.host = `registry.${args.domain}`;
         this.url = `${args.mode === "tls" ? "https" : "http"}://${this.host}`;
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: "registry" } }, k8sOpts);
-        const namespace = ns.metadata.name;
-        const labels = { app: "registry" };
-
+        const k8sOpts = { parent: this, provider: args.provider };
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: "registry" } }, k8sOpts).metadata.name;
         const data = new SharedVolume(
             `${name}-data`,
             { provider: args.provider, namespace, claimName: "registry-data", size: args.size ?? "10Gi", backend: args.storage },
             { parent: this },
         );
-
-        const env: k8s.types.input.core.v1.EnvVar[] = [];
-        const volumes: k8s.types.input.core.v1.Volume[] = [{ name: "data", persistentVolumeClaim: { claimName: data.claimName } }];
-        const mounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: "data", mountPath: "/var/lib/registry" }];
-        let tlsSecretName: pulumi.Output<string> | undefined;
-
+        const pod: RegistryPod = {
+            env: [],
+            volumes: [{ name: "data", persistentVolumeClaim: { claimName: data.claimName } }],
+            mounts: [{ name: "data", mountPath: "/var/lib/registry" }],
+        };
         if (args.mode === "tls") {
-            const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-            const ca = new tls.SelfSignedCert(
-                `${name}-ca`,
-                {
-                    privateKeyPem: caKey.privateKeyPem,
-                    isCaCertificate: true,
-                    subject: { commonName: `k8s-platform registry CA (${args.domain})` },
-                    validityPeriodHours: 10 * 365 * 24,
-                    allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-                },
-                { parent: this },
-            );
-            const serverKey = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-            const csr = new tls.CertRequest(
-                `${name}-server-csr`,
-                { privateKeyPem: serverKey.privateKeyPem, subject: { commonName: this.host }, dnsNames: [this.host] },
-                { parent: this },
-            );
-            const serverCert = new tls.LocallySignedCert(
-                `${name}-server-cert`,
-                {
-                    certRequestPem: csr.certRequestPem,
-                    caPrivateKeyPem: caKey.privateKeyPem,
-                    caCertPem: ca.certPem,
-                    validityPeriodHours: 2 * 365 * 24,
-                    // Renewed by `pulumi up` during its last 30 days.
-                    earlyRenewalHours: 30 * 24,
-                    allowedUses: ["server_auth", "digital_signature", "key_encipherment"],
-                },
-                { parent: this },
-            );
-            this.caCertPem = ca.certPem;
-            tlsSecretName = new k8s.core.v1.Secret(
-                `${name}-tls`,
-                {
-                    metadata: { name: "registry-tls", namespace },
-                    type: "kubernetes.io/tls",
-                    stringData: { "tls.crt": serverCert.certPem, "tls.key": serverKey.privateKeyPem },
-                },
-                k8sOpts,
-            ).metadata.name;
-
-            const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+            const certificates = this.certificates(name, args, namespace);
+            this.caCertPem = certificates.caCertPem;
+            pod.tlsSecretName = certificates.tlsSecretName;
+            const password = this.auth(name, args, namespace, pod);
             this.username = REGISTRY_USER;
-            this.password = password.result;
+            this.password = password;
             const server = this.host;
-            this.credentials = pulumi.secret(password.result.apply((pw) => ({ server, username: REGISTRY_USER, password: pw })));
-            const htpasswd = new k8s.core.v1.Secret(
-                `${name}-htpasswd`,
+            this.credentials = pulumi.secret(password.apply((pw) => ({ server, username: REGISTRY_USER, password: pw })));
+        }
+        this.workload(name, args, namespace, pod);
+        this.registerOutputs({ host: this.host, url: this.url });
+    }
+
+    /** A CA the nodes trust and a server certificate for registry.<domain>, renewed before expiry. */
+    private certificates(name: string, args: RegistryArgs, namespace: pulumi.Output<string>): { caCertPem: pulumi.Output<string>; tlsSecretName: pulumi.Output<string> } {
+        const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const ca = new tls.SelfSignedCert(
+            `${name}-ca`,
+            {
+                privateKeyPem: caKey.privateKeyPem,
+                isCaCertificate: true,
+                subject: { commonName: `k8s-platform registry CA (${args.domain})` },
+                validityPeriodHours: 10 * 365 * 24,
+                allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+            },
+            { parent: this },
+        );
+        const serverKey = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const csr = new tls.CertRequest(
+            `${name}-server-csr`,
+            { privateKeyPem: serverKey.privateKeyPem, subject: { commonName: this.host }, dnsNames: [this.host] },
+            { parent: this },
+        );
+        const serverCert = new tls.LocallySignedCert(
+            `${name}-server-cert`,
+            {
+                certRequestPem: csr.certRequestPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                caCertPem: ca.certPem,
+                validityPeriodHours: 2 * 365 * 24,
+                // Renewed by `pulumi up` during its last 30 days.
+                earlyRenewalHours: 30 * 24,
+                allowedUses: ["server_auth", "digital_signature", "key_encipherment"],
+            },
+            { parent: this },
+        );
+        const tlsSecretName = new k8s.core.v1.Secret(
+            `${name}-tls`,
+            {
+                metadata: { name: "registry-tls", namespace },
+                type: "kubernetes.io/tls",
+                stringData: { "tls.crt": serverCert.certPem, "tls.key": serverKey.privateKeyPem },
+            },
+            { parent: this, provider: args.provider },
+        ).metadata.name;
+        return { caCertPem: ca.certPem, tlsSecretName };
+    }
+
+    /** htpasswd auth with a generated password, and pull secrets for the namespaces that use the registry. */
+    private auth(name: string, args: RegistryArgs, namespace: pulumi.Output<string>, pod: RegistryPod): pulumi.Output<string> {
+        const k8sOpts = { parent: this, provider: args.provider };
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const htpasswd = new k8s.core.v1.Secret(
+            `${name}-htpasswd`,
+            {
+                metadata: { name: "registry-htpasswd", namespace },
+                stringData: { htpasswd: pulumi.interpolate`${REGISTRY_USER}:${password.bcryptHash}\n` },
+            },
+            k8sOpts,
+        );
+        pod.env.push(
+            { name: "REGISTRY_AUTH", value: "htpasswd" },
+            { name: "REGISTRY_AUTH_HTPASSWD_REALM", value: "k8s-platform registry" },
+            { name: "REGISTRY_AUTH_HTPASSWD_PATH", value: "/auth/htpasswd" },
+        );
+        pod.volumes.push({ name: "auth", secret: { secretName: htpasswd.metadata.name } });
+        pod.mounts.push({ name: "auth", mountPath: "/auth", readOnly: true });
+
+        const dockerConfig = pulumi.secret(
+            pulumi.all([password.result]).apply(([pw]) =>
+                JSON.stringify({
+                    auths: { [this.host]: { username: REGISTRY_USER, password: pw, auth: Buffer.from(`${REGISTRY_USER}:${pw}`).toString("base64") } },
+                }),
+            ),
+        );
+        (args.pullSecretNamespaces ?? []).forEach((pullNs, i) => {
+            new k8s.core.v1.Secret(
+                `${name}-pull-secret-${i}`,
                 {
-                    metadata: { name: "registry-htpasswd", namespace },
-                    stringData: { htpasswd: pulumi.interpolate`${REGISTRY_USER}:${password.bcryptHash}\n` },
+                    metadata: { name: PULL_SECRET_NAME, namespace: pullNs },
+                    type: "kubernetes.io/dockerconfigjson",
+                    stringData: { ".dockerconfigjson": dockerConfig },
                 },
                 k8sOpts,
             );
-            env.push(
-                { name: "REGISTRY_AUTH", value: "htpasswd" },
-                { name: "REGISTRY_AUTH_HTPASSWD_REALM", value: "k8s-platform registry" },
-                { name: "REGISTRY_AUTH_HTPASSWD_PATH", value: "/auth/htpasswd" },
-            );
-            volumes.push({ name: "auth", secret: { secretName: htpasswd.metadata.name } });
-            mounts.push({ name: "auth", mountPath: "/auth", readOnly: true });
+        });
+        return password.result;
+    }
 
-            const dockerConfig = pulumi.secret(
-                pulumi.all([password.result]).apply(([pw]) =>
-                    JSON.stringify({
-                        auths: { [this.host]: { username: REGISTRY_USER, password: pw, auth: Buffer.from(`${REGISTRY_USER}:${pw}`).toString("base64") } },
-                    }),
-                ),
-            );
-            (args.pullSecretNamespaces ?? []).forEach((pullNs, i) => {
-                new k8s.core.v1.Secret(
-                    `${name}-pull-secret-${i}`,
-                    {
-                        metadata: { name: PULL_SECRET_NAME, namespace: pullNs },
-                        type: "kubernetes.io/dockerconfigjson",
-                        stringData: { ".dockerconfigjson": dockerConfig },
-                    },
-                    k8sOpts,
-                );
-            });
-        }
-
+    /** The registry Deployment, its Service :5000 and the Ingress registry.<domain>. */
+    private workload(name: string, args: RegistryArgs, namespace: pulumi.Output<string>, pod: RegistryPod): void {
+        const k8sOpts = { parent: this, provider: args.provider };
+        const labels = { app: "registry" };
         new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
@@ -161,14 +185,14 @@ export class Registry extends pulumi.ComponentResource {
                                     name: "registry",
                                     image: IMAGES.registry,
                                     ports: [{ name: "http", containerPort: 5000 }],
-                                    env,
-                                    volumeMounts: mounts,
+                                    env: pod.env,
+                                    volumeMounts: pod.mounts,
                                     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
                                     readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 10 },
                                     livenessProbe: { httpGet: { path: "/", port: "http" }, initialDelaySeconds: 10, periodSeconds: 20 },
                                 },
                             ],
-                            volumes,
+                            volumes: pod.volumes,
                         },
                     },
                 },
@@ -194,7 +218,7 @@ export class Registry extends pulumi.ComponentResource {
                 },
                 spec: {
                     ingressClassName: args.ingressClassName,
-                    ...(tlsSecretName ? { tls: [{ hosts: [this.host], secretName: tlsSecretName }] } : {}),
+                    ...(pod.tlsSecretName ? { tls: [{ hosts: [this.host], secretName: pod.tlsSecretName }] } : {}),
                     rules: [
                         {
                             host: this.host,
@@ -207,6 +231,5 @@ export class Registry extends pulumi.ComponentResource {
             },
             k8sOpts,
         );
-        this.registerOutputs({ host: this.host, url: this.url });
     }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NodeSpec } from "../stacks/config";
+import { NodeSpec } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 
 export interface RegistryTrustArgs {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HostSpec } from "../stacks/config";
+import { HostSpec } from "../config";
 import { renderInvocation, renderSecretStdin, ScriptName } from "./render/script";
 
 /** How the program reaches machines over SSH. */

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { IMAGES } from "../stacks/versions";
+import { IMAGES } from "../config";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 
 export const TEST_JSP = fs.readFileSync(path.join(__dirname, "assets", "test.jsp"), "utf8");

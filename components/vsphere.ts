@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { VSPHERE_PLUGIN_VERSION } from "../stacks/versions";
+import { VSPHERE_PLUGIN_VERSION } from "../config";
 
 /**
  * The few vSphere resources and data sources this program uses, declared against the provider's

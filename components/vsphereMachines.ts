@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostSpec, VsphereConfig } from "../stacks/config";
-import { parseCidr } from "../stacks/net";
+import { HostSpec, VsphereConfig } from "../config";
+import { parseCidr } from "../config";
 import * as vsphere from "./vsphere";
 
 export interface VsphereMachinesArgs {

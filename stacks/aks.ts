@@ -4,8 +4,9 @@ import * as resources from "@pulumi/azure-native/resources";
 import { AksCluster } from "../components/aksCluster";
 import { AzureNetwork } from "../components/azureNetwork";
 import { Platform } from "../components/platform";
-import { PlatformConfig } from "./config";
-import { hostsLines, StackOutputs } from "./kubeadmPlatform";
+import { PlatformConfig } from "../config";
+import { hostsLines } from "../components/render/hostsFile";
+import { StackOutputs } from "./outputs";
 
 /**
  * Managed AKS with ACR (seed 004), with the same Platform component as the kubeadm stacks in its

@@ -7,8 +7,9 @@ import { AzureNetwork } from "../components/azureNetwork";
 import { azureNodeFqdn, AzureNodes } from "../components/azureNodes";
 import { nodeSecurityRules } from "../components/render/azureRules";
 import { SshAccess } from "../components/remoteScript";
-import { PlatformConfig } from "./config";
-import { buildKubeadmPlatform, StackOutputs } from "./kubeadmPlatform";
+import { PlatformConfig } from "../config";
+import { buildKubeadmPlatform } from "./kubeadmPlatform";
+import { StackOutputs } from "./outputs";
 
 /**
  * The OpenSSH public key of the stack's private key (so the VMs trust exactly that key). A public

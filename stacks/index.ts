@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { buildAks } from "./aks";
 import { buildAzure } from "./azure";
-import { PlatformConfig, StackSecrets } from "./config";
-import { StackOutputs } from "./kubeadmPlatform";
+import { PlatformConfig, StackSecrets } from "../config";
+import { StackOutputs } from "./outputs";
 import { buildOnPrem } from "./onprem";
 
 /** Builds the whole stack for its infra provider. */

@@ -6,58 +6,10 @@ import { NfsServer } from "../components/nfsServer";
 import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
 import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
-import { AddonHost, HostSpec, PlatformConfig } from "./config";
-
-export interface NodeInventoryEntry {
-    readonly name: string;
-    readonly role: string;
-    readonly ip: string;
-}
-
-export interface StackOutputs {
-    /** Every machine of the stack: name, role, IP. */
-    readonly nodes: NodeInventoryEntry[];
-    /** https://<control-plane endpoint> */
-    readonly apiEndpoint: pulumi.Input<string>;
-    /** Admin kubeconfig (secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-    /** /etc/hosts lines: every machine, and the platform's host names at the ingress address. */
-    readonly hostsFile: pulumi.Input<string>;
-    readonly [key: string]: unknown;
-}
-
-/** Hosts the program must create (vSphere) or reach (existing): nodes and dedicated add-on hosts. */
-export function stackHosts(config: PlatformConfig): { host: HostSpec; role: string; vm: boolean }[] {
-    const onVsphere = config.infra.provider === "vsphere";
-    const entries: { host: HostSpec; role: string; vm: boolean }[] = config.nodes.map((n) => ({ host: n, role: n.role, vm: onVsphere }));
-    for (const [role, addon] of [["load-balancer", config.haproxy], ["storage", config.nfs]] as const) {
-        if (addon.enabled && addon.host.kind === "dedicated" && !entries.some((e) => e.host.name === addon.host.host.name)) {
-            entries.push({ host: addon.host.host, role, vm: addon.host.provision === "vm" });
-        }
-    }
-    return entries;
-}
-
-/** "IP name…" lines, one per address. */
-export function hostsLines(entries: { ip: string; names: string[] }[]): string {
-    return entries.map((e) => `${e.ip}\t${e.names.join(" ")}`).join("\n") + "\n";
-}
-
-/** Where the platform's host names point: MetalLB's address, the HAProxy host, or a worker. */
-export function ingressAddress(config: PlatformConfig): { ip: string; httpPort: number; httpsPort: number } {
-    if (config.metallb.enabled) {
-        return { ip: config.metallb.addresses.split("-")[0], httpPort: 80, httpsPort: 443 };
-    }
-    if (config.haproxy.enabled) {
-        return { ip: config.haproxy.host.host.ip, httpPort: 80, httpsPort: 443 };
-    }
-    const worker = config.nodes.find((n) => n.role === "worker") ?? config.nodes[0];
-    return { ip: worker.ip, httpPort: config.ingress.httpNodePort, httpsPort: config.ingress.httpsNodePort };
-}
-
-function withPort(scheme: "http" | "https", host: string, port: number): string {
-    return port === (scheme === "http" ? 80 : 443) ? `${scheme}://${host}` : `${scheme}://${host}:${port}`;
-}
+import { AddonHost, ingressAddress, PlatformConfig, stackHosts } from "../config";
+import { StackOutputs } from "./outputs";
+import { hostsLines } from "../components/render/hostsFile";
+import { withPort } from "../components/render/urls";
 
 /** What the infrastructure (vSphere, existing hosts, Azure VMs) hands to the kubeadm platform. */
 export interface KubeadmInfra {

@@ -1,7 +1,9 @@
 import { VsphereMachines } from "../components/vsphereMachines";
 import { SshAccess } from "../components/remoteScript";
-import { PlatformConfig } from "./config";
-import { buildKubeadmPlatform, stackHosts, StackOutputs } from "./kubeadmPlatform";
+import { PlatformConfig } from "../config";
+import { stackHosts } from "../config";
+import { buildKubeadmPlatform } from "./kubeadmPlatform";
+import { StackOutputs } from "./outputs";
 
 /** A kubeadm platform on vSphere VMs (seed 000) or on existing hosts (seed 003). */
 export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutputs {

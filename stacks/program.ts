@@ -1,6 +1,6 @@
-import { loadConfig } from "./config";
+import { loadConfig } from "../config";
 import { buildStack } from "./index";
-import { StackOutputs } from "./kubeadmPlatform";
+import { StackOutputs } from "./outputs";
 
 /** The whole program: read and validate the stack's config, build the platform, return outputs. */
 export function program(): StackOutputs {

@@ -3,10 +3,10 @@ import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { opensToInternet, SecurityRule } from "../components/render/azureRules";
 import { ACR_PULL_ROLE_ID } from "../components/aksCluster";
-import { AKS_KUBERNETES_VERSION } from "../stacks/versions";
+import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
-import { parseConfig, ConfigError } from "../stacks/config";
+import { parseConfig, ConfigError } from "../config";
 import { MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { byType, commands, envOf, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, validateManifest } from "./helpers";
 

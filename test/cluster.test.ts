@@ -2,7 +2,7 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { Synthesis, containsSecret, isSecretValue, maskSecrets, MOCK_KUBECONFIG, PLACEHOLDER_SSH_KEY, unwrapSecrets } from "../tools/mockRuntime";
-import { VSPHERE_PLUGIN_VERSION } from "../stacks/versions";
+import { VSPHERE_PLUGIN_VERSION } from "../config";
 import { byType, commands, envOf, hostOf, named, scriptOf, synthStack, transitiveDependencies } from "./helpers";
 
 const VM = "vsphere:index/virtualMachine:VirtualMachine";

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { ConfigError, parseConfig } from "../stacks/config";
-import { KUBERNETES_VERSION } from "../stacks/versions";
+import { ConfigError, parseConfig } from "../config";
+import { KUBERNETES_VERSION } from "../config";
 import { rawConfigOf, RawConfig } from "./helpers";
 
 const parse = (raw: RawConfig, hasSshPrivateKey = true) => parseConfig(raw, { stack: "test", hasSshPrivateKey });

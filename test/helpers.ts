@@ -1,7 +1,7 @@
 import { program } from "../stacks/program";
 import { DeclaredResource, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { manifestOf } from "../tools/synth";
-import { decodeConfigValue } from "../stacks/config";
+import { decodeConfigValue } from "../config";
 
 /** A stack's config as plain objects keyed without the project prefix (for editing in tests). */
 export type RawConfig = Record<string, unknown>;

@@ -7,8 +7,8 @@ import * as path from "path";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { caCertHash, renderInitConfig, renderJoinConfig } from "../components/render/kubeadm";
 import { renderInvocation, renderSecretStdin, shellQuote } from "../components/render/script";
-import { parseConfig } from "../stacks/config";
-import { noProxyList, prepareNodeEnv } from "../stacks/nodeEnv";
+import { parseConfig } from "../config";
+import { noProxyList, prepareNodeEnv } from "../config";
 import { rawConfigOf } from "./helpers";
 
 const FIXTURE_CA = path.join(__dirname, "fixtures", "ca.crt");

@@ -35,3 +35,8 @@ export function replaceHostsBlock(existing: string, stack: string, lines: string
     }
     return kept.join("\n") + "\n";
 }
+
+/** "IP name…" lines, one per address. */
+export function hostsLines(entries: { ip: string; names: string[] }[]): string {
+    return entries.map((e) => `${e.ip}\t${e.names.join(" ")}`).join("\n") + "\n";
+}

@@ -1,4 +1,4 @@
-import { KubernetesConfig, NodeSpec, OsConfig } from "./config";
+import { KubernetesConfig, NodeSpec, OsConfig } from "./types";
 
 /**
  * The parameters of prepare-node.sh for one node. Pure, and built only from the node itself and

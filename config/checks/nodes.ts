@@ -1,0 +1,183 @@
+import { configKey as k, duplicates, Problems } from "../errors";
+import { cidrContains, ipToNumber, isIpv4, networkAddress, parseCidr } from "../net";
+import { HostRef, NodeRole, Raw, show } from "../schema";
+import { AddonHost, DEFAULT_SIZES, HostSpec, MachineSize, NodeSpec } from "../types";
+
+/** The machines of a stack: cluster nodes and the add-on hosts, each checked on its own and together. */
+export interface Topology {
+    /** Control planes first, in config order. */
+    readonly nodes: NodeSpec[];
+    readonly controlPlanes: NodeSpec[];
+    /** Every machine the program reaches: nodes, then dedicated add-on hosts. */
+    readonly hosts: HostSpec[];
+    readonly haproxyHost?: AddonHost;
+    readonly nfsHost?: AddonHost;
+    /** With several control planes HAProxy fronts the API server (and is the endpoint). */
+    readonly haproxyFrontsApi: boolean;
+    /** host:port of the API server ("" on AKS). */
+    readonly controlPlaneEndpoint: string;
+}
+
+/** SSH user of machines that name none: Azure VMs are created with the admin user (root logins are off there). */
+export function defaultSshUser(raw: Raw): string {
+    return raw.infra.provider === "azure" && raw.infra.azure ? raw.infra.azure.adminUser : raw.ssh.user;
+}
+
+export function resolveTopology(raw: Raw, problems: Problems): Topology {
+    const provider = raw.infra.provider;
+    const managed = provider === "aks";
+    const defaultUser = defaultSshUser(raw);
+    const nodes = resolveNodes(raw, defaultUser);
+    const controlPlanes = nodes.filter((n) => n.role === "control-plane");
+    if (managed) {
+        // No kubeadm nodes to check.
+    } else if (controlPlanes.length === 0) {
+        problems.push(`${k("nodes")}: needs at least one node with role "control-plane" (got ${nodes.length} node(s), none control-plane)`);
+    } else if (controlPlanes.length > 1 && controlPlanes.length % 2 === 0) {
+        problems.push(
+            `${k("nodes")}: ${controlPlanes.length} control-plane nodes is an even number; etcd needs a majority, so use 1, 3, 5 or 7`,
+        );
+    }
+
+    const hosts: HostSpec[] = [...nodes];
+    const hostKeys = new Map<HostSpec, string>(nodes.map((n, i) => [n, k(`nodes[${i}].ip`)]));
+    const addonHost = (key: "haproxy" | "nfs", ref: HostRef | undefined, sizeDefault: MachineSize): AddonHost | undefined => {
+        const resolved = resolveAddonHost(raw, key, ref, sizeDefault, nodes, defaultUser, problems);
+        if (resolved?.kind === "dedicated" && !hosts.some((h) => h.name === resolved.host.name)) {
+            hosts.push(resolved.host);
+            hostKeys.set(resolved.host, k(`${key}.host.ip`));
+        }
+        return resolved;
+    };
+    const vsphereSizes = raw.infra.vsphere;
+    const lbSize = { ...DEFAULT_SIZES.loadBalancer, ...stripUndefined(vsphereSizes?.loadBalancerSize) };
+    const storageSize = { ...DEFAULT_SIZES.storage, ...stripUndefined(vsphereSizes?.storageSize) };
+    const haproxyHost = raw.haproxy.enabled ? addonHost("haproxy", raw.haproxy.host, lbSize) : undefined;
+    const nfsHost = raw.nfs.enabled ? addonHost("nfs", raw.nfs.host, storageSize) : undefined;
+
+    checkHosts(raw, hosts, hostKeys, problems);
+    const controlPlaneEndpoint = resolveEndpoint(raw, controlPlanes, haproxyHost, problems);
+    return {
+        nodes: [...controlPlanes, ...nodes.filter((n) => n.role === "worker")],
+        controlPlanes,
+        hosts,
+        haproxyHost,
+        nfsHost,
+        haproxyFrontsApi: Boolean(haproxyHost) && controlPlanes.length > 1,
+        controlPlaneEndpoint,
+    };
+}
+
+function resolveNodes(raw: Raw, defaultUser: string): NodeSpec[] {
+    const vsphereSizes = raw.infra.vsphere;
+    const sizeFor = (role: NodeRole, node: { cpus?: number; memoryMb?: number; diskGb?: number }): MachineSize => {
+        const roleDefault = role === "control-plane" ? DEFAULT_SIZES.controlPlane : DEFAULT_SIZES.worker;
+        const roleConfig = role === "control-plane" ? vsphereSizes?.controlPlaneSize : vsphereSizes?.workerSize;
+        return {
+            cpus: node.cpus ?? roleConfig?.cpus ?? roleDefault.cpus,
+            memoryMb: node.memoryMb ?? roleConfig?.memoryMb ?? roleDefault.memoryMb,
+            diskGb: node.diskGb ?? roleConfig?.diskGb ?? roleDefault.diskGb,
+        };
+    };
+    return raw.nodes.map((n) => ({
+        name: n.name,
+        ip: n.ip,
+        role: n.role,
+        sshUser: n.sshUser ?? defaultUser,
+        sshPort: n.sshPort ?? raw.ssh.port,
+        size: sizeFor(n.role, n),
+    }));
+}
+
+/** An add-on's host: a cluster node by name, or a machine of its own (created on vSphere or existing). */
+function resolveAddonHost(
+    raw: Raw,
+    key: "haproxy" | "nfs",
+    ref: HostRef | undefined,
+    sizeDefault: MachineSize,
+    nodes: NodeSpec[],
+    defaultUser: string,
+    problems: Problems,
+): AddonHost | undefined {
+    if (!ref) {
+        problems.push(`${k(`${key}.host`)}: is required when ${key}.enabled is true ({node: "<cluster node>"} or {name, ip})`);
+        return undefined;
+    }
+    if ("node" in ref) {
+        const node = nodes.find((n) => n.name === ref.node);
+        if (!node) {
+            problems.push(`${k(`${key}.host.node`)}: ${show(ref.node)} is not a node in k8s-platform:nodes (nodes: ${nodes.map((n) => n.name).join(", ")})`);
+            return undefined;
+        }
+        return { kind: "node", host: node };
+    }
+    const host: HostSpec = {
+        name: ref.name,
+        ip: ref.ip,
+        sshUser: ref.sshUser ?? defaultUser,
+        sshPort: raw.ssh.port,
+        size: { cpus: ref.cpus ?? sizeDefault.cpus, memoryMb: ref.memoryMb ?? sizeDefault.memoryMb, diskGb: ref.diskGb ?? sizeDefault.diskGb },
+    };
+    const provider = raw.infra.provider;
+    const provision = ref.provision ?? (provider === "vsphere" ? "vm" : "existing");
+    if (provision === "vm" && provider !== "vsphere") {
+        problems.push(`${k(`${key}.host.provision`)}: "vm" needs infra.provider "vsphere" (got ${show(provider)}); use "existing"`);
+    }
+    return { kind: "dedicated", host, provision };
+}
+
+/** Every machine: inside the node network, unique IPs and names, clear of the gateway. */
+function checkHosts(raw: Raw, hosts: HostSpec[], hostKeys: Map<HostSpec, string>, problems: Problems): void {
+    const nodeNet = parseCidr(raw.network.cidr)!;
+    hosts.forEach((h) => {
+        if (!cidrContains(nodeNet, h.ip)) {
+            problems.push(`${hostKeys.get(h)}: IP ${show(h.ip)} of ${h.name} is outside network.cidr ${nodeNet.text}`);
+        }
+    });
+    if (raw.infra.provider === "azure") {
+        // Azure keeps the first four addresses and the last one of every subnet.
+        const first = ipToNumber(networkAddress(nodeNet));
+        const last = first + 2 ** (32 - nodeNet.prefix) - 1;
+        hosts.filter((h) => isIpv4(h.ip) && (ipToNumber(h.ip) < first + 4 || ipToNumber(h.ip) === last)).forEach((h) =>
+            problems.push(`${hostKeys.get(h)}: ${h.ip} is reserved by Azure in ${nodeNet.text} (the first four addresses and the last); pick another`),
+        );
+    }
+    duplicates(hosts.map((h) => h.ip)).forEach((ip) =>
+        problems.push(`${k("nodes")}: IP ${ip} is used by more than one host (${hosts.filter((h) => h.ip === ip).map((h) => h.name).join(", ")}); every host needs its own`),
+    );
+    duplicates(hosts.map((h) => h.name)).forEach((name) =>
+        problems.push(`${k("nodes")}: host name ${show(name)} is used more than once; host names must be unique`),
+    );
+    if (raw.network.gateway && hosts.some((h) => h.ip === raw.network.gateway)) {
+        problems.push(`${k("network.gateway")}: ${raw.network.gateway} is also a host's IP`);
+    }
+}
+
+/** Control-plane endpoint: one control plane → its own address; several → a load balancer. */
+function resolveEndpoint(raw: Raw, controlPlanes: NodeSpec[], haproxyHost: AddonHost | undefined, problems: Problems): string {
+    let controlPlaneEndpoint = raw.kubernetes.controlPlaneEndpoint;
+    const haproxyFrontsApi = Boolean(haproxyHost) && controlPlanes.length > 1;
+    if (haproxyHost && haproxyFrontsApi && haproxyHost.kind === "node") {
+        problems.push(
+            `${k("haproxy.host")}: with ${controlPlanes.length} control-plane nodes HAProxy fronts the API server on :6443 ` +
+                `and must answer before kubeadm init; give it a host of its own ({name, ip}) instead of node ${haproxyHost.host.name}`,
+        );
+    }
+    if (!controlPlaneEndpoint && raw.infra.provider !== "aks") {
+        if (controlPlanes.length === 1) {
+            controlPlaneEndpoint = `${controlPlanes[0].ip}:6443`;
+        } else if (haproxyFrontsApi && haproxyHost) {
+            controlPlaneEndpoint = `${haproxyHost.host.ip}:6443`;
+        } else if (controlPlanes.length > 1) {
+            problems.push(
+                `${k("kubernetes.controlPlaneEndpoint")}: is required with ${controlPlanes.length} control-plane nodes ` +
+                    `(an L4 load balancer address in front of them), or enable haproxy on a host that is not a control plane`,
+            );
+        }
+    }
+    return controlPlaneEndpoint && !/:\d+$/.test(controlPlaneEndpoint) ? `${controlPlaneEndpoint}:6443` : (controlPlaneEndpoint ?? "");
+}
+
+function stripUndefined<T extends object>(value: T | undefined): Partial<T> {
+    return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,293 @@
+import { z } from "zod";
+import { isIpv4, networkAddress, parseCidr } from "./net";
+import { AKS_KUBERNETES_VERSION, AZURE_NODE_IMAGE, KUBERNETES_VERSION } from "./versions";
+
+/**
+ * The shape of the stack configuration (zod): every key, its type and default. Values that pass
+ * here are checked against each other by the checks in ./checks/, then assembled by ./parse.ts.
+ */
+
+export const PROJECT = "k8s-platform";
+
+/** Top-level keys read from the stack. `sshPrivateKey` is read separately, as a secret. */
+export const CONFIG_KEYS = [
+    "kubernetes",
+    "infra",
+    "network",
+    "nodes",
+    "ssh",
+    "os",
+    "domain",
+    "ingress",
+    "metallb",
+    "haproxy",
+    "nfs",
+    "registry",
+    "testApp",
+    "metricsServer",
+    "autoscaling",
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+export const SSH_KEY_CONFIG = "sshPrivateKey";
+
+
+export const show = (value: unknown): string => (value === undefined ? "nothing" : JSON.stringify(value));
+
+/** A strict object: unknown keys are refused with the list of allowed ones (catches typos). */
+function strict<T extends z.ZodRawShape>(shape: T) {
+    return z.strictObject(shape, {
+        error: (iss) =>
+            iss.code === "unrecognized_keys"
+                ? `unknown key ${iss.keys.map((k) => `"${k}"`).join(", ")}; allowed keys: ${Object.keys(shape).join(", ")}`
+                : `expected an object, got ${show(iss.input)}`,
+    });
+}
+
+const ipv4 = z.string({ error: (iss) => `expected an IPv4 address string, got ${show(iss.input)}` }).refine(isIpv4, {
+    error: (iss) => `${show(iss.input)} is not a valid IPv4 address (expected a.b.c.d)`,
+});
+
+const cidr = z.string({ error: (iss) => `expected a CIDR string, got ${show(iss.input)}` }).superRefine((value, ctx) => {
+    const parsed = parseCidr(value);
+    if (!parsed) {
+        ctx.addIssue({ code: "custom", message: `${show(value)} is not a valid IPv4 CIDR (expected a.b.c.d/n, n from 0 to 32)` });
+    } else if (networkAddress(parsed) !== parsed.address.toString()) {
+        ctx.addIssue({
+            code: "custom",
+            message: `${show(value)} has host bits set; did you mean "${networkAddress(parsed)}/${parsed.prefix}"?`,
+        });
+    }
+});
+
+const dnsLabel = z
+    .string({ error: (iss) => `expected a host name string, got ${show(iss.input)}` })
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+        error: (iss) =>
+            `${show(iss.input)} is not a valid node name (lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit)`,
+    });
+
+/** A whole number in [min, max]; every failure names the value and the range. */
+const intRange = (min: number, max: number, what: string) => {
+    const error = (iss: { input?: unknown }) => `${show(iss.input)} is not ${what} (${min}-${max})`;
+    return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
+const port = intRange(1, 65535, "a TCP port");
+
+const positiveInt = (what: string) =>
+    z.number({ error: (iss) => `expected a whole number of ${what}, got ${show(iss.input)}` }).int({ error: `expected a whole number of ${what}` }).positive({ error: (iss) => `${show(iss.input)} ${what}: must be at least 1` });
+
+const choice = <T extends readonly [string, ...string[]]>(values: T) =>
+    z.enum(values, { error: (iss) => `${show(iss.input)} is not allowed; allowed values: ${values.join(", ")}` });
+
+const kubernetesVersion = z
+    .string({ error: (iss) => `expected a version string such as "1.35", got ${show(iss.input)}` })
+    .regex(/^1\.\d{1,2}(\.\d{1,3})?$/, {
+        error: (iss) => `${show(iss.input)} is not a Kubernetes version; allowed: "1.MINOR" or "1.MINOR.PATCH" (no "v" prefix), e.g. "1.35" or "1.35.2"`,
+    });
+
+const sizeSchema = strict({
+    cpus: positiveInt("CPUs").optional(),
+    memoryMb: positiveInt("MB of memory").optional(),
+    diskGb: positiveInt("GB of disk").optional(),
+});
+
+const kubernetesSchema = strict({
+    version: kubernetesVersion.default(KUBERNETES_VERSION),
+    podSubnet: cidr.default("10.244.0.0/16"),
+    serviceSubnet: cidr.default("10.96.0.0/12"),
+    dnsDomain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).default("cluster.local"),
+    controlPlaneEndpoint: z
+        .string()
+        .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, { error: (iss) => `${show(iss.input)} is not "host" or "host:port"` })
+        .optional(),
+    apiServerCertSANs: z.array(z.string()).default([]),
+});
+
+const vsphereSchema = strict({
+    datacenter: z.string().min(1),
+    computeCluster: z.string().min(1).optional(),
+    resourcePool: z.string().min(1).optional(),
+    datastore: z.string().min(1),
+    network: z.string().min(1),
+    folder: z.string().optional(),
+    template: z.string().min(1),
+    linkedClone: z.boolean().default(false),
+    domain: z.string().default("local"),
+    controlPlaneSize: sizeSchema.prefault({}),
+    workerSize: sizeSchema.prefault({}),
+    storageSize: sizeSchema.prefault({}),
+    loadBalancerSize: sizeSchema.prefault({}),
+});
+
+const vmSize = z.string({ error: (iss) => `expected an Azure VM size, got ${show(iss.input)}` }).regex(/^Standard_[A-Za-z0-9]+(_[A-Za-z0-9]+)*$/, {
+    error: (iss) => `${show(iss.input)} is not an Azure VM size (expected e.g. "Standard_D2s_v3")`,
+});
+
+const azureSchema = strict({
+    location: z.string().min(1),
+    resourceGroupName: z.string().min(1).optional(),
+    /** Public DNS labels of the nodes: <prefix>-<node>.<location>.cloudapp.azure.com. */
+    dnsLabelPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, { error: (iss) => `${show(iss.input)} is not a DNS label prefix (lowercase letters, digits, '-')` }).optional(),
+    /** Networks allowed to reach SSH and the API server. */
+    adminCidrs: z.array(z.string()).default([]),
+    allowSshFromAnywhere: z.boolean().default(false),
+    /** publicIp: every node has a public IP; bastion: private nodes reached through ssh.bastion. */
+    access: choice(["publicIp", "bastion"] as const).default("publicIp"),
+    adminUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default("azureuser"),
+    controlPlaneSize: vmSize.default("Standard_D2s_v3"),
+    workerSize: vmSize.default("Standard_D2s_v3"),
+    osDiskGb: positiveInt("GB of disk").default(50),
+    image: strict({
+        publisher: z.string().default(AZURE_NODE_IMAGE.publisher),
+        offer: z.string().default(AZURE_NODE_IMAGE.offer),
+        sku: z.string().default(AZURE_NODE_IMAGE.sku),
+        version: z.string().default(AZURE_NODE_IMAGE.version),
+    }).prefault({}),
+});
+
+const aksSchema = strict({
+    location: z.string().min(1),
+    resourceGroupName: z.string().min(1).optional(),
+    kubernetesVersion: kubernetesVersion.default(AKS_KUBERNETES_VERSION),
+    nodeCount: intRange(1, 1000, "a node count").default(3),
+    vmSize: vmSize.default("Standard_DS2_v2"),
+    networkPlugin: choice(["azure", "kubenet"] as const).default("azure"),
+    networkPluginMode: choice(["overlay", "none"] as const).default("overlay"),
+    podCidr: cidr.default("10.244.0.0/16"),
+    serviceCidr: cidr.default("10.0.0.0/16"),
+    dnsServiceIP: ipv4.default("10.0.0.10"),
+    /** Cluster autoscaler bounds for the system pool (default: off, a fixed nodeCount). */
+    autoscaler: strict({ minCount: intRange(1, 1000, "a node count"), maxCount: intRange(1, 1000, "a node count") }).optional(),
+    acrSku: choice(["Basic", "Standard", "Premium"] as const).default("Basic"),
+    /** ReadWriteMany storage class for the shared volumes. */
+    sharedStorageClass: z.string().default("azurefile-csi"),
+    /** Seed 004's managed-disk claim (ReadWriteOnce, one pod) next to the shared ones. */
+    managedDiskClaim: z.boolean().default(false),
+});
+
+const infraSchema = strict({
+    provider: choice(["vsphere", "existing", "azure", "aks"] as const),
+    vsphere: vsphereSchema.optional(),
+    azure: azureSchema.optional(),
+    aks: aksSchema.optional(),
+});
+
+const networkSchema = strict({
+    cidr,
+    gateway: ipv4.optional(),
+    dnsServers: z.array(ipv4).default([]),
+});
+
+const roleSchema = choice(["control-plane", "worker"] as const);
+
+const nodeSchema = strict({
+    name: dnsLabel,
+    ip: ipv4,
+    role: roleSchema,
+    sshUser: z.string().min(1).optional(),
+    sshPort: port.optional(),
+    cpus: positiveInt("CPUs").optional(),
+    memoryMb: positiveInt("MB of memory").optional(),
+    diskGb: positiveInt("GB of disk").optional(),
+});
+
+const sshSchema = strict({
+    user: z.string().min(1).default("root"),
+    port: port.default(22),
+    /** Jump host for nodes that are not reachable directly. */
+    bastion: strict({ host: z.string().min(1), port: port.default(22), user: z.string().min(1).optional() }).optional(),
+});
+
+const osSchema = strict({
+    firewall: choice(["disabled", "open"] as const).default("disabled"),
+    httpProxy: z.string().optional(),
+    httpsProxy: z.string().optional(),
+    noProxy: z.string().optional(),
+    kubernetesRepoBase: z.url().default("https://pkgs.k8s.io/core:/stable:"),
+    containerdRepoUrl: z.url().default("https://download.docker.com/linux/centos/docker-ce.repo"),
+});
+
+/** A host for an add-on: an existing cluster node by name, or a host of its own. */
+export const hostRefSchema = z.union(
+    [
+        strict({ node: dnsLabel }),
+        strict({
+            name: dnsLabel,
+            ip: ipv4,
+            sshUser: z.string().min(1).optional(),
+            /** vm: the program creates it (vSphere); existing: it already runs a supported OS. */
+            provision: choice(["vm", "existing"] as const).optional(),
+            cpus: positiveInt("CPUs").optional(),
+            memoryMb: positiveInt("MB of memory").optional(),
+            diskGb: positiveInt("GB of disk").optional(),
+        }),
+    ],
+    { error: () => `expected {node: "<cluster node name>"} or {name, ip[, sshUser, provision]} for a host of its own` },
+);
+
+const nodePort = intRange(30000, 32767, "in the NodePort range");
+
+const addonSchemas = {
+    domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a DNS domain` }).default("localtest.com"),
+    ingress: strict({
+        enabled: z.boolean().default(true),
+        httpNodePort: nodePort.default(30080),
+        httpsNodePort: nodePort.default(30443),
+    }).prefault({}),
+    metallb: strict({
+        enabled: z.boolean().default(false),
+        addresses: z.string().optional(),
+    }).prefault({}),
+    haproxy: strict({
+        enabled: z.boolean().default(false),
+        host: hostRefSchema.optional(),
+    }).prefault({}),
+    nfs: strict({
+        enabled: z.boolean().default(false),
+        host: hostRefSchema.optional(),
+        exportPath: z.string().regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, { error: (iss) => `${show(iss.input)} is not an absolute directory path` }).default("/share_storage"),
+    }).prefault({}),
+    registry: strict({
+        /** Default: on, except on AKS (images come from ACR). */
+        enabled: z.boolean().optional(),
+        mode: choice(["tls", "insecure"] as const).default("tls"),
+        size: z.string().regex(/^\d+(Mi|Gi|Ti)$/).default("10Gi"),
+    }).prefault({}),
+    testApp: strict({
+        enabled: z.boolean().default(true),
+        replicas: positiveInt("replicas").default(3),
+        size: z.string().regex(/^\d+(Mi|Gi|Ti)$/).default("1Gi"),
+    }).prefault({}),
+    metricsServer: strict({
+        /** Default: on, except on AKS (it runs its own). */
+        enabled: z.boolean().optional(),
+        kubeletInsecureTls: z.boolean().default(true),
+    }).prefault({}),
+    autoscaling: strict({
+        enabled: z.boolean().default(true),
+        minReplicas: positiveInt("replicas").default(3),
+        maxReplicas: positiveInt("replicas").default(30),
+        cpuUtilization: intRange(1, 100, "a percentage").default(50),
+    }).prefault({}),
+};
+
+export const rawSchema = z.object({
+    kubernetes: kubernetesSchema.prefault({}),
+    infra: infraSchema,
+    network: networkSchema,
+    nodes: z.array(nodeSchema, { error: (iss) => `expected a list of nodes, got ${show(iss.input)}` }).default([]),
+    ssh: sshSchema.prefault({}),
+    os: osSchema.prefault({}),
+    ...addonSchemas,
+});
+
+export type Raw = z.output<typeof rawSchema>;
+export type HostRef = z.output<typeof hostRefSchema>;
+
+export type NodeRole = z.output<typeof roleSchema>;
+export type VsphereConfig = z.output<typeof vsphereSchema>;
+export type AzureConfig = z.output<typeof azureSchema>;
+export type AksConfig = z.output<typeof aksSchema>;
+export type OsConfig = z.output<typeof osSchema>;

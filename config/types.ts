@@ -1,0 +1,83 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AksConfig, AzureConfig, NodeRole, OsConfig, Raw, VsphereConfig } from "./schema";
+
+/** The typed, validated configuration every layer above receives (built by ./parse.ts). */
+
+export type { AksConfig, AzureConfig, NodeRole, OsConfig, VsphereConfig } from "./schema";
+
+export interface MachineSize {
+    readonly cpus: number;
+    readonly memoryMb: number;
+    readonly diskGb: number;
+}
+
+/** Seed 000's sizes. */
+export const DEFAULT_SIZES = {
+    controlPlane: { cpus: 2, memoryMb: 2048, diskGb: 50 },
+    worker: { cpus: 2, memoryMb: 4096, diskGb: 50 },
+    storage: { cpus: 1, memoryMb: 1024, diskGb: 20 },
+    loadBalancer: { cpus: 1, memoryMb: 1024, diskGb: 20 },
+} as const satisfies Record<string, MachineSize>;
+
+/** A machine the program reaches over SSH. */
+export interface HostSpec {
+    readonly name: string;
+    readonly ip: string;
+    readonly sshUser: string;
+    readonly sshPort: number;
+    /** Only used when the program creates the machine (vSphere). */
+    readonly size: MachineSize;
+}
+
+export interface NodeSpec extends HostSpec {
+    readonly role: NodeRole;
+}
+
+/** An add-on host: a cluster node or a machine of its own (created as a VM or existing). */
+export type AddonHost =
+    | { readonly kind: "node"; readonly host: NodeSpec }
+    | { readonly kind: "dedicated"; readonly host: HostSpec; readonly provision: "vm" | "existing" };
+
+export interface KubernetesConfig {
+    /** "1.MINOR" or "1.MINOR.PATCH". */
+    readonly version: string;
+    /** "1.MINOR": selects the pkgs.k8s.io repository. */
+    readonly minor: string;
+    readonly podSubnet: string;
+    readonly serviceSubnet: string;
+    readonly dnsDomain: string;
+    /** host:port every node and the kubeconfig use to reach the API server. */
+    readonly controlPlaneEndpoint: string;
+    readonly apiServerCertSANs: string[];
+}
+
+export interface PlatformConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly kubernetes: KubernetesConfig;
+    readonly infra:
+        | { readonly provider: "vsphere"; readonly vsphere: VsphereConfig }
+        | { readonly provider: "existing" }
+        | { readonly provider: "azure"; readonly azure: AzureConfig & { readonly resourceGroupName: string; readonly dnsLabelPrefix: string } }
+        | { readonly provider: "aks"; readonly aks: AksConfig & { readonly resourceGroupName: string } };
+    readonly network: Raw["network"];
+    /** Cluster nodes, control-plane nodes first in config order. */
+    readonly nodes: NodeSpec[];
+    readonly ssh: { readonly bastion?: { host: string; port: number; user: string } };
+    readonly os: OsConfig;
+    readonly domain: string;
+    readonly ingress: Raw["ingress"] & { readonly serviceType: "LoadBalancer" | "NodePort" };
+    readonly metallb: { readonly enabled: false } | { readonly enabled: true; readonly addresses: string };
+    readonly haproxy: { readonly enabled: false } | { readonly enabled: true; readonly host: AddonHost; readonly frontsApiServer: boolean };
+    readonly nfs: { readonly enabled: false } | { readonly enabled: true; readonly host: AddonHost; readonly exportPath: string };
+    readonly registry: Omit<Raw["registry"], "enabled"> & { readonly enabled: boolean };
+    readonly testApp: Raw["testApp"];
+    readonly metricsServer: Omit<Raw["metricsServer"], "enabled"> & { readonly enabled: boolean };
+    readonly autoscaling: Raw["autoscaling"];
+}
+
+/** Secret inputs, kept out of `PlatformConfig` so that they only ever travel as Pulumi secrets. */
+export interface StackSecrets {
+    /** From `k8s-platform:sshPrivateKey`; undefined when the stack does not set it. */
+    readonly sshPrivateKey?: pulumi.Output<string>;
+}
