@@ -1,12 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS } from "../config";
+import { CHARTS, KubernetesConfig } from "../config";
 
 export interface FlannelArgs {
     /** The pod network: the same config value kubeadm's podSubnet gets (default 10.244.0.0/16). */
     readonly podCidr: string;
+    /** How flanneld picks the interface it sends VXLAN traffic from (kubernetes.podNetworkInterface;
+     * default in config: the interface that reaches the control-plane endpoint). */
+    readonly podNetworkInterface: KubernetesConfig["podNetworkInterface"];
     /** Provider of the target cluster. */
     readonly provider: k8s.Provider;
+}
+
+/** flanneld's interface flag for the configured choice (pure; tested directly). */
+export function flannelInterfaceArg(choice: KubernetesConfig["podNetworkInterface"]): string {
+    if ("canReach" in choice) {
+        return `--iface-can-reach=${choice.canReach}`;
+    }
+    return "name" in choice ? `--iface=${choice.name}` : `--iface-regex=${choice.regex}`;
 }
 
 /** Flannel CNI from its official chart (seed 000 §11), version pinned in config/versions.ts. */
@@ -16,22 +27,11 @@ export class Flannel extends pulumi.ComponentResource {
     constructor(name: string, args: FlannelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:network:Flannel", name, {}, opts);
         const k8sOpts = { parent: this, provider: args.provider };
-        // The chart creates the kube-flannel namespace itself (so no Namespace resource of ours).
-        const chart = new k8s.helm.v4.Chart(
-            `${name}-chart`,
-            {
-                chart: CHARTS.flannel.chart,
-                version: CHARTS.flannel.version,
-                repositoryOpts: { repo: CHARTS.flannel.repo },
-                namespace: this.namespace,
-                values: { podCidr: args.podCidr },
-            },
-            k8sOpts,
-        );
-        // flanneld needs host networking and NET_ADMIN: the namespace must allow privileged pods.
-        // The chart sets `enforce`; this makes the whole policy explicit, whatever the chart version.
-        new k8s.core.v1.NamespacePatch(
-            `${name}-pod-security`,
+        // The chart has had no Namespace template since v0.21.4 (its README: "Needs manual creation
+        // of namespace"; chart/kube-flannel/templates at v0.27.4 use .Release.Namespace). flanneld
+        // needs host networking and NET_ADMIN, so the namespace allows privileged pods.
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
             {
                 metadata: {
                     name: this.namespace,
@@ -42,8 +42,25 @@ export class Flannel extends pulumi.ComponentResource {
                     },
                 },
             },
-            // The namespace exists once the chart is applied.
-            { ...k8sOpts, dependsOn: [chart] },
+            k8sOpts,
+        );
+        new k8s.helm.v4.Chart(
+            `${name}-chart`,
+            {
+                // The release name names every object: fixed, so a stack rename changes nothing.
+                name: "flannel",
+                chart: CHARTS.flannel.chart,
+                version: CHARTS.flannel.version,
+                repositoryOpts: { repo: CHARTS.flannel.repo },
+                namespace: namespace.metadata.name,
+                values: {
+                    podCidr: args.podCidr,
+                    // Helm replaces lists: the chart's defaults (values.yaml flannel.args at v0.27.4:
+                    // --ip-masq, --kube-subnet-mgr) are repeated before the interface choice.
+                    flannel: { args: ["--ip-masq", "--kube-subnet-mgr", flannelInterfaceArg(args.podNetworkInterface)] },
+                },
+            },
+            k8sOpts,
         );
         this.registerOutputs({ namespace: this.namespace });
     }

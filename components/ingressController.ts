@@ -55,6 +55,17 @@ export class IngressController extends pulumi.ComponentResource {
                 values: {
                     fullnameOverride: "ingress-nginx",
                     controller: {
+                        // Chart v4 applies no Helm hooks (pulumi-kubernetes helm/v4/chart.go sets
+                        // DisableHooks), and in chart 4.15.0 the webhook's Secret
+                        // `ingress-nginx-admission` and the caBundle of its
+                        // ValidatingWebhookConfiguration come only from hook Jobs
+                        // (templates/admission-webhooks/job-patch/job-createSecret.yaml,
+                        // job-patchWebhook.yaml). No value lets us supply either (values.yaml:
+                        // admissionWebhooks.certificate/key are file paths in the pod; the Secret
+                        // name is fixed). Left on, the controller pod waits forever for the Secret
+                        // and, with failurePolicy Fail, every Ingress is refused. So it is off: the
+                        // controller itself still rejects what it cannot load (README "Ingress").
+                        admissionWebhooks: { enabled: false },
                         ingressClass: this.className,
                         ingressClassResource: { name: this.className, enabled: true, default: true },
                         service: {

@@ -8,14 +8,14 @@ import { ClusterMember } from "./clusterMember";
 import { NodeHost } from "./nodeHost";
 import { runScript, SshAccess } from "./remoteScript";
 import { caCertHash, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
-import { withServer } from "./render/kubeconfig";
+import { renderAdminKubeconfig } from "./render/kubeconfig";
 
 export interface KubeadmClusterArgs {
     /** kubeadm's clusterName (the stack name). */
     readonly clusterName: string;
     /** Version, networks, control-plane endpoint. */
     readonly kubernetes: KubernetesConfig;
-    /** Cluster nodes, control planes first; the first one runs `kubeadm init`. */
+    /** Cluster nodes, control planes first; `kubernetes.bootstrapNode` names the one that runs `kubeadm init`. */
     readonly nodes: NodeSpec[];
     /** Every host of the stack, for /etc/hosts on each node (default: the nodes). */
     readonly hostsEntries?: HostSpec[];
@@ -51,12 +51,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
     /** The join command per joining node. */
     public readonly joins: Record<string, pulumi.Resource>;
+    /** `kubeadm init` and every node's join: what in-cluster workloads wait for. */
+    public readonly ready: pulumi.Resource[];
     /** The preparation command per node (containerd and packages in place). */
     public readonly prepared: Record<string, pulumi.Resource>;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:cluster:KubeadmCluster", name, {}, opts);
-        const [first, ...joiners] = args.nodes;
+        const first = args.nodes.find((n) => n.name === args.kubernetes.bootstrapNode);
+        if (!first) {
+            throw new Error(`bootstrap node ${args.kubernetes.bootstrapNode} is not among the cluster nodes`);
+        }
+        const joiners = args.nodes.filter((n) => n !== first);
         const endpoint = args.kubernetes.controlPlaneEndpoint;
         const controlPlaneCount = args.nodes.filter((n) => n.role === "control-plane").length;
 
@@ -122,7 +128,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 create: {
                     script: "kubeadm-init",
                     env: {
-                        NODE_NAME: first.name,
+                        // Resolves only if the bootstrap node is the one the cluster was initialised on.
+                        NODE_NAME: this.pinBootstrapNode(name, first.name),
                         KUBEADM_CONFIG: initConfig,
                         UPLOAD_CERTS: String(controlPlaneCount > 1),
                     },
@@ -134,6 +141,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     CERTIFICATE_KEY: certificateKey,
                 },
                 delete: { script: "kubeadm-reset", env: { NODE_NAME: first.name } },
+                // kubeadm init prints the join command with the token; keep its output out of logs and state.
+                secretOutput: true,
             },
             // kubeadm, containerd and the kernel settings must be in place first.
             { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
@@ -167,17 +176,80 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             }
         }
 
-        const kubeconfigRead = runScript(
-            `${name}-kubeconfig`,
-            { host: first, ssh: args.ssh, create: { script: "read-kubeconfig" }, secretOutput: true },
-            // admin.conf exists once init has finished.
+        this.ready = [init, ...Object.values(this.joins)];
+        this.apiEndpoint = args.kubeconfigServer ?? `https://${endpoint}`;
+        this.kubeconfig = this.adminKubeconfig(name, args.clusterName, this.apiEndpoint, caKey, caCert);
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            {
+                kubeconfig: this.kubeconfig,
+                // Without it a changed or unknown kubeconfig (a renewed client certificate) makes the
+                // engine replace the provider and so every object it manages (pulumi-kubernetes
+                // provider.go: only a changed clusterIdentifier replaces the provider when it is set).
+                clusterIdentifier: `${args.clusterName}-kubeadm`,
+            },
+            // The credentials work once init has created the cluster-admins binding.
             { parent: this, dependsOn: [init] },
         );
-        this.apiEndpoint = args.kubeconfigServer ?? `https://${endpoint}`;
-        const server = this.apiEndpoint;
-        this.kubeconfig = pulumi.secret(kubeconfigRead.stdout.apply((text) => (args.kubeconfigServer ? withServer(text, server) : text)));
-        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
 
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+    }
+
+    /**
+     * Pins the bootstrap node in state: a RandomId whose keepers hold its name, with the keepers'
+     * changes ignored, so its output keeps the name of the node the cluster was initialised on.
+     * The returned name resolves only while config names the same node; otherwise the program
+     * stops, before `kubeadm init` can be re-pointed at another machine, with the fix in the message.
+     */
+    private pinBootstrapNode(name: string, node: string): pulumi.Output<string> {
+        const pin = new random.RandomId(
+            `${name}-bootstrap-node`,
+            { byteLength: 4, keepers: { node } },
+            // Keep what the first `up` recorded, whatever the config says later.
+            { parent: this, ignoreChanges: ["keepers"] },
+        );
+        return pin.keepers.apply((keepers) => {
+            const initialised = keepers?.node ?? node;
+            if (initialised !== node) {
+                throw new Error(
+                    `k8s-platform:kubernetes.bootstrapNode: the cluster was initialised on ${initialised}, but the config now ` +
+                        `makes ${node} the bootstrap node (a new first control plane, or a changed key); that would run kubeadm ` +
+                        `init on another machine. Set kubernetes.bootstrapNode to "${initialised}".`,
+                );
+            }
+            return node;
+        });
+    }
+
+    /**
+     * The admin kubeconfig, built here rather than read from admin.conf: a client certificate
+     * signed by the cluster CA the program owns (organisation kubeadm:cluster-admins, bound to
+     * cluster-admin by kubeadm since 1.29), renewed by `pulumi up` in its last 60 days. Known at
+     * preview whenever the certificates are, and never stale after a kubeadm upgrade.
+     */
+    private adminKubeconfig(name: string, clusterName: string, server: string, caKey: tls.PrivateKey, caCert: tls.SelfSignedCert): pulumi.Output<string> {
+        const key = new tls.PrivateKey(`${name}-admin-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const csr = new tls.CertRequest(
+            `${name}-admin-csr`,
+            { privateKeyPem: key.privateKeyPem, subject: { commonName: "k8s-platform-admin", organization: "kubeadm:cluster-admins" } },
+            { parent: this },
+        );
+        const cert = new tls.LocallySignedCert(
+            `${name}-admin-cert`,
+            {
+                certRequestPem: csr.certRequestPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                caCertPem: caCert.certPem,
+                validityPeriodHours: 365 * 24,
+                earlyRenewalHours: 60 * 24,
+                allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
+            },
+            { parent: this },
+        );
+        return pulumi.secret(
+            pulumi
+                .all([caCert.certPem, cert.certPem, key.privateKeyPem])
+                .apply(([caCertPem, clientCertPem, clientKeyPem]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
+        );
     }
 }

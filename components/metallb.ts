@@ -31,6 +31,8 @@ export class MetalLb extends pulumi.ComponentResource {
         const chart = new k8s.helm.v4.Chart(
             `${name}-chart`,
             {
+                // The release name names every object: fixed, so a stack rename changes nothing.
+                name: "metallb",
                 chart: CHARTS.metallb.chart,
                 version: CHARTS.metallb.version,
                 repositoryOpts: { repo: CHARTS.metallb.repo },

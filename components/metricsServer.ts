@@ -15,6 +15,8 @@ export class MetricsServer extends pulumi.ComponentResource {
         new k8s.helm.v4.Chart(
             `${name}-chart`,
             {
+                // The release name names every object: fixed, so a stack rename changes nothing.
+                name: "metrics-server",
                 chart: CHARTS.metricsServer.chart,
                 version: CHARTS.metricsServer.version,
                 repositoryOpts: { repo: CHARTS.metricsServer.repo },

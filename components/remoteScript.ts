@@ -7,8 +7,10 @@ import { renderInvocation, renderSecretStdin, ScriptName } from "./render/script
 export interface SshAccess {
     /** The SSH private key (a Pulumi secret). */
     readonly privateKey: pulumi.Input<string>;
-    /** Jump host for machines without a direct route (default: none). */
-    readonly bastion?: { readonly host: string; readonly port: number; readonly user: string };
+    /** Jump host for machines without a direct route, its host key pinned when given (default: none). */
+    readonly bastion?: { readonly host: string; readonly port: number; readonly user: string; readonly hostKey?: string };
+    /** Dial attempts (15 s each) before a command fails (default: 40, about 10 minutes for a booting VM). */
+    readonly dialErrorLimit?: number;
     /** Address to SSH to, per host name, when it is not the host's cluster IP (default: the IP),
      * e.g. a cloud VM's public DNS name. */
     readonly addresses?: Record<string, pulumi.Input<string>>;
@@ -16,18 +18,34 @@ export interface SshAccess {
 
 /**
  * The SSH connection for a host. The provider stores connections as secrets; the key is a
- * secret already. dialErrorLimit allows for a VM that is still booting (about 10 minutes).
+ * secret already. `hostKey` pins the host's identity: pulumi-command v1.2.1 checks it with
+ * ssh.FixedHostKey and, without it, accepts any host key (provider/pkg/provider/remote/
+ * connection.go), while the CA key travels to that host on standard input.
+ * Any change here re-runs every command on the host (a changed input), so defaults never move.
  */
-export function connectionFor(host: { name: string; ip: pulumi.Input<string>; sshUser: string; sshPort: number }, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
+export function connectionFor(
+    host: { name: string; ip: pulumi.Input<string>; sshUser: string; sshPort: number; hostKey?: pulumi.Input<string> },
+    ssh: SshAccess,
+): command.types.input.remote.ConnectionArgs {
+    const bastion = ssh.bastion;
     return {
         host: ssh.addresses?.[host.name] ?? host.ip,
         port: host.sshPort,
         user: host.sshUser,
         privateKey: pulumi.secret(ssh.privateKey),
-        dialErrorLimit: 40,
+        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        dialErrorLimit: ssh.dialErrorLimit ?? 40,
         perDialTimeout: 15,
-        ...(ssh.bastion
-            ? { proxy: { host: ssh.bastion.host, port: ssh.bastion.port, user: ssh.bastion.user, privateKey: pulumi.secret(ssh.privateKey) } }
+        ...(bastion
+            ? {
+                  proxy: {
+                      host: bastion.host,
+                      port: bastion.port,
+                      user: bastion.user,
+                      privateKey: pulumi.secret(ssh.privateKey),
+                      ...(bastion.hostKey ? { hostKey: bastion.hostKey } : {}),
+                  },
+              }
             : {}),
     };
 }
@@ -48,7 +66,8 @@ export interface RunScriptArgs {
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string | undefined>>>;
     /** What runs when the resource is deleted (default: nothing). */
     readonly delete?: ScriptStep;
-    /** Keep the output out of Pulumi's logs and store it as a secret (default: false). */
+    /** Keep the output out of Pulumi's logs and store it as a secret (default: false): for commands
+     * whose output may carry a secret (kubeadm init prints the join command with its token). */
     readonly secretOutput?: boolean;
 }
 
@@ -68,7 +87,13 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
                 ? pulumi.secret(pulumi.output(args.secrets).apply((s) => renderSecretStdin(s as Record<string, string | undefined>)))
                 : undefined,
             logging: args.secretOutput ? "none" : undefined,
+            // Default true: on update and delete the provider sends the previous stdout/stderr as SSH
+            // Setenv PULUMI_COMMAND_STDOUT/STDERR (pulumi-command v1.2.1, remote commandOutputs), which
+            // stock sshd refuses with a warning, while the old output still travels to the host.
+            addPreviousOutputInEnv: false,
         },
+        // pulumi-go-provider marks an output secret only when an input of the same name is secret, so
+        // stdout/stderr are plain unless the engine is told otherwise.
         args.secretOutput ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout", "stderr"] }) : opts,
     );
 }

@@ -6,6 +6,8 @@ import { IMAGES } from "../config";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 
 export const TEST_JSP = fs.readFileSync(path.join(__dirname, "assets", "test.jsp"), "utf8");
+/** A static file beside test.jsp for the probes: test.jsp opens a 30-minute session on every hit. */
+export const PROBE_PATH = "/healthz.txt";
 
 export interface TestAppArgs {
     readonly provider: k8s.Provider;
@@ -64,7 +66,7 @@ export class TestApp extends pulumi.ComponentResource {
                                 {
                                     name: "deliver-test-page",
                                     image: IMAGES.tomcat,
-                                    command: ["sh", "-c", "mkdir -p /webapps/ROOT && cp /page/test.jsp /webapps/ROOT/test.jsp"],
+                                    command: ["sh", "-c", `mkdir -p /webapps/ROOT && cp /page/test.jsp /webapps/ROOT/test.jsp && echo ok > /webapps/ROOT${PROBE_PATH}`],
                                     volumeMounts: [
                                         { name: "webapps", mountPath: "/webapps" },
                                         { name: "page", mountPath: "/page", readOnly: true },
@@ -79,7 +81,7 @@ export class TestApp extends pulumi.ComponentResource {
                                     ports: [{ name: "http", containerPort: 8080 }],
                                     volumeMounts: [{ name: "webapps", mountPath: "/usr/local/tomcat/webapps" }],
                                     resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-                                    readinessProbe: { httpGet: { path: "/test.jsp", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10 },
+                                    readinessProbe: { httpGet: { path: PROBE_PATH, port: "http" }, initialDelaySeconds: 10, periodSeconds: 10 },
                                     livenessProbe: { tcpSocket: { port: "http" }, initialDelaySeconds: 30, periodSeconds: 20 },
                                 },
                             ],

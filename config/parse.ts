@@ -42,7 +42,8 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     const defaultUser = defaultSshUser(raw);
 
     const [major, minor] = raw.kubernetes.version.split(".");
-    const bastion = raw.ssh.bastion ? { host: raw.ssh.bastion.host, port: raw.ssh.bastion.port, user: raw.ssh.bastion.user ?? defaultUser } : undefined;
+    const b = raw.ssh.bastion;
+    const bastion = b ? { host: b.host, port: b.port, user: b.user ?? defaultUser, ...(b.hostKey ? { hostKey: b.hostKey } : {}) } : undefined;
     return {
         project: PROJECT,
         stack: opts.stack,
@@ -54,11 +55,15 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
             dnsDomain: raw.kubernetes.dnsDomain,
             controlPlaneEndpoint: topology.controlPlaneEndpoint,
             apiServerCertSANs: raw.kubernetes.apiServerCertSANs,
+            bootstrapNode: topology.bootstrapNode,
+            // Flannel uses the default-route interface otherwise: on hosts whose NAT NIC has the same
+            // address everywhere (seed 003's Vagrant boxes: 10.0.2.15), cross-node pod traffic breaks.
+            podNetworkInterface: raw.kubernetes.podNetworkInterface ?? { canReach: topology.controlPlaneEndpoint.replace(/:\d+$/, "") },
         },
         infra: infraConfig(raw, opts.stack),
         network: raw.network,
         nodes: topology.nodes,
-        ssh: { bastion },
+        ssh: { bastion, dialErrorLimit: raw.ssh.dialErrorLimit },
         os: raw.os,
         domain: raw.domain,
         ingress: { ...raw.ingress, serviceType: metallb.enabled ? "LoadBalancer" : "NodePort" },

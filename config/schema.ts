@@ -103,6 +103,14 @@ const kubernetesSchema = strict({
         .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, { error: (iss) => `${show(iss.input)} is not "host" or "host:port"` })
         .optional(),
     apiServerCertSANs: z.array(z.string()).default([]),
+    /** The control plane that runs `kubeadm init`; fixed for the life of the cluster. */
+    bootstrapNode: dnsLabel.optional(),
+    /** Which interface flanneld uses (default: the one that reaches the control-plane endpoint). */
+    podNetworkInterface: z
+        .union([strict({ canReach: z.string().min(1) }), strict({ name: z.string().min(1) }), strict({ regex: z.string().min(1) })], {
+            error: () => `expected one of {canReach: "<address>"}, {name: "<interface>"} or {regex: "<interface regex>"}`,
+        })
+        .optional(),
 });
 
 const vsphereSchema = strict({
@@ -182,12 +190,21 @@ const networkSchema = strict({
 
 const roleSchema = choice(["control-plane", "worker"] as const);
 
+/** An SSH host public key in authorized_keys form ("ssh-ed25519 AAAA…"): pins the host's identity. */
+export const hostKey = z
+    .string({ error: (iss) => `expected an SSH public host key string, got ${show(iss.input)}` })
+    .regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|rsa-sha2-(256|512)) [A-Za-z0-9+/]+={0,3}( .*)?$/, {
+        error: (iss) =>
+            `${show(iss.input)} is not an SSH public host key (expected "ssh-ed25519 AAAA…" as in /etc/ssh/ssh_host_ed25519_key.pub or \`ssh-keyscan -t ed25519 <host>\`)`,
+    });
+
 const nodeSchema = strict({
     name: dnsLabel,
     ip: ipv4,
     role: roleSchema,
     sshUser: z.string().min(1).optional(),
     sshPort: port.optional(),
+    hostKey: hostKey.optional(),
     cpus: positiveInt("CPUs").optional(),
     memoryMb: positiveInt("MB of memory").optional(),
     diskGb: positiveInt("GB of disk").optional(),
@@ -197,7 +214,10 @@ const sshSchema = strict({
     user: z.string().min(1).default("root"),
     port: port.default(22),
     /** Jump host for nodes that are not reachable directly. */
-    bastion: strict({ host: z.string().min(1), port: port.default(22), user: z.string().min(1).optional() }).optional(),
+    bastion: strict({ host: z.string().min(1), port: port.default(22), user: z.string().min(1).optional(), hostKey: hostKey.optional() }).optional(),
+    /** How many times a command dials a host before it fails: 40 × 15 s covers a booting VM; lower
+     * it to give up sooner on a host that is gone. */
+    dialErrorLimit: intRange(1, 1000, "a number of dial attempts").default(40),
 });
 
 const osSchema = strict({
@@ -219,6 +239,7 @@ export const hostRefSchema = z.union(
             sshUser: z.string().min(1).optional(),
             /** vm: the program creates it (vSphere); existing: it already runs a supported OS. */
             provision: choice(["vm", "existing"] as const).optional(),
+            hostKey: hostKey.optional(),
             cpus: positiveInt("CPUs").optional(),
             memoryMb: positiveInt("MB of memory").optional(),
             diskGb: positiveInt("GB of disk").optional(),

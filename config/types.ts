@@ -25,6 +25,8 @@ export interface HostSpec {
     readonly ip: string;
     readonly sshUser: string;
     readonly sshPort: number;
+    /** The host's SSH public key, pinned (default: none — any host key is accepted). */
+    readonly hostKey?: string;
     /** Only used when the program creates the machine (vSphere). */
     readonly size: MachineSize;
 }
@@ -49,6 +51,10 @@ export interface KubernetesConfig {
     /** host:port every node and the kubeconfig use to reach the API server. */
     readonly controlPlaneEndpoint: string;
     readonly apiServerCertSANs: string[];
+    /** Name of the control plane that runs `kubeadm init` ("" on AKS). */
+    readonly bootstrapNode: string;
+    /** How flanneld picks its interface. */
+    readonly podNetworkInterface: { readonly canReach: string } | { readonly name: string } | { readonly regex: string };
 }
 
 export interface PlatformConfig {
@@ -63,7 +69,11 @@ export interface PlatformConfig {
     readonly network: Raw["network"];
     /** Cluster nodes, control-plane nodes first in config order. */
     readonly nodes: NodeSpec[];
-    readonly ssh: { readonly bastion?: { host: string; port: number; user: string } };
+    readonly ssh: {
+        readonly bastion?: { host: string; port: number; user: string; hostKey?: string };
+        /** Dial attempts per command before it fails (15 s each). */
+        readonly dialErrorLimit: number;
+    };
     readonly os: OsConfig;
     readonly domain: string;
     readonly ingress: Raw["ingress"] & { readonly serviceType: "LoadBalancer" | "NodePort" };

@@ -11,6 +11,6 @@ export function buildStack(config: PlatformConfig, secrets: StackSecrets): Stack
         return buildAks(config);
     }
     // Config validation has required the key for every provider but AKS.
-    const ssh = { privateKey: secrets.sshPrivateKey ?? pulumi.secret(""), bastion: config.ssh.bastion };
+    const ssh = { privateKey: secrets.sshPrivateKey ?? pulumi.secret(""), bastion: config.ssh.bastion, dialErrorLimit: config.ssh.dialErrorLimit };
     return config.infra.provider === "azure" ? buildAzure(config, ssh) : buildOnPrem(config, ssh);
 }

@@ -76,7 +76,12 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         const ready = addon.kind === "node" ? cluster.prepared[addon.host.name] : machines[addon.host.name];
         return ready ? [ready] : [];
     };
-    const flannel = new Flannel(`${name}-flannel`, { podCidr: config.kubernetes.podSubnet, provider: cluster.provider });
+    const flannel = new Flannel(
+        `${name}-flannel`,
+        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider },
+        // The API server must be up (init); nodes turn Ready only once Flannel runs, so it waits for nothing else.
+        { dependsOn: cluster.ready.slice(0, 1) },
+    );
 
     if (config.haproxy.enabled && !apiBalancer) {
         newBalancer(afterHost(config.haproxy.host));
@@ -119,8 +124,9 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             autoscaling: config.autoscaling.enabled ? config.autoscaling : undefined,
             storageReady: nfs ? [nfs.ready] : [],
         },
-        // Pods need the pod network.
-        { dependsOn: [flannel] },
+        // Pods need the pod network, and the nodes in config (their readiness waits would otherwise race
+        // the joins on a new stack). dependsOn is not an input: a new node changes no existing resource.
+        { dependsOn: [flannel, ...cluster.ready] },
     );
 
     if (platform.registry) {

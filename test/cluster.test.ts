@@ -1,7 +1,7 @@
 import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { Synthesis, containsSecret, isSecretValue, maskSecrets, MOCK_KUBECONFIG, PLACEHOLDER_SSH_KEY, unwrapSecrets } from "../tools/mockRuntime";
+import { Synthesis, containsSecret, isSecretValue, maskSecrets, PLACEHOLDER_SSH_KEY, unwrapSecrets } from "../tools/mockRuntime";
 import { VSPHERE_PLUGIN_VERSION } from "../config";
 import { byType, commands, envOf, hostOf, named, scriptOf, synthStack, transitiveDependencies } from "./helpers";
 
@@ -64,18 +64,13 @@ for (const [stack, nodes, workers] of [
             assert.equal(cluster.networking.podSubnet, "10.244.0.0/16");
             assert.equal((chart.inputs.values as any).podCidr, cluster.networking.podSubnet);
             assert.equal(chart.inputs.namespace, "kube-flannel");
-            const ns = named(s, `${stack}-flannel-pod-security`);
-            assert.equal(ns.type, "kubernetes:core/v1:NamespacePatch");
-            assert.equal((ns.inputs.metadata as any).name, "kube-flannel");
-            assert.equal((ns.inputs.metadata as any).labels["pod-security.kubernetes.io/enforce"], "privileged");
-            assert.deepEqual(ns.dependsOn, [chart.name]);
         });
 
         it("keeps the SSH key, token, CA key and kubeconfig secret wherever they appear", () => {
             // The mock runtime's values for this stack's SSH key, CA key, token parts, kubeconfig, certificate key.
             const tokenId = `mock${stack}clustertokenid`.slice(0, 6);
             const tokenSecret = `mock${stack}clustertokensecret`.slice(0, 16);
-            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", tokenId, tokenSecret, "MOCK-ADMIN-KEY", "ab".repeat(32)];
+            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", tokenId, tokenSecret, `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`, "ab".repeat(32)];
             // Secrets travel base64-encoded on standard input ("NAME=<base64>" lines): decode to look.
             const decodedStdin = commands(s).flatMap((c) =>
                 String(unwrapSecrets(c.inputs.stdin) ?? "")
@@ -102,9 +97,9 @@ for (const [stack, nodes, workers] of [
                 }
             }
             assert.equal(s.outputs.kubeconfig.secret, true);
-            assert.equal(s.outputs.kubeconfig.value, MOCK_KUBECONFIG);
-            const kubeconfigRead = named(s, `${stack}-cluster-kubeconfig`);
-            assert.equal(kubeconfigRead.inputs.logging, "none", "admin.conf never reaches the logs");
+            const kubeconfig = parseYaml(String(s.outputs.kubeconfig.value));
+            const key = Buffer.from(kubeconfig.users[0].user["client-key-data"], "base64").toString();
+            assert.equal(key, `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`, "the kubeconfig carries the admin key the program made");
         });
 
         it("removes a node safely: drain on the control plane, reset on the node, then the Node object", () => {
@@ -197,7 +192,9 @@ describe("changing the node list", () => {
             for (const r of base.resources) {
                 const after = grown.resources.find((x) => x.type === r.type && x.name === r.name);
                 assert.ok(after, `${stack}: ${r.name} still exists`);
-                assert.deepEqual(after.dependsOn, r.dependsOn, `${stack}: ${r.name} dependencies unchanged`);
+                // dependsOn is not an input (the engine never updates a resource for it): the platform
+                // may wait for the new node's join, nothing else may change.
+                assert.deepEqual(after.dependsOn.filter((d) => !d.includes("extra-node")), r.dependsOn, `${stack}: ${r.name} dependencies unchanged`);
                 if (scriptOf(r) === "haproxy") {
                     // The one expected update: HAProxy forwards to every worker, so it gains the new
                     // worker's two server lines (a graceful reload), and nothing else changes.

@@ -122,7 +122,10 @@ for (const stack of ["dev", "lab"]) {
             assert.match(init.command.join(" "), /cp \/page\/test\.jsp \/webapps\/ROOT\/test\.jsp/);
             const [container] = tomcat.spec.template.spec.containers;
             assert.deepEqual(container.volumeMounts, [{ name: "webapps", mountPath: "/usr/local/tomcat/webapps" }]);
-            assert.equal(container.readinessProbe.httpGet.path, "/test.jsp");
+            // Probes must not hit test.jsp: every request there opens a session that lives 30 minutes.
+            const probePath = container.readinessProbe.httpGet.path;
+            assert.notEqual(probePath, "/test.jsp");
+            assert.ok(init.command.join(" ").includes(`/webapps/ROOT${probePath}`), "the init container places the probed file");
             assert.ok(container.livenessProbe);
             for (const d of ms.filter((m) => m.kind === "Deployment")) {
                 for (const c of [...d.spec.template.spec.containers, ...(d.spec.template.spec.initContainers ?? [])]) {

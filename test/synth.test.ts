@@ -22,7 +22,7 @@ describe("offline synthesis (npm run synth)", () => {
         assert.match(join, /^# standard input: \[secret\]$/m);
         assert.match(join, /^export NODE_NAME='test-node1'$/m);
         assert.match(fs.readFileSync(path.join(out, "commands", "dev-cluster-test-node1-membership.delete.sh"), "utf8"), /^export ACTION='drain'$/m);
-        const ns = parseYaml(fs.readFileSync(path.join(out, "manifests", "dev-flannel-pod-security.yaml"), "utf8"));
+        const ns = parseYaml(fs.readFileSync(path.join(out, "manifests", "dev-flannel-namespace.yaml"), "utf8"));
         assert.equal(ns.apiVersion, "v1");
         assert.equal(ns.kind, "Namespace");
         assert.equal(ns.metadata.name, "kube-flannel");

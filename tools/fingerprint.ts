@@ -20,7 +20,7 @@ export function fingerprint(synthesis: Synthesis): string[] {
     return synthesis.resources
         .map((r) => {
             const hash = createHash("sha256")
-                .update(stableJson({ inputs: r.inputs, dependsOn: [...r.dependsOn].sort(), version: r.version ?? null, read: r.read }))
+                .update(stableJson({ inputs: r.inputs, dependsOn: [...r.dependsOn].sort(), version: r.version ?? null, read: r.read, options: r.options }))
                 .digest("hex")
                 .slice(0, 16);
             return `${r.type} ${r.name} ${r.parent ?? "-"} ${hash}`;

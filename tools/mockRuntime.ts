@@ -23,12 +23,27 @@ export interface DeclaredResource {
     readonly dependsOn: string[];
     /** The `version` resource option (the provider plugin version it asks the engine for). */
     readonly version?: string;
+    /** Resource options the engine acts on (secret outputs, ignored changes, protection, …). */
+    readonly options: ResourceOptionsSeen;
     /** Inputs as the engine would receive them; secrets are `{[SIG_KEY]: SECRET_SIG, value}`. */
     readonly inputs: Record<string, unknown>;
     readonly custom: boolean;
     /** Read from the cloud (`Resource.get`), not declared by the program. */
     readonly read: boolean;
 }
+
+export interface ResourceOptionsSeen {
+    readonly additionalSecretOutputs?: string[];
+    readonly ignoreChanges?: string[];
+    readonly replaceOnChanges?: string[];
+    readonly protect?: boolean;
+    readonly retainOnDelete?: boolean;
+    readonly deleteBeforeReplace?: boolean;
+    readonly import?: string;
+}
+
+/** Overrides the mock outputs of a resource, e.g. to stand for what an earlier `up` left in state. */
+export type StateOverride = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 
 export interface ResolvedOutput {
     readonly value: unknown;
@@ -153,6 +168,19 @@ function mockInvoke(token: string, inputs: Record<string, unknown>): Record<stri
     return {};
 }
 
+function optionsSeen(opts: pulumi.CustomResourceOptions): ResourceOptionsSeen {
+    const seen: Record<string, unknown> = {
+        additionalSecretOutputs: opts.additionalSecretOutputs,
+        ignoreChanges: opts.ignoreChanges,
+        replaceOnChanges: opts.replaceOnChanges,
+        protect: opts.protect,
+        retainOnDelete: opts.retainOnDelete,
+        deleteBeforeReplace: opts.deleteBeforeReplace,
+        import: opts.import,
+    };
+    return Object.fromEntries(Object.entries(seen).filter(([, v]) => v !== undefined)) as ResourceOptionsSeen;
+}
+
 function nameOf(resource: unknown): string | undefined {
     return (resource as { __name?: string } | undefined)?.__name;
 }
@@ -184,9 +212,10 @@ export async function synthesize(
     config: Record<string, string>,
     secretKeys: string[],
     program: () => Record<string, unknown>,
+    stateOverride?: StateOverride,
 ): Promise<Synthesis> {
     const declared = new Map<string, DeclaredResource>();
-    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string }>();
+    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string; options: ResourceOptionsSeen }>();
     const invokes: Synthesis["invokes"] = [];
     pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(
@@ -199,11 +228,13 @@ export async function synthesize(
                     parent: opts?.parent,
                     dependsOn: opts?.dependsOn ?? [],
                     version: opts?.version,
+                    options: opts?.options ?? {},
                     inputs: args.inputs,
                     custom: args.custom ?? false,
                     read: Boolean(args.id),
                 });
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs) } };
+                const override = stateOverride?.(args.type, args.name, args.inputs) ?? {};
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs), ...override } };
             },
             call: (args) => {
                 invokes.push({ token: args.token, inputs: args.inputs });
@@ -224,6 +255,7 @@ export async function synthesize(
                 parent: nameOf(args.opts.parent),
                 dependsOn: list.map((d) => nameOf(d) ?? "?"),
                 version: args.opts.version,
+                options: optionsSeen(args.opts as pulumi.CustomResourceOptions),
             });
             return undefined;
         });
@@ -236,16 +268,30 @@ export async function synthesize(
         return undefined;
     });
     const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
-    if (programError !== undefined) {
+    // An Output that fails (a refused change, say) fails every registration that awaits it, as the
+    // engine would fail the program: gather those rejections here and report the first, once.
+    const failures: unknown[] = [];
+    const onRejection = (reason: unknown) => failures.push(reason);
+    process.on("unhandledRejection", onRejection);
+    try {
+        if (programError !== undefined) {
+            throw programError;
+        }
+        const resolvedOutputs: Record<string, ResolvedOutput> = {};
+        for (const [key, value] of Object.entries(outputs)) {
+            resolvedOutputs[key] = await resolve(value);
+        }
         await waitForRPCs();
-        throw programError;
+        if (failures.length > 0) {
+            throw failures[0];
+        }
+        return { resources: [...declared.values()], outputs: resolvedOutputs, invokes };
+    } finally {
+        await waitForRPCs().catch(() => undefined);
+        // Let rejections of registrations still in flight arrive while the handler listens.
+        await new Promise((done) => setImmediate(done));
+        process.off("unhandledRejection", onRejection);
     }
-    const resolvedOutputs: Record<string, ResolvedOutput> = {};
-    for (const [key, value] of Object.entries(outputs)) {
-        resolvedOutputs[key] = await resolve(value);
-    }
-    await waitForRPCs();
-    return { resources: [...declared.values()], outputs: resolvedOutputs, invokes };
 }
 
 /** The project-namespaced config of a committed stack file, as `pulumi config` would hold it. */

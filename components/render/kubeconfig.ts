@@ -23,3 +23,20 @@ export function decodeKubeconfig(result: { kubeconfigs?: { value?: string }[] })
     }
     return Buffer.from(value, "base64").toString("utf8");
 }
+
+/**
+ * An admin kubeconfig from PEM material: the cluster CA, and a client certificate signed by it
+ * whose organisation `kubeadm:cluster-admins` kubeadm (1.29+) binds to cluster-admin.
+ */
+export function renderAdminKubeconfig(args: { clusterName: string; server: string; caCertPem: string; clientCertPem: string; clientKeyPem: string }): string {
+    const b64 = (pem: string) => Buffer.from(pem).toString("base64");
+    const user = `${args.clusterName}-admin`;
+    return stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: args.clusterName, cluster: { server: args.server, "certificate-authority-data": b64(args.caCertPem) } }],
+        users: [{ name: user, user: { "client-certificate-data": b64(args.clientCertPem), "client-key-data": b64(args.clientKeyPem) } }],
+        contexts: [{ name: `${user}@${args.clusterName}`, context: { cluster: args.clusterName, user } }],
+        "current-context": `${user}@${args.clusterName}`,
+    });
+}

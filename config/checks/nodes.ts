@@ -16,6 +16,8 @@ export interface Topology {
     readonly haproxyFrontsApi: boolean;
     /** host:port of the API server ("" on AKS). */
     readonly controlPlaneEndpoint: string;
+    /** The control plane that runs `kubeadm init` ("" on AKS). */
+    readonly bootstrapNode: string;
 }
 
 /** SSH user of machines that name none: Azure VMs are created with the admin user (root logins are off there). */
@@ -65,7 +67,29 @@ export function resolveTopology(raw: Raw, problems: Problems): Topology {
         nfsHost,
         haproxyFrontsApi: Boolean(haproxyHost) && controlPlanes.length > 1,
         controlPlaneEndpoint,
+        bootstrapNode: resolveBootstrapNode(raw, controlPlanes, problems),
     };
+}
+
+/**
+ * The control plane that runs `kubeadm init`: named by kubernetes.bootstrapNode, or the first
+ * control plane in the list. The cluster component pins it in state (see KubeadmCluster), so
+ * re-ordering nodes later never moves init to another machine.
+ */
+function resolveBootstrapNode(raw: Raw, controlPlanes: NodeSpec[], problems: Problems): string {
+    const named = raw.kubernetes.bootstrapNode;
+    if (raw.infra.provider === "aks") {
+        if (named) {
+            problems.push(`${k("kubernetes.bootstrapNode")}: AKS has no kubeadm bootstrap node; remove the key`);
+        }
+        return "";
+    }
+    if (named && !controlPlanes.some((n) => n.name === named)) {
+        problems.push(
+            `${k("kubernetes.bootstrapNode")}: ${show(named)} is not a control-plane node (control planes: ${controlPlanes.map((n) => n.name).join(", ") || "none"})`,
+        );
+    }
+    return named ?? controlPlanes[0]?.name ?? "";
 }
 
 function resolveNodes(raw: Raw, defaultUser: string): NodeSpec[] {
@@ -85,6 +109,7 @@ function resolveNodes(raw: Raw, defaultUser: string): NodeSpec[] {
         role: n.role,
         sshUser: n.sshUser ?? defaultUser,
         sshPort: n.sshPort ?? raw.ssh.port,
+        ...(n.hostKey ? { hostKey: n.hostKey } : {}),
         size: sizeFor(n.role, n),
     }));
 }
@@ -116,6 +141,7 @@ function resolveAddonHost(
         ip: ref.ip,
         sshUser: ref.sshUser ?? defaultUser,
         sshPort: raw.ssh.port,
+        ...(ref.hostKey ? { hostKey: ref.hostKey } : {}),
         size: { cpus: ref.cpus ?? sizeDefault.cpus, memoryMb: ref.memoryMb ?? sizeDefault.memoryMb, diskGb: ref.diskGb ?? sizeDefault.diskGb },
     };
     const provider = raw.infra.provider;
