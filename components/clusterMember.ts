@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
 import { NodeSpec } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 
@@ -9,29 +10,34 @@ export interface ClusterMemberArgs {
     /** The initialised control-plane node, where cluster-side steps run with admin.conf. */
     readonly admin: NodeSpec;
     readonly ssh: SshAccess;
+    /** The cluster's Kubernetes provider (labels and uncordons the node through the API). */
+    readonly provider: k8s.Provider;
     /** Rendered JoinConfiguration (no secrets: placeholders). */
     readonly joinConfig: pulumi.Input<string>;
     /** Bootstrap token (secret). */
     readonly bootstrapToken: pulumi.Input<string>;
     /** Certificate key for control-plane joins (secret); undefined for workers. */
     readonly certificateKey?: pulumi.Input<string>;
-    /** Resources that must be done before this node joins (see KubeadmCluster). */
+    /** Resources that must be done before this node joins (its preparation, the armed token; see KubeadmCluster). */
     readonly after: pulumi.Resource[];
     /** How long a removal waits for pods to be evicted (default "10m"). */
     readonly drainTimeout?: string;
 }
 
 /**
- * One node's membership in the cluster, as three commands whose create order is
- * credentials → join → membership and whose delete order is therefore the reverse, exactly the
- * safe removal sequence (seed 003 §3.2.9):
- *  1. membership (on the control plane): create labels the node; delete drains it
- *     (--ignore-daemonsets --delete-emptydir-data) and fails the removal if pods cannot move;
- *  2. join (on the node): create runs kubeadm join; delete runs kubeadm reset, so the kubelet
+ * One node's membership in the cluster. Created in the order join → role, deleted in the reverse
+ * order, which is exactly the safe removal sequence (seed 003 §3.2.9):
+ *  1. role (Kubernetes API): create labels the node with its role and makes it schedulable
+ *     (a node that was drained and comes back into config is uncordoned); delete leaves it;
+ *  2. membership (control plane, delete only): drains the node (--ignore-daemonsets
+ *     --delete-emptydir-data) and fails the removal if pods cannot move;
+ *  3. join (on the node): create runs kubeadm join; delete runs kubeadm reset, so the kubelet
  *     stops before its Node object goes (otherwise it would register itself again);
- *  3. credentials (on the control plane): create re-issues the bootstrap token (and uploads the
- *     control-plane certificates) just before the join; delete removes the Node object.
- * The VM, if any, is destroyed only after all three, because prep (and so the VM) comes first.
+ *  4. node object (control plane, delete only): deletes the Node object.
+ * The delete-only steps have no create: pulumi-command v1.2.1 (remote/commandController.go,
+ * Create: "if input.Create == nil { return }") opens no SSH session for them until a removal, so
+ * the control plane sees no session per node while nodes join. The VM, if any, goes last,
+ * because the node's preparation (and so the VM) comes first.
  */
 export class ClusterMember extends pulumi.ComponentResource {
     public readonly joined: command.remote.Command;
@@ -40,17 +46,11 @@ export class ClusterMember extends pulumi.ComponentResource {
         super("k8s-platform:cluster:ClusterMember", name, {}, opts);
         const nodeEnv = { NODE_NAME: args.node.name };
 
-        const credentials = runScript(
-            `${name}-credentials`,
-            {
-                host: args.admin,
-                ssh: args.ssh,
-                create: { script: "cluster-admin", env: { ...nodeEnv, ACTION: "issue-join-credentials" } },
-                secrets: { BOOTSTRAP_TOKEN: args.bootstrapToken, CERTIFICATE_KEY: args.certificateKey },
-                delete: { script: "cluster-admin", env: { ...nodeEnv, ACTION: "delete-node" } },
-            },
-            // Issued on the initialised control plane, after whatever this join waits for.
-            { parent: this, dependsOn: args.after },
+        const nodeObject = runScript(
+            `${name}-node-object`,
+            { host: args.admin, ssh: args.ssh, delete: { script: "cluster-admin", env: { ...nodeEnv, ACTION: "delete-node" } } },
+            // Was `-credentials`, which also issued the token; that is one step per cluster now.
+            { parent: this, dependsOn: args.after, aliases: [{ name: `${name}-credentials` }] },
         );
 
         this.joined = runScript(
@@ -68,8 +68,9 @@ export class ClusterMember extends pulumi.ComponentResource {
                 secrets: { BOOTSTRAP_TOKEN: args.bootstrapToken, CERTIFICATE_KEY: args.certificateKey },
                 delete: { script: "kubeadm-reset", env: nodeEnv },
             },
-            // The token must be valid when the node presents it; reset must run before a re-join.
-            { parent: this, dependsOn: [credentials], deleteBeforeReplace: true },
+            // The token must be valid when the node presents it; reset must run before the Node
+            // object goes, and before a re-join.
+            { parent: this, dependsOn: [nodeObject, ...args.after], deleteBeforeReplace: true },
         );
 
         runScript(
@@ -77,14 +78,25 @@ export class ClusterMember extends pulumi.ComponentResource {
             {
                 host: args.admin,
                 ssh: args.ssh,
-                create: {
-                    script: "cluster-admin",
-                    env: { ...nodeEnv, ACTION: "label", NODE_LABEL: args.node.role === "worker" ? "worker" : "control-plane" },
-                },
                 delete: { script: "cluster-admin", env: { ...nodeEnv, ACTION: "drain", DRAIN_TIMEOUT: args.drainTimeout ?? "10m" } },
             },
             // Created after the join so that it is deleted (drain) before the join is (reset).
             { parent: this, dependsOn: [this.joined] },
+        );
+
+        new k8s.core.v1.NodePatch(
+            `${name}-role`,
+            {
+                metadata: {
+                    name: args.node.name,
+                    labels: { [`node-role.kubernetes.io/${args.node.role === "worker" ? "worker" : "control-plane"}`]: "" },
+                    // A node drained by an earlier removal is cordoned: being in config again means schedulable.
+                    annotations: { "pulumi.com/patchForce": "true" },
+                },
+                spec: { unschedulable: false },
+            },
+            // The kubelet registers the Node object during `kubeadm join`.
+            { parent: this, provider: args.provider, dependsOn: [this.joined] },
         );
 
         this.registerOutputs({ joined: this.joined.id });

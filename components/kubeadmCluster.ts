@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { HostSpec, KubernetesConfig, NodeSpec, OsConfig } from "../config";
+import { KubernetesConfig, NodeSpec, OsConfig } from "../config";
 import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { NodeHost } from "./nodeHost";
@@ -17,8 +17,8 @@ export interface KubeadmClusterArgs {
     readonly kubernetes: KubernetesConfig;
     /** Cluster nodes, control planes first; `kubernetes.bootstrapNode` names the one that runs `kubeadm init`. */
     readonly nodes: NodeSpec[];
-    /** Every host of the stack, for /etc/hosts on each node (default: the nodes). */
-    readonly hostsEntries?: HostSpec[];
+    /** The /etc/hosts lines every node gets (every machine, the platform's names), one block per node. */
+    readonly hostsLines: pulumi.Input<string>;
     /** OS preparation settings (firewall, proxy, package repositories). */
     readonly os: OsConfig;
     /** The node network (for NO_PROXY). */
@@ -66,26 +66,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const endpoint = args.kubernetes.controlPlaneEndpoint;
         const controlPlaneCount = args.nodes.filter((n) => n.role === "control-plane").length;
 
-        // Cluster CA: generated here and placed before init, so its hash is known to every join.
-        const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
-        const caCert = new tls.SelfSignedCert(
-            `${name}-ca`,
-            {
-                privateKeyPem: caKey.privateKeyPem,
-                isCaCertificate: true,
-                subject: { commonName: "kubernetes" },
-                validityPeriodHours: 10 * 365 * 24,
-                allowedUses: ["cert_signing", "key_encipherment", "digital_signature"],
-            },
-            { parent: this },
-        );
-        const caHash = caCert.certPem.apply(caCertHash);
-
-        // Bootstrap token "[a-z0-9]{6}.[a-z0-9]{16}" and the control-plane certificate key: secrets.
-        const tokenPart = (part: string, length: number) =>
-            new random.RandomPassword(`${name}-token-${part}`, { length, upper: false, special: false, lower: true, numeric: true }, { parent: this });
-        const bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenPart("id", 6).result}.${tokenPart("secret", 16).result}`);
-        const certificateKey = pulumi.secret(new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, { parent: this }).hex);
+        const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
 
         const hosts: Record<string, NodeHost> = {};
         for (const node of args.nodes) {
@@ -93,7 +74,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 `${name}-${node.name}`,
                 {
                     node,
-                    hostsEntries: args.hostsEntries ?? args.nodes,
+                    hostsLines: args.hostsLines,
+                    hostsBlockName: args.clusterName,
                     prepareEnv: prepareNodeEnv({
                         node,
                         kubernetes: args.kubernetes,
@@ -148,35 +130,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
         );
 
-        this.joins = {};
-        let previousControlPlane: pulumi.Resource = init;
-        for (const node of joiners) {
-            const controlPlane = node.role === "control-plane";
-            const member = new ClusterMember(
-                `${name}-${node.name}`,
-                {
-                    node,
-                    admin: first,
-                    ssh: args.ssh,
-                    joinConfig: caHash.apply((hash) =>
-                        renderJoinConfig({ node, controlPlaneEndpoint: endpoint, caCertHash: hash, controlPlane }),
-                    ),
-                    bootstrapToken,
-                    certificateKey: controlPlane ? certificateKey : undefined,
-                    // The node must be prepared and the cluster initialised. Control planes join one at a
-                    // time (each adds an etcd member; concurrent adds can lose quorum); workers wait for
-                    // nothing else, so they join in parallel.
-                    after: [hosts[node.name].prepared, controlPlane ? previousControlPlane : init],
-                },
-                { parent: this },
-            );
-            this.joins[node.name] = member.joined;
-            if (controlPlane) {
-                previousControlPlane = member.joined;
-            }
-        }
-
-        this.ready = [init, ...Object.values(this.joins)];
         this.apiEndpoint = args.kubeconfigServer ?? `https://${endpoint}`;
         this.kubeconfig = this.adminKubeconfig(name, args.clusterName, this.apiEndpoint, caKey, caCert);
         this.provider = new k8s.Provider(
@@ -192,7 +145,106 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [init] },
         );
 
+        // One step on the bootstrap node re-arms the bootstrap token (and uploads the control-plane
+        // certificates) for every join of this `up`: its input is the list of joining nodes, so it runs
+        // again when a node is added, and the control plane sees one SSH session, not one per node.
+        const joiningNodes = joiners.map((n) => n.name).sort();
+        const credentials =
+            joiners.length > 0
+                ? runScript(
+                      `${name}-join-credentials`,
+                      {
+                          host: first,
+                          ssh: args.ssh,
+                          create: {
+                              script: "cluster-admin",
+                              env: { ACTION: "issue-join-credentials", NODE_NAME: first.name, JOINING_NODES: joiningNodes.join(" ") },
+                          },
+                          secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: controlPlaneCount > 1 ? certificateKey : undefined },
+                      },
+                      // Issued with admin.conf on the initialised control plane.
+                      { parent: this, dependsOn: [init] },
+                  )
+                : undefined;
+
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey });
+        this.ready = [init, ...Object.values(this.joins)];
+
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+    }
+
+    /** The cluster CA (placed before init, so its hash is known to every join), the bootstrap
+     * token "[a-z0-9]{6}.[a-z0-9]{16}" and the control-plane certificate key: all secrets. */
+    private clusterSecrets(name: string) {
+        const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
+        const caCert = new tls.SelfSignedCert(
+            `${name}-ca`,
+            {
+                privateKeyPem: caKey.privateKeyPem,
+                isCaCertificate: true,
+                subject: { commonName: "kubernetes" },
+                validityPeriodHours: 10 * 365 * 24,
+                allowedUses: ["cert_signing", "key_encipherment", "digital_signature"],
+            },
+            { parent: this },
+        );
+        const caHash = caCert.certPem.apply(caCertHash);
+
+        const tokenPart = (part: string, length: number) =>
+            new random.RandomPassword(`${name}-token-${part}`, { length, upper: false, special: false, lower: true, numeric: true }, { parent: this });
+        const bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenPart("id", 6).result}.${tokenPart("secret", 16).result}`);
+        const certificateKey = pulumi.secret(new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, { parent: this }).hex);
+
+        return { caKey, caCert, caHash, bootstrapToken, certificateKey };
+    }
+
+    /** Every node but the bootstrap one joins: workers in parallel, control planes one at a time. */
+    private joinNodes(
+        name: string,
+        args: KubeadmClusterArgs,
+        ctx: {
+            first: NodeSpec;
+            joiners: NodeSpec[];
+            hosts: Record<string, NodeHost>;
+            init: pulumi.Resource;
+            credentials?: pulumi.Resource;
+            caHash: pulumi.Output<string>;
+            bootstrapToken: pulumi.Output<string>;
+            certificateKey: pulumi.Output<string>;
+        },
+    ): Record<string, pulumi.Resource> {
+        const { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey } = ctx;
+        const endpoint = args.kubernetes.controlPlaneEndpoint;
+        const joins: Record<string, pulumi.Resource> = {};
+        let previousControlPlane: pulumi.Resource = init;
+        for (const node of joiners) {
+            const controlPlane = node.role === "control-plane";
+            const member = new ClusterMember(
+                `${name}-${node.name}`,
+                {
+                    node,
+                    admin: first,
+                    ssh: args.ssh,
+                    provider: this.provider,
+                    joinConfig: caHash.apply((hash) =>
+                        renderJoinConfig({ node, controlPlaneEndpoint: endpoint, caCertHash: hash, controlPlane }),
+                    ),
+                    bootstrapToken,
+                    certificateKey: controlPlane ? certificateKey : undefined,
+                    // The node must be prepared and the token armed. Control planes join one at a time
+                    // (each adds an etcd member; concurrent adds can lose quorum); workers wait for
+                    // nothing else, so they join in parallel.
+                    after: [hosts[node.name].prepared, credentials!, ...(controlPlane ? [previousControlPlane] : [])],
+                },
+                { parent: this },
+            );
+            joins[node.name] = member.joined;
+            if (controlPlane) {
+                previousControlPlane = member.joined;
+            }
+        }
+
+        return joins;
     }
 
     /**

@@ -1,13 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HostSpec, NodeSpec } from "../config";
+import { NodeSpec } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 
 export interface NodeHostArgs {
     /** The node to prepare. */
     readonly node: NodeSpec;
-    /** Every host of the stack: each gets a line in this node's /etc/hosts. */
-    readonly hostsEntries: HostSpec[];
+    /** The stack's block of /etc/hosts lines ("IP<TAB>names"), the same on every node. */
+    readonly hostsLines: pulumi.Input<string>;
+    /** Names the marked block in /etc/hosts (the stack). */
+    readonly hostsBlockName: string;
     /** Parameters of prepare-node.sh (see config/nodeEnv.ts). */
     readonly prepareEnv: Record<string, string>;
     readonly ssh: SshAccess;
@@ -16,8 +18,9 @@ export interface NodeHostArgs {
 }
 
 /**
- * OS preparation of one Kubernetes node (prepare-node.sh) and its /etc/hosts lines, one command
- * per line so that adding a host only adds commands.
+ * OS preparation of one Kubernetes node (prepare-node.sh) and its /etc/hosts block: one command
+ * whose input is the whole block, so adding a machine updates this one command (cheap and
+ * idempotent) instead of adding a command per pair of machines.
  */
 export class NodeHost extends pulumi.ComponentResource {
     /** Done when the node can run kubeadm. */
@@ -33,19 +36,15 @@ export class NodeHost extends pulumi.ComponentResource {
             { host: args.node, ssh: args.ssh, create: { script: "prepare-node", env: args.prepareEnv } },
             onMachine,
         );
-        for (const entry of args.hostsEntries) {
-            const env = { ENTRY_IP: entry.ip, ENTRY_NAME: entry.name };
-            runScript(
-                `${name}-hosts-${entry.name}`,
-                {
-                    host: args.node,
-                    ssh: args.ssh,
-                    create: { script: "hosts-entry", env: { ...env, ACTION: "add" } },
-                    delete: { script: "hosts-entry", env: { ...env, ACTION: "remove" } },
-                },
-                onMachine,
-            );
-        }
+        runScript(
+            `${name}-hosts`,
+            {
+                host: args.node,
+                ssh: args.ssh,
+                create: { script: "hosts-block", env: pulumi.output(args.hostsLines).apply((lines) => ({ BLOCK_NAME: args.hostsBlockName, HOSTS_LINES: lines })) },
+            },
+            onMachine,
+        );
         this.registerOutputs({ prepared: this.prepared.id });
     }
 }

@@ -29,6 +29,8 @@ interface RegistryPod {
 }
 
 export const REGISTRY_USER = "admin";
+/** The registry's host name for a domain (the nodes' /etc/hosts and the Ingress agree on it). */
+export const registryHostFor = (domain: string): string => `registry.${domain}`;
 export const PULL_SECRET_NAME = "registry-credentials";
 
 /**
@@ -50,7 +52,7 @@ export class Registry extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:platform:Registry", name, {}, opts);
-        this.host = `registry.${args.domain}`;
+        this.host = registryHostFor(args.domain);
         this.url = `${args.mode === "tls" ? "https" : "http"}://${this.host}`;
         const k8sOpts = { parent: this, provider: args.provider };
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: "registry" } }, k8sOpts).metadata.name;

@@ -8,8 +8,6 @@ export interface RegistryTrustArgs {
     readonly ssh: SshAccess;
     /** registry.<domain>. */
     readonly registryHost: string;
-    /** Where registry.<domain> resolves on the nodes (the ingress address as nodes reach it). */
-    readonly ingressAddress: pulumi.Input<string>;
     /** The port nodes reach the ingress on, when not the scheme's default (e.g. a node port). */
     readonly ingressPort?: number;
     readonly mode: "tls" | "insecure";
@@ -20,9 +18,9 @@ export interface RegistryTrustArgs {
 }
 
 /**
- * Every node resolves registry.<domain> to the ingress address and its containerd trusts the
- * registry (hosts.toml with the registry CA, or plain HTTP in insecure mode). Commands per node,
- * so adding a node only adds its own.
+ * Every node's containerd trusts the registry (hosts.toml with the registry CA, or plain HTTP in
+ * insecure mode); registry.<domain> resolves through the nodes' /etc/hosts block (NodeHost). One
+ * command per node, so adding a node only adds its own.
  */
 export class RegistryTrust extends pulumi.ComponentResource {
     constructor(name: string, args: RegistryTrustArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -30,17 +28,6 @@ export class RegistryTrust extends pulumi.ComponentResource {
         for (const node of args.nodes) {
             // containerd's certs.d must exist (node preparation) before it is configured.
             const nodeOpts = { parent: this, dependsOn: [args.after[node.name]] };
-            const hostsEnv = { ENTRY_IP: args.ingressAddress, ENTRY_NAME: args.registryHost };
-            runScript(
-                `${name}-${node.name}-hosts`,
-                {
-                    host: node,
-                    ssh: args.ssh,
-                    create: { script: "hosts-entry", env: { ...hostsEnv, ACTION: "add" } },
-                    delete: { script: "hosts-entry", env: { ...hostsEnv, ACTION: "remove" } },
-                },
-                nodeOpts,
-            );
             runScript(
                 `${name}-${node.name}-containerd`,
                 {

@@ -60,8 +60,9 @@ export interface ScriptStep {
 export interface RunScriptArgs {
     readonly host: HostSpec;
     readonly ssh: SshAccess;
-    /** What runs on create (and again whenever it changes). */
-    readonly create: ScriptStep;
+    /** What runs on create (and again whenever an input changes); none: a delete-only step, which
+     * opens no SSH session until it is removed. */
+    readonly create?: ScriptStep;
     /** Secrets for the create step, delivered on standard input (default: none). */
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string | undefined>>>;
     /** What runs when the resource is deleted (default: nothing). */
@@ -81,7 +82,7 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
         name,
         {
             connection: connectionFor(args.host, args.ssh),
-            create: render(args.create),
+            create: args.create ? render(args.create) : undefined,
             delete: args.delete ? render(args.delete) : undefined,
             stdin: args.secrets
                 ? pulumi.secret(pulumi.output(args.secrets).apply((s) => renderSecretStdin(s as Record<string, string | undefined>)))

@@ -4,6 +4,7 @@ import { HaproxyBalancer } from "../components/haproxyBalancer";
 import { KubeadmCluster } from "../components/kubeadmCluster";
 import { NfsServer } from "../components/nfsServer";
 import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
+import { registryHostFor } from "../components/registry";
 import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
 import { AddonHost, ingressAddress, PlatformConfig, stackHosts } from "../config";
@@ -61,7 +62,13 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         clusterName: name,
         kubernetes: config.kubernetes,
         nodes: config.nodes,
-        hostsEntries: hosts.map((h) => h.host),
+        // Every node knows every machine and resolves the registry at the ingress as nodes reach it.
+        hostsLines: pulumi.output(infra.nodeIngress?.ip ?? ingressAddress(config).ip).apply((ingressIp) =>
+            hostsLines([
+                ...hosts.map((h) => ({ ip: h.host.ip, names: [h.host.name] })),
+                ...(config.registry.enabled ? [{ ip: ingressIp, names: [registryHostFor(config.domain)] }] : []),
+            ]),
+        ),
         os: config.os,
         nodeNetwork: config.network.cidr,
         nfsClient: config.nfs.enabled,
@@ -134,7 +141,6 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             nodes: config.nodes,
             ssh,
             registryHost: platform.registry.host,
-            ingressAddress: infra.nodeIngress?.ip ?? ingress.ip,
             ingressPort: infra.nodeIngress?.port,
             mode: config.registry.mode,
             caCertPem: platform.registry.caCertPem,

@@ -120,8 +120,9 @@ describe("azure stack: kubeadm on Azure VMs", () => {
         const trust = commands(s).filter((c) => scriptOf(c) === "registry-trust");
         assert.equal(trust.length, 4);
         assert.ok(trust.every((c) => envOf(c, "REGISTRY_PORT") === "30443"));
-        const hosts = commands(s).filter((c) => scriptOf(c) === "hosts-entry" && envOf(c, "ENTRY_NAME") === "registry.localtest.com");
-        assert.ok(hosts.every((c) => envOf(c, "ENTRY_IP") === "10.240.0.11"));
+        const blocks = commands(s).filter((c) => scriptOf(c) === "hosts-block");
+        assert.equal(blocks.length, 4);
+        assert.ok(blocks.every((c) => envOf(c, "HOSTS_LINES")!.split("\n").includes("10.240.0.11\tregistry.localtest.com")));
     });
 
     it("reaches private nodes through the bastion, with a NAT gateway for their downloads", async () => {

@@ -106,15 +106,19 @@ for (const [stack, nodes, workers] of [
             const worker = workers[0];
             const membership = named(s, `${stack}-cluster-${worker}-membership`);
             const join = named(s, `${stack}-cluster-${worker}-join`);
-            const credentials = named(s, `${stack}-cluster-${worker}-credentials`);
+            const nodeObject = named(s, `${stack}-cluster-${worker}-node-object`);
             assert.equal(envOf(membership, "ACTION", "delete"), "drain");
             assert.match(String(unwrapSecrets(membership.inputs.delete)), /kubectl drain "\$NODE_NAME" --ignore-daemonsets --delete-emptydir-data/);
-            assert.equal(envOf(credentials, "ACTION", "delete"), "delete-node");
-            // Pulumi deletes dependents first: membership (drain) → join (reset) → credentials (node object).
+            assert.equal(envOf(nodeObject, "ACTION", "delete"), "delete-node");
+            // Pulumi deletes dependents first: membership (drain) → join (reset) → node object.
             assert.deepEqual(membership.dependsOn, [join.name]);
-            assert.deepEqual(join.dependsOn, [credentials.name]);
+            assert.ok(join.dependsOn.includes(nodeObject.name));
             assert.equal(hostOf(membership), Object.values(nodes)[0]);
+            assert.equal(hostOf(nodeObject), Object.values(nodes)[0]);
             assert.equal(hostOf(join), (nodes as Record<string, string>)[worker]);
+            // Delete-only on the control plane: no SSH session there while nodes join.
+            assert.equal(membership.inputs.create, undefined);
+            assert.equal(nodeObject.inputs.create, undefined);
         });
 
         it("exports the inventory, the API endpoint and /etc/hosts lines for every node", () => {
@@ -195,9 +199,11 @@ describe("changing the node list", () => {
                 // dependsOn is not an input (the engine never updates a resource for it): the platform
                 // may wait for the new node's join, nothing else may change.
                 assert.deepEqual(after.dependsOn.filter((d) => !d.includes("extra-node")), r.dependsOn, `${stack}: ${r.name} dependencies unchanged`);
+                const newLine = (text: string | undefined, before: string | undefined) =>
+                    (text ?? "").split("\n").filter((l) => !(before ?? "").split("\n").includes(l));
                 if (scriptOf(r) === "haproxy") {
-                    // The one expected update: HAProxy forwards to every worker, so it gains the new
-                    // worker's two server lines (a graceful reload), and nothing else changes.
+                    // HAProxy forwards to every worker, so it gains the new worker's two server lines (a
+                    // graceful reload), and nothing else changes.
                     const before = envOf(r, "HAPROXY_CONFIG")!.split("\n");
                     const grownLines = envOf(after, "HAPROXY_CONFIG")!.split("\n");
                     assert.deepEqual(grownLines.filter((l) => !before.includes(l)).map((l) => l.trim().split(" ").slice(0, 3).join(" ")), [
@@ -205,6 +211,17 @@ describe("changing the node list", () => {
                         "server extra-node 192.168.111.180:30443",
                     ]);
                     assert.deepEqual(before.filter((l) => !grownLines.includes(l)), []);
+                    continue;
+                }
+                if (scriptOf(r) === "hosts-block") {
+                    // Every machine's /etc/hosts block gains exactly the new node's line.
+                    assert.deepEqual(newLine(envOf(after, "HOSTS_LINES"), envOf(r, "HOSTS_LINES")), [`${stack === "dev" ? "192.168.111.180" : "192.168.1.110"}\textra-node`]);
+                    assert.deepEqual(newLine(envOf(r, "HOSTS_LINES"), envOf(after, "HOSTS_LINES")), []);
+                    continue;
+                }
+                if (r.name === `${stack}-cluster-join-credentials`) {
+                    // The one control-plane step re-arms the token for the new join.
+                    assert.ok(envOf(after, "JOINING_NODES")!.split(" ").includes("extra-node"));
                     continue;
                 }
                 assert.deepEqual(after.inputs, r.inputs, `${stack}: ${r.name} unchanged`);

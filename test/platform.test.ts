@@ -161,9 +161,11 @@ for (const stack of ["dev", "lab"]) {
                 assert.equal(envOf(c, "REGISTRY_MODE"), "tls");
                 assert.match(envOf(c, "REGISTRY_CA")!, /^-----BEGIN CERTIFICATE-----/);
             }
-            const hostsLines = commands(s).filter((c) => scriptOf(c) === "hosts-entry" && envOf(c, "ENTRY_NAME") === "registry.localtest.com");
-            assert.equal(hostsLines.length, 4);
-            assert.ok(hostsLines.every((c) => envOf(c, "ENTRY_IP") === s.outputs.ingressAddress.value));
+            const blocks = commands(s).filter((c) => scriptOf(c) === "hosts-block");
+            assert.equal(blocks.length, 4);
+            for (const c of blocks) {
+                assert.ok(envOf(c, "HOSTS_LINES")!.split("\n").includes(`${s.outputs.ingressAddress.value}\tregistry.localtest.com`), c.name);
+            }
         });
 
         it("exports the ingress address, URLs and hosts lines for the platform's names", () => {

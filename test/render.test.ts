@@ -76,8 +76,8 @@ describe("script invocation", () => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-"));
         fs.mkdirSync(path.join(root, "etc"));
         const tricky = `it's "quoted" $HOME \`x\``;
-        run(renderInvocation("hosts-entry", { ACTION: "add", ENTRY_IP: "10.0.0.9", ENTRY_NAME: "n9" }), { K8SP_ROOT: root });
-        assert.equal(fs.readFileSync(path.join(root, "etc", "hosts"), "utf8"), "10.0.0.9\tn9 # k8s-platform\n");
+        run(renderInvocation("hosts-block", { BLOCK_NAME: tricky, HOSTS_LINES: "10.0.0.9\tn9" }), { K8SP_ROOT: root });
+        assert.equal(fs.readFileSync(path.join(root, "etc", "hosts"), "utf8"), `# BEGIN k8s-platform ${tricky}\n10.0.0.9\tn9\n# END k8s-platform ${tricky}\n`);
         assert.equal(run(`printf %s ${shellQuote(tricky)}`, {}), tricky);
     });
 
@@ -90,11 +90,11 @@ describe("script invocation", () => {
     });
 
     it("refuses parameter names that are not shell variables", () => {
-        assert.throws(() => renderInvocation("hosts-entry", { "bad-name": "x" }), /not an upper-case shell variable name/);
+        assert.throws(() => renderInvocation("hosts-block", { "bad-name": "x" }), /not an upper-case shell variable name/);
     });
 
     it("fails the remote command when the script fails", () => {
-        assert.throws(() => run(renderInvocation("hosts-entry", { ACTION: "sideways", ENTRY_IP: "1.1.1.1", ENTRY_NAME: "a" }), { K8SP_ROOT: fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-")) }), /ACTION must be add or remove/);
+        assert.throws(() => run(renderInvocation("hosts-block", { BLOCK_NAME: "lab" }), { K8SP_ROOT: fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-")) }), /HOSTS_LINES/);
     });
 });
 

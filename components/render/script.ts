@@ -19,7 +19,7 @@ export type ScriptName =
     | "kubeadm-reset"
     | "cluster-admin"
     | "read-kubeconfig"
-    | "hosts-entry"
+    | "hosts-block"
     | "nfs-server"
     | "haproxy"
     | "registry-trust";

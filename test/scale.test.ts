@@ -1,0 +1,42 @@
+// Cost linear in the number of nodes: counts only (times and memory are `npm run bench`'s).
+import { before, describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { Synthesis } from "../tools/mockRuntime";
+import { commandHost, scaleStats, withWorkers } from "../tools/stats";
+import { synthStack } from "./helpers";
+
+describe("lab at 3, 4 and 100 workers", () => {
+    const s: Record<number, Synthesis> = {};
+    before(async () => {
+        for (const n of [3, 4, 100]) {
+            s[n] = await synthStack("lab", withWorkers(n));
+        }
+    });
+
+    it("adds the same number of resources per worker, at most 10", () => {
+        const first = s[4].resources.length - s[3].resources.length;
+        const average = (s[100].resources.length - s[3].resources.length) / 97;
+        assert.equal(average, first);
+        assert.ok(first <= 10, `${first} resources per worker`);
+    });
+
+    it("runs at most 8 remote commands on any one machine at 100 workers, at most 4 of them at once", () => {
+        const stats = scaleStats(s[100]);
+        assert.ok(stats.mostCommandsOnOneHost.count <= 8, JSON.stringify(stats.mostCommandsOnOneHost));
+        assert.ok(stats.mostConcurrentOnOneHost.count <= 4, JSON.stringify(stats.mostConcurrentOnOneHost));
+        // The check is live: the control plane does carry more than a worker.
+        const onWorker = s[100].resources.filter((r) => r.type === "command:remote:Command" && commandHost(r) === "192.168.1.150");
+        assert.ok(onWorker.length >= 3 && onWorker.length <= stats.mostCommandsOnOneHost.count);
+    });
+
+    it("keeps the longest chain of remote commands as it is at 3 workers", () => {
+        assert.equal(scaleStats(s[100]).longestCommandChain, scaleStats(s[3]).longestCommandChain);
+        assert.ok(scaleStats(s[3]).longestCommandChain <= 5);
+    });
+});
+
+it("dev (vSphere, one VM per node): at most 10 resources per added worker", async () => {
+    const base = await synthStack("dev");
+    const grown = await synthStack("dev", (raw: any) => raw.nodes.push({ name: "test-node4", ip: "192.168.111.174", role: "worker" }));
+    assert.ok(grown.resources.length - base.resources.length <= 10, `${grown.resources.length - base.resources.length}`);
+});
