@@ -309,6 +309,8 @@ export function renderAtRef(ref: string, stacks: string[] | undefined, cwd = ROO
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "synth-diff-ref-"));
     git(["worktree", "add", "--detach", dir, commit], cwd);
     try {
+        // The current dependencies, whatever the ref's tree holds at node_modules.
+        fs.rmSync(path.join(dir, "node_modules"), { recursive: true, force: true });
         fs.symlinkSync(path.join(cwd, "node_modules"), path.join(dir, "node_modules"));
         if (!fs.existsSync(path.join(dir, "tools", "synth.ts"))) {
             throw new Error(`${ref} has no tools/synth.ts to synthesize with`);
