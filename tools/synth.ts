@@ -28,44 +28,84 @@ export function manifestOf(resource: DeclaredResource): Record<string, unknown> 
     return { apiVersion, kind: kind.replace(/Patch$/, ""), ...(maskSecrets(resource.inputs) as Record<string, unknown>) };
 }
 
-function write(file: string, content: string): void {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, content);
+/** Where each kind of content goes, relative to out/<stack>/. */
+const PATHS = {
+    command: (name: string) => `commands/${name}.sh`,
+    deleteCommand: (name: string) => `commands/${name}.delete.sh`,
+    chart: (name: string) => `charts/${name}.yaml`,
+    manifest: (name: string) => `manifests/${name}.yaml`,
+    inputs: (name: string) => `resources/${name}.yaml`,
+};
+
+/**
+ * Files (relative to out/<stack>/) a resource of this type and name may be written to; which
+ * of them exist depends on its inputs (a delete step) and on whether it is read (`Resource.get`).
+ */
+export function renderedPaths(type: string, name: string): string[] {
+    if (type === "command:remote:Command") {
+        return [PATHS.command(name), PATHS.deleteCommand(name)];
+    }
+    if (type.startsWith("kubernetes:helm.sh/")) {
+        return [PATHS.chart(name)];
+    }
+    return type.startsWith("kubernetes:") ? [PATHS.manifest(name), PATHS.inputs(name)] : [PATHS.inputs(name)];
 }
 
-export function writeSynthesis(stack: string, synthesis: Synthesis, outDir: string): void {
-    fs.rmSync(outDir, { recursive: true, force: true });
+/** One resource's content, path → text, as `npm run synth` writes it; secrets masked. */
+export function renderResource(resource: DeclaredResource): Record<string, string> {
+    const { type, name, inputs } = resource;
+    if (type === "command:remote:Command") {
+        const connection = unwrapSecrets(inputs.connection) as { host?: string; user?: string; port?: number } | undefined;
+        const header = [
+            `# ${name}: runs on ${connection?.user}@${connection?.host}:${connection?.port ?? 22}`,
+            inputs.stdin !== undefined ? "# standard input: [secret]" : "# standard input: none",
+            "",
+        ].join("\n");
+        return {
+            [PATHS.command(name)]: header + String(maskSecrets(inputs.create) ?? ""),
+            ...(inputs.delete !== undefined ? { [PATHS.deleteCommand(name)]: header + String(maskSecrets(inputs.delete)) } : {}),
+        };
+    }
+    if (type.startsWith("kubernetes:helm.sh/")) {
+        return { [PATHS.chart(name)]: stringify(maskSecrets(inputs)) };
+    }
+    const manifest = manifestOf(resource);
+    if (manifest) {
+        return { [PATHS.manifest(name)]: stringify(manifest) };
+    }
+    if (resource.custom && !type.startsWith("pulumi:providers:")) {
+        return { [PATHS.inputs(name)]: stringify({ type, inputs: maskSecrets(inputs) }) };
+    }
+    return {};
+}
+
+/**
+ * Everything `npm run synth` writes for a stack, path (relative to out/<stack>/) → content:
+ * resources.txt, each resource's files (`renderResource`) and outputs.json. Shared with
+ * `npm run synth:diff`, which compares two of these.
+ */
+export function renderSynthesis(synthesis: Synthesis): Record<string, string> {
     const rows = synthesis.resources.map((r) => [r.type, r.name, r.parent ?? ""]);
-    const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i].length)));
-    write(
-        path.join(outDir, "resources.txt"),
-        rows.map((row) => `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`.trimEnd()).join("\n") + "\n",
-    );
+    const widths = [0, 1].map((i) => Math.max(0, ...rows.map((row) => row[i].length)));
+    const files: Record<string, string> = {
+        "resources.txt": rows.map((row) => `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`.trimEnd()).join("\n") + "\n",
+    };
     for (const resource of synthesis.resources) {
-        const { type, name, inputs } = resource;
-        if (type === "command:remote:Command") {
-            const connection = unwrapSecrets(inputs.connection) as { host?: string; user?: string; port?: number } | undefined;
-            const header = [
-                `# ${name}: runs on ${connection?.user}@${connection?.host}:${connection?.port ?? 22}`,
-                inputs.stdin !== undefined ? "# standard input: [secret]" : "# standard input: none",
-                "",
-            ].join("\n");
-            write(path.join(outDir, "commands", `${name}.sh`), header + String(maskSecrets(inputs.create) ?? ""));
-            if (inputs.delete !== undefined) {
-                write(path.join(outDir, "commands", `${name}.delete.sh`), header + String(maskSecrets(inputs.delete)));
-            }
-        } else if (type.startsWith("kubernetes:helm.sh/")) {
-            write(path.join(outDir, "charts", `${name}.yaml`), stringify(maskSecrets(inputs)));
-        } else if (manifestOf(resource)) {
-            write(path.join(outDir, "manifests", `${name}.yaml`), stringify(manifestOf(resource)));
-        } else if (resource.custom && !type.startsWith("pulumi:providers:")) {
-            write(path.join(outDir, "resources", `${name}.yaml`), stringify({ type, inputs: maskSecrets(inputs) }));
-        }
+        Object.assign(files, renderResource(resource));
     }
     const outputs = Object.fromEntries(
         Object.entries(synthesis.outputs).map(([key, out]) => [key, out.secret ? "[secret]" : out.value]),
     );
-    write(path.join(outDir, "outputs.json"), JSON.stringify(outputs, null, 2) + "\n");
+    files["outputs.json"] = JSON.stringify(outputs, null, 2) + "\n";
+    return files;
+}
+
+export function writeSynthesis(stack: string, synthesis: Synthesis, outDir: string): void {
+    fs.rmSync(outDir, { recursive: true, force: true });
+    for (const [file, content] of Object.entries(renderSynthesis(synthesis))) {
+        fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
+        fs.writeFileSync(path.join(outDir, file), content);
+    }
 }
 
 async function main(): Promise<void> {

@@ -27,8 +27,23 @@ export type ScriptName =
 const HEREDOC = "K8S_PLATFORM_SCRIPT_EOF";
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 
+let scriptsDir = SCRIPTS_DIR;
+
+/**
+ * Reads node scripts from `dir` instead of scripts/ until the returned function is called. For
+ * tests that compare the program's output before and after a script edit (test/synthDiff.test.ts)
+ * without touching the checkout.
+ */
+export function useScriptsDir(dir: string): () => void {
+    const previous = scriptsDir;
+    scriptsDir = dir;
+    return () => {
+        scriptsDir = previous;
+    };
+}
+
 export function readScript(name: ScriptName | "lib"): string {
-    return fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
+    return fs.readFileSync(path.join(scriptsDir, `${name}.sh`), "utf8");
 }
 
 /** Single-quotes a value for the shell. */
