@@ -111,9 +111,19 @@ const vsphereSchema = strict({
     resourcePool: z.string().min(1).optional(),
     datastore: z.string().min(1),
     network: z.string().min(1),
-    folder: z.string().optional(),
+    /** VM folder path below the datacenter's VM root, e.g. "k8s/dev"; created unless folderExists. */
+    folder: z
+        .string()
+        .regex(/^[^/]+(\/[^/]+)*$/, { error: (iss) => `${show(iss.input)} is not a folder path (names separated by "/", no leading or trailing "/")` })
+        .optional(),
+    /** The folder exists already (made by hand or another stack): the program does not declare it. */
+    folderExists: z.boolean().default(false),
     template: z.string().min(1),
+    /** Linked clones share the template's disk: their disks are exactly the template's. */
     linkedClone: z.boolean().default(false),
+    /** Existing VMs to adopt instead of cloning: host name → the VM's inventory path
+     * ("/<datacenter>/vm/<folder>/<name>"), passed as the `import` resource option. */
+    adopt: z.record(z.string(), z.string().regex(/^\//, { error: (iss) => `${show(iss.input)} is not a VM inventory path (expected "/<datacenter>/vm/[<folder>/]<name>")` })).default({}),
     domain: z.string().default("local"),
     controlPlaneSize: sizeSchema.prefault({}),
     workerSize: sizeSchema.prefault({}),

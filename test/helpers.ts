@@ -1,5 +1,5 @@
 import { program } from "../stacks/program";
-import { DeclaredResource, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { DeclaredResource, MockOverrides, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { manifestOf } from "../tools/synth";
 import { decodeConfigValue } from "../config";
 
@@ -20,7 +20,11 @@ function rawOf(config: Record<string, string>, secretKeys: string[]): RawConfig 
 }
 
 /** Runs the real program for a committed stack, optionally with its config edited first. */
-export async function synthStack(stack: string, edit?: (raw: RawConfig) => void, opts: { withoutSshKey?: boolean } = {}): Promise<Synthesis> {
+export async function synthStack(
+    stack: string,
+    edit?: (raw: RawConfig) => void,
+    opts: { withoutSshKey?: boolean; mocks?: MockOverrides } = {},
+): Promise<Synthesis> {
     const { config, secretKeys } = readStackFile(stack, opts);
     if (edit) {
         const raw = rawOf(config, secretKeys);
@@ -32,7 +36,7 @@ export async function synthStack(stack: string, edit?: (raw: RawConfig) => void,
             config[PREFIX + key] = typeof value === "string" ? value : JSON.stringify(value);
         }
     }
-    return synthesize(stack, config, secretKeys, program);
+    return synthesize(stack, config, secretKeys, program, opts.mocks);
 }
 
 /** The raw (prefix-less) config of a committed stack file, for parseConfig tests. */

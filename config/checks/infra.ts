@@ -21,6 +21,9 @@ export function checkInfra(raw: Raw, opts: { hasSshPrivateKey: boolean }, proble
     if (raw.infra.vsphere && !raw.infra.vsphere.computeCluster && !raw.infra.vsphere.resourcePool) {
         problems.push(`${k("infra.vsphere")}: set computeCluster or resourcePool (where the VMs run)`);
     }
+    if (provider === "vsphere" && raw.infra.vsphere) {
+        checkVsphere(raw, raw.infra.vsphere, problems);
+    }
     for (const cloud of ["azure", "aks"] as const) {
         if (provider === cloud && !raw.infra[cloud]) {
             problems.push(`${k(`infra.${cloud}`)}: is required when infra.provider is "${cloud}"`);
@@ -34,6 +37,32 @@ export function checkInfra(raw: Raw, opts: { hasSshPrivateKey: boolean }, proble
     }
     if (provider === "aks" && raw.infra.aks) {
         checkAks(raw, raw.infra.aks, problems);
+    }
+}
+
+/**
+ * The provider waits for a routable guest network after cloning (waitForGuestNetRoutable,
+ * default true: "the waiter ... waits for a default gateway", pulumi-vsphere 4.17.0 schema): a
+ * static IP without a gateway times every creation out after 5 minutes.
+ */
+function checkVsphere(raw: Raw, vsphere: NonNullable<Raw["infra"]["vsphere"]>, problems: Problems): void {
+    if (!raw.network.gateway) {
+        problems.push(
+            `${k("network.gateway")}: is required on vSphere: the provider waits for a default route in the guest after cloning ` +
+                `(waitForGuestNetRoutable), so a VM customised without a gateway never finishes creating; set the node network's gateway, e.g. "192.168.111.2"`,
+        );
+    }
+    if (raw.network.dnsServers.length === 0) {
+        problems.push(
+            `${k("network.dnsServers")}: is required on vSphere: guest customization writes the VMs' resolvers, and without one the nodes ` +
+                `cannot resolve the package and image registries; list at least one, e.g. ["192.168.111.2"]`,
+        );
+    }
+    const vmHosts = [...raw.nodes.map((n) => n.name), ...[raw.haproxy.host, raw.nfs.host].flatMap((h) => (h && "name" in h && h.provision !== "existing" ? [h.name] : []))];
+    for (const host of Object.keys(vsphere.adopt)) {
+        if (!vmHosts.includes(host)) {
+            problems.push(`${k(`infra.vsphere.adopt.${host}`)}: ${show(host)} is not a VM of this stack; VMs: ${vmHosts.join(", ")}`);
+        }
     }
 }
 
