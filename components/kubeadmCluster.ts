@@ -33,7 +33,10 @@ export interface KubeadmClusterArgs {
     readonly initAfter?: pulumi.Resource[];
     /** API server URL written into the kubeconfig output, when the control-plane endpoint is not
      * reachable from where Pulumi runs (default: https://<control-plane endpoint>). */
-    readonly kubeconfigServer?: string;
+    readonly kubeconfigServer?: pulumi.Input<string>;
+    /** Names added to the API server certificate that are known only at deployment, e.g. a cloud
+     * DNS name with a generated part (default: none). */
+    readonly extraCertSANs?: pulumi.Input<string>[];
 }
 
 /**
@@ -46,7 +49,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     /** Admin kubeconfig (secret); its server is the control-plane endpoint. */
     public readonly kubeconfig: pulumi.Output<string>;
     /** https://<control-plane endpoint> */
-    public readonly apiEndpoint: string;
+    public readonly apiEndpoint: pulumi.Input<string>;
     /** Kubernetes provider for in-cluster resources. */
     public readonly provider: k8s.Provider;
     /** The join command per joining node. */
@@ -104,7 +107,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
-        const initConfig = renderInitConfig({
+        const initConfig = pulumi.all(args.extraCertSANs ?? []).apply((extraSANs) => renderInitConfig({
             clusterName: args.clusterName,
             node: first,
             kubernetesVersion: args.kubernetes.version,
@@ -112,8 +115,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             serviceSubnet: args.kubernetes.serviceSubnet,
             dnsDomain: args.kubernetes.dnsDomain,
             controlPlaneEndpoint: endpoint,
-            certSANs: args.kubernetes.apiServerCertSANs,
-        });
+            certSANs: [...args.kubernetes.apiServerCertSANs, ...extraSANs],
+        }));
         const init = runScript(
             `${name}-init`,
             {
@@ -174,8 +177,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [init] },
         );
         this.apiEndpoint = args.kubeconfigServer ?? `https://${endpoint}`;
-        const server = this.apiEndpoint;
-        this.kubeconfig = pulumi.secret(kubeconfigRead.stdout.apply((text) => (args.kubeconfigServer ? withServer(text, server) : text)));
+        this.kubeconfig = pulumi.secret(
+            pulumi.all([kubeconfigRead.stdout, this.apiEndpoint]).apply(([text, server]) => (args.kubeconfigServer ? withServer(text, server) : text)),
+        );
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
 
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });

@@ -135,11 +135,15 @@ const vmSize = z.string({ error: (iss) => `expected an Azure VM size, got ${show
     error: (iss) => `${show(iss.input)} is not an Azure VM size (expected e.g. "Standard_D2s_v3")`,
 });
 
+export const OS_DISK_TYPES = ["Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Standard_LRS"] as const;
+export type OsDiskType = (typeof OS_DISK_TYPES)[number];
+
 const azureSchema = strict({
     location: z.string().min(1),
     resourceGroupName: z.string().min(1).optional(),
-    /** Public DNS labels of the nodes: <prefix>-<node>.<location>.cloudapp.azure.com. */
-    dnsLabelPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, { error: (iss) => `${show(iss.input)} is not a DNS label prefix (lowercase letters, digits, '-')` }).optional(),
+    /** Public DNS labels of the nodes: <prefix>-<node>.<location>.cloudapp.azure.com (default:
+     * k8sp-<stack>-<random suffix kept in state>). */
+    dnsLabelPrefix: z.string().regex(/^[a-z][a-z0-9-]{0,60}$/, { error: (iss) => `${show(iss.input)} is not a DNS label prefix (a lowercase letter, then lowercase letters, digits, '-')` }).optional(),
     /** Networks allowed to reach SSH and the API server. */
     adminCidrs: z.array(z.string()).default([]),
     allowSshFromAnywhere: z.boolean().default(false),
@@ -149,6 +153,8 @@ const azureSchema = strict({
     controlPlaneSize: vmSize.default("Standard_D2s_v3"),
     workerSize: vmSize.default("Standard_D2s_v3"),
     osDiskGb: positiveInt("GB of disk").default(50),
+    /** Default: Premium_LRS when every VM size takes premium storage, else StandardSSD_LRS. */
+    osDiskType: choice(OS_DISK_TYPES).optional(),
     image: strict({
         publisher: z.string().default(AZURE_NODE_IMAGE.publisher),
         offer: z.string().default(AZURE_NODE_IMAGE.offer),

@@ -1,7 +1,7 @@
 import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { opensToInternet, SecurityRule } from "../components/render/azureRules";
+import { aksSecurityRules, nodeSecurityRules, opensToInternet, portsOf, SecurityRule, SERVICE_TAGS, sourcesOf } from "../components/render/azureRules";
 import { ACR_PULL_ROLE_ID } from "../components/aksCluster";
 import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
@@ -56,12 +56,12 @@ describe("azure stack: kubeadm on Azure VMs", () => {
         const rules = rulesOf(s);
         for (const port of [22, 6443]) {
             assert.ok(!rules.some((r) => opensToInternet(r, port)), `port ${port} is not open to the internet`);
-            assert.ok(rules.some((r) => r.sourceAddressPrefixes.includes("203.0.113.0/24") && r.destinationPortRanges.includes(String(port))), `port ${port} open to admins`);
+            assert.ok(rules.some((r) => sourcesOf(r).includes("203.0.113.0/24") && portsOf(r).includes(String(port))), `port ${port} open to admins`);
         }
         for (const port of [80, 443, 30080, 30443]) {
             assert.ok(rules.some((r) => opensToInternet(r, port)), `port ${port} reachable`);
         }
-        assert.ok(rules.some((r) => r.sourceAddressPrefixes.includes("10.240.0.0/16") && r.destinationPortRanges.includes("*") && r.protocol === "*"));
+        assert.ok(rules.some((r) => sourcesOf(r).includes("10.240.0.0/16") && portsOf(r).includes("*") && r.protocol === "*"));
     });
 
     it("opens SSH to the internet only when the stack says so explicitly", async () => {
@@ -96,7 +96,7 @@ describe("azure stack: kubeadm on Azure VMs", () => {
             }
         }
         const prep = named(s, "azure-cluster-k8s-node1-prepare");
-        assert.equal(hostOf(prep), "k8sp-azure-k8s-node1.eastus.cloudapp.azure.com");
+        assert.equal(hostOf(prep), "k8sp-abc123-k8s-node1.eastus.cloudapp.azure.com");
         assert.equal((unwrapSecrets(prep.inputs.connection) as any).user, "azureuser");
         assert.deepEqual(prep.dependsOn, ["azure-vms-k8s-node1"]);
     });
@@ -104,10 +104,10 @@ describe("azure stack: kubeadm on Azure VMs", () => {
     it("names the control plane's public DNS name in the API certificate and the kubeconfig", () => {
         const init = commands(s).find((c) => scriptOf(c) === "kubeadm-init")!;
         const cluster = parseAllDocuments(envOf(init, "KUBEADM_CONFIG")!)[1].toJS();
-        assert.ok(cluster.apiServer.certSANs.includes("k8sp-azure-k8s-master.eastus.cloudapp.azure.com"));
+        assert.ok(cluster.apiServer.certSANs.includes("k8sp-abc123-k8s-master.eastus.cloudapp.azure.com"));
         assert.equal(cluster.controlPlaneEndpoint, "10.240.0.10:6443", "nodes use the private address");
         assert.equal(s.outputs.kubeconfig.secret, true);
-        assert.equal(s.outputs.apiEndpoint.value, "https://k8sp-azure-k8s-master.eastus.cloudapp.azure.com:6443");
+        assert.equal(s.outputs.apiEndpoint.value, "https://k8sp-abc123-k8s-master.eastus.cloudapp.azure.com:6443");
         assert.match(withServer("clusters:\n- cluster:\n    server: https://10.240.0.10:6443\n  name: k\n", "https://x:6443"), /server: https:\/\/x:6443/);
     });
 
@@ -266,5 +266,81 @@ describe("azure and aks config validation", () => {
     it("needs no SSH key on AKS, but does on Azure VMs", () => {
         assert.equal(parseConfig(rawConfigOf("aks"), { stack: "aks", hasSshPrivateKey: false }).infra.provider, "aks");
         assert.match(errorFor("azure", () => undefined, false), /k8s-platform:sshPrivateKey: is required/);
+    });
+});
+
+/** Rules as Azure accepts them: service tags and "*" only in the singular fields, never both forms. */
+function azureRefuses(r: SecurityRule): string[] {
+    const problems: string[] = [];
+    const tag = (v: string) => (SERVICE_TAGS as readonly string[]).some((t) => t.toLowerCase() === v.toLowerCase());
+    for (const [plural, single] of [["sourceAddressPrefixes", "sourceAddressPrefix"], ["destinationPortRanges", "destinationPortRange"]] as const) {
+        const list = (r as any)[plural] as string[] | undefined;
+        if (list?.some(tag)) problems.push(`${r.name}: ${plural} holds ${list.filter(tag).join(", ")}`);
+        if (list !== undefined && (r as any)[single] !== undefined) problems.push(`${r.name}: both ${single} and ${plural}`);
+        if (list === undefined && (r as any)[single] === undefined) problems.push(`${r.name}: neither ${single} nor ${plural}`);
+    }
+    return problems;
+}
+
+describe("issue #10: Azure as the API behaves", () => {
+    let s: Synthesis;
+    before(async () => {
+        s = await synthStack("azure");
+    });
+
+    it("item 1: service tags and * only in the singular NSG fields, lists of CIDRs/ports in the plural ones", async () => {
+        assert.deepEqual(rulesOf(s).flatMap(azureRefuses), []);
+        const open = await synthStack("azure", (raw: any) => {
+            raw.infra.azure.adminCidrs = ["0.0.0.0/0", "198.51.100.0/24"];
+            raw.infra.azure.allowSshFromAnywhere = true;
+        });
+        assert.deepEqual(rulesOf(open).flatMap(azureRefuses), []);
+        const two = nodeSecurityRules({ adminCidrs: ["203.0.113.0/24", "198.51.100.0/24"], subnetCidr: "10.240.0.0/16", httpNodePort: 30080, httpsNodePort: 30443 });
+        assert.deepEqual(two[0].sourceAddressPrefixes, ["203.0.113.0/24", "198.51.100.0/24"]);
+        assert.equal(two.find((r) => r.name === "allow-http-https")!.sourceAddressPrefix, "Internet");
+        assert.equal(two.find((r) => r.name === "allow-inside-subnet")!.destinationPortRange, "*");
+    });
+
+    it("item 2: the OS disk type fits the VM size by default; a premium disk on a size without premium storage is refused, naming both keys", async () => {
+        const disk = (x: Synthesis, node: string) => (named(x, `azure-vms-${node}`).inputs as any).storageProfile.osDisk;
+        assert.equal(disk(s, "k8s-node1").managedDisk.storageAccountType, "Premium_LRS", "Standard_D2s_v3 takes premium disks");
+        const plain = await synthStack("azure", (raw: any) => (raw.infra.azure.workerSize = "Standard_D2_v3"));
+        assert.equal(disk(plain, "k8s-node1").managedDisk.storageAccountType, "StandardSSD_LRS");
+        assert.match(
+            errorFor("azure", (raw) => Object.assign(raw.infra.azure, { workerSize: "Standard_A2_v2", osDiskType: "Premium_LRS" })),
+            /k8s-platform:infra\.azure\.osDiskType: "Premium_LRS" needs a premium-storage-capable VM size, but infra\.azure\.workerSize is "Standard_A2_v2"/,
+        );
+        assert.match(errorFor("azure", (raw) => (raw.infra.azure.osDiskType = "Ultra")), /infra\.azure\.osDiskType: "Ultra" is not allowed; allowed values: Premium_LRS, Premium_ZRS, StandardSSD_LRS, StandardSSD_ZRS, Standard_LRS/);
+    });
+
+    it("item 3: refuses admin user names Azure reserves, saying why", () => {
+        for (const name of ["admin", "administrator", "root", "user", "test1", "guest"]) {
+            assert.match(errorFor("azure", (raw) => (raw.infra.azure.adminUser = name)), new RegExp(`k8s-platform:infra\\.azure\\.adminUser: "${name}" is a name Azure refuses for a VM's admin user`));
+        }
+    });
+
+    it("item 4: DNS labels: at most 63 characters, and a default prefix with a random suffix kept in state", () => {
+        const long = "n".repeat(60);
+        assert.equal(parseConfig({ ...rawConfigOf("azure"), infra: { ...(rawConfigOf("azure") as any).infra, azure: { ...(rawConfigOf("azure") as any).infra.azure, dnsLabelPrefix: "a-long-prefix" } } }, { stack: "azure", hasSshPrivateKey: true }).infra.provider, "azure");
+        assert.match(
+            errorFor("azure", (raw) => Object.assign(raw.infra.azure, { dnsLabelPrefix: "corp-k8s-prod" }) && (raw.nodes[3].name = long)),
+            /k8s-platform:infra\.azure\.dnsLabelPrefix: the public DNS label "corp-k8s-prod-n{60}" of nodes\[3\] \(n{60}\) has 74 characters; Azure allows at most 63/,
+        );
+        const suffix = byType(s, "random:index/randomString:RandomString").find((r) => r.name === "azure-dns-suffix")!;
+        assert.deepEqual([suffix.inputs.length, suffix.inputs.upper, suffix.inputs.special], [6, false, false]);
+        const label = (named(s, "azure-vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel;
+        assert.equal(label, "k8sp-abc123-k8s-node1", "k8sp-<the RandomString's result>-<node>");
+    });
+
+    it("item 4: a configured prefix is used as is, with no random suffix", async () => {
+        const fixed = await synthStack("azure", (raw: any) => (raw.infra.azure.dnsLabelPrefix = "k8sp-azure"));
+        assert.equal((named(fixed, "azure-vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel, "k8sp-azure-k8s-node1");
+        assert.equal(byType(fixed, "random:index/randomString:RandomString").filter((r) => r.name.endsWith("dns-suffix")).length, 0);
+    });
+
+    it("item 5: OS disks are deleted with their VM", () => {
+        for (const vm of byType(s, "azure-native:compute:VirtualMachine")) {
+            assert.equal((vm.inputs as any).storageProfile.osDisk.deleteOption, "Delete", vm.name);
+        }
     });
 });
