@@ -167,7 +167,10 @@ const aksSchema = strict({
     location: z.string().min(1),
     resourceGroupName: z.string().min(1).optional(),
     kubernetesVersion: kubernetesVersion.default(AKS_KUBERNETES_VERSION),
+    /** Nodes of the managed pool `nodes` (an AgentPool: scaled in place). */
     nodeCount: intRange(1, 1000, "a node count").default(3),
+    /** Nodes of the inline system pool, fixed when the cluster is created (AKS needs one). */
+    systemNodeCount: intRange(1, 1000, "a node count").default(1),
     vmSize: vmSize.default("Standard_DS2_v2"),
     networkPlugin: choice(["azure", "kubenet"] as const).default("azure"),
     networkPluginMode: choice(["overlay", "none"] as const).default("overlay"),

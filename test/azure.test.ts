@@ -2,7 +2,7 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { aksSecurityRules, nodeSecurityRules, opensToInternet, portsOf, SecurityRule, SERVICE_TAGS, sourcesOf } from "../components/render/azureRules";
-import { ACR_PULL_ROLE_ID } from "../components/aksCluster";
+import { ACR_PULL_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID } from "../components/aksCluster";
 import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
@@ -10,7 +10,7 @@ import { parseConfig, ConfigError } from "../config";
 import { MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { byType, commands, envOf, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, validateManifest } from "./helpers";
 
-const rulesOf = (s: Synthesis): SecurityRule[] => (named(s, "azure-net-nsg").inputs.securityRules as SecurityRule[]) ?? [];
+const rulesOf = (s: Synthesis, nsg = "azure-net-nsg"): SecurityRule[] => (named(s, nsg).inputs.securityRules as SecurityRule[]) ?? [];
 
 function errorFor(stack: string, edit: (raw: any) => void, hasSshPrivateKey = true): string {
     const raw = structuredClone(rawConfigOf(stack)) as any;
@@ -156,10 +156,9 @@ describe("aks stack: managed AKS with ACR", () => {
 
     it("builds the seed's cluster: 3 x Standard_DS2_v2, Azure CNI overlay, its service network, RBAC, managed identity", () => {
         const aks = byType(s, "azure-native:containerservice:ManagedCluster")[0].inputs as any;
-        assert.deepEqual(
-            [aks.agentPoolProfiles[0].count, aks.agentPoolProfiles[0].vmSize, aks.agentPoolProfiles[0].mode, aks.agentPoolProfiles[0].enableAutoScaling],
-            [3, "Standard_DS2_v2", "System", false],
-        );
+        const pool = named(s, "aks-cluster-pool").inputs as any;
+        assert.deepEqual([pool.count, pool.vmSize, pool.mode, pool.enableAutoScaling], [3, "Standard_DS2_v2", "User", false]);
+        assert.deepEqual([aks.agentPoolProfiles[0].count, aks.agentPoolProfiles[0].mode], [1, "System"]);
         assert.equal(aks.networkProfile.networkPlugin, "azure");
         assert.equal(aks.networkProfile.networkPluginMode, "overlay");
         assert.equal(aks.networkProfile.serviceCidr, "10.0.0.0/16");
@@ -172,7 +171,7 @@ describe("aks stack: managed AKS with ACR", () => {
     });
 
     it("lets the kubelet identity pull from ACR (AcrPull on the registry's scope)", () => {
-        const role = byType(s, "azure-native:authorization:RoleAssignment")[0].inputs as any;
+        const role = named(s, "aks-cluster-acr-pull").inputs as any;
         assert.equal(role.principalId, "kubelet-object-id");
         assert.equal(role.principalType, "ServicePrincipal");
         assert.equal(role.roleDefinitionId, `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`);
@@ -342,5 +341,53 @@ describe("issue #10: Azure as the API behaves", () => {
         for (const vm of byType(s, "azure-native:compute:VirtualMachine")) {
             assert.equal((vm.inputs as any).storageProfile.osDisk.deleteOption, "Delete", vm.name);
         }
+    });
+});
+
+describe("issue #10: AKS as the API behaves", () => {
+    let s: Synthesis;
+    before(async () => {
+        s = await synthStack("aks");
+    });
+
+    it("item 7: the cluster identity holds Network Contributor on its subnet, before any Kubernetes object", () => {
+        const role = byType(s, "azure-native:authorization:RoleAssignment").find((r) => String((r.inputs as any).roleDefinitionId).endsWith(NETWORK_CONTRIBUTOR_ROLE_ID));
+        assert.ok(role, "a Network Contributor assignment");
+        const inputs = role!.inputs as any;
+        assert.equal(inputs.roleDefinitionId, `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${NETWORK_CONTRIBUTOR_ROLE_ID}`);
+        assert.equal(inputs.principalId, "cluster-identity-principal-id", "the cluster's system-assigned identity");
+        assert.equal(inputs.principalType, "ServicePrincipal");
+        assert.equal(inputs.scope, "aks-net-subnet-id", "scoped to the subnet the pools use");
+        assert.deepEqual(named(s, "aks-cluster-k8s").dependsOn, [role!.name]);
+    });
+
+    it("item 8: the subnet NSG lets the internet reach 80/443 (AKS never edits it) and keeps the VNet open", () => {
+        const rules = rulesOf(s, "aks-net-nsg");
+        for (const port of [80, 443]) {
+            assert.ok(rules.some((r) => opensToInternet(r, port)), `port ${port}`);
+        }
+        assert.ok(!rules.some((r) => opensToInternet(r, 22)), "nothing else from the internet");
+        assert.ok(rules.some((r) => r.sourceAddressPrefix === "VirtualNetwork" && r.destinationAddressPrefix === "VirtualNetwork" && r.destinationPortRange === "*"));
+        assert.deepEqual(rules.flatMap(azureRefuses), []);
+        assert.deepEqual(aksSecurityRules().flatMap(azureRefuses), []);
+    });
+
+    it("item 9: the node pool is an AgentPool (scaled in place); the inline system pool is kept from drifting", async () => {
+        const cluster = byType(s, "azure-native:containerservice:ManagedCluster")[0];
+        assert.deepEqual(cluster.options.ignoreChanges, ["agentPoolProfiles"]);
+        const pool = named(s, "aks-cluster-pool");
+        assert.equal(pool.type, "azure-native:containerservice:AgentPool");
+        const inputs = pool.inputs as any;
+        assert.equal(inputs.resourceName, "aks-cluster-aksa1b2c3d4", "the cluster's (autonamed) name");
+        assert.equal(inputs.agentPoolName, "nodes");
+        assert.notEqual(inputs.agentPoolName, (cluster.inputs as any).agentPoolProfiles[0].name, "azure-native cannot create a pool that exists");
+        assert.equal(inputs.vnetSubnetID, "aks-net-subnet-id");
+        const scaled = await synthStack("aks", (raw: any) => (raw.infra.aks.nodeCount = 5));
+        assert.equal((named(scaled, "aks-cluster-pool").inputs as any).count, 5);
+        assert.deepEqual(byType(scaled, "azure-native:containerservice:ManagedCluster")[0].inputs, cluster.inputs, "a new count does not touch the cluster");
+        const auto = await synthStack("aks", (raw: any) => (raw.infra.aks.autoscaler = { minCount: 2, maxCount: 6 }));
+        const autoPool = named(auto, "aks-cluster-pool");
+        assert.deepEqual([(autoPool.inputs as any).enableAutoScaling, (autoPool.inputs as any).minCount, (autoPool.inputs as any).maxCount], [true, 2, 6]);
+        assert.deepEqual(autoPool.options.ignoreChanges, ["count"]);
     });
 });
