@@ -9,6 +9,10 @@ import { decodeKubeconfig } from "./render/kubeconfig";
 
 /** Azure's built-in AcrPull role. */
 export const ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+/** Azure's built-in Network Contributor role. */
+export const NETWORK_CONTRIBUTOR_ROLE_ID = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+/** The pool the program manages (count, size, autoscaler); the inline system pool stays as created. */
+export const NODE_POOL_NAME = "nodes";
 
 export interface AksClusterArgs {
     readonly resourceGroupName: pulumi.Input<string>;
@@ -58,18 +62,9 @@ export class AksCluster extends pulumi.ComponentResource {
                 kubernetesVersion: aks.kubernetesVersion,
                 enableRBAC: true,
                 identity: { type: "SystemAssigned" },
+                // AKS cannot be created without a system pool; after creation it is left alone.
                 agentPoolProfiles: [
-                    {
-                        name: "system",
-                        mode: "System",
-                        osType: "Linux",
-                        vmSize: aks.vmSize,
-                        count: aks.nodeCount,
-                        vnetSubnetID: args.subnetId,
-                        enableAutoScaling: aks.autoscaler !== undefined,
-                        minCount: aks.autoscaler?.minCount,
-                        maxCount: aks.autoscaler?.maxCount,
-                    },
+                    { name: "system", mode: "System", osType: "Linux", vmSize: aks.vmSize, count: aks.systemNodeCount, vnetSubnetID: args.subnetId },
                 ],
                 networkProfile: {
                     networkPlugin: aks.networkPlugin,
@@ -80,8 +75,46 @@ export class AksCluster extends pulumi.ComponentResource {
                     loadBalancerSku: "standard",
                 },
             },
+            // Azure refuses pool changes through the cluster ("Adding agent pools to an existing cluster
+            // is not allowed through managed cluster operations. For agent pool specific change, please
+            // use per agent pool operations", pulumi/pulumi-azure-native#579): the inline pool is never
+            // updated through the cluster, and the AgentPool below carries what may change.
+            { parent: this, ignoreChanges: ["agentPoolProfiles"] },
+        );
+
+        // A pool of its own name: azure-native refuses to create a resource that already exists
+        // ("cannot create already existing resource", pulumi-azure-native provider Create), so it
+        // cannot take over the inline "system" pool.
+        new containerservice.AgentPool(
+            `${name}-pool`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                resourceName: cluster.name,
+                agentPoolName: NODE_POOL_NAME,
+                mode: "User",
+                osType: "Linux",
+                vmSize: aks.vmSize,
+                count: aks.nodeCount,
+                vnetSubnetID: args.subnetId,
+                enableAutoScaling: aks.autoscaler !== undefined,
+                minCount: aks.autoscaler?.minCount,
+                maxCount: aks.autoscaler?.maxCount,
+            },
             // With the autoscaler on, the node count is the autoscaler's.
-            { parent: this, ignoreChanges: aks.autoscaler ? ["agentPoolProfiles[0].count"] : [] },
+            { parent: this, ignoreChanges: aks.autoscaler ? ["count"] : [] },
+        );
+
+        // The cluster's identity joins the subnet for its load balancers ("subnets/join/action"):
+        // `az aks create` grants this itself, ARM and Pulumi do not.
+        const subnetRole = new authorization.RoleAssignment(
+            `${name}-subnet-network-contributor`,
+            {
+                principalId: cluster.identity.apply((i) => i?.principalId ?? ""),
+                principalType: "ServicePrincipal",
+                roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${NETWORK_CONTRIBUTOR_ROLE_ID}`,
+                scope: args.subnetId,
+            },
+            { parent: this },
         );
 
         new authorization.RoleAssignment(
@@ -100,7 +133,17 @@ export class AksCluster extends pulumi.ComponentResource {
             { parent: this },
         );
         this.kubeconfig = pulumi.secret(credentials.apply(decodeKubeconfig));
-        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
+        // The ingress LoadBalancer Service gets no address until the identity may join the subnet.
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            {
+                kubeconfig: this.kubeconfig,
+                // AKS rotates its user credentials; without a clusterIdentifier a changed or unknown
+                // kubeconfig replaces the provider and every object it manages (pulumi-kubernetes).
+                clusterIdentifier: `${name}-aks`,
+            },
+            { parent: this, dependsOn: [subnetRole] },
+        );
         this.acrLoginServer = registry.loginServer;
         this.clusterName = cluster.name;
         this.apiEndpoint = pulumi.interpolate`https://${cluster.fqdn}`;

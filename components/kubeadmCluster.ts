@@ -33,7 +33,10 @@ export interface KubeadmClusterArgs {
     readonly initAfter?: pulumi.Resource[];
     /** API server URL written into the kubeconfig output, when the control-plane endpoint is not
      * reachable from where Pulumi runs (default: https://<control-plane endpoint>). */
-    readonly kubeconfigServer?: string;
+    readonly kubeconfigServer?: pulumi.Input<string>;
+    /** Names added to the API server certificate that are known only at deployment, e.g. a cloud
+     * DNS name with a generated part (default: none). */
+    readonly extraCertSANs?: pulumi.Input<string>[];
 }
 
 /**
@@ -46,7 +49,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     /** Admin kubeconfig (secret); its server is the control-plane endpoint. */
     public readonly kubeconfig: pulumi.Output<string>;
     /** https://<control-plane endpoint> */
-    public readonly apiEndpoint: string;
+    public readonly apiEndpoint: pulumi.Input<string>;
     /** Kubernetes provider for in-cluster resources. */
     public readonly provider: k8s.Provider;
     /** The join command per joining node. */
@@ -92,7 +95,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
-        const initConfig = renderInitConfig({
+        const initConfig = pulumi.all(args.extraCertSANs ?? []).apply((extraSANs) => renderInitConfig({
             clusterName: args.clusterName,
             node: first,
             kubernetesVersion: args.kubernetes.version,
@@ -100,8 +103,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             serviceSubnet: args.kubernetes.serviceSubnet,
             dnsDomain: args.kubernetes.dnsDomain,
             controlPlaneEndpoint: endpoint,
-            certSANs: args.kubernetes.apiServerCertSANs,
-        });
+            certSANs: [...args.kubernetes.apiServerCertSANs, ...extraSANs],
+        }));
         const init = runScript(
             `${name}-init`,
             {
@@ -279,7 +282,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * cluster-admin by kubeadm since 1.29), renewed by `pulumi up` in its last 60 days. Known at
      * preview whenever the certificates are, and never stale after a kubeadm upgrade.
      */
-    private adminKubeconfig(name: string, clusterName: string, server: string, caKey: tls.PrivateKey, caCert: tls.SelfSignedCert): pulumi.Output<string> {
+    private adminKubeconfig(name: string, clusterName: string, server: pulumi.Input<string>, caKey: tls.PrivateKey, caCert: tls.SelfSignedCert): pulumi.Output<string> {
         const key = new tls.PrivateKey(`${name}-admin-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const csr = new tls.CertRequest(
             `${name}-admin-csr`,
@@ -300,8 +303,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         );
         return pulumi.secret(
             pulumi
-                .all([caCert.certPem, cert.certPem, key.privateKeyPem])
-                .apply(([caCertPem, clientCertPem, clientKeyPem]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
+                .all([caCert.certPem, cert.certPem, key.privateKeyPem, server])
+                .apply(([caCertPem, clientCertPem, clientKeyPem, server]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
         );
     }
 }

@@ -27,13 +27,25 @@ export interface GetComputeClusterResult {
 export interface GetIdResult {
     readonly id: string;
 }
+/** One disk of a VM or template as getVirtualMachine reports it (every field required in the schema). */
+export interface GetVirtualMachineDisk {
+    readonly label: string;
+    /** GiB. */
+    readonly size: number;
+    readonly thinProvisioned: boolean;
+    readonly eagerlyScrub: boolean;
+    /** Position on the SCSI bus. */
+    readonly unitNumber: number;
+}
+
 export interface GetVirtualMachineResult {
     /** The VM's (template's) UUID: what `clone.templateUuid` takes. */
     readonly id: string;
     readonly guestId: string;
     readonly scsiType: string;
     readonly firmware: string;
-    readonly disks: { size: number; thinProvisioned: boolean; label: string }[];
+    /** Sorted by bus and unit number, "in the order the resource expects while cloning" (schema). */
+    readonly disks: GetVirtualMachineDisk[];
     readonly networkInterfaceTypes: string[];
 }
 
@@ -59,6 +71,8 @@ export interface VirtualMachineDisk {
     /** GB. */
     size: pulumi.Input<number>;
     thinProvisioned?: pulumi.Input<boolean>;
+    eagerlyScrub?: pulumi.Input<boolean>;
+    unitNumber?: pulumi.Input<number>;
 }
 
 export interface VirtualMachineNetworkInterface {
@@ -86,7 +100,7 @@ export interface VirtualMachineArgs {
     guestId?: pulumi.Input<string>;
     firmware?: pulumi.Input<string>;
     scsiType?: pulumi.Input<string>;
-    disks: pulumi.Input<VirtualMachineDisk>[];
+    disks: pulumi.Input<pulumi.Input<VirtualMachineDisk>[]>;
     networkInterfaces: pulumi.Input<VirtualMachineNetworkInterface>[];
     clone?: {
         templateUuid: pulumi.Input<string>;
@@ -99,15 +113,34 @@ export interface VirtualMachineArgs {
     waitForGuestNetTimeout?: pulumi.Input<number>;
 }
 
+/** `vsphere:index/folder:Folder`: `path` relative to the datacenter's root folder of `type`. */
+export interface FolderArgs {
+    path: pulumi.Input<string>;
+    type: pulumi.Input<"vm" | "host" | "datastore" | "network" | "datacenter">;
+    datacenterId?: pulumi.Input<string>;
+}
+
+export class Folder extends pulumi.CustomResource {
+    public static readonly __pulumiType = "vsphere:index/folder:Folder";
+
+    declare public readonly path: pulumi.Output<string>;
+
+    constructor(name: string, args: FolderArgs, opts?: pulumi.CustomResourceOptions) {
+        super(Folder.__pulumiType, name, { ...args }, pulumi.mergeOptions(opts, versioned));
+    }
+}
+
 /** `vsphere:index/virtualMachine:VirtualMachine`. */
 export class VirtualMachine extends pulumi.CustomResource {
     public static readonly __pulumiType = "vsphere:index/virtualMachine:VirtualMachine";
 
-    public readonly name!: pulumi.Output<string>;
-    public readonly defaultIpAddress!: pulumi.Output<string>;
-    public readonly guestIpAddresses!: pulumi.Output<string[]>;
-    public readonly moid!: pulumi.Output<string>;
-    public readonly uuid!: pulumi.Output<string>;
+    declare public readonly name: pulumi.Output<string>;
+    declare public readonly defaultIpAddress: pulumi.Output<string>;
+    declare public readonly guestIpAddresses: pulumi.Output<string[]>;
+    declare public readonly moid: pulumi.Output<string>;
+    declare public readonly uuid: pulumi.Output<string>;
+    /** The clone settings in state: what the VM was customised with (kept by ignoreChanges). */
+    declare public readonly clone: pulumi.Output<VirtualMachineArgs["clone"] | undefined>;
 
     constructor(name: string, args: VirtualMachineArgs, opts?: pulumi.CustomResourceOptions) {
         const props: pulumi.Inputs = {

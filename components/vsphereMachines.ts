@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostSpec, VsphereConfig } from "../config";
 import { parseCidr } from "../config";
+import { cloneDisks, templateProblems } from "./render/vsphereClone";
 import * as vsphere from "./vsphere";
 
 export interface VsphereMachinesArgs {
-    /** Where and from what to clone (datacenter, cluster or pool, datastore, network, template). */
+    /** Where and from what to clone (datacenter, cluster or pool, datastore, network, template,
+     * folder and whether it exists, VMs to adopt). */
     readonly vsphere: VsphereConfig;
     /** The node network: its prefix length, gateway and DNS servers go into guest customization. */
     readonly network: { readonly cidr: string; readonly gateway?: string; readonly dnsServers: string[] };
@@ -15,6 +17,23 @@ export interface VsphereMachinesArgs {
 }
 
 /**
+ * Settings that follow the template but must not change an existing VM: a new template applies
+ * to new VMs only. Re-cloning would destroy a running node; the provider refuses a changed
+ * thinProvisioned/eagerlyScrub ("these values cannot be changed once set",
+ * terraform-provider-vsphere v2.16.1 virtualdevice/virtual_machine_disk_subresource.go
+ * DiffExisting) and replaces a NIC whose adapterType changes (new MAC address).
+ */
+export const VM_IGNORE_CHANGES = [
+    "clone",
+    "guestId",
+    "firmware",
+    "scsiType",
+    "disks[*].thinProvisioned",
+    "disks[*].eagerlyScrub",
+    "networkInterfaces[*].adapterType",
+];
+
+/**
  * VMs cloned from a template on vSphere (seed 000 §3-5): per-host CPUs, memory and disk, static
  * IP and hostname through guest customization. Each VM depends only on its own host entry, so
  * adding a host adds one VM and touches no other.
@@ -22,6 +41,13 @@ export interface VsphereMachinesArgs {
 export class VsphereMachines extends pulumi.ComponentResource {
     /** VM per host name. */
     public readonly machines: Record<string, vsphere.VirtualMachine>;
+    /**
+     * The address to reach each VM at: its configured IP, once checked against the IP the VM was
+     * customised with. vSphere applies guest customization only when cloning (`clone` is in
+     * ignoreChanges), so a changed IP in config would leave the VM on its old address while the
+     * scripts connect to the new one: that is refused instead.
+     */
+    public readonly addresses: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: VsphereMachinesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:infra:VsphereMachines", name, {}, opts);
@@ -33,32 +59,35 @@ export class VsphereMachines extends pulumi.ComponentResource {
             : vsphere.getResourcePool({ name: v.resourcePool!, datacenterId }, lookupOpts).id;
         const datastoreId = vsphere.getDatastore({ name: v.datastore, datacenterId }, lookupOpts).id;
         const networkId = vsphere.getNetwork({ name: v.network, datacenterId }, lookupOpts).id;
-        const template = vsphere.getVirtualMachine({ name: v.template, datacenterId }, lookupOpts);
+        // A template the clone cannot work with stops the deployment with a message, before any VM.
+        const template = vsphere.getVirtualMachine({ name: v.template, datacenterId }, lookupOpts).apply((t) => {
+            const problems = templateProblems(t, v.template);
+            if (problems.length > 0) {
+                throw new Error(problems.join("\n"));
+            }
+            return t;
+        });
         const prefix = parseCidr(args.network.cidr)!.prefix;
+        const retained = args.retainOnDelete ?? [];
+        const folder = this.folder(name, v, datacenterId, retained.length > 0);
 
         this.machines = {};
+        this.addresses = {};
         for (const host of args.hosts) {
-            this.machines[host.name] = new vsphere.VirtualMachine(
+            const vm = new vsphere.VirtualMachine(
                 `${name}-${host.name}`,
                 {
                     name: host.name,
                     resourcePoolId,
                     datastoreId,
-                    folder: v.folder,
+                    folder,
                     numCpus: host.size.cpus,
                     memory: host.size.memoryMb,
                     guestId: template.guestId,
                     firmware: template.firmware,
                     scsiType: template.scsiType,
-                    networkInterfaces: [{ networkId, adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3") }],
-                    // A clone's disk can grow but never be smaller than the template's.
-                    disks: [
-                        {
-                            label: "disk0",
-                            size: template.disks.apply((d) => Math.max(host.size.diskGb, d[0]?.size ?? 0)),
-                            thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
-                        },
-                    ],
+                    networkInterfaces: [{ networkId, adapterType: template.networkInterfaceTypes.apply((t) => t[0]) }],
+                    disks: template.apply((t) => cloneDisks(t, host.size.diskGb, v.linkedClone)),
                     clone: {
                         templateUuid: template.id,
                         linkedClone: v.linkedClone,
@@ -70,15 +99,37 @@ export class VsphereMachines extends pulumi.ComponentResource {
                         },
                     },
                 },
-                // A new template (or its lookup changing) applies to new VMs only: re-cloning would
-                // destroy a running node and its data.
                 {
                     parent: this,
-                    ignoreChanges: ["clone", "guestId", "firmware", "scsiType"],
-                    retainOnDelete: args.retainOnDelete?.includes(host.name) ?? false,
+                    ignoreChanges: VM_IGNORE_CHANGES,
+                    retainOnDelete: retained.includes(host.name),
+                    // Adopt a VM that exists already (e.g. the storage VM a `pulumi destroy` kept).
+                    import: v.adopt[host.name],
                 },
             );
+            this.machines[host.name] = vm;
+            this.addresses[host.name] = vm.clone.apply((clone) => {
+                const customized = clone?.customize?.networkInterfaces?.[0]?.ipv4Address;
+                if (customized !== undefined && customized !== host.ip) {
+                    throw new Error(
+                        `k8s-platform: the IP of ${host.name} changed from ${customized} to ${host.ip}, but vSphere customises a VM's ` +
+                            `network only when cloning it, so the VM would keep ${customized}. Put the old IP back, or change ` +
+                            `the address inside the guest first and then \`pulumi state delete\` and adopt the VM ` +
+                            `(infra.vsphere.adopt) with its new IP.`,
+                    );
+                }
+                return host.ip;
+            });
         }
         this.registerOutputs({ machines: this.machines });
+    }
+
+    /** The VM folder: declared unless `folderExists` (the provider needs an existing folder). */
+    private folder(name: string, v: VsphereConfig, datacenterId: pulumi.Output<string>, retain: boolean): pulumi.Input<string> | undefined {
+        if (!v.folder || v.folderExists) {
+            return v.folder;
+        }
+        // A folder that still holds a retained VM cannot be deleted: it stays with it.
+        return new vsphere.Folder(`${name}-folder`, { path: v.folder, type: "vm", datacenterId }, { parent: this, retainOnDelete: retain }).path;
     }
 }

@@ -1,4 +1,4 @@
-import { checkInfra } from "./checks/infra";
+import { checkInfra, defaultOsDiskType } from "./checks/infra";
 import { checkNetworks } from "./checks/network";
 import { resolveAddons, resolveMetallb } from "./checks/addons";
 import { defaultSshUser, resolveTopology } from "./checks/nodes";
@@ -85,7 +85,11 @@ function infraConfig(raw: Raw, stack: string): PlatformConfig["infra"] {
         case "azure":
             return {
                 provider: "azure",
-                azure: { ...infra.azure!, resourceGroupName: infra.azure!.resourceGroupName ?? `${PROJECT}-${stack}`, dnsLabelPrefix: infra.azure!.dnsLabelPrefix ?? `k8sp-${stack}` },
+                azure: {
+                    ...infra.azure!,
+                    resourceGroupName: infra.azure!.resourceGroupName ?? `${PROJECT}-${stack}`,
+                    osDiskType: infra.azure!.osDiskType ?? defaultOsDiskType(infra.azure!),
+                },
             };
         case "aks":
             return { provider: "aks", aks: { ...infra.aks!, resourceGroupName: infra.aks!.resourceGroupName ?? `${PROJECT}-${stack}` } };

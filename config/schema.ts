@@ -119,9 +119,19 @@ const vsphereSchema = strict({
     resourcePool: z.string().min(1).optional(),
     datastore: z.string().min(1),
     network: z.string().min(1),
-    folder: z.string().optional(),
+    /** VM folder path below the datacenter's VM root, e.g. "k8s/dev"; created unless folderExists. */
+    folder: z
+        .string()
+        .regex(/^[^/]+(\/[^/]+)*$/, { error: (iss) => `${show(iss.input)} is not a folder path (names separated by "/", no leading or trailing "/")` })
+        .optional(),
+    /** The folder exists already (made by hand or another stack): the program does not declare it. */
+    folderExists: z.boolean().default(false),
     template: z.string().min(1),
+    /** Linked clones share the template's disk: their disks are exactly the template's. */
     linkedClone: z.boolean().default(false),
+    /** Existing VMs to adopt instead of cloning: host name → the VM's inventory path
+     * ("/<datacenter>/vm/<folder>/<name>"), passed as the `import` resource option. */
+    adopt: z.record(z.string(), z.string().regex(/^\//, { error: (iss) => `${show(iss.input)} is not a VM inventory path (expected "/<datacenter>/vm/[<folder>/]<name>")` })).default({}),
     domain: z.string().default("local"),
     controlPlaneSize: sizeSchema.prefault({}),
     workerSize: sizeSchema.prefault({}),
@@ -133,11 +143,15 @@ const vmSize = z.string({ error: (iss) => `expected an Azure VM size, got ${show
     error: (iss) => `${show(iss.input)} is not an Azure VM size (expected e.g. "Standard_D2s_v3")`,
 });
 
+export const OS_DISK_TYPES = ["Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Standard_LRS"] as const;
+export type OsDiskType = (typeof OS_DISK_TYPES)[number];
+
 const azureSchema = strict({
     location: z.string().min(1),
     resourceGroupName: z.string().min(1).optional(),
-    /** Public DNS labels of the nodes: <prefix>-<node>.<location>.cloudapp.azure.com. */
-    dnsLabelPrefix: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, { error: (iss) => `${show(iss.input)} is not a DNS label prefix (lowercase letters, digits, '-')` }).optional(),
+    /** Public DNS labels of the nodes: <prefix>-<node>.<location>.cloudapp.azure.com (default:
+     * k8sp-<stack>-<random suffix kept in state>). */
+    dnsLabelPrefix: z.string().regex(/^[a-z][a-z0-9-]{0,60}$/, { error: (iss) => `${show(iss.input)} is not a DNS label prefix (a lowercase letter, then lowercase letters, digits, '-')` }).optional(),
     /** Networks allowed to reach SSH and the API server. */
     adminCidrs: z.array(z.string()).default([]),
     allowSshFromAnywhere: z.boolean().default(false),
@@ -147,6 +161,8 @@ const azureSchema = strict({
     controlPlaneSize: vmSize.default("Standard_D2s_v3"),
     workerSize: vmSize.default("Standard_D2s_v3"),
     osDiskGb: positiveInt("GB of disk").default(50),
+    /** Default: Premium_LRS when every VM size takes premium storage, else StandardSSD_LRS. */
+    osDiskType: choice(OS_DISK_TYPES).optional(),
     image: strict({
         publisher: z.string().default(AZURE_NODE_IMAGE.publisher),
         offer: z.string().default(AZURE_NODE_IMAGE.offer),
@@ -159,7 +175,10 @@ const aksSchema = strict({
     location: z.string().min(1),
     resourceGroupName: z.string().min(1).optional(),
     kubernetesVersion: kubernetesVersion.default(AKS_KUBERNETES_VERSION),
+    /** Nodes of the managed pool `nodes` (an AgentPool: scaled in place). */
     nodeCount: intRange(1, 1000, "a node count").default(3),
+    /** Nodes of the inline system pool, fixed when the cluster is created (AKS needs one). */
+    systemNodeCount: intRange(1, 1000, "a node count").default(1),
     vmSize: vmSize.default("Standard_DS2_v2"),
     networkPlugin: choice(["azure", "kubenet"] as const).default("azure"),
     networkPluginMode: choice(["overlay", "none"] as const).default("overlay"),

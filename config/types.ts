@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AksConfig, AzureConfig, NodeRole, OsConfig, Raw, VsphereConfig } from "./schema";
+import { AksConfig, AzureConfig, NodeRole, OsConfig, OsDiskType, Raw, VsphereConfig } from "./schema";
 
 /** The typed, validated configuration every layer above receives (built by ./parse.ts). */
 
@@ -64,7 +64,11 @@ export interface PlatformConfig {
     readonly infra:
         | { readonly provider: "vsphere"; readonly vsphere: VsphereConfig }
         | { readonly provider: "existing" }
-        | { readonly provider: "azure"; readonly azure: AzureConfig & { readonly resourceGroupName: string; readonly dnsLabelPrefix: string } }
+        | {
+              readonly provider: "azure";
+              /** dnsLabelPrefix stays undefined when not configured: the stack then generates one. */
+              readonly azure: AzureConfig & { readonly resourceGroupName: string; readonly osDiskType: OsDiskType };
+          }
         | { readonly provider: "aks"; readonly aks: AksConfig & { readonly resourceGroupName: string } };
     readonly network: Raw["network"];
     /** Cluster nodes, control-plane nodes first in config order. */

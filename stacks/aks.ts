@@ -3,6 +3,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { AksCluster } from "../components/aksCluster";
 import { AzureNetwork } from "../components/azureNetwork";
+import { aksSecurityRules } from "../components/render/azureRules";
 import { Platform } from "../components/platform";
 import { PlatformConfig } from "../config";
 import { hostsLines } from "../components/render/hostsFile";
@@ -22,7 +23,8 @@ export function buildAks(config: PlatformConfig): StackOutputs {
     const name = config.stack;
     const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: aks.resourceGroupName, location: aks.location });
     const client = authorization.getClientConfigOutput();
-    const net = new AzureNetwork(`${name}-net`, { resourceGroupName: rg.name, location: aks.location, cidr: config.network.cidr });
+    // AKS never edits a subnet NSG: the ingress load balancer's traffic is allowed here.
+    const net = new AzureNetwork(`${name}-net`, { resourceGroupName: rg.name, location: aks.location, cidr: config.network.cidr, securityRules: aksSecurityRules() });
     const cluster = new AksCluster(`${name}-cluster`, { resourceGroupName: rg.name, aks, subnetId: net.subnetId, subscriptionId: client.subscriptionId });
 
     const platform = new Platform(`${name}-platform`, {

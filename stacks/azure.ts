@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
@@ -21,6 +22,16 @@ function publicKeyOf(privateKey: pulumi.Input<string>): pulumi.Output<string> {
             tls.getPublicKeyOutput(key.includes("BEGIN OPENSSH PRIVATE KEY") ? { privateKeyOpenssh: key } : { privateKeyPem: key }).publicKeyOpenssh,
         ),
     );
+}
+
+/**
+ * Public DNS labels are unique per region: without a configured prefix, `k8sp-<6 random
+ * characters>`, generated once and kept in state (a new value would rename every node's public
+ * DNS name). Config validation reserves its length in the 63-character label limit.
+ */
+function generatedDnsLabelPrefix(stack: string): pulumi.Output<string> {
+    const suffix = new random.RandomString(`${stack}-dns-suffix`, { length: 6, special: false, upper: false });
+    return pulumi.interpolate`k8sp-${suffix.result}`;
 }
 
 /**
@@ -56,9 +67,11 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         httpNodePort: config.ingress.httpNodePort,
         httpsNodePort: config.ingress.httpsNodePort,
     });
+    const dnsLabelPrefix = az.dnsLabelPrefix ?? generatedDnsLabelPrefix(name);
     const nodes = new AzureNodes(`${name}-vms`, {
         resourceGroupName: rg.name,
         azure: az,
+        dnsLabelPrefix,
         subnetId: net.subnetId,
         nodes: config.nodes,
         sshPublicKey: publicKeyOf(ssh.privateKey),
@@ -66,20 +79,18 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
     });
 
     const publicAccess = az.access === "publicIp";
-    const firstControlPlane = config.nodes[0];
-    const apiFqdn = azureNodeFqdn(az, firstControlPlane.name);
-    // The API server certificate names the control plane's public DNS name, so the kubeconfig can use it.
-    const withPublicName: PlatformConfig = publicAccess
-        ? { ...config, kubernetes: { ...config.kubernetes, apiServerCertSANs: [...config.kubernetes.apiServerCertSANs, apiFqdn] } }
-        : config;
+    const firstControlPlane = config.nodes.find((n) => n.name === config.kubernetes.bootstrapNode) ?? config.nodes[0];
+    const apiFqdn = azureNodeFqdn(dnsLabelPrefix, az.location, firstControlPlane.name);
     const firstWorker = config.nodes.find((n) => n.role === "worker") ?? firstControlPlane;
-    const outputs = buildKubeadmPlatform(withPublicName, {
+    const outputs = buildKubeadmPlatform(config, {
         machines: nodes.machines,
-        ssh: publicAccess ? { ...ssh, addresses: Object.fromEntries(config.nodes.map((n) => [n.name, azureNodeFqdn(az, n.name)])) } : ssh,
+        ssh: publicAccess ? { ...ssh, addresses: Object.fromEntries(config.nodes.map((n) => [n.name, azureNodeFqdn(dnsLabelPrefix, az.location, n.name)])) } : ssh,
+        // The API server certificate names the control plane's public DNS name, so the kubeconfig can use it.
+        extraCertSANs: publicAccess ? [apiFqdn] : [],
         ingress: { ip: lb.publicIp, httpPort: 80, httpsPort: 443 },
         // An Azure load balancer does not answer its own backends: nodes use a worker's node ports.
         nodeIngress: { ip: firstWorker.ip, port: config.registry.mode === "tls" ? config.ingress.httpsNodePort : config.ingress.httpNodePort },
-        kubeconfigServer: publicAccess ? `https://${apiFqdn}:6443` : undefined,
+        kubeconfigServer: publicAccess ? pulumi.interpolate`https://${apiFqdn}:6443` : undefined,
     });
     return { ...outputs, resourceGroup: rg.name };
 }

@@ -25,7 +25,9 @@ export interface KubeadmInfra {
      * where a cloud load balancer does not answer its own backends. */
     readonly nodeIngress?: { readonly ip: string; readonly port: number };
     /** API server URL for the kubeconfig output (default: the control-plane endpoint). */
-    readonly kubeconfigServer?: string;
+    readonly kubeconfigServer?: pulumi.Input<string>;
+    /** Extra API server certificate names known only at deployment (default: none). */
+    readonly extraCertSANs?: pulumi.Input<string>[];
 }
 
 /**
@@ -76,6 +78,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         machines,
         initAfter: apiBalancer ? [apiBalancer] : [],
         kubeconfigServer: infra.kubeconfigServer,
+        extraCertSANs: infra.extraCertSANs,
     });
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.

@@ -10,7 +10,7 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutput
     const vmHosts = stackHosts(config)
         .filter((h) => h.vm)
         .map((h) => h.host);
-    const machines =
+    const vms =
         config.infra.provider === "vsphere" && vmHosts.length > 0
             ? new VsphereMachines(`${config.stack}-vms`, {
                   vsphere: config.infra.vsphere,
@@ -18,7 +18,9 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutput
                   hosts: vmHosts,
                   // The storage VM holds the share's data: `pulumi destroy` must not delete it.
                   retainOnDelete: config.nfs.enabled && config.nfs.host.kind === "dedicated" ? [config.nfs.host.host.name] : [],
-              }).machines
-            : {};
-    return buildKubeadmPlatform(config, { machines, ssh });
+              })
+            : undefined;
+    // The scripts reach each VM at its checked address (a changed IP is refused, see VsphereMachines).
+    const reach = vms ? { ...ssh, addresses: { ...ssh.addresses, ...vms.addresses } } : ssh;
+    return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach });
 }

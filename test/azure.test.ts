@@ -1,8 +1,8 @@
 import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { opensToInternet, SecurityRule } from "../components/render/azureRules";
-import { ACR_PULL_ROLE_ID } from "../components/aksCluster";
+import { aksSecurityRules, nodeSecurityRules, opensToInternet, portsOf, SecurityRule, SERVICE_TAGS, sourcesOf } from "../components/render/azureRules";
+import { ACR_PULL_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID } from "../components/aksCluster";
 import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
@@ -10,7 +10,7 @@ import { parseConfig, ConfigError } from "../config";
 import { MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { byType, commands, envOf, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, validateManifest } from "./helpers";
 
-const rulesOf = (s: Synthesis): SecurityRule[] => (named(s, "azure-net-nsg").inputs.securityRules as SecurityRule[]) ?? [];
+const rulesOf = (s: Synthesis, nsg = "azure-net-nsg"): SecurityRule[] => (named(s, nsg).inputs.securityRules as SecurityRule[]) ?? [];
 
 function errorFor(stack: string, edit: (raw: any) => void, hasSshPrivateKey = true): string {
     const raw = structuredClone(rawConfigOf(stack)) as any;
@@ -56,12 +56,12 @@ describe("azure stack: kubeadm on Azure VMs", () => {
         const rules = rulesOf(s);
         for (const port of [22, 6443]) {
             assert.ok(!rules.some((r) => opensToInternet(r, port)), `port ${port} is not open to the internet`);
-            assert.ok(rules.some((r) => r.sourceAddressPrefixes.includes("203.0.113.0/24") && r.destinationPortRanges.includes(String(port))), `port ${port} open to admins`);
+            assert.ok(rules.some((r) => sourcesOf(r).includes("203.0.113.0/24") && portsOf(r).includes(String(port))), `port ${port} open to admins`);
         }
         for (const port of [80, 443, 30080, 30443]) {
             assert.ok(rules.some((r) => opensToInternet(r, port)), `port ${port} reachable`);
         }
-        assert.ok(rules.some((r) => r.sourceAddressPrefixes.includes("10.240.0.0/16") && r.destinationPortRanges.includes("*") && r.protocol === "*"));
+        assert.ok(rules.some((r) => sourcesOf(r).includes("10.240.0.0/16") && portsOf(r).includes("*") && r.protocol === "*"));
     });
 
     it("opens SSH to the internet only when the stack says so explicitly", async () => {
@@ -96,7 +96,7 @@ describe("azure stack: kubeadm on Azure VMs", () => {
             }
         }
         const prep = named(s, "azure-cluster-k8s-node1-prepare");
-        assert.equal(hostOf(prep), "k8sp-azure-k8s-node1.eastus.cloudapp.azure.com");
+        assert.equal(hostOf(prep), "k8sp-abc123-k8s-node1.eastus.cloudapp.azure.com");
         assert.equal((unwrapSecrets(prep.inputs.connection) as any).user, "azureuser");
         assert.deepEqual(prep.dependsOn, ["azure-vms-k8s-node1"]);
     });
@@ -104,10 +104,10 @@ describe("azure stack: kubeadm on Azure VMs", () => {
     it("names the control plane's public DNS name in the API certificate and the kubeconfig", () => {
         const init = commands(s).find((c) => scriptOf(c) === "kubeadm-init")!;
         const cluster = parseAllDocuments(envOf(init, "KUBEADM_CONFIG")!)[1].toJS();
-        assert.ok(cluster.apiServer.certSANs.includes("k8sp-azure-k8s-master.eastus.cloudapp.azure.com"));
+        assert.ok(cluster.apiServer.certSANs.includes("k8sp-abc123-k8s-master.eastus.cloudapp.azure.com"));
         assert.equal(cluster.controlPlaneEndpoint, "10.240.0.10:6443", "nodes use the private address");
         assert.equal(s.outputs.kubeconfig.secret, true);
-        assert.equal(s.outputs.apiEndpoint.value, "https://k8sp-azure-k8s-master.eastus.cloudapp.azure.com:6443");
+        assert.equal(s.outputs.apiEndpoint.value, "https://k8sp-abc123-k8s-master.eastus.cloudapp.azure.com:6443");
         assert.match(withServer("clusters:\n- cluster:\n    server: https://10.240.0.10:6443\n  name: k\n", "https://x:6443"), /server: https:\/\/x:6443/);
     });
 
@@ -157,10 +157,9 @@ describe("aks stack: managed AKS with ACR", () => {
 
     it("builds the seed's cluster: 3 x Standard_DS2_v2, Azure CNI overlay, its service network, RBAC, managed identity", () => {
         const aks = byType(s, "azure-native:containerservice:ManagedCluster")[0].inputs as any;
-        assert.deepEqual(
-            [aks.agentPoolProfiles[0].count, aks.agentPoolProfiles[0].vmSize, aks.agentPoolProfiles[0].mode, aks.agentPoolProfiles[0].enableAutoScaling],
-            [3, "Standard_DS2_v2", "System", false],
-        );
+        const pool = named(s, "aks-cluster-pool").inputs as any;
+        assert.deepEqual([pool.count, pool.vmSize, pool.mode, pool.enableAutoScaling], [3, "Standard_DS2_v2", "User", false]);
+        assert.deepEqual([aks.agentPoolProfiles[0].count, aks.agentPoolProfiles[0].mode], [1, "System"]);
         assert.equal(aks.networkProfile.networkPlugin, "azure");
         assert.equal(aks.networkProfile.networkPluginMode, "overlay");
         assert.equal(aks.networkProfile.serviceCidr, "10.0.0.0/16");
@@ -173,7 +172,7 @@ describe("aks stack: managed AKS with ACR", () => {
     });
 
     it("lets the kubelet identity pull from ACR (AcrPull on the registry's scope)", () => {
-        const role = byType(s, "azure-native:authorization:RoleAssignment")[0].inputs as any;
+        const role = named(s, "aks-cluster-acr-pull").inputs as any;
         assert.equal(role.principalId, "kubelet-object-id");
         assert.equal(role.principalType, "ServicePrincipal");
         assert.equal(role.roleDefinitionId, `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`);
@@ -267,5 +266,129 @@ describe("azure and aks config validation", () => {
     it("needs no SSH key on AKS, but does on Azure VMs", () => {
         assert.equal(parseConfig(rawConfigOf("aks"), { stack: "aks", hasSshPrivateKey: false }).infra.provider, "aks");
         assert.match(errorFor("azure", () => undefined, false), /k8s-platform:sshPrivateKey: is required/);
+    });
+});
+
+/** Rules as Azure accepts them: service tags and "*" only in the singular fields, never both forms. */
+function azureRefuses(r: SecurityRule): string[] {
+    const problems: string[] = [];
+    const tag = (v: string) => (SERVICE_TAGS as readonly string[]).some((t) => t.toLowerCase() === v.toLowerCase());
+    for (const [plural, single] of [["sourceAddressPrefixes", "sourceAddressPrefix"], ["destinationPortRanges", "destinationPortRange"]] as const) {
+        const list = (r as any)[plural] as string[] | undefined;
+        if (list?.some(tag)) problems.push(`${r.name}: ${plural} holds ${list.filter(tag).join(", ")}`);
+        if (list !== undefined && (r as any)[single] !== undefined) problems.push(`${r.name}: both ${single} and ${plural}`);
+        if (list === undefined && (r as any)[single] === undefined) problems.push(`${r.name}: neither ${single} nor ${plural}`);
+    }
+    return problems;
+}
+
+describe("issue #10: Azure as the API behaves", () => {
+    let s: Synthesis;
+    before(async () => {
+        s = await synthStack("azure");
+    });
+
+    it("item 1: service tags and * only in the singular NSG fields, lists of CIDRs/ports in the plural ones", async () => {
+        assert.deepEqual(rulesOf(s).flatMap(azureRefuses), []);
+        const open = await synthStack("azure", (raw: any) => {
+            raw.infra.azure.adminCidrs = ["0.0.0.0/0", "198.51.100.0/24"];
+            raw.infra.azure.allowSshFromAnywhere = true;
+        });
+        assert.deepEqual(rulesOf(open).flatMap(azureRefuses), []);
+        const two = nodeSecurityRules({ adminCidrs: ["203.0.113.0/24", "198.51.100.0/24"], subnetCidr: "10.240.0.0/16", httpNodePort: 30080, httpsNodePort: 30443 });
+        assert.deepEqual(two[0].sourceAddressPrefixes, ["203.0.113.0/24", "198.51.100.0/24"]);
+        assert.equal(two.find((r) => r.name === "allow-http-https")!.sourceAddressPrefix, "Internet");
+        assert.equal(two.find((r) => r.name === "allow-inside-subnet")!.destinationPortRange, "*");
+    });
+
+    it("item 2: the OS disk type fits the VM size by default; a premium disk on a size without premium storage is refused, naming both keys", async () => {
+        const disk = (x: Synthesis, node: string) => (named(x, `azure-vms-${node}`).inputs as any).storageProfile.osDisk;
+        assert.equal(disk(s, "k8s-node1").managedDisk.storageAccountType, "Premium_LRS", "Standard_D2s_v3 takes premium disks");
+        const plain = await synthStack("azure", (raw: any) => (raw.infra.azure.workerSize = "Standard_D2_v3"));
+        assert.equal(disk(plain, "k8s-node1").managedDisk.storageAccountType, "StandardSSD_LRS");
+        assert.match(
+            errorFor("azure", (raw) => Object.assign(raw.infra.azure, { workerSize: "Standard_A2_v2", osDiskType: "Premium_LRS" })),
+            /k8s-platform:infra\.azure\.osDiskType: "Premium_LRS" needs a premium-storage-capable VM size, but infra\.azure\.workerSize is "Standard_A2_v2"/,
+        );
+        assert.match(errorFor("azure", (raw) => (raw.infra.azure.osDiskType = "Ultra")), /infra\.azure\.osDiskType: "Ultra" is not allowed; allowed values: Premium_LRS, Premium_ZRS, StandardSSD_LRS, StandardSSD_ZRS, Standard_LRS/);
+    });
+
+    it("item 3: refuses admin user names Azure reserves, saying why", () => {
+        for (const name of ["admin", "administrator", "root", "user", "test1", "guest"]) {
+            assert.match(errorFor("azure", (raw) => (raw.infra.azure.adminUser = name)), new RegExp(`k8s-platform:infra\\.azure\\.adminUser: "${name}" is a name Azure refuses for a VM's admin user`));
+        }
+    });
+
+    it("item 4: DNS labels: at most 63 characters, and a default prefix with a random suffix kept in state", () => {
+        const long = "n".repeat(60);
+        assert.equal(parseConfig({ ...rawConfigOf("azure"), infra: { ...(rawConfigOf("azure") as any).infra, azure: { ...(rawConfigOf("azure") as any).infra.azure, dnsLabelPrefix: "a-long-prefix" } } }, { stack: "azure", hasSshPrivateKey: true }).infra.provider, "azure");
+        assert.match(
+            errorFor("azure", (raw) => Object.assign(raw.infra.azure, { dnsLabelPrefix: "corp-k8s-prod" }) && (raw.nodes[3].name = long)),
+            /k8s-platform:infra\.azure\.dnsLabelPrefix: the public DNS label "corp-k8s-prod-n{60}" of nodes\[3\] \(n{60}\) has 74 characters; Azure allows at most 63/,
+        );
+        const suffix = byType(s, "random:index/randomString:RandomString").find((r) => r.name === "azure-dns-suffix")!;
+        assert.deepEqual([suffix.inputs.length, suffix.inputs.upper, suffix.inputs.special], [6, false, false]);
+        const label = (named(s, "azure-vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel;
+        assert.equal(label, "k8sp-abc123-k8s-node1", "k8sp-<the RandomString's result>-<node>");
+    });
+
+    it("item 4: a configured prefix is used as is, with no random suffix", async () => {
+        const fixed = await synthStack("azure", (raw: any) => (raw.infra.azure.dnsLabelPrefix = "k8sp-azure"));
+        assert.equal((named(fixed, "azure-vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel, "k8sp-azure-k8s-node1");
+        assert.equal(byType(fixed, "random:index/randomString:RandomString").filter((r) => r.name.endsWith("dns-suffix")).length, 0);
+    });
+
+    it("item 5: OS disks are deleted with their VM", () => {
+        for (const vm of byType(s, "azure-native:compute:VirtualMachine")) {
+            assert.equal((vm.inputs as any).storageProfile.osDisk.deleteOption, "Delete", vm.name);
+        }
+    });
+});
+
+describe("issue #10: AKS as the API behaves", () => {
+    let s: Synthesis;
+    before(async () => {
+        s = await synthStack("aks");
+    });
+
+    it("item 7: the cluster identity holds Network Contributor on its subnet, before any Kubernetes object", () => {
+        const role = byType(s, "azure-native:authorization:RoleAssignment").find((r) => String((r.inputs as any).roleDefinitionId).endsWith(NETWORK_CONTRIBUTOR_ROLE_ID));
+        assert.ok(role, "a Network Contributor assignment");
+        const inputs = role!.inputs as any;
+        assert.equal(inputs.roleDefinitionId, `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${NETWORK_CONTRIBUTOR_ROLE_ID}`);
+        assert.equal(inputs.principalId, "cluster-identity-principal-id", "the cluster's system-assigned identity");
+        assert.equal(inputs.principalType, "ServicePrincipal");
+        assert.equal(inputs.scope, "aks-net-subnet-id", "scoped to the subnet the pools use");
+        assert.deepEqual(named(s, "aks-cluster-k8s").dependsOn, [role!.name]);
+    });
+
+    it("item 8: the subnet NSG lets the internet reach 80/443 (AKS never edits it) and keeps the VNet open", () => {
+        const rules = rulesOf(s, "aks-net-nsg");
+        for (const port of [80, 443]) {
+            assert.ok(rules.some((r) => opensToInternet(r, port)), `port ${port}`);
+        }
+        assert.ok(!rules.some((r) => opensToInternet(r, 22)), "nothing else from the internet");
+        assert.ok(rules.some((r) => r.sourceAddressPrefix === "VirtualNetwork" && r.destinationAddressPrefix === "VirtualNetwork" && r.destinationPortRange === "*"));
+        assert.deepEqual(rules.flatMap(azureRefuses), []);
+        assert.deepEqual(aksSecurityRules().flatMap(azureRefuses), []);
+    });
+
+    it("item 9: the node pool is an AgentPool (scaled in place); the inline system pool is kept from drifting", async () => {
+        const cluster = byType(s, "azure-native:containerservice:ManagedCluster")[0];
+        assert.deepEqual(cluster.options.ignoreChanges, ["agentPoolProfiles"]);
+        const pool = named(s, "aks-cluster-pool");
+        assert.equal(pool.type, "azure-native:containerservice:AgentPool");
+        const inputs = pool.inputs as any;
+        assert.equal(inputs.resourceName, "aks-cluster-aksa1b2c3d4", "the cluster's (autonamed) name");
+        assert.equal(inputs.agentPoolName, "nodes");
+        assert.notEqual(inputs.agentPoolName, (cluster.inputs as any).agentPoolProfiles[0].name, "azure-native cannot create a pool that exists");
+        assert.equal(inputs.vnetSubnetID, "aks-net-subnet-id");
+        const scaled = await synthStack("aks", (raw: any) => (raw.infra.aks.nodeCount = 5));
+        assert.equal((named(scaled, "aks-cluster-pool").inputs as any).count, 5);
+        assert.deepEqual(byType(scaled, "azure-native:containerservice:ManagedCluster")[0].inputs, cluster.inputs, "a new count does not touch the cluster");
+        const auto = await synthStack("aks", (raw: any) => (raw.infra.aks.autoscaler = { minCount: 2, maxCount: 6 }));
+        const autoPool = named(auto, "aks-cluster-pool");
+        assert.deepEqual([(autoPool.inputs as any).enableAutoScaling, (autoPool.inputs as any).minCount, (autoPool.inputs as any).maxCount], [true, 2, 6]);
+        assert.deepEqual(autoPool.options.ignoreChanges, ["count"]);
     });
 });

@@ -1,5 +1,5 @@
 import { program } from "../stacks/program";
-import { DeclaredResource, readStackFile, StateOverride, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { DeclaredResource, MockOverrides, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { manifestOf } from "../tools/synth";
 import { decodeConfigValue } from "../config";
 
@@ -23,7 +23,7 @@ function rawOf(config: Record<string, string>, secretKeys: string[]): RawConfig 
 export async function synthStack(
     stack: string,
     edit?: (raw: RawConfig) => void,
-    opts: { withoutSshKey?: boolean; state?: StateOverride } = {},
+    opts: { withoutSshKey?: boolean; mocks?: MockOverrides } = {},
 ): Promise<Synthesis> {
     const { config, secretKeys } = readStackFile(stack, opts);
     if (edit) {
@@ -36,7 +36,7 @@ export async function synthStack(
             config[PREFIX + key] = typeof value === "string" ? value : JSON.stringify(value);
         }
     }
-    return synthesize(stack, config, secretKeys, program, opts.state);
+    return synthesize(stack, config, secretKeys, program, opts.mocks);
 }
 
 /** The raw (prefix-less) config of a committed stack file, for parseConfig tests. */

@@ -161,6 +161,12 @@ describe("the bootstrap node is chosen once", () => {
     });
 });
 
+it("aks: the Kubernetes provider has a clusterIdentifier, so a rotated credential replaces nothing", async () => {
+    const s = await synthStack("aks");
+    const [provider] = byType(s, "pulumi:providers:kubernetes");
+    assert.equal(provider.inputs.clusterIdentifier, "aks-cluster-aks");
+});
+
 it("pins every @pulumi package exactly (the command provider's 4.x on the registry was published by mistake)", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
     for (const [name, spec] of Object.entries<string>(pkg.dependencies)) {

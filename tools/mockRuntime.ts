@@ -23,27 +23,35 @@ export interface DeclaredResource {
     readonly dependsOn: string[];
     /** The `version` resource option (the provider plugin version it asks the engine for). */
     readonly version?: string;
-    /** Resource options the engine acts on (secret outputs, ignored changes, protection, …). */
-    readonly options: ResourceOptionsSeen;
     /** Inputs as the engine would receive them; secrets are `{[SIG_KEY]: SECRET_SIG, value}`. */
     readonly inputs: Record<string, unknown>;
     readonly custom: boolean;
     /** Read from the cloud (`Resource.get`), not declared by the program. */
     readonly read: boolean;
+    /** Resource options the engine acts on (secret outputs, ignored changes, protection, adoption). */
+    readonly options: ResourceOptionsSeen;
 }
 
 export interface ResourceOptionsSeen {
     readonly additionalSecretOutputs?: string[];
+    readonly protect?: boolean;
     readonly ignoreChanges?: string[];
     readonly replaceOnChanges?: string[];
-    readonly protect?: boolean;
     readonly retainOnDelete?: boolean;
     readonly deleteBeforeReplace?: boolean;
+    /** The `import` option: the provider ID of an existing resource to adopt. */
     readonly import?: string;
 }
 
-/** Overrides the mock outputs of a resource, e.g. to stand for what an earlier `up` left in state. */
-export type StateOverride = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+/**
+ * Replacements for the mock provider answers, for tests that need another template or a state
+ * left by an earlier `pulumi up`. Return undefined to keep the default answer.
+ */
+export interface MockOverrides {
+    readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+    /** The state the provider reports for a resource (merged over its inputs and the default mock state). */
+    readonly state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+}
 
 export interface ResolvedOutput {
     readonly value: unknown;
@@ -104,6 +112,9 @@ export function containsSecret(value: unknown): boolean {
 const FIXTURE_CA = fs.readFileSync(path.join(ROOT, "test", "fixtures", "ca.crt"), "utf8");
 export const MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: kubernetes-admin\n  user:\n    client-key-data: MOCK-ADMIN-KEY\n";
 
+/** azure-native autonames resources `<logical name><random suffix>`: the program must read `name`. */
+const AUTONAME_SUFFIX = "a1b2c3d4";
+
 /** Plausible provider outputs for the resources whose outputs the program reads. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
@@ -127,7 +138,18 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
         case "azure-native:network:LoadBalancer":
             return { backendAddressPools: [{ id: `${name}-id/backendAddressPools/workers`, name: "workers" }] };
         case "azure-native:containerservice:ManagedCluster":
-            return { name, fqdn: `${name}.hcp.eastus.azmk8s.io`, identityProfile: { kubeletidentity: { objectId: "kubelet-object-id", clientId: "kubelet-client-id" } } };
+            // azure-native outputs: `name` (the autonamed cluster), `fqdn`, the system-assigned
+            // `identity` with its principalId, and the kubelet identity in identityProfile.
+            return {
+                name: inputs.resourceName ?? `${name}${AUTONAME_SUFFIX}`,
+                fqdn: `${name}.hcp.eastus.azmk8s.io`,
+                identity: { type: "SystemAssigned", principalId: "cluster-identity-principal-id", tenantId: "tenant-id" },
+                identityProfile: { kubeletidentity: { objectId: "kubelet-object-id", clientId: "kubelet-client-id" } },
+            };
+        case "azure-native:network:VirtualNetwork":
+            return { name: inputs.virtualNetworkName ?? `${name}${AUTONAME_SUFFIX}` };
+        case "azure-native:network:Subnet":
+            return { name: inputs.subnetName ?? `${name}${AUTONAME_SUFFIX}` };
         case "azure-native:containerregistry:Registry":
             return { loginServer: `${String(inputs.registryName)}.azurecr.io` };
         case "azure-native:resources:ResourceGroup":
@@ -139,41 +161,74 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     }
 }
 
+/** A template as getVirtualMachine returns it: every output the schema marks required (pulumi-vsphere 4.17.0). */
+export const MOCK_TEMPLATE = {
+    id: "4216d1c3-0000-0000-0000-template0001",
+    uuid: "4216d1c3-0000-0000-0000-template0001",
+    instanceUuid: "5016d1c3-0000-0000-0000-template0001",
+    moid: "vm-1001",
+    annotation: "",
+    changeVersion: "2026-01-01T00:00:00.000000Z",
+    cpuShareCount: 2000,
+    memoryShareCount: 20480,
+    customAttributes: {},
+    defaultIpAddress: "",
+    guestIpAddresses: [],
+    eptRviMode: "automatic",
+    hvMode: "hvAuto",
+    hardwareVersion: 19,
+    guestId: "rhel9_64Guest",
+    scsiType: "pvscsi",
+    scsiBusSharing: "noSharing",
+    firmware: "efi",
+    storagePolicyId: "",
+    tags: [],
+    vappTransports: [],
+    videoCards: [{ graphics3ds: [], numDisplays: 1, totalVideoMemory: 8192 }],
+    vtpm: false,
+    disks: [{ label: "Hard disk 1", size: 20, thinProvisioned: true, eagerlyScrub: false, unitNumber: 0 }],
+    networkInterfaceTypes: ["vmxnet3"],
+    networkInterfaces: [
+        { adapterType: "vmxnet3", bandwidthShareCount: 50, externalPortId: "", macAddress: "00:50:56:00:00:01", networkId: "network-11", physicalFunction: "" },
+    ],
+};
+
 function mockInvoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
-    if (token === "vsphere:index/getVirtualMachine:getVirtualMachine") {
-        return {
-            id: "4216d1c3-0000-0000-0000-template0001",
-            guestId: "rhel9_64Guest",
-            scsiType: "pvscsi",
-            firmware: "efi",
-            disks: [{ size: 20, thinProvisioned: true, label: "Hard disk 1" }],
-            networkInterfaceTypes: ["vmxnet3"],
-        };
+    const name = String(inputs.name ?? "");
+    const datacenterId = String(inputs.datacenterId ?? "");
+    switch (token) {
+        case "vsphere:index/getVirtualMachine:getVirtualMachine":
+            return { ...MOCK_TEMPLATE, name, datacenterId };
+        case "vsphere:index/getDatacenter:getDatacenter":
+            return { id: `datacenter-${name}`, name, virtualMachines: [] };
+        case "vsphere:index/getComputeCluster:getComputeCluster":
+            return { id: `domain-c-${name}`, name, datacenterId, resourcePoolId: `resgroup-${name}` };
+        case "vsphere:index/getResourcePool:getResourcePool":
+            return { id: `resgroup-${name}`, name, datacenterId, parentResourcePoolId: "resgroup-root" };
+        case "vsphere:index/getDatastore:getDatastore":
+            return { id: `datastore-${name}`, name, datacenterId, stats: {} };
+        case "vsphere:index/getNetwork:getNetwork":
+            return { id: `network-${name}`, name, datacenterId, type: "Network" };
+        case "azure-native:containerservice:listManagedClusterUserCredentials":
+            return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_KUBECONFIG).toString("base64") }] };
+        case "tls:index/getPublicKey:getPublicKey":
+            return { publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKey k8s-platform", publicKeyPem: "MOCK-PUBLIC-PEM" };
+        case "azure-native:authorization:getClientConfig":
+            return { subscriptionId: "00000000-0000-0000-0000-000000000000", tenantId: "t", clientId: "c", objectId: "o" };
+        default:
+            return {};
     }
-    if (token === "vsphere:index/getComputeCluster:getComputeCluster") {
-        return { id: `domain-c-${inputs.name}`, resourcePoolId: `resgroup-${inputs.name}` };
-    }
-    if (token.startsWith("vsphere:index/")) {
-        return { id: `${token.split(":").pop()}-${String(inputs.name)}` };
-    }
-    if (token === "azure-native:containerservice:listManagedClusterUserCredentials") {
-        return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_KUBECONFIG).toString("base64") }] };
-    }
-    if (token === "tls:index/getPublicKey:getPublicKey") {
-        return { publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKey k8s-platform", publicKeyPem: "MOCK-PUBLIC-PEM" };
-    }
-    if (token === "azure-native:authorization:getClientConfig") {
-        return { subscriptionId: "00000000-0000-0000-0000-000000000000", tenantId: "t", clientId: "c", objectId: "o" };
-    }
-    return {};
 }
 
-function optionsSeen(opts: pulumi.CustomResourceOptions): ResourceOptionsSeen {
+/** The mock provider's default answer to an invoke (for tests that check it against a schema). */
+export const mockInvokeForTest = (token: string, inputs: Record<string, unknown>): Record<string, unknown> => mockInvoke(token, inputs);
+
+function seenOptions(opts: pulumi.CustomResourceOptions): ResourceOptionsSeen {
     const seen: Record<string, unknown> = {
         additionalSecretOutputs: opts.additionalSecretOutputs,
+        protect: opts.protect,
         ignoreChanges: opts.ignoreChanges,
         replaceOnChanges: opts.replaceOnChanges,
-        protect: opts.protect,
         retainOnDelete: opts.retainOnDelete,
         deleteBeforeReplace: opts.deleteBeforeReplace,
         import: opts.import,
@@ -212,10 +267,10 @@ export async function synthesize(
     config: Record<string, string>,
     secretKeys: string[],
     program: () => Record<string, unknown>,
-    stateOverride?: StateOverride,
+    overrides: MockOverrides = {},
 ): Promise<Synthesis> {
     const declared = new Map<string, DeclaredResource>();
-    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string; options: ResourceOptionsSeen }>();
+    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string; seen: ResourceOptionsSeen }>();
     const invokes: Synthesis["invokes"] = [];
     pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(
@@ -228,17 +283,18 @@ export async function synthesize(
                     parent: opts?.parent,
                     dependsOn: opts?.dependsOn ?? [],
                     version: opts?.version,
-                    options: opts?.options ?? {},
                     inputs: args.inputs,
                     custom: args.custom ?? false,
-                    read: Boolean(args.id),
+                    // The mock monitor passes an `import` ID as `id` too.
+                    read: Boolean(args.id) && !opts?.seen.import,
+                    options: opts?.seen ?? {},
                 });
-                const override = stateOverride?.(args.type, args.name, args.inputs) ?? {};
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs), ...override } };
+                const state = { ...args.inputs, ...mockState(args.type, args.name, args.inputs), ...overrides.state?.(args.type, args.name, args.inputs) };
+                return { id: `${args.name}-id`, state };
             },
             call: (args) => {
                 invokes.push({ token: args.token, inputs: args.inputs });
-                return mockInvoke(args.token, args.inputs);
+                return overrides.invoke?.(args.token, args.inputs) ?? mockInvoke(args.token, args.inputs);
             },
         },
         PROJECT_NAME,
@@ -247,6 +303,33 @@ export async function synthesize(
     );
     let outputs: Record<string, unknown> = {};
     let programError: unknown;
+    // An error thrown inside an apply fails the deployment (the engine reports it); the runtime
+    // surfaces it as an unhandled rejection, which is collected here and rethrown below.
+    // Other listeners (node:test's) are set aside meanwhile: the error is this synthesis's result.
+    const failures: unknown[] = [];
+    const onRejection = (err: unknown) => failures.push(err);
+    const others = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", onRejection);
+    // Every registration depending on a failed value rejects too, a little later: let them all
+    // arrive while the listener is on, so none lands in the next synthesis.
+    const drain = async () => {
+        for (let seen = -1; seen !== failures.length; ) {
+            seen = failures.length;
+            await new Promise((done) => setTimeout(done, 50));
+        }
+    };
+    try {
+        return await run();
+    } catch (err) {
+        await drain();
+        throw err;
+    } finally {
+        process.off("unhandledRejection", onRejection);
+        others.forEach((listener) => process.on("unhandledRejection", listener));
+    }
+
+    async function run(): Promise<Synthesis> {
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
             const dependsOn = args.opts.dependsOn;
@@ -255,7 +338,7 @@ export async function synthesize(
                 parent: nameOf(args.opts.parent),
                 dependsOn: list.map((d) => nameOf(d) ?? "?"),
                 version: args.opts.version,
-                options: optionsSeen(args.opts as pulumi.CustomResourceOptions),
+                seen: seenOptions(args.opts as pulumi.CustomResourceOptions),
             });
             return undefined;
         });
@@ -268,29 +351,21 @@ export async function synthesize(
         return undefined;
     });
     const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
-    // An Output that fails (a refused change, say) fails every registration that awaits it, as the
-    // engine would fail the program: gather those rejections here and report the first, once.
-    const failures: unknown[] = [];
-    const onRejection = (reason: unknown) => failures.push(reason);
-    process.on("unhandledRejection", onRejection);
-    try {
-        if (programError !== undefined) {
-            throw programError;
-        }
-        const resolvedOutputs: Record<string, ResolvedOutput> = {};
-        for (const [key, value] of Object.entries(outputs)) {
-            resolvedOutputs[key] = await resolve(value);
-        }
+    if (programError !== undefined) {
         await waitForRPCs();
-        if (failures.length > 0) {
-            throw failures[0];
-        }
-        return { resources: [...declared.values()], outputs: resolvedOutputs, invokes };
-    } finally {
-        await waitForRPCs().catch(() => undefined);
-        // Let rejections of registrations still in flight arrive while the handler listens.
-        await new Promise((done) => setImmediate(done));
-        process.off("unhandledRejection", onRejection);
+        throw programError;
+    }
+    const resolvedOutputs: Record<string, ResolvedOutput> = {};
+    for (const [key, value] of Object.entries(outputs)) {
+        resolvedOutputs[key] = await resolve(value);
+    }
+    await waitForRPCs();
+    await new Promise((done) => setImmediate(done));
+    if (failures.length > 0) {
+        await drain();
+        throw failures[0];
+    }
+    return { resources: [...declared.values()], outputs: resolvedOutputs, invokes };
     }
 }
 

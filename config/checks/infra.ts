@@ -21,6 +21,9 @@ export function checkInfra(raw: Raw, opts: { hasSshPrivateKey: boolean }, proble
     if (raw.infra.vsphere && !raw.infra.vsphere.computeCluster && !raw.infra.vsphere.resourcePool) {
         problems.push(`${k("infra.vsphere")}: set computeCluster or resourcePool (where the VMs run)`);
     }
+    if (provider === "vsphere" && raw.infra.vsphere) {
+        checkVsphere(raw, raw.infra.vsphere, problems);
+    }
     for (const cloud of ["azure", "aks"] as const) {
         if (provider === cloud && !raw.infra[cloud]) {
             problems.push(`${k(`infra.${cloud}`)}: is required when infra.provider is "${cloud}"`);
@@ -37,8 +40,95 @@ export function checkInfra(raw: Raw, opts: { hasSshPrivateKey: boolean }, proble
     }
 }
 
+/**
+ * The provider waits for a routable guest network after cloning (waitForGuestNetRoutable,
+ * default true: "the waiter ... waits for a default gateway", pulumi-vsphere 4.17.0 schema): a
+ * static IP without a gateway times every creation out after 5 minutes.
+ */
+function checkVsphere(raw: Raw, vsphere: NonNullable<Raw["infra"]["vsphere"]>, problems: Problems): void {
+    if (!raw.network.gateway) {
+        problems.push(
+            `${k("network.gateway")}: is required on vSphere: the provider waits for a default route in the guest after cloning ` +
+                `(waitForGuestNetRoutable), so a VM customised without a gateway never finishes creating; set the node network's gateway, e.g. "192.168.111.2"`,
+        );
+    }
+    if (raw.network.dnsServers.length === 0) {
+        problems.push(
+            `${k("network.dnsServers")}: is required on vSphere: guest customization writes the VMs' resolvers, and without one the nodes ` +
+                `cannot resolve the package and image registries; list at least one, e.g. ["192.168.111.2"]`,
+        );
+    }
+    const vmHosts = [...raw.nodes.map((n) => n.name), ...[raw.haproxy.host, raw.nfs.host].flatMap((h) => (h && "name" in h && h.provision !== "existing" ? [h.name] : []))];
+    for (const host of Object.keys(vsphere.adopt)) {
+        if (!vmHosts.includes(host)) {
+            problems.push(`${k(`infra.vsphere.adopt.${host}`)}: ${show(host)} is not a VM of this stack; VMs: ${vmHosts.join(", ")}`);
+        }
+    }
+}
+
+/**
+ * Names Azure refuses as `adminUsername` (Compute API: "Disallowed values"), and why it matters:
+ * the VM create call fails after the network is already in place.
+ */
+export const AZURE_RESERVED_USERS = [
+    "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1", "123", "a", "actuser", "adm",
+    "admin2", "aspnet", "backup", "console", "david", "guest", "john", "owner", "root", "server", "sql", "support",
+    "support_388945a0", "sys", "test2", "test3", "user4", "user5",
+];
+
+/**
+ * Whether a VM size takes premium SSDs. Azure's size naming: "s = Premium Storage capable"
+ * (learn.microsoft.com, "Azure virtual machine sizes naming conventions", additive features);
+ * the older DS/GS series carry it in the family name, and every M-series size supports it.
+ */
+export function premiumStorageCapable(size: string): boolean {
+    const match = /^Standard_([A-Z]+)(\d+)(?:-\d+)?([a-z]*)(?:_.*)?$/.exec(size);
+    if (!match) return false;
+    const [, family, , features] = match;
+    return features.includes("s") || ["DS", "GS", "M"].includes(family);
+}
+
+export function defaultOsDiskType(azure: AzureConfig): "Premium_LRS" | "StandardSSD_LRS" {
+    return premiumStorageCapable(azure.controlPlaneSize) && premiumStorageCapable(azure.workerSize) ? "Premium_LRS" : "StandardSSD_LRS";
+}
+
+/** Azure public DNS labels: unique in the region, at most 63 characters, `^[a-z][a-z0-9-]{1,61}[a-z0-9]$`. */
+const RANDOM_SUFFIX_LENGTH = 6;
+function checkDnsLabels(raw: Raw, azure: AzureConfig, problems: Problems): void {
+    if (azure.access !== "publicIp") return;
+    const prefix = azure.dnsLabelPrefix ?? `k8sp-${"x".repeat(RANDOM_SUFFIX_LENGTH)}`;
+    const key = azure.dnsLabelPrefix ? k("infra.azure.dnsLabelPrefix") : k("nodes");
+    raw.nodes.forEach((node, i) => {
+        const label = `${prefix}-${node.name}`;
+        if (label.length > 63) {
+            problems.push(
+                `${key}: the public DNS label ${show(label)} of nodes[${i}] (${node.name}) has ${label.length} characters; Azure allows at most 63 ` +
+                    `(<dnsLabelPrefix>-<node name>): shorten infra.azure.dnsLabelPrefix or the node name`,
+            );
+        }
+    });
+}
+
 function checkAzure(raw: Raw, azure: AzureConfig, problems: Problems): void {
     checkAdminCidrs(azure, problems);
+    checkDnsLabels(raw, azure, problems);
+    if (AZURE_RESERVED_USERS.includes(azure.adminUser.toLowerCase())) {
+        problems.push(
+            `${k("infra.azure.adminUser")}: ${show(azure.adminUser)} is a name Azure refuses for a VM's admin user (reserved: ` +
+                `${AZURE_RESERVED_USERS.join(", ")}); pick another, e.g. "azureuser"`,
+        );
+    }
+    if (azure.osDiskType?.startsWith("Premium")) {
+        for (const key of ["controlPlaneSize", "workerSize"] as const) {
+            if (!premiumStorageCapable(azure[key])) {
+                problems.push(
+                    `${k("infra.azure.osDiskType")}: ${show(azure.osDiskType)} needs a premium-storage-capable VM size, but infra.azure.${key} ` +
+                        `is ${show(azure[key])} (sizes with an "s" feature letter, e.g. Standard_D2s_v3, take premium disks); ` +
+                        `use StandardSSD_LRS or a size with "s"`,
+                );
+            }
+        }
+    }
     if (azure.access === "bastion" && !raw.ssh.bastion) {
         problems.push(`${k("infra.azure.access")}: "bastion" reaches private nodes through ssh.bastion; set ssh.bastion {host, user}`);
     }

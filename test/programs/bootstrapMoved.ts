@@ -15,7 +15,7 @@ synthStack(
         raw.nodes = [...Object.entries(cps).map(([name, ip]) => ({ name, ip, role: "control-plane" })), ...raw.nodes.filter((n: any) => n.role === "worker")];
         raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" };
     },
-    { state },
+    { mocks: { state } },
 ).then(
     () => {
         console.log("synthesized");

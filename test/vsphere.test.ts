@@ -1,0 +1,117 @@
+// vSphere (dev stack) as terraform-provider-vsphere v2.16.1 / pulumi-vsphere 4.17.0 behave (issue #10, items 10-15).
+import { describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { ConfigError, parseConfig } from "../config";
+import { cloneDisks, templateProblems } from "../components/render/vsphereClone";
+import { MOCK_TEMPLATE, MockOverrides, Synthesis } from "../tools/mockRuntime";
+import { byType, named, rawConfigOf, synthStack } from "./helpers";
+
+const VM = "vsphere:index/virtualMachine:VirtualMachine";
+const vmInputs = (s: Synthesis, host: string) => named(s, `dev-vms-${host}`).inputs as any;
+
+function errorFor(edit: (raw: any) => void): string {
+    const raw = structuredClone(rawConfigOf("dev")) as any;
+    edit(raw);
+    try {
+        parseConfig(raw, { stack: "dev", hasSshPrivateKey: true });
+    } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.message;
+    }
+    assert.fail("expected the config to be refused");
+}
+
+const withTemplate = (template: object): { mocks: MockOverrides } => ({
+    mocks: { invoke: (token) => (token === "vsphere:index/getVirtualMachine:getVirtualMachine" ? { ...MOCK_TEMPLATE, ...template } : undefined) },
+});
+
+describe("dev stack: vSphere clones", () => {
+    it("item 10: a linked clone's disks are exactly the template's (size, thinProvisioned, eagerlyScrub)", async () => {
+        const template = { disks: [{ label: "Hard disk 1", size: 16, thinProvisioned: false, eagerlyScrub: true, unitNumber: 0 }] };
+        const s = await synthStack("dev", (raw: any) => (raw.infra.vsphere.linkedClone = true), withTemplate(template));
+        for (const vm of byType(s, VM)) {
+            const disks = (vm.inputs as any).disks;
+            assert.deepEqual(disks, [{ label: "disk0", unitNumber: 0, size: 16, thinProvisioned: false, eagerlyScrub: true }], vm.name);
+            assert.equal((vm.inputs as any).clone.linkedClone, true);
+        }
+    });
+
+    it("item 10: a full clone grows the system disk to the configured size, never below the template's", async () => {
+        const s = await synthStack("dev", undefined, withTemplate({ disks: [{ label: "Hard disk 1", size: 60, thinProvisioned: true, eagerlyScrub: false, unitNumber: 0 }] }));
+        assert.equal(vmInputs(s, "test-master").disks[0].size, 60, "the template's 60 GB wins over 50");
+        assert.equal(cloneDisks({ ...MOCK_TEMPLATE }, 50, false)[0].size, 50);
+    });
+
+    it("item 11: refuses a vSphere stack without gateway or DNS servers, saying why", () => {
+        assert.match(errorFor((raw) => delete raw.network.gateway), /k8s-platform:network\.gateway: is required on vSphere: the provider waits for a default route in the guest after cloning \(waitForGuestNetRoutable\)/);
+        assert.match(errorFor((raw) => (raw.network.dnsServers = [])), /k8s-platform:network\.dnsServers: is required on vSphere/);
+        assert.equal(parseConfig(rawConfigOf("lab"), { stack: "lab", hasSshPrivateKey: true }).infra.provider, "existing", "existing hosts need neither");
+    });
+
+    it("item 12: declares the VM folder (type vm, in the datacenter) and puts the VMs in it, unless it exists", async () => {
+        const s = await synthStack("dev");
+        const folder = named(s, "dev-vms-folder");
+        assert.equal(folder.type, "vsphere:index/folder:Folder");
+        assert.deepEqual(folder.inputs, { path: "k8s-platform-dev", type: "vm", datacenterId: "datacenter-Datacenter" });
+        assert.equal(folder.options.retainOnDelete, true, "it keeps the retained storage VM");
+        assert.ok(byType(s, VM).every((vm) => (vm.inputs as any).folder === "k8s-platform-dev"));
+        const existing = await synthStack("dev", (raw: any) => (raw.infra.vsphere.folderExists = true));
+        assert.equal(byType(existing, "vsphere:index/folder:Folder").length, 0);
+        assert.equal(vmInputs(existing, "test-node1").folder, "k8s-platform-dev");
+    });
+
+    it("item 13: a new template changes no existing VM: disk provisioning and NIC type are ignored like the clone", async () => {
+        const s = await synthStack("dev");
+        for (const vm of byType(s, VM)) {
+            for (const path of ["clone", "guestId", "firmware", "scsiType", "disks[*].thinProvisioned", "disks[*].eagerlyScrub", "networkInterfaces[*].adapterType"]) {
+                assert.ok(vm.options.ignoreChanges?.includes(path), `${vm.name} ignores ${path}`);
+            }
+            assert.ok(!vm.options.ignoreChanges?.some((p) => p.startsWith("disks[*].size")), "the configured size can still grow a disk");
+        }
+    });
+
+    it("item 13: refuses a changed node IP (the VM keeps the address it was customised with)", async () => {
+        // The state of an earlier `pulumi up`: test-node1 was cloned with .172; the config now says .180.
+        const earlier: MockOverrides = {
+            state: (type, name, inputs) =>
+                type === VM && name === "dev-vms-test-node1"
+                    ? { clone: { ...(inputs.clone as object), customize: { ...(inputs.clone as any).customize, networkInterfaces: [{ ipv4Address: "192.168.111.172", ipv4Netmask: 24 }] } } }
+                    : undefined,
+        };
+        await assert.doesNotReject(synthStack("dev", undefined, { mocks: earlier }));
+        await assert.rejects(
+            synthStack("dev", (raw: any) => (raw.nodes[1].ip = "192.168.111.180"), { mocks: earlier }),
+            /the IP of test-node1 changed from 192\.168\.111\.172 to 192\.168\.111\.180, but vSphere customises a VM's network only when cloning it/,
+        );
+    });
+
+    it("item 14: refuses templates the clone cannot use (SCSI type, NIC type), naming the template", async () => {
+        await assert.rejects(synthStack("dev", undefined, withTemplate({ scsiType: "mixed" })), /infra\.vsphere\.template: template "rocky9-template" has SCSI controller type "mixed"; a clone needs one of lsilogic, lsilogic-sas, pvscsi/);
+        assert.match(templateProblems({ ...MOCK_TEMPLATE, networkInterfaceTypes: ["vlance"] }, "t").join(), /network adapter 0 of type "vlance"; the provider allows e1000, e1000e, sriov, vmxnet3, vrdma/);
+        assert.match(templateProblems({ ...MOCK_TEMPLATE, scsiType: "unknown" }, "t").join(), /SCSI controller type "unknown"/);
+        assert.deepEqual(templateProblems(MOCK_TEMPLATE, "t"), []);
+    });
+
+    it("item 14: maps every template disk, in order, with its unit number", async () => {
+        const disks = [
+            { label: "Hard disk 1", size: 20, thinProvisioned: true, eagerlyScrub: false, unitNumber: 0 },
+            { label: "Hard disk 2", size: 100, thinProvisioned: false, eagerlyScrub: false, unitNumber: 1 },
+        ];
+        const s = await synthStack("dev", undefined, withTemplate({ disks }));
+        assert.deepEqual(vmInputs(s, "test-node2").disks, [
+            { label: "disk0", unitNumber: 0, size: 50, thinProvisioned: true, eagerlyScrub: false },
+            { label: "disk1", unitNumber: 1, size: 100, thinProvisioned: false, eagerlyScrub: false },
+        ]);
+    });
+
+    it("item 15: adopts an existing VM (the storage VM a destroy kept) through the import option", async () => {
+        const path = "/Datacenter/vm/k8s-platform-dev/test-storage1";
+        const s = await synthStack("dev", (raw: any) => (raw.infra.vsphere.adopt = { "test-storage1": path }));
+        const storage = named(s, "dev-vms-test-storage1");
+        assert.equal(storage.options.import, path);
+        assert.equal(storage.read, false);
+        assert.equal(named(s, "dev-vms-test-node1").options.import, undefined);
+        assert.match(errorFor((raw) => (raw.infra.vsphere.adopt = { "test-storag1": path })), /k8s-platform:infra\.vsphere\.adopt\.test-storag1: "test-storag1" is not a VM of this stack; VMs: .*test-storage1/);
+        assert.match(errorFor((raw) => (raw.infra.vsphere.adopt = { "test-storage1": "test-storage1" })), /infra\.vsphere\.adopt\.test-storage1: "test-storage1" is not a VM inventory path/);
+    });
+});
