@@ -53,7 +53,7 @@ prepare() { # node [VAR=value...]
   run prepare n1
   echo "$output"
   [ "$status" -eq 0 ]
-  ! in_node n1 dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -q installed
+  ! in_node n1 dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -q installed || false
   in_node n1 apt-mark showhold | grep -qx containerd.io
   dump=$("$E2E_CACHE/containerd-1.7/containerd" --config "$(node_file n1 /etc/containerd/config.toml)" config dump)
   grep -q 'SystemdCgroup = true' <<<"$dump"
@@ -130,5 +130,5 @@ prepare() { # node [VAR=value...]
   run prepare n1 HTTP_PROXY_URL=http://proxy:3128 HTTPS_PROXY_URL=http://proxy:3128 NO_PROXY_LIST=localhost,127.0.0.1,.svc,.example.com
   [ "$status" -eq 0 ]
   [ "$(etc_state n1)" = "$before" ]
-  ! grep -q '##' "$(node_file n1 /etc/fstab)"
+  ! grep -q '##' "$(node_file n1 /etc/fstab)" || false
 }
