@@ -25,6 +25,8 @@ export interface KubeadmClusterArgs {
     readonly nodeNetwork: string;
     /** Install the NFS client on every node (default: false). */
     readonly nfsClient?: boolean;
+    /** The platform's DNS domain (`registry.<domain>`), kept off the proxy (default: none). */
+    readonly domain?: string;
     readonly ssh: SshAccess;
     /** VM per node name when the program creates them (default: none, existing hosts). */
     readonly machines?: Record<string, pulumi.Resource>;
@@ -85,6 +87,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                         os: args.os,
                         nodeNetwork: args.nodeNetwork,
                         nfsClient: args.nfsClient ?? false,
+                        domain: args.domain,
                     }),
                     ssh: args.ssh,
                     machine: args.machines?.[node.name],

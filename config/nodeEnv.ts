@@ -11,6 +11,9 @@ export function prepareNodeEnv(args: {
     os: OsConfig;
     nodeNetwork: string;
     nfsClient: boolean;
+    /** The platform's domain: Go matches NO_PROXY CIDRs only against IP literals, so
+     * `registry.<domain>` needs its suffix listed (default: none). */
+    domain?: string;
 }): Record<string, string> {
     const { node, kubernetes, os } = args;
     const env: Record<string, string> = {
@@ -26,7 +29,7 @@ export function prepareNodeEnv(args: {
     if (os.httpProxy || os.httpsProxy) {
         env.HTTP_PROXY_URL = os.httpProxy ?? "";
         env.HTTPS_PROXY_URL = os.httpsProxy ?? os.httpProxy ?? "";
-        env.NO_PROXY_LIST = noProxyList(os.noProxy, kubernetes.dnsDomain, [args.nodeNetwork, kubernetes.podSubnet, kubernetes.serviceSubnet]);
+        env.NO_PROXY_LIST = noProxyList(os.noProxy, kubernetes.dnsDomain, [args.nodeNetwork, kubernetes.podSubnet, kubernetes.serviceSubnet], args.domain);
     }
     return env;
 }
@@ -35,13 +38,14 @@ export function prepareNodeEnv(args: {
  * NO_PROXY for nodes behind a proxy: cluster traffic (node, pod and service networks, in-cluster
  * names) must never go through it, whatever the operator listed.
  */
-export function noProxyList(configured: string | undefined, dnsDomain: string, networks: string[]): string {
+export function noProxyList(configured: string | undefined, dnsDomain: string, networks: string[], domain?: string): string {
     const entries = [
         ...(configured ?? "").split(",").map((e) => e.trim()),
         "localhost",
         "127.0.0.1",
         ".svc",
         `.${dnsDomain}`,
+        ...(domain ? [`.${domain}`] : []),
         ...networks,
     ].filter((e) => e.length > 0);
     return [...new Set(entries)].join(",");

@@ -22,15 +22,50 @@ case "$ACTION" in
 issue-join-credentials)
   # Bootstrap tokens expire (24h), so each joining node gets the stack's token re-issued just
   # before it joins: a worker added months later joins as well as one added on day one.
+  # Every member's step may run at once: take turns, and make issuing idempotent (create when
+  # absent, otherwise extend its expiry). No secret goes into a process's arguments.
   read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
   require_env BOOTSTRAP_TOKEN
-  if kubeadm token list -o jsonpath='{.token}{"\n"}' 2>/dev/null | grep -qx "$BOOTSTRAP_TOKEN"; then
-    kubeadm token delete "${BOOTSTRAP_TOKEN%%.*}" >/dev/null
+  mkdir -p "$ROOT/run"
+  exec 9>"$ROOT/run/k8s-platform-credentials.lock"
+  flock 9
+  id="${BOOTSTRAP_TOKEN%%.*}"
+  expiry=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+  config=$(mktemp)
+  trap 'rm -f "$config"' EXIT
+  chmod 600 "$config"
+  {
+    echo "apiVersion: kubeadm.k8s.io/v1beta4"
+    echo "kind: InitConfiguration"
+    echo "bootstrapTokens:"
+    echo "  - token: \"$BOOTSTRAP_TOKEN\""
+    echo "    ttl: 2h0m0s"
+    echo "    description: \"k8s-platform join of $NODE_NAME\""
+    [ -z "${CERTIFICATE_KEY:-}" ] || echo "certificateKey: \"$CERTIFICATE_KEY\""
+  } >"$config"
+  # The Secret holds the token's secret half (base64); compare it from output, never argv.
+  current=""
+  if out=$(kubectl -n kube-system get secret "bootstrap-token-$id" -o 'jsonpath={.data.token-secret}' 2>&1); then
+    current=$(printf '%s' "$out" | base64 -d 2>/dev/null || true)
+  elif [[ "$out" != *NotFound* ]]; then
+    die "cannot read the bootstrap token Secret: $out"
   fi
-  kubeadm token create "$BOOTSTRAP_TOKEN" --ttl 2h --description "k8s-platform join of $NODE_NAME" >/dev/null
+  if [ -z "$current" ]; then
+    # kubeadm token create --config: the token, ttl and description come from the file
+    # (flags cannot be mixed with --config, cmd/kubeadm/app/cmd/token.go).
+    kubeadm token create --config "$config" >/dev/null
+  elif [ "$current" = "${BOOTSTRAP_TOKEN#*.}" ]; then
+    kubectl -n kube-system patch secret "bootstrap-token-$id" --type merge --patch-file /dev/stdin >/dev/null <<EOF
+{"stringData":{"expiration":"$expiry"}}
+EOF
+  else
+    # Same id, another secret (the stack's token was rotated): replace it.
+    kubectl -n kube-system delete secret "bootstrap-token-$id" >/dev/null
+    kubeadm token create --config "$config" >/dev/null
+  fi
   if [ -n "${CERTIFICATE_KEY:-}" ]; then
     # Control-plane joins fetch the shared certificates, which kubeadm keeps for two hours only.
-    kubeadm init phase upload-certs --upload-certs --certificate-key "$CERTIFICATE_KEY" >/dev/null
+    kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config "$config" >/dev/null
   fi
   log "join credentials issued for $NODE_NAME"
   ;;

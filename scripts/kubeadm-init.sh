@@ -2,8 +2,11 @@
 # Initialises the cluster on the first control-plane node with `kubeadm init --config`.
 # The cluster CA comes from the program (placed before init, so joins can verify it) and the
 # bootstrap token and certificate key are generated secrets; all three arrive on standard input.
-# A node that already has /etc/kubernetes/admin.conf is left alone; a half-finished init (from an
-# earlier failed run) is reset first, so re-running converges.
+# Completion is recorded (/var/lib/k8s-platform/init.done) only after `kubeadm init` exits 0.
+# kubeadm writes admin.conf in its kubeconfig phase, long before the cluster-side phases
+# (upload-config, bootstrap-token, addon, ...), so a node with admin.conf but no record finishes
+# the init: every phase again but preflight (they are idempotent). A node whose
+# /var/lib/etcd/member exists is never reset.
 #
 # Parameters (environment):
 #   NODE_NAME
@@ -16,16 +19,21 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
-if [ -f "$ADMIN_KUBECONFIG" ]; then
+done_file="$ROOT/var/lib/k8s-platform/init.done"
+if [ -f "$done_file" ]; then
   log "$NODE_NAME is already initialised; leaving it alone"
   exit 0
 fi
 read_secrets CA_CRT CA_KEY BOOTSTRAP_TOKEN CERTIFICATE_KEY
 require_env CA_CRT CA_KEY BOOTSTRAP_TOKEN CERTIFICATE_KEY
 
-if [ -f "$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml" ]; then
-  log "found the remains of an unfinished kubeadm init; resetting before trying again"
-  kubeadm reset -f
+finish=false
+if [ -f "$ADMIN_KUBECONFIG" ] || [ -n "$(ls -A "$ROOT/etc/kubernetes/manifests" 2>/dev/null)" ]; then
+  if [ ! -f "$ADMIN_KUBECONFIG" ] && [ -d "$ROOT/var/lib/etcd/member" ]; then
+    die "$NODE_NAME has etcd data (/var/lib/etcd/member) and static pod manifests but no $ADMIN_KUBECONFIG: it may be a working control plane whose admin.conf was moved. Check 'crictl ps' and the etcd data; restore admin.conf (kubeadm init phase kubeconfig admin) and run again. Nothing was reset."
+  fi
+  log "found an unfinished kubeadm init; finishing its remaining phases"
+  finish=true
 fi
 
 pki="$ROOT/etc/kubernetes/pki"
@@ -46,8 +54,14 @@ printf '%s\n' "${text//@KUBERNETES_VERSION@/$kubeadm_version}" >"$config"
 # The file holds the bootstrap token: remove it whatever happens.
 trap 'rm -f "$config"' EXIT
 
-args=(init --config "$config")
+# Its standard output is kept in Pulumi state: no token or certificate key printed.
+args=(init --config "$config" --skip-token-print --skip-certificate-key-print)
 [ "${UPLOAD_CERTS:-false}" != true ] || args+=(--upload-certs)
+# Finishing: preflight would refuse the existing manifests and etcd data; the other phases
+# reuse what is there (certificates, kubeconfigs) and redo the rest.
+[ "$finish" = false ] || args+=(--skip-phases=preflight)
 log "kubeadm init on $NODE_NAME (Kubernetes $kubeadm_version)"
 kubeadm "${args[@]}"
+mkdir -p "$(dirname "$done_file")"
+date -u +%Y-%m-%dT%H:%M:%SZ >"$done_file"
 log "$NODE_NAME initialised"

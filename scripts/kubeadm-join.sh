@@ -2,8 +2,10 @@
 # Joins this node to the cluster with `kubeadm join --config`. Discovery verifies the API server
 # against the cluster CA's public-key hash (never skipping the check); the bootstrap token and,
 # for control-plane nodes, the certificate key arrive on standard input.
-# A node that already has /etc/kubernetes/kubelet.conf is left alone (never re-joined); the
-# remains of an unfinished join are reset first, so re-running converges.
+# Completion is recorded (/var/lib/k8s-platform/join.done) only after `kubeadm join` exits 0.
+# kubeadm writes kubelet.conf (kubelet-start) before control-plane-join adds the etcd member, so
+# a control plane with kubelet.conf but no record is half-joined: it is reset (which removes its
+# etcd member) and joins again. A worker with kubelet.conf has finished its TLS bootstrap.
 #
 # Parameters (environment):
 #   NODE_NAME
@@ -15,14 +17,29 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
-if [ -f "$KUBELET_KUBECONFIG" ]; then
+done_file="$ROOT/var/lib/k8s-platform/join.done"
+control_plane=false
+if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true; fi
+record_done() {
+  mkdir -p "$(dirname "$done_file")"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$done_file"
+}
+if [ -f "$done_file" ]; then
   log "$NODE_NAME has already joined; leaving it alone"
+  exit 0
+fi
+if [ -f "$KUBELET_KUBECONFIG" ] && [ "$control_plane" = false ]; then
+  log "$NODE_NAME has already joined (kubelet.conf); recording it"
+  record_done
   exit 0
 fi
 read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
 require_env BOOTSTRAP_TOKEN
 
-if [ -f "$ROOT/etc/kubernetes/pki/ca.crt" ] || [ -f "$ROOT/etc/kubernetes/bootstrap-kubelet.conf" ]; then
+if [ -f "$KUBELET_KUBECONFIG" ]; then
+  log "found a half-joined control plane (kubelet.conf, no completed join); resetting it (removes its etcd member) before joining again"
+  kubeadm reset -f
+elif [ -f "$ROOT/etc/kubernetes/pki/ca.crt" ] || [ -f "$ROOT/etc/kubernetes/bootstrap-kubelet.conf" ]; then
   log "found the remains of an unfinished kubeadm join; resetting before trying again"
   kubeadm reset -f
 fi
@@ -37,4 +54,5 @@ trap 'rm -f "$config"' EXIT
 
 log "kubeadm join on $NODE_NAME"
 kubeadm join --config "$config"
+record_done
 log "$NODE_NAME joined"

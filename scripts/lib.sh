@@ -24,7 +24,9 @@ require_env() {
   [ "${#missing[@]}" -eq 0 ] || die "missing parameter(s): ${missing[*]}"
 }
 
-# os_family: "apt" (Ubuntu, Debian) or "dnf" (Rocky, RHEL, Alma, CentOS Stream, Fedora).
+# os_family: "apt" (Ubuntu) or "dnf" (Rocky, RHEL, Alma, CentOS Stream, Fedora). Debian is
+# refused: its containerd is too old for current Kubernetes (bookworm 1.6, trixie 1.7.24) and
+# the node layout (CNI plugins in /usr/lib/cni) differs; the supported families are tested.
 os_family() {
   local file="$ROOT/etc/os-release" id id_like
   [ -r "$file" ] || die "cannot read $file to detect the OS"
@@ -33,9 +35,9 @@ os_family() {
   # shellcheck source=/dev/null
   id_like=$(. "$file" && printf '%s' "${ID_LIKE:-}")
   case " $id $id_like " in
-  *" ubuntu "* | *" debian "*) echo apt ;;
+  *" ubuntu "*) echo apt ;;
   *" rhel "* | *" rocky "* | *" centos "* | *" fedora "* | *" almalinux "*) echo dnf ;;
-  *) die "unsupported OS '$id' (supported: Ubuntu 22.04/24.04, Rocky/RHEL 9)" ;;
+  *) die "unsupported OS '$id' (supported: Ubuntu 22.04/24.04, Rocky/RHEL 9 and their rebuilds)" ;;
   esac
 }
 
@@ -52,6 +54,8 @@ write_if_changed() {
   mkdir -p "$(dirname "$path")"
   chmod "$mode" "$tmp"
   mv "$tmp" "$path"
+  # A file moved from /tmp keeps its user_tmp_t label, which confined daemons cannot read.
+  if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then restorecon "$path"; fi
   log "wrote $path"
   return 0
 }
@@ -79,8 +83,73 @@ unit_enable_now() {
   systemctl is-active --quiet "$1" 2>/dev/null || systemctl start "$1"
 }
 
-apt_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+apt_installed() {
+  local status
+  status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+  [[ "$status" == *"ok installed" ]]
+}
+# `rpm -q` of a missing package prints "package X is not installed" on stdout and exits 1.
 rpm_installed() { rpm -q "$1" >/dev/null 2>&1; }
+
+# The installed version of a package ("" when it is not installed).
+installed_version() { # family pkg
+  if [ "$1" = apt ]; then
+    apt_installed "$2" || return 0
+    dpkg-query -W -f='${Version}' "$2"
+  else
+    rpm_installed "$2" || return 0
+    rpm -q --qf '%{VERSION}' "$2"
+  fi
+}
+
+# Before the first apt run on a fresh host: cloud-init and the apt-daily timers install and
+# upgrade packages at first boot, and apt fails at once on the lists and archives locks
+# (DPkg::Lock::Timeout covers only the dpkg frontend lock).
+APT_WAITED=0
+wait_for_boot_apt() {
+  [ "$APT_WAITED" -eq 0 ] || return 0
+  APT_WAITED=1
+  if command -v cloud-init >/dev/null 2>&1; then
+    log "waiting for cloud-init to finish"
+    cloud-init status --wait >/dev/null 2>&1 || true
+  fi
+  local unit i
+  for unit in apt-daily.service apt-daily-upgrade.service; do
+    for i in $(seq 1 "${APT_WAIT_TRIES:-120}"); do
+      systemctl is-active --quiet "$unit" 2>/dev/null || break
+      [ "$i" -gt 1 ] || log "waiting for $unit to finish"
+      sleep "${APT_RETRY_INTERVAL:-5}"
+    done
+  done
+}
+
+# apt_get ARGS...: apt-get, retried while another apt/dpkg holds a lock.
+apt_get() {
+  local i out rc
+  wait_for_boot_apt
+  for i in $(seq 1 "${APT_RETRIES:-60}"); do
+    rc=0
+    out=$(DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out" >&2
+    [ "$rc" -ne 0 ] || return 0
+    case "$out" in
+    *"Could not get lock"* | *"Unable to lock"* | *"Unable to acquire the dpkg frontend lock"* | *"is another process using it"*)
+      log "apt is busy (attempt $i); retrying"
+      sleep "${APT_RETRY_INTERVAL:-5}"
+      ;;
+    *) return "$rc" ;;
+    esac
+  done
+  return "$rc"
+}
+
+# Package lists are updated once per run before the first install: a fresh image may have
+# empty or stale lists ("has no installation candidate").
+APT_UPDATED=0
+apt_update() {
+  apt_get update
+  APT_UPDATED=1
+}
 
 # ensure_packages FAMILY PKG...: installs only the packages that are missing.
 ensure_packages() {
@@ -96,7 +165,8 @@ ensure_packages() {
   [ "${#missing[@]}" -gt 0 ] || return 0
   log "installing ${missing[*]}"
   if [ "$family" = apt ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${missing[@]}"
+    [ "$APT_UPDATED" -eq 1 ] || apt_update
+    apt_get install -y "${missing[@]}"
   else
     dnf install -y -q "${missing[@]}"
   fi

@@ -23,15 +23,12 @@ configure_proxy() {
   [ -n "${HTTP_PROXY_URL:-}${HTTPS_PROXY_URL:-}" ] || return 0
   export http_proxy="${HTTP_PROXY_URL:-}" https_proxy="${HTTPS_PROXY_URL:-}" no_proxy="${NO_PROXY_LIST:-}"
   # containerd pulls images itself, so it needs the proxy too.
-  if write_if_changed "$ROOT/etc/systemd/system/containerd.service.d/http-proxy.conf" 0644 <<EOF; then
+  write_if_changed "$ROOT/etc/systemd/system/containerd.service.d/http-proxy.conf" 0644 <<EOF || true
 [Service]
 Environment="HTTP_PROXY=${HTTP_PROXY_URL:-}"
 Environment="HTTPS_PROXY=${HTTPS_PROXY_URL:-}"
 Environment="NO_PROXY=${NO_PROXY_LIST:-}"
 EOF
-    systemctl daemon-reload
-    CONTAINERD_RESTART=1
-  fi
 }
 
 disable_swap() {
@@ -113,40 +110,61 @@ EOF
   fi
 }
 
-# The package version kubeadm & co. must have: "1.35.2" pins a patch, "1.35" takes the minor's newest.
-wanted_version_prefix() {
-  if [[ "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then echo "$K8S_VERSION"; else echo "$K8S_MINOR."; fi
+# Refuses to change an installed kubeadm: that is `kubeadm upgrade`, not a re-install. Returns 1
+# when kubeadm is not installed. "1.35.2" pins a patch exactly; "1.35" takes the minor's newest.
+check_installed_version() {
+  local installed="${1%%-*}" # without the package revision (1.35.2-1.1)
+  [ -n "$installed" ] || return 1
+  if [[ "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    [ "$installed" = "$K8S_VERSION" ] && return 0
+  else
+    [[ "$installed" == "$K8S_MINOR".* ]] && return 0
+  fi
+  die "kubeadm $installed is installed but the stack asks for $K8S_VERSION; upgrade with 'kubeadm upgrade' first (see README)"
 }
 
-# Refuses to change the minor of an installed kubeadm: that is `kubeadm upgrade`, not a re-install.
-check_installed_version() {
-  local installed="$1"
-  [ -n "$installed" ] || return 1
-  case "$installed" in
-  "$(wanted_version_prefix)"*) return 0 ;;
-  *) die "kubeadm $installed is installed but the stack asks for $K8S_VERSION; upgrade with 'kubeadm upgrade' first (see README)" ;;
+# Oldest containerd each line may have for this Kubernetes minor (containerd RELEASES.md,
+# "Kubernetes support": 1.35 needs 2.2.0+, 2.1.5+ or 1.7.28+; 2.0 is not supported).
+check_containerd_version() {
+  local version="$1" major minor patch
+  IFS=. read -r major minor patch <<<"$version"
+  case "$major.$minor" in
+  1.7) [ "$patch" -ge 28 ] && return 0 ;;
+  2.1) [ "$patch" -ge 5 ] && return 0 ;;
+  2.0 | 1.*) ;;
+  *) return 0 ;; # 2.2 and later
   esac
+  die "containerd $version is too old for Kubernetes $K8S_MINOR (needs 2.2.0+, 2.1.5+ or 1.7.28+, containerd RELEASES.md); install a supported containerd (e.g. Docker's containerd.io) and run again"
 }
 
 install_packages_apt() {
-  local keyring="$ROOT/etc/apt/keyrings/kubernetes-apt-keyring.gpg" repo="$K8S_REPO_BASE/v$K8S_MINOR/deb/" installed
+  local keyring="$ROOT/etc/apt/keyrings/kubernetes-apt-keyring.gpg" repo="$K8S_REPO_BASE/v$K8S_MINOR/deb/" installed runtime=containerd
   ensure_packages apt ca-certificates curl gpg conntrack socat
   if echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $repo /" |
     write_if_changed "$ROOT/etc/apt/sources.list.d/kubernetes.list" 0644 || [ ! -s "$keyring" ]; then
     mkdir -p "$(dirname "$keyring")"
     curl -fsSL "${repo}Release.key" | gpg --dearmor --yes -o "$keyring"
-    apt-get update -q -o DPkg::Lock::Timeout=600
+    apt_update
   fi
-  ensure_packages apt containerd
+  # A host that already runs Docker has Docker's containerd.io: installing Debian/Ubuntu's
+  # containerd would remove it (they conflict), so it stays.
+  if apt_installed containerd.io; then runtime=containerd.io; fi
+  ensure_packages apt "$runtime"
   [ "${NFS_CLIENT:-false}" != true ] || ensure_packages apt nfs-common
-  installed=$(dpkg-query -W -f='${Version}' kubeadm 2>/dev/null || true)
+  installed=$(installed_version apt kubeadm)
   if ! check_installed_version "$installed"; then
-    local v
-    v="$(wanted_version_prefix)"
-    if [[ "$v" == *. ]]; then v="${v}*"; else v="${v}-*"; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "kubelet=$v" "kubeadm=$v" "kubectl=$v"
+    local v="$K8S_MINOR.*"
+    [[ ! "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || v="$K8S_VERSION-*"
+    apt_get install -y "kubelet=$v" "kubeadm=$v" "kubectl=$v" cri-tools
   fi
-  apt-mark showhold | grep -qx kubeadm || apt-mark hold kubelet kubeadm kubectl
+  ensure_packages apt cri-tools
+  # Held: an unattended upgrade must never move Kubernetes or the runtime under a running node.
+  local held pkg missing=()
+  held=$(apt-mark showhold)
+  for pkg in kubelet kubeadm kubectl "$runtime"; do
+    grep -qx "$pkg" <<<"$held" || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] || apt-mark hold "${missing[@]}"
 }
 
 install_packages_dnf() {
@@ -167,28 +185,40 @@ EOF
     require_env CONTAINERD_REPO_URL
     curl -fsSL "$CONTAINERD_REPO_URL" -o "$ROOT/etc/yum.repos.d/docker-ce.repo"
   fi
-  ensure_packages dnf containerd.io conntrack-tools socat iproute-tc
+  ensure_packages dnf containerd.io conntrack-tools socat iproute-tc python3-dnf-plugin-versionlock
   [ "${NFS_CLIENT:-false}" != true ] || ensure_packages dnf nfs-utils
-  installed=$(rpm -q --qf '%{VERSION}' kubeadm 2>/dev/null || true)
+  installed=$(installed_version dnf kubeadm)
   if ! check_installed_version "$installed"; then
-    local v
-    v="$(wanted_version_prefix)"
-    if [[ "$v" == *. ]]; then
-      dnf install -y -q kubelet kubeadm kubectl --disableexcludes=kubernetes
+    if [[ "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+      dnf install -y -q "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION" cri-tools --disableexcludes=kubernetes
     else
-      dnf install -y -q "kubelet-$v" "kubeadm-$v" "kubectl-$v" --disableexcludes=kubernetes
+      dnf install -y -q kubelet kubeadm kubectl cri-tools --disableexcludes=kubernetes
     fi
   fi
+  rpm_installed cri-tools || dnf install -y -q cri-tools --disableexcludes=kubernetes
+  # The kube packages are held by the repo's exclude=; containerd.io by a version lock.
+  grep -qs '^containerd\.io-' "$ROOT/etc/dnf/plugins/versionlock.list" || dnf versionlock add containerd.io
+}
+
+# The pause image this kubeadm expects (containerd's own default is older: 3.8 in 1.7, 3.10 in 2.1).
+sandbox_image() {
+  local images
+  images=$(kubeadm config images list --kubernetes-version "$(kubeadm version -o short)" 2>/dev/null) ||
+    die "'kubeadm config images list' failed"
+  grep -m 1 '/pause:' <<<"$images" || die "kubeadm lists no pause image"
 }
 
 configure_containerd() {
-  local version major
+  local version major pause config="$ROOT/etc/containerd/config.toml" applied="$ROOT/run/k8s-platform/containerd.applied" want
   version=$(containerd --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+  check_containerd_version "$version"
   major="${version%%.*}"
+  pause=$(sandbox_image)
   # A minimal config: containerd merges it over its defaults. The package's own file (Docker's
-  # disables CRI) is replaced. Registry trust lives in certs.d/<host>/hosts.toml files.
+  # disables CRI) is replaced. Registry trust lives in certs.d/<host>/hosts.toml files. CNI
+  # plugins are where kubernetes-cni puts them (Debian-built containerd also looks in /usr/lib/cni).
   if [ "$major" -ge 2 ]; then
-    if write_if_changed "$ROOT/etc/containerd/config.toml" 0644 <<'EOF'; then CONTAINERD_RESTART=1; fi
+    write_if_changed "$config" 0644 <<EOF || true
 # Managed by k8s-platform (containerd 2.x)
 version = 3
 
@@ -198,19 +228,31 @@ version = 3
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
   SystemdCgroup = true
 
+[plugins.'io.containerd.cri.v1.runtime'.cni]
+  bin_dirs = ['/opt/cni/bin']
+
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  sandbox = '$pause'
+
 [plugins.'io.containerd.cri.v1.images'.registry]
   config_path = '/etc/containerd/certs.d'
 EOF
   else
-    if write_if_changed "$ROOT/etc/containerd/config.toml" 0644 <<'EOF'; then CONTAINERD_RESTART=1; fi
+    write_if_changed "$config" 0644 <<EOF || true
 # Managed by k8s-platform (containerd 1.x)
 version = 2
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$pause"
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
   SystemdCgroup = true
+
+[plugins."io.containerd.grpc.v1.cri".cni]
+  bin_dir = "/opt/cni/bin"
 
 [plugins."io.containerd.grpc.v1.cri".registry]
   config_path = "/etc/containerd/certs.d"
@@ -220,12 +262,21 @@ EOF
     write_if_changed "$ROOT/etc/crictl.yaml" 0644 || true
   mkdir -p "$ROOT/etc/containerd/certs.d"
   unit_enable_now containerd
-  if [ "${CONTAINERD_RESTART:-0}" = 1 ]; then
+  # Restart whenever the running containerd has not loaded the current files (recorded after
+  # each successful restart, in /run, so after a reboot, which loads them anyway, once more): a
+  # restart lost to an earlier failure is made on the next run.
+  want=$({
+    cat "$config"
+    cat "$ROOT/etc/systemd/system/containerd.service.d/http-proxy.conf" 2>/dev/null || true
+  } | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$applied" 2>/dev/null || true)" != "$want" ]; then
+    systemctl daemon-reload
     systemctl restart containerd
+    mkdir -p "$(dirname "$applied")"
+    echo "$want" >"$applied"
   fi
 }
 
-CONTAINERD_RESTART=0
 configure_proxy
 disable_swap
 configure_selinux

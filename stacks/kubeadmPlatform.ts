@@ -74,6 +74,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         os: config.os,
         nodeNetwork: config.network.cidr,
         nfsClient: config.nfs.enabled,
+        domain: config.domain,
         ssh,
         machines,
         initAfter: apiBalancer ? [apiBalancer] : [],

@@ -117,5 +117,7 @@ describe("node preparation parameters", () => {
     it("keep cluster traffic off the proxy", () => {
         assert.equal(noProxyList("corp.example, localhost", "cluster.local", ["192.168.111.0/24", "10.244.0.0/16"]), "corp.example,localhost,127.0.0.1,.svc,.cluster.local,192.168.111.0/24,10.244.0.0/16");
         assert.match(noProxyList(undefined, "k8s.internal", []), /,\.k8s\.internal$/, "follows kubernetes.dnsDomain");
+        // Go's NO_PROXY matches CIDRs only against IP literals: registry.<domain> needs its suffix.
+        assert.ok(noProxyList(undefined, "cluster.local", ["192.168.111.0/24"], "localtest.com").split(",").includes(".localtest.com"));
     });
 });

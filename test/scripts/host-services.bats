@@ -24,7 +24,8 @@ haproxy_run() { HAPROXY_CONFIG="$1" HAPROXY_PORTS="80 443" FIREWALL_MODE="${FIRE
   setup_root ubuntu
   run haproxy_run "$CONFIG"
   [ "$status" -eq 0 ]
-  grep -q '^apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy' "$CALLS"
+  grep -q '^apt-get -q -o DPkg::Lock::Timeout=600 update' "$CALLS"
+  grep -q '^apt-get -q -o DPkg::Lock::Timeout=600 install -y haproxy' "$CALLS"
   [ "$(cat "$K8SP_ROOT/etc/haproxy/haproxy.cfg")" = "$CONFIG" ]
   grep -q '^systemctl enable haproxy' "$CALLS"
   grep -q '^systemctl reload haproxy' "$CALLS"

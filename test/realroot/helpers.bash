@@ -1,0 +1,111 @@
+# Real-root tier: every node script runs for real (real bash, apt/dpkg, rpm, containerd,
+# haproxy, exportfs) in a debootstrapped Debian root, one overlay per node per test so the cached
+# root is never written. Only what needs a kernel or a running init is stubbed (stubs/).
+#
+# K8SP_SCRIPTS_DIR runs another copy of the scripts (e.g. the previous commit's, to see a test fail).
+
+REALROOT_DIR="$BATS_TEST_DIRNAME"
+SCRIPTS_DIR="${K8SP_SCRIPTS_DIR:-$BATS_TEST_DIRNAME/../../scripts}"
+
+# Once per file: build or reuse the cached root and repositories, serve them on 127.0.0.1.
+realroot_setup_file() {
+  [ "$(id -u)" -eq 0 ] || skip "the real-root tier needs root (unshare, chroot, overlay mounts)"
+  E2E_CACHE=$("$REALROOT_DIR/build-root.sh")
+  E2E_REPOS=$("$REALROOT_DIR/make-repos.sh" "$E2E_CACHE")
+  local log="$BATS_FILE_TMPDIR/http.log"
+  python3 -m http.server 0 --bind 127.0.0.1 --directory "$E2E_REPOS" >"$log" 2>&1 &
+  E2E_HTTP_PID=$!
+  for _ in $(seq 1 50); do grep -q 'port [0-9]' "$log" && break; sleep 0.1; done
+  E2E_PORT=$(grep -oE 'port [0-9]+' "$log" | head -n 1 | cut -d' ' -f2)
+  [ -n "$E2E_PORT" ] || { cat "$log" >&2; return 1; }
+  export E2E_CACHE E2E_REPOS E2E_HTTP_PID E2E_PORT
+  export E2E_REPO_BASE="http://127.0.0.1:$E2E_PORT/k8s"
+}
+realroot_teardown_file() { [ -z "${E2E_HTTP_PID:-}" ] || kill "$E2E_HTTP_PID" 2>/dev/null || true; }
+
+# new_node NAME [ubuntu|rocky|debian]: a fresh host. Ubuntu 24.04 and Rocky 9 are imitated by
+# their /etc/os-release on the Debian userland (no such roots can be built here: see README).
+new_node() {
+  local name="$1" os="${2:-ubuntu}" d="$BATS_TEST_TMPDIR/nodes/$1" up
+  up="$d/upper"
+  mkdir -p "$up/usr/local/sbin" "$up/var/lib/k8sp-stub/cluster" "$up/etc/apt/sources.list.d" "$up/etc/apt/keyrings" \
+    "$d/work" "$d/merged" "$BATS_TEST_TMPDIR/cluster"
+  install -d -m 1777 "$up/tmp"
+  cp "$REALROOT_DIR/stubs/systemctl" "$up/usr/local/sbin/systemctl"
+  for c in modprobe sysctl swapoff setenforce restorecon; do cp "$REALROOT_DIR/stubs/node-stub" "$up/usr/local/sbin/$c"; done
+  # No init: package maintainer scripts must not start daemons (invoke-rc.d's policy hook).
+  mkdir -p "$up/usr/sbin"
+  printf '#!/bin/sh\nexit 101\n' >"$up/usr/sbin/policy-rc.d"
+  echo "$name" >"$up/etc/hostname"
+  # The distribution's own package source, as on any provisioned host (here: our mirror copy).
+  cp "$E2E_REPOS/debian/Release.key" "$up/etc/apt/keyrings/e2e-debian.asc"
+  echo "deb [signed-by=/etc/apt/keyrings/e2e-debian.asc] http://127.0.0.1:$E2E_PORT/debian/ ./" >"$up/etc/apt/sources.list.d/debian.list"
+  case "$os" in
+  ubuntu) printf 'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n' >"$up/etc/os-release" ;;
+  rocky)
+    printf 'NAME="Rocky Linux"\nVERSION="9.6 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.6"\nPLATFORM_ID="platform:el9"\n' >"$up/etc/os-release"
+    mkdir -p "$up/etc/selinux" "$up/etc/yum.repos.d" "$up/var/lib/k8sp-stub/rpms"
+    printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' >"$up/etc/selinux/config"
+    cp "$REALROOT_DIR/stubs/dnf" "$up/usr/local/sbin/dnf"
+    cp "$E2E_REPOS"/rpms/*.rpm "$up/var/lib/k8sp-stub/rpms/"
+    in_node "$name" rpm --initdb
+    # Docker's repo file is how the script finds containerd.io; here it is already in place.
+    printf '[docker-ce-stable]\nname=Docker CE Stable\nbaseurl=http://127.0.0.1:%s/docker-rpm\n' "$E2E_PORT" >"$up/etc/yum.repos.d/docker-ce.repo"
+    ;;
+  debian) ;; # the root's own /etc/os-release (Debian 12)
+  esac
+  chmod 0755 "$up/usr/local/sbin/"* "$up/usr/sbin/policy-rc.d"
+}
+
+# node_put NAME PATH: the path to write a node's file at, from outside (its overlay's upper dir).
+node_put() {
+  local p="$BATS_TEST_TMPDIR/nodes/$1/upper$2"
+  mkdir -p "$(dirname "$p")"
+  echo "$p"
+}
+
+# in_node NAME COMMAND...: runs COMMAND as root inside the node (a private mount and pid
+# namespace, chroot), with a clean environment; standard input is passed through.
+in_node() {
+  local name="$1" d="$BATS_TEST_TMPDIR/nodes/$1"
+  shift
+  unshare --mount --pid --fork --propagation private /bin/bash -c '
+    set -e
+    d="$1" lower="$2" cluster="$3" scripts="$4"
+    shift 4
+    mount -t overlay overlay -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$d/merged"
+    m="$d/merged"
+    mount --bind /dev "$m/dev"
+    mount -t proc proc "$m/proc"
+    mount --bind "$cluster" "$m/var/lib/k8sp-stub/cluster"
+    mkdir -p "$m/opt/k8sp-scripts" && mount --bind "$scripts" "$m/opt/k8sp-scripts"
+    exec chroot "$m" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      HOME=/root LANG=C.UTF-8 TERM=dumb "$@"
+  ' in_node "$d" "$E2E_CACHE/root" "$BATS_TEST_TMPDIR/cluster" "$SCRIPTS_DIR" "$@"
+}
+
+# node_script NAME SCRIPT [VAR=value...]: runs scripts/SCRIPT.sh in the node with those parameters.
+node_script() {
+  local name="$1" script="$2"
+  shift 2
+  in_node "$name" /usr/bin/env "$@" bash "/opt/k8sp-scripts/$script.sh"
+}
+
+# A node's file, read from outside (its overlay, falling back to the cached root).
+node_file() {
+  local d="$BATS_TEST_TMPDIR/nodes/$1"
+  if [ -e "$d/upper$2" ] || [ -L "$d/upper$2" ]; then echo "$d/upper$2"; else echo "$E2E_CACHE/root$2"; fi
+}
+
+# Fingerprint of everything the runs changed under /etc (path, type, mode, link target, mtime, content).
+etc_state() {
+  local up="$BATS_TEST_TMPDIR/nodes/$1/upper"
+  (cd "$up" && find etc -printf '%p %y %m %l %T@\n' | sort && find etc -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+# Secrets as the program sends them: NAME=<base64> lines on standard input.
+secret_stdin() {
+  local pair
+  for pair in "$@"; do printf '%s=%s\n' "${pair%%=*}" "$(printf '%s' "${pair#*=}" | base64 -w0)"; done
+}
+stub_calls() { cat "$(node_file "$1" /var/lib/k8sp-stub/calls)" 2>/dev/null || true; }

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Builds the package repositories the real-root tier serves on 127.0.0.1, cached next to the root
+# (keyed by this file and the stubs): usage make-repos.sh ROOT_CACHE_DIR; prints the repo dir.
+#   k8s/v1.35/deb/    laid out like pkgs.k8s.io/core:/stable:/v1.35/deb/: a flat repository, Release
+#                     and InRelease signed by a generated key, the key at Release.key; stub
+#                     kubeadm/kubelet/kubectl at 1.35.1 and 1.35.2, kubernetes-cni, cri-tools
+#   debian/           the real Debian packages of ROOT_CACHE_DIR/mirror (flat, signed the same way)
+#   docker/           a stub of Docker's containerd.io 1.7.28 (an existing Docker host)
+#   rpms/             stub .rpm files for the Rocky runs (installed by the dnf stub with real rpm)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+base="$1"
+K8S_PATCHES=(1.35.1 1.35.2)
+key=$( (cat "$0" "$here"/stubs/*) | sha256sum | cut -c1-16)
+out="$base/repos-$key"
+if [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
+rm -rf "$out" && mkdir -p "$out"
+# A short-lived keyring (a path under the cache is too long for gpg-agent's socket).
+GNUPGHOME=$(mktemp -d)
+export GNUPGHOME
+trap 'gpgconf --kill gpg-agent 2>/dev/null || true; rm -rf "$GNUPGHOME"' EXIT
+gpg -q --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'k8s-platform e2e <e2e@127.0.0.1>' rsa3072 sign never 2>/dev/null
+
+build_deb() { # dir name version depends [file-in-package source]...
+  local dir="$1" name="$2" version="$3" depends="$4" pkg
+  shift 4
+  pkg=$(mktemp -d)
+  mkdir -p "$pkg/DEBIAN"
+  {
+    echo "Package: $name"; echo "Version: $version"; echo "Architecture: amd64"
+    echo "Maintainer: k8s-platform e2e <e2e@127.0.0.1>"
+    [ -z "$depends" ] || echo "Depends: $depends"
+    echo "Description: stub $name for the k8s-platform real-root tests"
+  } >"$pkg/DEBIAN/control"
+  while [ $# -gt 0 ]; do
+    mkdir -p "$pkg/$(dirname "$1")"
+    sed "s/@VERSION@/${version%%-*}/g" "$2" >"$pkg/$1"
+    chmod 0755 "$pkg/$1"
+    shift 2
+  done
+  dpkg-deb --root-owner-group -Zgzip -b "$pkg" "$dir/${name}_${version}_amd64.deb" >/dev/null
+  rm -rf "$pkg"
+}
+sign_flat_repo() { # dir
+  (
+    cd "$1"
+    dpkg-scanpackages --multiversion . /dev/null 2>/dev/null >Packages
+    gzip -9kf Packages
+    {
+      echo "Origin: k8s-platform-e2e"; echo "Label: k8s-platform-e2e"; echo "Architectures: amd64"
+      echo "Date: $(LC_ALL=C date -u -R)"; echo "SHA256:"
+      for f in Packages Packages.gz; do echo " $(sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$f") $f"; done
+    } >Release
+    gpg -q --batch --yes --clearsign -o InRelease Release
+    gpg -q --batch --yes -abs -o Release.gpg Release
+    gpg -q --batch --armor --export >Release.key
+  )
+}
+
+unit="$out/kubelet.service"
+printf '[Unit]\nDescription=kubelet: The Kubernetes Node Agent\n\n[Service]\nExecStart=/usr/bin/kubelet\n\n[Install]\nWantedBy=multi-user.target\n' >"$unit"
+printf '#!/bin/sh\necho "Kubernetes v@VERSION@"\n' >"$out/kubelet"
+# containerd.io's unit (github.com/containerd/containerd containerd.service: WantedBy=multi-user.target).
+printf '[Unit]\nDescription=containerd container runtime\n\n[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n' >"$out/containerd.service"
+printf '#!/bin/sh\necho "stub CNI plugin"\nexit 1\n' >"$out/cni"
+printf '#!/bin/sh\necho "crictl version v@VERSION@"\n' >"$out/crictl"
+deb="$out/k8s/v1.35/deb"
+mkdir -p "$deb" "$out/docker" "$out/debian" "$out/rpms"
+for v in "${K8S_PATCHES[@]}"; do
+  # Dependencies as pkgs.k8s.io declares them for 1.35 (apt-cache show kubeadm kubelet).
+  build_deb "$deb" kubeadm "$v-1.1" "cri-tools (>= 1.30.0)" usr/bin/kubeadm "$here/stubs/kubeadm"
+  build_deb "$deb" kubelet "$v-1.1" "iptables (>= 1.4.21), kubernetes-cni (>= 1.2.0), iproute2, mount" \
+    usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit"
+  build_deb "$deb" kubectl "$v-1.1" "" usr/bin/kubectl "$here/stubs/kubectl"
+done
+build_deb "$deb" kubernetes-cni 1.7.1-1.1 "" opt/cni/bin/bridge "$out/cni" opt/cni/bin/loopback "$out/cni" opt/cni/bin/portmap "$out/cni"
+build_deb "$deb" cri-tools 1.35.0-1.1 "" usr/bin/crictl "$out/crictl"
+sign_flat_repo "$deb"
+build_deb "$out/docker" containerd.io 1.7.28-1 "" usr/bin/containerd "$here/stubs/containerd-io" \
+  lib/systemd/system/containerd.service "$out/containerd.service"
+sign_flat_repo "$out/docker"
+ln "$base"/mirror/*.deb "$out/debian/"
+sign_flat_repo "$out/debian"
+
+# Stub rpms: the names and versions dnf would install on Rocky 9 (pkgs.k8s.io rpm, Docker's repo).
+top="$out/rpmbuild"
+build_rpm() { # name version [path source]...
+  local name="$1" version="$2" files="" install=""
+  shift 2
+  mkdir -p "$top/SOURCES"
+  while [ $# -gt 0 ]; do
+    sed "s/@VERSION@/$version/g" "$2" >"$top/SOURCES/$name-$(basename "$1")"
+    install+="install -D -m 0755 %{_sourcedir}/$name-$(basename "$1") %{buildroot}/$1"$'\n'
+    files+="/$1"$'\n'
+    shift 2
+  done
+  cat >"$top/$name-$version.spec" <<SPEC
+Name: $name
+Version: $version
+Release: 150500.1.1
+Summary: stub $name for the k8s-platform real-root tests
+License: Apache-2.0
+BuildArch: x86_64
+%description
+stub
+%install
+$install
+%files
+$files
+SPEC
+  rpmbuild --quiet --define "_topdir $top" --define "_rpmdir $out/rpms" --define '_build_id_links none' \
+    --define '__os_install_post %{nil}' --define 'debug_package %{nil}' -bb "$top/$name-$version.spec" >/dev/null 2>&1 ||
+    rpmbuild --define "_topdir $top" --define "_rpmdir $out/rpms" -bb "$top/$name-$version.spec" >&2
+}
+for v in "${K8S_PATCHES[@]}"; do
+  build_rpm kubeadm "$v" usr/bin/kubeadm "$here/stubs/kubeadm"
+  build_rpm kubelet "$v" usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit"
+  build_rpm kubectl "$v" usr/bin/kubectl "$here/stubs/kubectl"
+done
+build_rpm kubernetes-cni 1.7.1 opt/cni/bin/bridge "$out/cni"
+build_rpm cri-tools 1.35.0 usr/bin/crictl "$out/crictl"
+build_rpm containerd.io 1.7.28 usr/bin/containerd "$here/stubs/containerd-io" usr/lib/systemd/system/containerd.service "$out/containerd.service"
+for p in conntrack-tools socat iproute-tc nfs-utils haproxy python3-dnf-plugin-versionlock; do build_rpm "$p" 1.0; done
+find "$out/rpms" -name '*.rpm' -exec mv {} "$out/rpms/" \;
+rm -rf "$top" "$out/rpms/x86_64"
+touch "$out/.complete"
+echo "$out"
