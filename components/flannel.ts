@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS, KubernetesConfig } from "../config";
+import { chartReference, CHARTS, ChartsConfig, KubernetesConfig } from "../config";
 
 export interface FlannelArgs {
     /** The pod network: the same config value kubeadm's podSubnet gets (default 10.244.0.0/16). */
@@ -10,6 +10,8 @@ export interface FlannelArgs {
     readonly podNetworkInterface: KubernetesConfig["podNetworkInterface"];
     /** Provider of the target cluster. */
     readonly provider: k8s.Provider;
+    /** Where the chart comes from (default: its public repository, config/versions.ts). */
+    readonly charts?: ChartsConfig;
 }
 
 /** flanneld's interface flag for the configured choice (pure; tested directly). */
@@ -49,9 +51,7 @@ export class Flannel extends pulumi.ComponentResource {
             {
                 // The release name names every object: fixed, so a stack rename changes nothing.
                 name: "flannel",
-                chart: CHARTS.flannel.chart,
-                version: CHARTS.flannel.version,
-                repositoryOpts: { repo: CHARTS.flannel.repo },
+                ...chartReference(CHARTS.flannel, args.charts),
                 namespace: namespace.metadata.name,
                 values: {
                     podCidr: args.podCidr,

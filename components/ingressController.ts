@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS } from "../config";
+import { chartReference, CHARTS, ChartsConfig } from "../config";
 
 export interface IngressControllerArgs {
     readonly provider: k8s.Provider;
+    /** Where the chart comes from (default: its public repository, config/versions.ts). */
+    readonly charts?: ChartsConfig;
     /** LoadBalancer behind MetalLB or a cloud load balancer; NodePort otherwise. */
     readonly serviceType: "LoadBalancer" | "NodePort";
     /** Fixed node ports (HAProxy and cloud load balancer rules point at them). */
@@ -48,9 +50,7 @@ export class IngressController extends pulumi.ComponentResource {
             `${name}-chart`,
             {
                 name: "ingress-nginx",
-                chart: CHARTS.ingressNginx.chart,
-                version: CHARTS.ingressNginx.version,
-                repositoryOpts: { repo: CHARTS.ingressNginx.repo },
+                ...chartReference(CHARTS.ingressNginx, args.charts),
                 namespace: this.namespace,
                 values: {
                     fullnameOverride: "ingress-nginx",

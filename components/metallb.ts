@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS } from "../config";
+import { chartReference, CHARTS, ChartsConfig } from "../config";
 
 export interface MetalLbArgs {
     readonly provider: k8s.Provider;
+    /** Where the chart comes from (default: its public repository, config/versions.ts). */
+    readonly charts?: ChartsConfig;
     /** Layer-2 address range "first-last" on the node network (validated in config/checks/addons.ts). */
     readonly addresses: string;
 }
@@ -33,9 +35,7 @@ export class MetalLb extends pulumi.ComponentResource {
             {
                 // The release name names every object: fixed, so a stack rename changes nothing.
                 name: "metallb",
-                chart: CHARTS.metallb.chart,
-                version: CHARTS.metallb.version,
-                repositoryOpts: { repo: CHARTS.metallb.repo },
+                ...chartReference(CHARTS.metallb, args.charts),
                 namespace: ns.metadata.name,
             },
             k8sOpts,

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS } from "../config";
+import { chartReference, CHARTS, ChartsConfig } from "../config";
 
 export interface MetricsServerArgs {
     readonly provider: k8s.Provider;
+    /** Where the chart comes from (default: its public repository, config/versions.ts). */
+    readonly charts?: ChartsConfig;
     /** kubeadm's kubelets serve self-signed certificates (default: true). */
     readonly kubeletInsecureTls?: boolean;
 }
@@ -17,9 +19,7 @@ export class MetricsServer extends pulumi.ComponentResource {
             {
                 // The release name names every object: fixed, so a stack rename changes nothing.
                 name: "metrics-server",
-                chart: CHARTS.metricsServer.chart,
-                version: CHARTS.metricsServer.version,
-                repositoryOpts: { repo: CHARTS.metricsServer.repo },
+                ...chartReference(CHARTS.metricsServer, args.charts),
                 namespace: "kube-system",
                 values: { args: (args.kubeletInsecureTls ?? true) ? ["--kubelet-insecure-tls"] : [] },
             },

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { ChartsConfig } from "../config";
 import { IngressController } from "./ingressController";
 import { MetalLb } from "./metallb";
 import { MetricsServer } from "./metricsServer";
@@ -21,6 +22,8 @@ export interface PlatformArgs {
      * aks: Azure's load balancer in front of ingress, AKS's own metrics-server.
      */
     readonly profile: "kubeadm" | "aks";
+    /** Where the charts come from (default: their public repositories). */
+    readonly charts?: ChartsConfig;
     /** Base domain of the platform's host names (registry.<domain>, share-storage.<domain>). */
     readonly domain: string;
     /** The ingress controller (default: none; the registry and test app need it). */
@@ -72,12 +75,13 @@ export class Platform extends pulumi.ComponentResource {
         super("k8s-platform:platform:Platform", name, {}, opts);
         const child = { parent: this };
 
-        const metallb = args.metallb ? new MetalLb(`${name}-metallb`, { provider: args.provider, addresses: args.metallb.addresses }, child) : undefined;
+        const metallb = args.metallb ? new MetalLb(`${name}-metallb`, { provider: args.provider, charts: args.charts, addresses: args.metallb.addresses }, child) : undefined;
         if (args.ingress) {
             this.ingress = new IngressController(
                 `${name}-ingress`,
                 {
                     provider: args.provider,
+                    charts: args.charts,
                     ...args.ingress,
                     azureHealthProbe: args.profile === "aks",
                     readAddress: args.profile === "aks",
@@ -87,7 +91,7 @@ export class Platform extends pulumi.ComponentResource {
             );
         }
         if (args.metricsServer) {
-            new MetricsServer(`${name}-metrics-server`, { provider: args.provider, ...args.metricsServer }, child);
+            new MetricsServer(`${name}-metrics-server`, { provider: args.provider, charts: args.charts, ...args.metricsServer }, child);
         }
 
         // Config validation guarantees both; this only guards direct use of the component.

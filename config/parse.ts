@@ -65,6 +65,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
         nodes: topology.nodes,
         ssh: { bastion, dialErrorLimit: raw.ssh.dialErrorLimit },
         os: raw.os,
+        charts: raw.charts,
         domain: raw.domain,
         ingress: { ...raw.ingress, serviceType: metallb.enabled ? "LoadBalancer" : "NodePort" },
         metallb,

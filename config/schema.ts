@@ -26,6 +26,7 @@ export const CONFIG_KEYS = [
     "testApp",
     "metricsServer",
     "autoscaling",
+    "charts",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -313,6 +314,19 @@ const addonSchemas = {
     }).prefault({}),
 };
 
+export /** Where the pinned Helm charts come from: their public repositories (default), an internal Helm
+ * repository mirroring them, or a directory of `helm pull` archives (air-gapped sites). */
+const chartsSchema = z.union(
+    [
+        strict({ repository: z.url({ error: (iss) => `${show(iss.input)} is not a URL of a Helm repository` }) }),
+        strict({
+            directory: z.string().regex(/^\//, { error: (iss) => `${show(iss.input)} is not an absolute directory path` }),
+        }),
+        strict({}),
+    ],
+    { error: () => `expected {repository: "<Helm repository URL>"} or {directory: "<absolute path of the chart archives>"}` },
+);
+
 export const rawSchema = z.object({
     kubernetes: kubernetesSchema.prefault({}),
     infra: infraSchema,
@@ -320,6 +334,7 @@ export const rawSchema = z.object({
     nodes: z.array(nodeSchema, { error: (iss) => `expected a list of nodes, got ${show(iss.input)}` }).default([]),
     ssh: sshSchema.prefault({}),
     os: osSchema.prefault({}),
+    charts: chartsSchema.default({}),
     ...addonSchemas,
 });
 
@@ -331,3 +346,4 @@ export type VsphereConfig = z.output<typeof vsphereSchema>;
 export type AzureConfig = z.output<typeof azureSchema>;
 export type AksConfig = z.output<typeof aksSchema>;
 export type OsConfig = z.output<typeof osSchema>;
+export type ChartsConfig = z.output<typeof chartsSchema>;

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AksConfig, AzureConfig, NodeRole, OsConfig, OsDiskType, Raw, VsphereConfig } from "./schema";
+import { AksConfig, AzureConfig, ChartsConfig, NodeRole, OsConfig, OsDiskType, Raw, VsphereConfig } from "./schema";
 
 /** The typed, validated configuration every layer above receives (built by ./parse.ts). */
 
-export type { AksConfig, AzureConfig, NodeRole, OsConfig, VsphereConfig } from "./schema";
+export type { AksConfig, AzureConfig, ChartsConfig, NodeRole, OsConfig, VsphereConfig } from "./schema";
 
 export interface MachineSize {
     readonly cpus: number;
@@ -79,6 +79,8 @@ export interface PlatformConfig {
         readonly dialErrorLimit: number;
     };
     readonly os: OsConfig;
+    /** Where the pinned Helm charts come from. */
+    readonly charts: ChartsConfig;
     readonly domain: string;
     readonly ingress: Raw["ingress"] & { readonly serviceType: "LoadBalancer" | "NodePort" };
     readonly metallb: { readonly enabled: false } | { readonly enabled: true; readonly addresses: string };

@@ -45,3 +45,18 @@ export const IMAGES = {
  * to make new nodes identical to old ones.
  */
 export const AZURE_NODE_IMAGE = { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" } as const;
+
+/**
+ * How a Chart resource names a pinned chart, for the configured source (pure). A directory holds
+ * the archives as `helm pull` saves them (`<chart>-<version>.tgz`); pulumi-kubernetes' Chart v4
+ * takes a local archive path as `chart` (helm's LocateChart), with no repository and no version.
+ */
+export function chartReference(
+    pin: ChartPin,
+    source: { readonly repository?: string; readonly directory?: string } = {},
+): { chart: string; version?: string; repositoryOpts?: { repo: string } } {
+    if (source.directory) {
+        return { chart: `${source.directory.replace(/\/+$/, "")}/${pin.chart}-${pin.version}.tgz` };
+    }
+    return { chart: pin.chart, version: pin.version, repositoryOpts: { repo: source.repository ?? pin.repo } };
+}

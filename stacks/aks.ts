@@ -30,6 +30,7 @@ export function buildAks(config: PlatformConfig): StackOutputs {
     const platform = new Platform(`${name}-platform`, {
         provider: cluster.provider,
         profile: "aks",
+        charts: config.charts,
         domain: config.domain,
         ingress: config.ingress.enabled
             ? { serviceType: "LoadBalancer", httpNodePort: config.ingress.httpNodePort, httpsNodePort: config.ingress.httpsNodePort }

@@ -89,7 +89,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     };
     const flannel = new Flannel(
         `${name}-flannel`,
-        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider },
+        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts },
         // The API server must be up (init); nodes turn Ready only once Flannel runs, so it waits for nothing else.
         { dependsOn: cluster.ready.slice(0, 1) },
     );
@@ -118,6 +118,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         {
             provider: cluster.provider,
             profile: "kubeadm",
+            charts: config.charts,
             domain: config.domain,
             ingress: config.ingress.enabled
                 ? {
