@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
+import * as tls from "@pulumi/tls";
 import { AzureConfig, NodeSpec, OsDiskType } from "../config";
 
 export interface AzureNodesArgs {
@@ -15,6 +16,14 @@ export interface AzureNodesArgs {
     readonly sshPublicKey: pulumi.Input<string>;
     /** Backend pool the workers join (the ingress load balancer's). */
     readonly workerPoolId: pulumi.Input<string>;
+    /** Give each VM an SSH host key generated here (cloud-init) and pin it (default: true). */
+    readonly pinHostKeys?: boolean;
+}
+
+/** cloud-init user data that installs a given ed25519 host key (cloud-init cc_ssh `ssh_keys`). */
+export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyOpenssh: string): string {
+    const indented = privateKeyOpenssh.trimEnd().split("\n").map((l) => `    ${l}`).join("\n");
+    return `#cloud-config\nssh_keys:\n  ed25519_private: |\n${indented}\n  ed25519_public: ${publicKeyOpenssh.trim()}\n`;
 }
 
 /** Public DNS name of a node's public IP: <prefix>-<node>.<location>.cloudapp.azure.com. */
@@ -29,13 +38,23 @@ export function azureNodeFqdn(dnsLabelPrefix: pulumi.Input<string>, location: st
  */
 export class AzureNodes extends pulumi.ComponentResource {
     public readonly machines: Record<string, compute.VirtualMachine>;
+    /** Each VM's SSH host public key (authorized_keys form), when generated here. */
+    public readonly hostKeys: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: AzureNodesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:azure:AzureNodes", name, {}, opts);
         const az = args.azure;
         const common = { resourceGroupName: args.resourceGroupName, location: az.location };
         this.machines = {};
+        this.hostKeys = {};
         for (const node of args.nodes) {
+            // Without a pinned host key the command provider accepts any key (ssh.InsecureIgnoreHostKey),
+            // and the cluster CA key travels to that host: the VM gets a key made here instead.
+            const hostKey =
+                (args.pinHostKeys ?? true) ? new tls.PrivateKey(`${name}-${node.name}-host-key`, { algorithm: "ED25519" }, { parent: this }) : undefined;
+            if (hostKey) {
+                this.hostKeys[node.name] = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+            }
             const publicIp =
                 az.access === "publicIp"
                     ? new network.PublicIPAddress(
@@ -76,6 +95,13 @@ export class AzureNodes extends pulumi.ComponentResource {
                     osProfile: {
                         computerName: node.name,
                         adminUsername: az.adminUser,
+                        customData: hostKey
+                            ? pulumi.secret(
+                                  pulumi
+                                      .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+                                      .apply(([priv, pub]) => Buffer.from(hostKeyCloudConfig(priv, pub)).toString("base64")),
+                              )
+                            : undefined,
                         linuxConfiguration: {
                             disablePasswordAuthentication: true,
                             ssh: { publicKeys: [{ path: `/home/${az.adminUser}/.ssh/authorized_keys`, keyData: args.sshPublicKey }] },
@@ -93,8 +119,9 @@ export class AzureNodes extends pulumi.ComponentResource {
                     },
                     networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
                 },
-                // A newer image (or "latest" resolving differently) applies to new VMs only.
-                { parent: this, ignoreChanges: ["storageProfile.imageReference"] },
+                // A newer image (or "latest" resolving differently) applies to new VMs only; custom data
+                // is fixed when a VM is created (Azure refuses to change it).
+                { parent: this, ignoreChanges: ["storageProfile.imageReference", "osProfile.customData"] },
             );
         }
         this.registerOutputs({});

@@ -14,6 +14,9 @@ export interface SshAccess {
     /** Address to SSH to, per host name, when it is not the host's cluster IP (default: the IP),
      * e.g. a cloud VM's public DNS name. */
     readonly addresses?: Record<string, pulumi.Input<string>>;
+    /** Host public keys, per host name, of machines the program gave a key (default: none; a key
+     * in the host's own config wins). */
+    readonly hostKeys?: Record<string, pulumi.Input<string>>;
 }
 
 /**
@@ -28,12 +31,13 @@ export function connectionFor(
     ssh: SshAccess,
 ): command.types.input.remote.ConnectionArgs {
     const bastion = ssh.bastion;
+    const hostKey = host.hostKey ?? ssh.hostKeys?.[host.name];
     return {
         host: ssh.addresses?.[host.name] ?? host.ip,
         port: host.sshPort,
         user: host.sshUser,
         privateKey: pulumi.secret(ssh.privateKey),
-        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        ...(hostKey ? { hostKey } : {}),
         dialErrorLimit: ssh.dialErrorLimit ?? 40,
         perDialTimeout: 15,
         ...(bastion

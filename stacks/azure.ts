@@ -76,6 +76,7 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         nodes: config.nodes,
         sshPublicKey: publicKeyOf(ssh.privateKey),
         workerPoolId: lb.backendPoolId,
+        pinHostKeys: az.pinHostKeys,
     });
 
     const publicAccess = az.access === "publicIp";
@@ -84,7 +85,11 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
     const firstWorker = config.nodes.find((n) => n.role === "worker") ?? firstControlPlane;
     const outputs = buildKubeadmPlatform(config, {
         machines: nodes.machines,
-        ssh: publicAccess ? { ...ssh, addresses: Object.fromEntries(config.nodes.map((n) => [n.name, azureNodeFqdn(dnsLabelPrefix, az.location, n.name)])) } : ssh,
+        ssh: {
+            ...ssh,
+            hostKeys: nodes.hostKeys,
+            ...(publicAccess ? { addresses: Object.fromEntries(config.nodes.map((n) => [n.name, azureNodeFqdn(dnsLabelPrefix, az.location, n.name)])) } : {}),
+        },
         // The API server certificate names the control plane's public DNS name, so the kubeconfig can use it.
         extraCertSANs: publicAccess ? [apiFqdn] : [],
         ingress: { ip: lb.publicIp, httpPort: 80, httpsPort: 443 },

@@ -7,7 +7,7 @@ import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
 import { parseConfig, ConfigError } from "../config";
-import { MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { containsSecret, maskSecrets, MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { byType, commands, envOf, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, validateManifest } from "./helpers";
 
 const rulesOf = (s: Synthesis, nsg = "azure-net-nsg"): SecurityRule[] => (named(s, nsg).inputs.securityRules as SecurityRule[]) ?? [];
@@ -37,7 +37,7 @@ describe("azure stack: kubeadm on Azure VMs", () => {
         const vms = byType(s, "azure-native:compute:VirtualMachine");
         assert.deepEqual(vms.map((v) => v.inputs.vmName).sort(), ["k8s-master", "k8s-node1", "k8s-node2", "k8s-node3"]);
         for (const vm of vms) {
-            const inputs = vm.inputs as any;
+            const inputs = unwrapSecrets(vm.inputs) as any;
             assert.equal(inputs.hardwareProfile.vmSize, "Standard_D2s_v3");
             assert.equal(inputs.osProfile.adminUsername, "azureuser");
             assert.equal(inputs.osProfile.linuxConfiguration.disablePasswordAuthentication, true, "SSH keys only");
@@ -392,3 +392,38 @@ describe("issue #10: AKS as the API behaves", () => {
         assert.deepEqual(autoPool.options.ignoreChanges, ["count"]);
     });
 });
+
+describe("azure: SSH host keys the program generates", () => {
+    it("gives every VM an ed25519 host key through cloud-init and pins it on every command to that VM", async () => {
+        const s = await synthStack("azure");
+        const vms = byType(s, "azure-native:compute:VirtualMachine");
+        assert.equal(vms.length, 4);
+        for (const vm of vms) {
+            const node = String(vm.inputs.vmName);
+            assert.ok(containsSecret(vm.inputs.osProfile), `${node}: the host key travels as a secret`);
+            assert.ok(!JSON.stringify(maskSecrets(vm.inputs)).includes("MOCK-PRIVATE-KEY"), `${node}: nothing shows the private key`);
+            const customData = (unwrapSecrets(vm.inputs.osProfile) as any).customData;
+            const cloudConfig = Buffer.from(String(customData), "base64").toString();
+            assert.match(cloudConfig, /^#cloud-config\nssh_keys:\n  ed25519_private: \|\n    -----BEGIN OPENSSH PRIVATE KEY-----\n/);
+            const publicKey = /ed25519_public: (.*)$/m.exec(cloudConfig)![1];
+            assert.match(publicKey, /^ssh-ed25519 /);
+            assert.ok(vm.options.ignoreChanges?.includes("osProfile.customData"), "custom data is fixed at creation");
+            const toNode = commands(s).filter((c) => (unwrapSecrets(c.inputs.connection) as any).host.startsWith(`k8sp-`) && (unwrapSecrets(c.inputs.connection) as any).host.includes(`-${node}.`));
+            assert.ok(toNode.length >= 3, `${node}: commands found`);
+            for (const c of toNode) {
+                assert.equal((unwrapSecrets(c.inputs.connection) as any).hostKey, publicKey, c.name);
+            }
+        }
+    });
+
+    it("leaves VMs created before host keys were pinned alone when pinHostKeys is false", async () => {
+        const s = await synthStack("azure", (raw: any) => {
+            raw.infra.azure.pinHostKeys = false;
+        });
+        for (const vm of byType(s, "azure-native:compute:VirtualMachine")) {
+            assert.equal((unwrapSecrets(vm.inputs.osProfile) as any).customData, undefined);
+        }
+        assert.ok(commands(s).every((c) => (unwrapSecrets(c.inputs.connection) as any).hostKey === undefined));
+    });
+});
+

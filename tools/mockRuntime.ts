@@ -119,7 +119,12 @@ const AUTONAME_SUFFIX = "a1b2c3d4";
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
-            return { privateKeyPem: `MOCK-PRIVATE-KEY-${name}`, publicKeyPem: `MOCK-PUBLIC-KEY-${name}`, publicKeyOpenssh: `ssh-rsa MOCK ${name}` };
+            return {
+                privateKeyPem: `MOCK-PRIVATE-KEY-${name}`,
+                privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-PRIVATE-KEY-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+                publicKeyPem: `MOCK-PUBLIC-KEY-${name}`,
+                publicKeyOpenssh: inputs.algorithm === "ED25519" ? `ssh-ed25519 AAAAC3Mock${name.replace(/[^A-Za-z0-9]/g, "")}\n` : `ssh-rsa MOCK ${name}`,
+            };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
             return { certPem: FIXTURE_CA };
