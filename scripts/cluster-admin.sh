@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Cluster-side steps for one node, run on the first control-plane node with its admin kubeconfig.
+# Cluster-side steps, run on the bootstrap control-plane node with its admin kubeconfig.
+# (Role labels and uncordoning a node that is in config again are done by the program through
+# the Kubernetes API: a NodePatch with spec.unschedulable=false.)
 #
 # Parameters (environment):
-#   ACTION        issue-join-credentials | label | drain | delete-node
-#   NODE_NAME     the node the action is about
-#   NODE_LABEL    (label) the role shown by `kubectl get nodes`: worker or control-plane
+#   ACTION        issue-join-credentials | drain | delete-node
+#   NODE_NAME     (drain, delete-node) the node the action is about
+#   JOINING_NODES (issue-join-credentials, optional) the space-separated names of the nodes
+#                 joining in this `pulumi up`, shown in the token's description
 #   DRAIN_TIMEOUT (drain) how long to wait for evictions, e.g. 10m
-# Standard input (issue-join-credentials): BOOTSTRAP_TOKEN, and CERTIFICATE_KEY for a
-# control-plane node.
+# Standard input (issue-join-credentials): BOOTSTRAP_TOKEN, and CERTIFICATE_KEY when a
+# control-plane node joins.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require_env ACTION NODE_NAME
+require_env ACTION
+case "$ACTION" in drain | delete-node) require_env NODE_NAME ;; esac
 [ -f "$ADMIN_KUBECONFIG" ] || die "$ADMIN_KUBECONFIG is missing: this is not an initialised control-plane node"
 export KUBECONFIG="$ADMIN_KUBECONFIG"
 
@@ -20,10 +24,11 @@ node_exists() { kubectl get node "$NODE_NAME" >/dev/null 2>&1; }
 
 case "$ACTION" in
 issue-join-credentials)
-  # Bootstrap tokens expire (24h), so each joining node gets the stack's token re-issued just
-  # before it joins: a worker added months later joins as well as one added on day one.
-  # Every member's step may run at once: take turns, and make issuing idempotent (create when
-  # absent, otherwise extend its expiry). No secret goes into a process's arguments.
+  # Bootstrap tokens expire (24h), so the stack's token is re-issued (once per `pulumi up`, for
+  # every node joining in it) just before they join: a worker added months later joins as well
+  # as one added on day one. Runs may still overlap (a retried up, a hand-run): take turns, and
+  # make issuing idempotent (create when absent, otherwise extend its expiry). No secret goes
+  # into a process's arguments.
   read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
   require_env BOOTSTRAP_TOKEN
   mkdir -p "$ROOT/run"
@@ -40,7 +45,7 @@ issue-join-credentials)
     echo "bootstrapTokens:"
     echo "  - token: \"$BOOTSTRAP_TOKEN\""
     echo "    ttl: 2h0m0s"
-    echo "    description: \"k8s-platform join of $NODE_NAME\""
+    echo "    description: \"k8s-platform joins of ${JOINING_NODES:-nodes}\""
     [ -z "${CERTIFICATE_KEY:-}" ] || echo "certificateKey: \"$CERTIFICATE_KEY\""
   } >"$config"
   # The Secret holds the token's secret half (base64); compare it from output, never argv.
@@ -67,27 +72,30 @@ EOF
     # Control-plane joins fetch the shared certificates, which kubeadm keeps for two hours only.
     kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config "$config" >/dev/null
   fi
-  log "join credentials issued for $NODE_NAME"
-  ;;
-label)
-  require_env NODE_LABEL
-  # The kubelet registers its Node object just after `kubeadm join` returns.
-  for _ in $(seq 1 60); do
-    node_exists && break
-    sleep "${WAIT_INTERVAL:-2}"
-  done
-  kubectl label node "$NODE_NAME" "node-role.kubernetes.io/$NODE_LABEL=" --overwrite
+  log "join credentials issued${JOINING_NODES:+ for $JOINING_NODES}"
   ;;
 drain)
-  # Fails (and so stops the removal before the VM goes) when pods cannot be evicted in time.
-  if node_exists; then
+  if ! node_exists; then
+    log "node $NODE_NAME is not registered; nothing to drain"
+  elif [ "$(kubectl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]; then
+    # Fails (and so stops the removal before the VM goes) when pods cannot be evicted in time.
     kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout="${DRAIN_TIMEOUT:-10m}"
   else
-    log "node $NODE_NAME is not registered; nothing to drain"
+    # NotReady (host down, kubelet gone): evicted pods never finish terminating without a
+    # kubelet, so a drain would only wait out its timeout. Keep new pods off and delete its pods
+    # without waiting for the kubelet's confirmation; their controllers recreate them elsewhere.
+    log "node $NODE_NAME is not Ready: cordoning it and force-deleting its pods"
+    kubectl cordon "$NODE_NAME" >/dev/null
+    forced=$(kubectl delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --force --grace-period=0)
+    if [ -n "$forced" ]; then
+      while IFS= read -r line; do log "forced on $NODE_NAME: $line"; done <<<"$forced"
+    else
+      log "no pods on $NODE_NAME"
+    fi
   fi
   ;;
 delete-node)
   kubectl delete node "$NODE_NAME" --ignore-not-found
   ;;
-*) die "unknown ACTION '$ACTION' (allowed: issue-join-credentials, label, drain, delete-node)" ;;
+*) die "unknown ACTION '$ACTION' (allowed: issue-join-credentials, drain, delete-node)" ;;
 esac

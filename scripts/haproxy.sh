@@ -4,8 +4,10 @@
 # program; it is checked with `haproxy -c` before it replaces the running one, and HAProxy is
 # reloaded (gracefully, no dropped connections) only when it changed.
 #
-# Parameters (environment): HAPROXY_CONFIG (the whole haproxy.cfg), FIREWALL_MODE (disabled|open),
-#   HAPROXY_PORTS (space-separated ports it listens on, opened when FIREWALL_MODE=open)
+# Parameters (environment): HAPROXY_CONFIG (the whole haproxy.cfg), FIREWALL_MODE (disabled:
+#   firewalld and ufw stopped and disabled | open: HAPROXY_PORTS opened in the active one),
+#   HAPROXY_PORTS (space-separated TCP ports it listens on: "80 443", plus 6443 when it fronts
+#   the API servers)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,16 +21,10 @@ if [ "$FAMILY" = dnf ] && command -v getenforce >/dev/null 2>&1 && [ "$(getenfor
   [ "$(getsebool haproxy_connect_any 2>/dev/null | awk '{print $3}')" = on ] || setsebool -P haproxy_connect_any 1
 fi
 
-if [ "$FIREWALL_MODE" = open ] && systemctl is-active --quiet firewalld 2>/dev/null; then
-  reload=0
-  for port in ${HAPROXY_PORTS:-}; do
-    firewall-cmd --permanent --query-port="$port/tcp" >/dev/null 2>&1 || {
-      firewall-cmd --permanent --add-port="$port/tcp"
-      reload=1
-    }
-  done
-  [ "$reload" -eq 0 ] || firewall-cmd --reload
-fi
+# prepare-node.sh never runs on a dedicated HAProxy host: its firewall is handled here.
+ports=()
+for port in ${HAPROXY_PORTS:-}; do ports+=("$port/tcp"); done
+firewall_apply "$FIREWALL_MODE" "${ports[@]}"
 
 config="$ROOT/etc/haproxy/haproxy.cfg"
 candidate=$(mktemp)

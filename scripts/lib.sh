@@ -83,6 +83,51 @@ unit_enable_now() {
   systemctl is-active --quiet "$1" 2>/dev/null || systemctl start "$1"
 }
 
+# firewall_apply MODE PORT/PROTO...: the host firewall as FIREWALL_MODE asks. "disabled" stops
+# and disables firewalld and ufw (the seed's way); "open" opens each port ("80/tcp",
+# "2379-2380/tcp") in whichever of them is active, once. Nodes, and the dedicated HAProxy and NFS
+# hosts, on which prepare-node.sh never runs, all go through here.
+firewall_apply() {
+  local mode="$1" port reload=0
+  shift
+  case "$mode" in
+  disabled)
+    if systemctl is-enabled --quiet firewalld 2>/dev/null || systemctl is-active --quiet firewalld 2>/dev/null; then
+      systemctl disable --now firewalld
+    fi
+    if ufw_active; then ufw disable; fi
+    ;;
+  open)
+    if systemctl is-active --quiet firewalld 2>/dev/null; then
+      for port in "$@"; do
+        firewall-cmd --permanent --query-port="$port" >/dev/null 2>&1 || {
+          firewall-cmd --permanent --add-port="$port" >/dev/null
+          reload=1
+        }
+      done
+      # --permanent changes only the saved configuration; --reload makes it the running one.
+      [ "$reload" -eq 0 ] || firewall-cmd --reload >/dev/null
+    elif ufw_active; then
+      local rules
+      rules=$(ufw status)
+      for port in "$@"; do
+        # ufw writes a range as FROM:TO and shows each rule as "PORT/PROTO  ALLOW  Anywhere".
+        grep -q "^${port/-/:} " <<<"$rules" || ufw allow "${port/-/:}" >/dev/null
+      done
+    else
+      log "no active firewall found; nothing to open"
+    fi
+    ;;
+  *) die "FIREWALL_MODE must be 'disabled' or 'open', got '$mode'" ;;
+  esac
+}
+ufw_active() {
+  command -v ufw >/dev/null 2>&1 || return 1
+  local status
+  status=$(ufw status 2>/dev/null) || return 1
+  [[ "$status" == *"Status: active"* ]]
+}
+
 apt_installed() {
   local status
   status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1

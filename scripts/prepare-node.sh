@@ -64,35 +64,8 @@ firewall_ports() {
 }
 
 configure_firewall() {
-  local port reload=0
-  case "$FIREWALL_MODE" in
-  disabled)
-    if systemctl is-enabled --quiet firewalld 2>/dev/null || systemctl is-active --quiet firewalld 2>/dev/null; then
-      systemctl disable --now firewalld
-    fi
-    if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q 'Status: active'; then
-      ufw disable
-    fi
-    ;;
-  open)
-    if systemctl is-active --quiet firewalld 2>/dev/null; then
-      for port in $(firewall_ports); do
-        firewall-cmd --permanent --query-port="$port" >/dev/null 2>&1 || {
-          firewall-cmd --permanent --add-port="$port"
-          reload=1
-        }
-      done
-      [ "$reload" -eq 0 ] || firewall-cmd --reload
-    elif command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q 'Status: active'; then
-      for port in $(firewall_ports); do
-        ufw status | grep -q "^${port/-/:} " || ufw allow "${port/-/:}"
-      done
-    else
-      log "no active firewall found; nothing to open"
-    fi
-    ;;
-  *) die "FIREWALL_MODE must be 'disabled' or 'open', got '$FIREWALL_MODE'" ;;
-  esac
+  # shellcheck disable=SC2046 # one word per port
+  firewall_apply "$FIREWALL_MODE" $(firewall_ports)
 }
 
 configure_kernel() {

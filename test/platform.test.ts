@@ -216,6 +216,12 @@ describe("dev: HAProxy on test-master (seed 000 §13)", () => {
         config = envOf(commands(s).find((c) => scriptOf(c) === "haproxy")!, "HAPROXY_CONFIG")!;
     });
 
+    it("drops root: user and group haproxy in global (issue #8, 13)", () => {
+        const global = config.split(/\n(?=\S)/).find((b) => b.startsWith("global\n"))!;
+        assert.match(global, /\n {4}user haproxy\n/);
+        assert.match(global, /\n {4}group haproxy\n/);
+    });
+
     it("runs on test-master with a config haproxy -c accepts", () => {
         const cmd = commands(s).find((c) => scriptOf(c) === "haproxy")!;
         assert.deepEqual(cmd.dependsOn, ["dev-cluster-test-master-prepare"]);

@@ -33,6 +33,10 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
         "global",
         "    log /dev/log local0",
         "    maxconn 4096",
+        // Drop root once the ports are bound: the user and group the haproxy package creates
+        // (Debian/Ubuntu and Rocky alike; `haproxy -c` refuses a user that does not exist).
+        "    user haproxy",
+        "    group haproxy",
         "",
         "defaults",
         "    log global",

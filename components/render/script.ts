@@ -18,7 +18,6 @@ export type ScriptName =
     | "kubeadm-join"
     | "kubeadm-reset"
     | "cluster-admin"
-    | "read-kubeconfig"
     | "hosts-block"
     | "nfs-server"
     | "haproxy"

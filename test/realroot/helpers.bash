@@ -33,6 +33,8 @@ new_node() {
   install -d -m 1777 "$up/tmp"
   cp "$REALROOT_DIR/stubs/systemctl" "$up/usr/local/sbin/systemctl"
   for c in modprobe sysctl swapoff setenforce restorecon; do cp "$REALROOT_DIR/stubs/node-stub" "$up/usr/local/sbin/$c"; done
+  # SELinux off unless a test writes /var/lib/k8sp-stub/selinux-enabled.
+  cp "$REALROOT_DIR/stubs/selinuxenabled" "$up/usr/local/sbin/selinuxenabled"
   # No init: package maintainer scripts must not start daemons (invoke-rc.d's policy hook).
   mkdir -p "$up/usr/sbin"
   printf '#!/bin/sh\nexit 101\n' >"$up/usr/sbin/policy-rc.d"
@@ -41,12 +43,24 @@ new_node() {
   cp "$E2E_REPOS/debian/Release.key" "$up/etc/apt/keyrings/e2e-debian.asc"
   echo "deb [signed-by=/etc/apt/keyrings/e2e-debian.asc] http://127.0.0.1:$E2E_PORT/debian/ ./" >"$up/etc/apt/sources.list.d/debian.list"
   case "$os" in
-  ubuntu) printf 'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n' >"$up/etc/os-release" ;;
+  ubuntu)
+    printf 'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n' >"$up/etc/os-release"
+    # Ubuntu server images ship ufw, installed but inactive.
+    cp "$REALROOT_DIR/stubs/ufw" "$up/usr/local/sbin/ufw"
+    mkdir -p "$up/etc/ufw" && printf '# /etc/ufw/ufw.conf\nENABLED=no\nLOGLEVEL=low\n' >"$up/etc/ufw/ufw.conf"
+    ;;
   rocky)
     printf 'NAME="Rocky Linux"\nVERSION="9.6 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.6"\nPLATFORM_ID="platform:el9"\n' >"$up/etc/os-release"
     mkdir -p "$up/etc/selinux" "$up/etc/yum.repos.d" "$up/var/lib/k8sp-stub/rpms"
     printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' >"$up/etc/selinux/config"
     cp "$REALROOT_DIR/stubs/dnf" "$up/usr/local/sbin/dnf"
+    # Rocky images run firewalld, enabled and active (its unit as firewalld's package installs it).
+    cp "$REALROOT_DIR/stubs/firewall-cmd" "$up/usr/local/sbin/firewall-cmd"
+    mkdir -p "$up/usr/lib/systemd/system" "$up/etc/systemd/system/multi-user.target.wants" "$up/run/k8sp-stub-units"
+    printf '[Unit]\nDescription=firewalld - dynamic firewall daemon\n\n[Service]\nExecStart=/usr/sbin/firewalld --nofork --nopid\n\n[Install]\nWantedBy=multi-user.target\nAlias=dbus-org.fedoraproject.FirewallD1.service\n' >"$up/usr/lib/systemd/system/firewalld.service"
+    ln -s /usr/lib/systemd/system/firewalld.service "$up/etc/systemd/system/multi-user.target.wants/firewalld.service"
+    ln -s /usr/lib/systemd/system/firewalld.service "$up/etc/systemd/system/dbus-org.fedoraproject.FirewallD1.service"
+    date +%s >"$up/run/k8sp-stub-units/firewalld.service"
     cp "$E2E_REPOS"/rpms/*.rpm "$up/var/lib/k8sp-stub/rpms/"
     in_node "$name" rpm --initdb
     # Docker's repo file is how the script finds containerd.io; here it is already in place.
@@ -65,11 +79,14 @@ node_put() {
 }
 
 # in_node NAME COMMAND...: runs COMMAND as root inside the node (a private mount and pid
-# namespace, chroot), with a clean environment; standard input is passed through.
+# namespace, chroot), with a clean environment; standard input is passed through. With
+# IN_NODE_NETNS=1 also in a network namespace of its own (real `ip` and `iptables` on a private
+# kernel network stack; it lasts as long as COMMAND).
 in_node() {
-  local name="$1" d="$BATS_TEST_TMPDIR/nodes/$1"
+  local name="$1" d="$BATS_TEST_TMPDIR/nodes/$1" net=()
   shift
-  unshare --mount --pid --fork --propagation private /bin/bash -c '
+  [ -z "${IN_NODE_NETNS:-}" ] || net=(--net)
+  unshare --mount --pid --fork "${net[@]}" --propagation private /bin/bash -c '
     set -e
     d="$1" lower="$2" cluster="$3" scripts="$4"
     shift 4

@@ -35,8 +35,8 @@ init() {
   secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
     node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=true
 }
-credentials() { # node
-  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" | node_script cp1 cluster-admin ACTION=issue-join-credentials NODE_NAME="$1"
+credentials() { # joining nodes (as the program calls it: once per up, no NODE_NAME)
+  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" | node_script cp1 cluster-admin ACTION=issue-join-credentials JOINING_NODES="$1"
 }
 join_cp() { # node
   secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_CP"
@@ -110,7 +110,7 @@ cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
   run in_node cp1 bash -c "
     for n in w1 w2 cp2; do
       printf 'BOOTSTRAP_TOKEN=%s\nCERTIFICATE_KEY=%s\n' '$(printf %s "$TOKEN" | base64 -w0)' '$(printf %s "$CERT_KEY" | base64 -w0)' |
-        env ACTION=issue-join-credentials NODE_NAME=\$n bash /opt/k8sp-scripts/cluster-admin.sh &
+        env ACTION=issue-join-credentials JOINING_NODES=\$n bash /opt/k8sp-scripts/cluster-admin.sh &
     done
     rc=0; for j in 1 2 3; do wait -n || rc=1; done; exit \$rc"
   echo "$output"
@@ -123,4 +123,130 @@ cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
   run credentials w3
   [ "$status" -eq 0 ]
   [ -f "$(cluster)/tokens/abcdef" ]
+}
+
+@test "join credentials: one call for every joining node, without NODE_NAME; the token is described as their joins" {
+  prepared cp1 control-plane
+  init
+  rm "$(cluster)/tokens/abcdef"
+  run credentials "cp2 w1 w2"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(cut -d' ' -f1 "$(cluster)/tokens/abcdef")" = 0123456789abcdef ]
+  [ "$(cat "$(cluster)/token-descriptions/abcdef")" = "k8s-platform joins of cp2 w1 w2" ]
+  [ "$(cut -d' ' -f1 "$(cluster)/secrets/kubeadm-certs")" = "$CERT_KEY" ]
+  # drain and delete-node still name their node.
+  run node_script cp1 cluster-admin ACTION=drain
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"missing parameter(s): NODE_NAME"* ]]
+  run node_script cp1 cluster-admin ACTION=label NODE_NAME=w1 NODE_LABEL=worker
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"unknown ACTION 'label'"* ]]
+}
+
+# A node of the stub API server: its Ready condition and the pods bound to it (namespace_name).
+stub_node() { # name Ready|NotReady pod...
+  local n="$1" state="$2"
+  shift 2
+  printf '%s\n' "$state" >"$(cluster)/nodes/$n"
+  mkdir -p "$(cluster)/pods/$n"
+  for p in "$@"; do touch "$(cluster)/pods/$n/$p"; done
+}
+drain() { node_script cp1 cluster-admin ACTION=drain NODE_NAME="$1" DRAIN_TIMEOUT=5s; }
+
+@test "drain: a Ready node is drained normally (with its timeout); a node that is gone needs no drain" {
+  prepared cp1 control-plane
+  init
+  stub_node w1 Ready default_web-1 kube-flannel_kube-flannel-ds-abcde
+  run drain w1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  stub_calls cp1 | grep -qx 'kubectl drain w1 --ignore-daemonsets --delete-emptydir-data --timeout=5s'
+  [ -f "$(cluster)/nodes/w1.cordoned" ]
+  [ -z "$(ls -A "$(cluster)/pods/w1" 2>/dev/null)" ]
+  run grep -q 'kubectl delete pods' <<<"$(stub_calls cp1)"
+  [ "$status" -eq 1 ]
+  run node_script cp1 cluster-admin ACTION=delete-node NODE_NAME=w1
+  [ "$status" -eq 0 ]
+  [ ! -e "$(cluster)/nodes/w1" ]
+  run drain w1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"node w1 is not registered; nothing to drain"* ]]
+}
+
+@test "drain: a NotReady node (host gone) is cordoned and its pods force-deleted, each one logged, instead of a drain that times out" {
+  prepared cp1 control-plane
+  init
+  stub_node w2 NotReady default_web-2 kube-flannel_kube-flannel-ds-fghij
+  run drain w2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ -f "$(cluster)/nodes/w2.cordoned" ]
+  [ -z "$(ls -A "$(cluster)/pods/w2")" ]
+  stub_calls cp1 | grep -qx 'kubectl delete pods -A --field-selector spec.nodeName=w2 --force --grace-period=0'
+  [[ "$output" == *"w2 is not Ready"* ]]
+  [[ "$output" == *'forced on w2: pod "web-2" force deleted'* ]]
+  [[ "$output" == *'forced on w2: pod "kube-flannel-ds-fghij" force deleted'* ]]
+  run grep -q '^kubectl drain' <<<"$(stub_calls cp1)"
+  [ "$status" -eq 1 ]
+}
+
+joined_worker() { # name: prepared, joined to cp1's cluster
+  prepared "$1" worker
+  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_WORKER" >/dev/null 2>&1
+}
+JOIN_WORKER='apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 10.0.0.10:6443
+    token: "@BOOTSTRAP_TOKEN@"
+    caCertHashes: ["sha256:abc"]'
+
+@test "reset: kubeadm reset, then Flannel's interfaces (real ip), its CNI files and kube-proxy's rules (real iptables) go; other files stay; twice is safe" {
+  prepared cp1 control-plane
+  init
+  joined_worker w1
+  [ -f "$(node_file w1 /etc/kubernetes/kubelet.conf)" ]
+  mkdir -p "$(node_put w1 /var/lib/cni/networks/cbr0)" && echo 10.244.1.5 >"$(node_put w1 /var/lib/cni/networks/cbr0/last_reserved_ip.0)"
+  echo '{"name":"cbr0"}' >"$(node_put w1 /etc/cni/net.d/10-flannel.conflist)"
+  echo '{"name":"other"}' >"$(node_put w1 /etc/cni/net.d/99-operator.conf)"
+  # One network namespace for the whole sequence: what Flannel and kube-proxy leave on a node
+  # (a bridge, a VXLAN device, chains in filter/nat/mangle for IPv4 and IPv6), then reset twice.
+  IN_NODE_NETNS=1 run in_node w1 bash -c '
+    set -e
+    ip link add cni0 type bridge
+    ip link add flannel.1 type vxlan id 1 dstport 8472 dev lo
+    for t in iptables ip6tables; do
+      $t -N KUBE-FIREWALL && $t -A INPUT -j KUBE-FIREWALL
+      $t -t nat -N KUBE-SERVICES && $t -t nat -A PREROUTING -j KUBE-SERVICES
+      $t -t mangle -N KUBE-IPTABLES-HINT
+    done
+    env NODE_NAME=w1 bash /opt/k8sp-scripts/kubeadm-reset.sh
+    echo "--- links:"; ip -o link show | cut -d: -f2
+    echo "--- rules: KUBE lines $(iptables-save | grep -c KUBE || true) $(ip6tables-save | grep -c KUBE || true)"
+    env NODE_NAME=w1 bash /opt/k8sp-scripts/kubeadm-reset.sh
+    echo "--- second run ok"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"deleting interface cni0"* ]]
+  [[ "$output" == *"deleting interface flannel.1"* ]]
+  links=$(sed -n '/^--- links:/,/^--- rules:/p' <<<"$output")
+  [[ "$links" != *cni0* ]] && [[ "$links" != *flannel.1* ]] && [[ "$links" == *lo* ]]
+  [[ "$output" == *"--- rules: KUBE lines 0 0"* ]]
+  [[ "$output" == *"--- second run ok"* ]]
+  stub_calls w1 | grep -qx 'kubeadm reset -f'
+  [ ! -e "$(node_file w1 /etc/kubernetes/kubelet.conf)" ]
+  [ ! -e "$(node_file w1 /var/lib/cni)" ]
+  [ ! -e "$(node_file w1 /etc/cni/net.d/10-flannel.conflist)" ]
+  [ -f "$(node_file w1 /etc/cni/net.d/99-operator.conf)" ]
+}
+
+@test "reset touches no etcd data of its own: a host without Kubernetes config keeps /var/lib/etcd" {
+  new_node h1 ubuntu
+  mkdir -p "$(node_put h1 /var/lib/etcd/member/snap)" && echo data >"$(node_put h1 /var/lib/etcd/member/snap/db)"
+  IN_NODE_NETNS=1 run in_node h1 env NODE_NAME=h1 bash /opt/k8sp-scripts/kubeadm-reset.sh
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$(node_file h1 /var/lib/etcd/member/snap/db)")" = data ]
 }

@@ -6,6 +6,7 @@
 #                     kubeadm/kubelet/kubectl at 1.35.1 and 1.35.2, kubernetes-cni, cri-tools
 #   debian/           the real Debian packages of ROOT_CACHE_DIR/mirror (flat, signed the same way)
 #   docker/           a stub of Docker's containerd.io 1.7.28 (an existing Docker host)
+#   other-minor/      a stub kubeadm 1.34.5 .deb (a node installed for another minor)
 #   rpms/             stub .rpm files for the Rocky runs (installed by the dnf stub with real rpm)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,6 +74,9 @@ for v in "${K8S_PATCHES[@]}"; do
     usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit"
   build_deb "$deb" kubectl "$v-1.1" "" usr/bin/kubectl "$here/stubs/kubectl"
 done
+# Not in any repository: a node that already has another minor's kubeadm (installed by hand).
+mkdir -p "$out/other-minor"
+build_deb "$out/other-minor" kubeadm 1.34.5-1.1 "cri-tools (>= 1.30.0)" usr/bin/kubeadm "$here/stubs/kubeadm"
 build_deb "$deb" kubernetes-cni 1.7.1-1.1 "" opt/cni/bin/bridge "$out/cni" opt/cni/bin/loopback "$out/cni" opt/cni/bin/portmap "$out/cni"
 build_deb "$deb" cri-tools 1.35.0-1.1 "" usr/bin/crictl "$out/crictl"
 sign_flat_repo "$deb"

@@ -132,3 +132,56 @@ prepare() { # node [VAR=value...]
   [ "$(etc_state n1)" = "$before" ]
   ! grep -q '##' "$(node_file n1 /etc/fstab)" || false
 }
+
+@test "a node whose kubeadm has another minor (1.34) is refused, not silently upgraded" {
+  new_node n1 ubuntu
+  cp "$E2E_REPOS"/other-minor/kubeadm_1.34.5-1.1_amd64.deb "$(node_put n1 /tmp/kubeadm.deb)"
+  cp "$E2E_REPOS"/k8s/v1.35/deb/cri-tools_*.deb "$(node_put n1 /tmp/cri-tools.deb)"
+  in_node n1 dpkg -i /tmp/cri-tools.deb /tmp/kubeadm.deb >/dev/null
+  run prepare n1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"kubeadm 1.34.5 is installed but the stack asks for 1.35; upgrade with 'kubeadm upgrade' first"* ]]
+  [ "$(in_node n1 dpkg-query -W -f='${Version}' kubeadm)" = 1.34.5-1.1 ]
+  run grep -q 'kubelet=' <<<"$(stub_calls n1)"
+  [ "$status" -eq 1 ]
+}
+
+@test "firewall disabled (the seed's default): firewalld (rocky) stopped and disabled, an active ufw (ubuntu) disabled" {
+  new_node r1 rocky
+  run prepare r1
+  [ "$status" -eq 0 ]
+  run in_node r1 systemctl is-enabled firewalld
+  [ "$output" = disabled ]
+  run in_node r1 systemctl is-active firewalld
+  [ "$status" -eq 3 ]
+  new_node n1 ubuntu
+  in_node n1 ufw enable >/dev/null
+  run prepare n1
+  [ "$status" -eq 0 ]
+  grep -qx 'ENABLED=no' "$(node_file n1 /etc/ufw/ufw.conf)"
+}
+
+@test "firewall open: the role's ports are opened once in firewalld (rocky control plane) and ufw (ubuntu worker), then left alone" {
+  new_node r1 rocky
+  run prepare r1 NODE_ROLE=control-plane FIREWALL_MODE=open
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for p in 6443/tcp 2379-2380/tcp 10250/tcp 10257/tcp 10259/tcp 8472/udp; do in_node r1 firewall-cmd --query-port="$p" >/dev/null; done
+  [ "$(in_node r1 systemctl is-active firewalld)" = active ]
+  before=$(etc_state r1)
+  run prepare r1 NODE_ROLE=control-plane FIREWALL_MODE=open
+  [ "$status" -eq 0 ]
+  [ "$(etc_state r1)" = "$before" ]
+  [ "$(stub_calls r1 | grep -c -- '--reload')" -eq 1 ]
+  new_node n1 ubuntu
+  in_node n1 ufw enable >/dev/null
+  run prepare n1 FIREWALL_MODE=open
+  [ "$status" -eq 0 ]
+  rules=$(in_node n1 ufw status)
+  for p in 8472/udp 10250/tcp 10256/tcp 30000:32767/tcp 80/tcp 443/tcp; do grep -q "^$p .*ALLOW" <<<"$rules"; done
+  before=$(etc_state n1)
+  run prepare n1 FIREWALL_MODE=open
+  [ "$status" -eq 0 ]
+  [ "$(etc_state n1)" = "$before" ]
+}
