@@ -9,8 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { unwrapSecrets } from "../../tools/mockRuntime";
-import { listStacks } from "../../tools/mockRuntime";
+import { listStacks, Synthesis, unwrapSecrets } from "../../tools/mockRuntime";
 import { KUBERNETES_VERSION } from "../../stacks/versions";
 import { commands, scriptOf, synthStack } from "../helpers";
 import { onPath, run, skipUnless } from "./tools";
@@ -60,9 +59,24 @@ describe("kubeadm config validate (real kubeadm)", { skip }, () => {
         assert.match(result.output, /networkng/);
     });
 
-    for (const stack of listStacks()) {
+    // Every committed stack, plus control planes that join (no committed stack has one yet).
+    const cases: [string, () => Promise<Synthesis>][] = [
+        ...listStacks().map((stack): [string, () => Promise<Synthesis>] => [stack, () => synthStack(stack)]),
+        [
+            "lab with three control planes",
+            () =>
+                synthStack("lab", (raw) => {
+                    (raw.nodes as unknown[]).push(
+                        { name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" },
+                        { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" },
+                    );
+                    raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" };
+                }),
+        ],
+    ];
+    for (const [stack, synth] of cases) {
         it(`${stack}: every init and join config the program renders is valid`, async () => {
-            const synthesis = await synthStack(stack);
+            const synthesis = await synth();
             const rendered = commands(synthesis)
                 .filter((r) => ["kubeadm-init", "kubeadm-join"].includes(scriptOf(r) ?? ""))
                 .map((r) => ({ name: r.name, config: kubeadmConfigOf(String(unwrapSecrets(r.inputs.create))) }));

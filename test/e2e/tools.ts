@@ -27,16 +27,18 @@ export function skipUnless(name: string): string | false {
 
 export interface Run {
     readonly status: number | null;
+    readonly stdout: string;
+    /** stdout and stderr. */
     readonly output: string;
 }
 
 /** Runs a tool with arguments (never secrets: these are test values) and collects its output. */
-export function run(tool: string, args: string[], opts: { cwd?: string } = {}): Run {
-    const result = spawnSync(tool, args, { encoding: "utf8", cwd: opts.cwd, timeout: 120_000 });
+export function run(tool: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+    const result = spawnSync(tool, args, { encoding: "utf8", cwd: opts.cwd, env: opts.env ?? process.env, timeout: 120_000 });
     if (result.error) {
         throw result.error;
     }
-    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+    return { status: result.status, stdout: result.stdout, output: `${result.stdout}${result.stderr}` };
 }
 
 /** ../shared/schemas beside the repository (data for tests, never copied into it). */
