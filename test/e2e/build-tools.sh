@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the real tools the e2e tests run, from Go modules, into a cache keyed by version and by
-# a hash of the wrapper module (go.mod + go.sum), so a warm run builds nothing:
+# a hash of the wrapper module (go.mod + go.sum) and the Go toolchain, so a warm run builds nothing:
 #   ${K8S_PLATFORM_E2E_CACHE:-~/.cache/k8s-platform-e2e}/<tool>-<version>-<hash>/bin/<tool>
 # Versions live only in the wrapper modules under test/e2e/tools/*/go.mod.
 #
 # Parameters (environment):
 #   K8S_PLATFORM_E2E_CACHE  cache root (default ~/.cache/k8s-platform-e2e)
-#   E2E_TOOLS               space-separated tools to build (default: all below)
+#   E2E_TOOLS               space-separated tools to build (default: those the tests use now,
+#                           kubeadm and kubectl-validate; also buildable: pulumi, kube-apiserver, etcd)
 # Writes "$cache/env" (export PATH=…) and prints the same line on stdout; progress on stderr.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ cache="${K8S_PLATFORM_E2E_CACHE:-$HOME/.cache/k8s-platform-e2e}"
 # hack/lib/version.sh upstream); `pulumi version` likewise (sdk/go/common/version).
 tools_table=$(cat <<'EOF'
 kubeadm|k8s|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
+kube-apiserver|k8s|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
+etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
 kubectl-validate|kubectl-validate|sigs.k8s.io/kubectl-validate|sigs.k8s.io/kubectl-validate|
 pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={v}
 EOF
@@ -26,7 +29,7 @@ EOF
 
 log() { printf '%s\n' "$*" >&2; }
 
-wanted="${E2E_TOOLS:-kubeadm kubectl-validate pulumi}"
+wanted="${E2E_TOOLS:-kubeadm kubectl-validate}"
 path_dirs=()
 mkdir -p "$cache"
 
@@ -34,7 +37,7 @@ while IFS='|' read -r tool dir pkg versioned ldflags_tpl; do
   case " $wanted " in *" $tool "*) ;; *) continue ;; esac
   moddir="$here/tools/$dir"
   version="$(cd "$moddir" && go list -m -f '{{.Version}}' "$versioned")"
-  hash="$(cat "$moddir/go.mod" "$moddir/go.sum" | sha256sum | cut -c1-12)"
+  hash="$({ cat "$moddir/go.mod" "$moddir/go.sum"; go env GOVERSION; } | sha256sum | cut -c1-12)"
   dest="$cache/$tool-$version-$hash"
   if [ -x "$dest/bin/$tool" ]; then
     log "cached: $tool $version ($dest)"

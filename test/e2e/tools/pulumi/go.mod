@@ -1,4 +1,6 @@
 // Wrapper module: builds the Pulumi CLI from github.com/pulumi/pulumi/pkg/v3.
+// v3.250.0, not the SDK's 3.270.0: the Go module proxy here refuses pkg/v3 v3.270.0 (403 "This
+// module version is not available"; v3.260.0's source zip too); v3.250.0 is served in full.
 // pkg/v3's own go.mod replaces sdk/v3 with ../sdk (a path `go install` refuses) and
 // atotto/clipboard with a fork; a consumer pins sdk/v3 to the same release and repeats the fork.
 module k8s-platform.test/e2e/tools/pulumi
