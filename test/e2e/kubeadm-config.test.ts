@@ -96,6 +96,9 @@ describe("kubeadm config validate (real kubeadm)", { skip }, () => {
             assert.deepEqual(failures, [], failures.join("\n"));
             assert.ok(rendered.some((r) => /kind: InitConfiguration/.test(r.config ?? "")), `${stack}: no init config`);
             assert.ok(rendered.some((r) => /kind: JoinConfiguration/.test(r.config ?? "")), `${stack}: no join config`);
+            if (stack.includes("control planes")) {
+                assert.ok(rendered.some((r) => /^controlPlane:/m.test(r.config ?? "")), `${stack}: no control-plane join config`);
+            }
         });
     }
 });
