@@ -33,6 +33,9 @@ log() { printf '%s\n' "$*" >&2; }
 wanted="${E2E_TOOLS:-kubeadm kubectl-validate kube-apiserver etcd}"
 path_dirs=()
 mkdir -p "$cache"
+tmp=""
+# A failed build leaves no half-built directory behind.
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
 
 while IFS='|' read -r tool dir pkg versioned ldflags_tpl; do
   case " $wanted " in *" $tool "*) ;; *) continue ;; esac
@@ -54,6 +57,7 @@ while IFS='|' read -r tool dir pkg versioned ldflags_tpl; do
     # Only a finished build is moved into place, so an interrupted run never looks cached.
     rm -rf "$dest"
     mv "$tmp" "$dest"
+    tmp=""
     log "built: $tool $version in $((SECONDS - start))s"
   fi
   path_dirs+=("$dest/bin")
