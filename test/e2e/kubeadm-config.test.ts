@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { listStacks, Synthesis, unwrapSecrets } from "../../tools/mockRuntime";
-import { KUBERNETES_VERSION } from "../../stacks/versions";
+import { KUBERNETES_VERSION } from "../../config";
 import { commands, scriptOf, synthStack } from "../helpers";
 import { onPath, run, skipUnless } from "./tools";
 
