@@ -20,6 +20,10 @@ describe("offline synthesis (npm run synth)", () => {
         const join = fs.readFileSync(path.join(out, "commands", "dev-cluster-test-node1-join.sh"), "utf8");
         assert.match(join, /^# dev-cluster-test-node1-join: runs on root@192\.168\.111\.172:22$/m);
         assert.match(join, /^# standard input: \[secret\]$/m);
+        assert.match(join, /^# output: kept in state and logged$/m);
+        const init = fs.readFileSync(path.join(out, "commands", "dev-cluster-init.sh"), "utf8");
+        assert.match(init, /^# output: secret in state, not logged$/m, "the init's output (it printed the token) is secret");
+        assert.match(fs.readFileSync(path.join(out, "commands", "dev-cluster-test-node1-membership.sh"), "utf8"), /^# on create: nothing/m);
         assert.match(join, /^export NODE_NAME='test-node1'$/m);
         assert.match(fs.readFileSync(path.join(out, "commands", "dev-cluster-test-node1-membership.delete.sh"), "utf8"), /^export ACTION='drain'$/m);
         const ns = parseYaml(fs.readFileSync(path.join(out, "manifests", "dev-flannel-namespace.yaml"), "utf8"));

@@ -55,10 +55,14 @@ export function renderedPaths(type: string, name: string): string[] {
 export function renderResource(resource: DeclaredResource): Record<string, string> {
     const { type, name, inputs } = resource;
     if (type === "command:remote:Command") {
-        const connection = unwrapSecrets(inputs.connection) as { host?: string; user?: string; port?: number } | undefined;
+        const connection = unwrapSecrets(inputs.connection) as { host?: string; user?: string; port?: number; hostKey?: string } | undefined;
+        const secretOutput = resource.options.additionalSecretOutputs?.includes("stdout") && inputs.logging === "none";
         const header = [
             `# ${name}: runs on ${connection?.user}@${connection?.host}:${connection?.port ?? 22}`,
+            `# host key: ${connection?.hostKey ? `pinned (${connection.hostKey.split(" ")[0]})` : "not pinned"}`,
             inputs.stdin !== undefined ? "# standard input: [secret]" : "# standard input: none",
+            `# output: ${secretOutput ? "secret in state, not logged" : "kept in state and logged"}`,
+            ...(inputs.create === undefined ? ["# on create: nothing (a delete-only step: no SSH session until it is removed)"] : []),
             "",
         ].join("\n");
         return {
