@@ -121,3 +121,15 @@ describe("node preparation parameters", () => {
         assert.ok(noProxyList(undefined, "cluster.local", ["192.168.111.0/24"], "localtest.com").split(",").includes(".localtest.com"));
     });
 });
+
+it("a node behind a proxy keeps registry.<domain> off it (the whole program, not just the helper)", async () => {
+    const { synthStack, commands, scriptOf, envOf } = await import("./helpers");
+    const s = await synthStack("lab", (raw: any) => {
+        raw.os = { httpProxy: "http://proxy.corp.example:3128" };
+    });
+    const preps = commands(s).filter((c) => scriptOf(c) === "prepare-node");
+    assert.equal(preps.length, 4);
+    for (const p of preps) {
+        assert.ok(envOf(p, "NO_PROXY_LIST")!.split(",").includes(".localtest.com"), p.name);
+    }
+});
