@@ -152,6 +152,16 @@ describe("the bootstrap node is chosen once", () => {
         assert.match(run.stderr, /k8s-platform:kubernetes\.bootstrapNode: the cluster was initialised on m-k8s.*Set kubernetes\.bootstrapNode to "m-k8s"/s);
     });
 
+    it("pins the bootstrap node with a RandomId whose keepers' changes the engine ignores", async () => {
+        // The refusal relies on the engine keeping the recorded keepers: without ignoreChanges a
+        // changed keeper replaces the RandomId (keepers is ForceNew) and init could move.
+        const s = await synthStack("lab");
+        const pin = named(s, "lab-cluster-bootstrap-node");
+        assert.equal(pin.type, "random:index/randomId:RandomId");
+        assert.deepEqual(pin.options.ignoreChanges, ["keepers"]);
+        assert.deepEqual(pin.inputs.keepers, { node: "m-k8s" });
+    });
+
     it("refuses a bootstrap node that is not a control plane", () => {
         const raw = rawConfigOf("lab") as any;
         raw.kubernetes = { bootstrapNode: "w1-k8s" };
