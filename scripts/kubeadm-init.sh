@@ -7,6 +7,12 @@
 # (upload-config, bootstrap-token, addon, ...), so a node with admin.conf but no record finishes
 # the init: every phase again but preflight (they are idempotent). A node whose
 # /var/lib/etcd/member exists is never reset.
+# The previous version of this script kept no record. A node it initialised is recognised by the
+# objects of init's last phases (phase order: kubeadm init reference, "init workflow";
+# /work/shared/REFERENCE.md): ConfigMaps kube-system/kubeadm-config (upload-config) and
+# kube-public/cluster-info (bootstrap-token), then the addon phase's Deployment kube-system/coredns
+# and DaemonSet kube-system/kube-proxy. With all four, init completed: it is recorded, not re-run
+# (re-running would rewrite the live static-pod manifests and the cluster's kubeadm objects).
 #
 # Parameters (environment):
 #   NODE_NAME
@@ -20,8 +26,27 @@ set -euo pipefail
 
 require_env NODE_NAME KUBEADM_CONFIG
 done_file="$ROOT/var/lib/k8s-platform/init.done"
+record_done() {
+  mkdir -p "$(dirname "$done_file")"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$done_file"
+}
 if [ -f "$done_file" ]; then
   log "$NODE_NAME is already initialised; leaving it alone"
+  exit 0
+fi
+# init_completed: admin.conf answers and every object of init's last phases exists (see above).
+init_completed() {
+  local object
+  [ -f "$ADMIN_KUBECONFIG" ] || return 1
+  for object in "configmap kubeadm-config -n kube-system" "configmap cluster-info -n kube-public" \
+    "deployment coredns -n kube-system" "daemonset kube-proxy -n kube-system"; do
+    # shellcheck disable=SC2086 # the words of $object are separate arguments
+    kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=30s get $object -o name >/dev/null 2>&1 || return 1
+  done
+}
+if init_completed; then
+  log "$NODE_NAME was initialised without a record (cluster-info, kubeadm-config, coredns and kube-proxy exist); recording it, kubeadm init is not run again"
+  record_done
   exit 0
 fi
 read_secrets CA_CRT CA_KEY BOOTSTRAP_TOKEN CERTIFICATE_KEY
@@ -62,6 +87,5 @@ args=(init --config "$config" --skip-token-print --skip-certificate-key-print)
 [ "$finish" = false ] || args+=(--skip-phases=preflight)
 log "kubeadm init on $NODE_NAME (Kubernetes $kubeadm_version)"
 kubeadm "${args[@]}"
-mkdir -p "$(dirname "$done_file")"
-date -u +%Y-%m-%dT%H:%M:%SZ >"$done_file"
+record_done
 log "$NODE_NAME initialised"

@@ -6,6 +6,12 @@
 # kubeadm writes kubelet.conf (kubelet-start) before control-plane-join adds the etcd member, so
 # a control plane with kubelet.conf but no record is half-joined: it is reset (which removes its
 # etcd member) and joins again. A worker with kubelet.conf has finished its TLS bootstrap.
+# The previous version of this script kept no record. A control plane it joined is recognised by
+# the node-role.kubernetes.io/control-plane label on its Node: mark-control-plane is the last
+# sub-phase of control-plane-join, after etcd (phase order: kubeadm join reference,
+# kubeadm_join_phase_control-plane-join; /work/shared/REFERENCE.md), so the label plus
+# manifests/etcd.yaml means the join completed: it is recorded, never reset. When the API cannot
+# be asked, nothing is reset either: the run stops.
 #
 # Parameters (environment):
 #   NODE_NAME
@@ -36,6 +42,20 @@ fi
 read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
 require_env BOOTSTRAP_TOKEN
 
+if [ -f "$KUBELET_KUBECONFIG" ] && [ -f "$ROOT/etc/kubernetes/manifests/etcd.yaml" ] && [ -f "$ADMIN_KUBECONFIG" ]; then
+  # control-plane-prepare wrote admin.conf before kubelet-start; the labels come back as JSON.
+  if ! labels=$(kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=30s get node "$NODE_NAME" -o 'jsonpath={.metadata.labels}' 2>&1); then
+    case "$labels" in
+    *"(NotFound)"*) labels="" ;;
+    *) die "$NODE_NAME has kubelet.conf and an etcd manifest but no completed-join record, and the API server could not say whether it is a joined control plane: $labels. Nothing was reset; run again when the API server answers." ;;
+    esac
+  fi
+  if [[ "$labels" == *'"node-role.kubernetes.io/control-plane":'* ]]; then
+    log "$NODE_NAME is a joined control plane (its Node has the control-plane label, etcd.yaml exists) without a record; recording it, no reset"
+    record_done
+    exit 0
+  fi
+fi
 if [ -f "$KUBELET_KUBECONFIG" ]; then
   log "found a half-joined control plane (kubelet.conf, no completed join); resetting it (removes its etcd member) before joining again"
   kubeadm reset -f

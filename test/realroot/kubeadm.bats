@@ -49,8 +49,8 @@ cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
   [ "$status" -eq 0 ]
   [[ "$output" != *"$TOKEN"* ]]
   [[ "$output" != *"$CERT_KEY"* ]]
-  [ -f "$(cluster)/addons/coredns" ]
-  [ -f "$(cluster)/configmaps/cluster-info" ]
+  [ -f "$(cluster)/objects/deployments.apps/kube-system/coredns" ]
+  [ -f "$(cluster)/objects/configmaps/kube-public/cluster-info" ]
   [ "$(cat "$(node_file cp1 /etc/kubernetes/pki/ca.crt)")" = TEST-CA-CERT ]
   run init
   [ "$status" -eq 0 ]
@@ -66,10 +66,41 @@ cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
   run init
   echo "$output"
   [ "$status" -eq 0 ]
-  [ -f "$(cluster)/addons/coredns" ]
-  [ -f "$(cluster)/configmaps/cluster-info" ]
+  [ -f "$(cluster)/objects/deployments.apps/kube-system/coredns" ]
+  [ -f "$(cluster)/objects/configmaps/kube-public/cluster-info" ]
   [ -f "$(cluster)/rbac-bootstrap" ]
   ! stub_calls cp1 | grep -q '^kubeadm reset' || false
+}
+
+@test "a bootstrap node initialised by the previous version (admin.conf, manifests, cluster objects, no record) is recorded, and kubeadm init is not run again" {
+  prepared cp1 control-plane
+  init
+  # The previous version kept no record: a node it initialised has everything but init.done.
+  rm "$(node_file cp1 /var/lib/k8s-platform/init.done)"
+  run init
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls cp1 | grep -c '^kubeadm init')" -eq 1 ]
+  [[ "$output" == *"recording it, kubeadm init is not run again"* ]]
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
+  run init
+  [[ "$output" == *"already initialised"* ]]
+}
+
+@test "init that failed in the addon phase (coredns created, kube-proxy not) is finished, not taken as complete" {
+  prepared cp1 control-plane
+  echo addon/kube-proxy >"$(node_put cp1 /var/lib/k8sp-stub/fail-at)"
+  run init
+  [ "$status" -ne 0 ]
+  [ -f "$(cluster)/objects/configmaps/kube-public/cluster-info" ]
+  [ -f "$(cluster)/objects/deployments.apps/kube-system/coredns" ]
+  [ ! -f "$(cluster)/objects/daemonsets.apps/kube-system/kube-proxy" ]
+  run init
+  echo "$output"
+  [ "$status" -eq 0 ]
+  stub_calls cp1 | grep -q '^kubeadm init .*--skip-phases=preflight'
+  [ -f "$(cluster)/objects/daemonsets.apps/kube-system/kube-proxy" ]
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
 }
 
 @test "a working control plane whose admin.conf was moved is not reset: the run stops and says what to check" {
@@ -101,6 +132,56 @@ cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
   stub_calls cp2 | grep -q '^kubeadm reset -f'
   run join_cp cp2
   [[ "$output" == *"already joined"* ]]
+}
+
+@test "a control plane joined by the previous version is left alone (no reset), recorded" {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init
+  credentials cp2
+  join_cp cp2
+  rm "$(node_file cp2 /var/lib/k8s-platform/join.done)"
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  ! stub_calls cp2 | grep -q '^kubeadm reset' || false
+  [ "$(stub_calls cp2 | grep -c '^kubeadm join')" -eq 1 ]
+  [[ "$output" == *"is a joined control plane"* ]]
+  [ -f "$(cluster)/etcd-members/cp2" ]
+  [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
+}
+
+@test "a control-plane join that failed at mark-control-plane (etcd.yaml, no label) is still reset and joined again" {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init
+  credentials cp2
+  echo control-plane-join/mark-control-plane >"$(node_put cp2 /var/lib/k8sp-stub/fail-at)"
+  run join_cp cp2
+  [ "$status" -ne 0 ]
+  [ -f "$(node_file cp2 /etc/kubernetes/manifests/etcd.yaml)" ]
+  [ ! -f "$(cluster)/nodes/cp2.control-plane" ]
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  stub_calls cp2 | grep -q '^kubeadm reset -f'
+  [ -f "$(cluster)/nodes/cp2.control-plane" ]
+  [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
+}
+
+@test "a control plane without a record whose API server cannot be asked is not reset: the run stops" {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init
+  credentials cp2
+  join_cp cp2
+  rm "$(node_file cp2 /var/lib/k8s-platform/join.done)" "$(cluster)/apiserver"
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Nothing was reset"* ]]
+  ! stub_calls cp2 | grep -q '^kubeadm reset' || false
+  [ -f "$(cluster)/etcd-members/cp2" ]
 }
 
 @test "join credentials: concurrent issuing for several members all succeed, idempotently, with no secret in argv" {
