@@ -168,10 +168,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                           },
                           secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: controlPlaneCount > 1 ? certificateKey : undefined },
                       },
-                      // Issued with admin.conf on the initialised control plane, and only once every
-                      // joining node is prepared: the token and the uploaded certificates live 2 h, so
-                      // they are armed right before the joins, however long slow VMs took.
-                      { parent: this, dependsOn: [init, ...joiners.map((n) => hosts[n.name].prepared)] },
+                      // Issued with admin.conf on the initialised control plane. It waits for no node's
+                      // preparation: one broken host must not hold back every other join, so the token
+                      // lives 24 h (cluster-admin.sh) to cover slow ones.
+                      { parent: this, dependsOn: [init] },
                   )
                 : undefined;
 

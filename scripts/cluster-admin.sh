@@ -29,13 +29,15 @@ issue-join-credentials)
   # as one added on day one. Runs may still overlap (a retried up, a hand-run): take turns, and
   # make issuing idempotent (create when absent, otherwise extend its expiry). No secret goes
   # into a process's arguments.
+  # 24 h, kubeadm's own default token TTL: the step runs right after init and each join waits only
+  # for its own node, so a slow node still joins within the day.
   read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
   require_env BOOTSTRAP_TOKEN
   mkdir -p "$ROOT/run"
   exec 9>"$ROOT/run/k8s-platform-credentials.lock"
   flock 9
   id="${BOOTSTRAP_TOKEN%%.*}"
-  expiry=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+  expiry=$(date -u -d '+24 hours' +%Y-%m-%dT%H:%M:%SZ)
   config=$(mktemp)
   trap 'rm -f "$config"' EXIT
   chmod 600 "$config"
@@ -44,7 +46,7 @@ issue-join-credentials)
     echo "kind: InitConfiguration"
     echo "bootstrapTokens:"
     echo "  - token: \"$BOOTSTRAP_TOKEN\""
-    echo "    ttl: 2h0m0s"
+    echo "    ttl: 24h0m0s"
     echo "    description: \"k8s-platform joins of ${JOINING_NODES:-nodes}\""
     [ -z "${CERTIFICATE_KEY:-}" ] || echo "certificateKey: \"$CERTIFICATE_KEY\""
   } >"$config"

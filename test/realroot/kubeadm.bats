@@ -213,6 +213,8 @@ cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
   run credentials "cp2 w1 w2"
   echo "$output"
   [ "$status" -eq 0 ]
+  # kubeadm's default TTL (24 h): the step waits for no node's preparation, so slow nodes need the day.
+  [ "$(cut -d' ' -f2 "$(cluster)/tokens/abcdef")" -gt "$(($(date +%s) + 23 * 3600))" ]
   [ "$(cut -d' ' -f1 "$(cluster)/tokens/abcdef")" = 0123456789abcdef ]
   [ "$(cat "$(cluster)/token-descriptions/abcdef")" = "k8s-platform joins of cp2 w1 w2" ]
   [ "$(cut -d' ' -f1 "$(cluster)/secrets/kubeadm-certs")" = "$CERT_KEY" ]
