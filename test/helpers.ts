@@ -1,49 +1,8 @@
-import { program } from "../stacks/program";
-import { DeclaredResource, MockOverrides, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { DeclaredResource, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { manifestOf } from "../tools/synth";
-import { decodeConfigValue } from "../config";
-
-/** A stack's config as plain objects keyed without the project prefix (for editing in tests). */
-export type RawConfig = Record<string, unknown>;
-
-const PREFIX = "k8s-platform:";
-
-/** The prefix-less, decoded view of a stack's plain (non-secret) project config. */
-function rawOf(config: Record<string, string>, secretKeys: string[]): RawConfig {
-    const raw: RawConfig = {};
-    for (const [key, value] of Object.entries(config)) {
-        if (key.startsWith(PREFIX) && !secretKeys.includes(key)) {
-            raw[key.slice(PREFIX.length)] = decodeConfigValue(value);
-        }
-    }
-    return raw;
-}
-
-/** Runs the real program for a committed stack, optionally with its config edited first. */
-export async function synthStack(
-    stack: string,
-    edit?: (raw: RawConfig) => void,
-    opts: { withoutSshKey?: boolean; mocks?: MockOverrides } = {},
-): Promise<Synthesis> {
-    const { config, secretKeys } = readStackFile(stack, opts);
-    if (edit) {
-        const raw = rawOf(config, secretKeys);
-        edit(raw);
-        for (const key of Object.keys(rawOf(config, secretKeys))) {
-            delete config[PREFIX + key];
-        }
-        for (const [key, value] of Object.entries(raw)) {
-            config[PREFIX + key] = typeof value === "string" ? value : JSON.stringify(value);
-        }
-    }
-    return synthesize(stack, config, secretKeys, program, opts.mocks);
-}
-
-/** The raw (prefix-less) config of a committed stack file, for parseConfig tests. */
-export function rawConfigOf(stack: string): RawConfig {
-    const { config, secretKeys } = readStackFile(stack);
-    return rawOf(config, secretKeys);
-}
+export { rawConfigOf, synthStack } from "../tools/stackSynth";
+export type { RawConfig } from "../tools/stackSynth";
+import type { RawConfig } from "../tools/stackSynth";
 
 export const byType = (s: Synthesis, type: string): DeclaredResource[] => s.resources.filter((r) => r.type === type);
 export const commands = (s: Synthesis): DeclaredResource[] => byType(s, "command:remote:Command");
@@ -109,3 +68,11 @@ export async function validateManifest(m: Manifest): Promise<void> {
     const models = (await import(`kubernetes-models/${group ? `${group}/` : ""}${version}/${m.kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
     new models[m.kind](m).validate();
 }
+
+/** A config edit: lab with three control planes, in this order, behind an external endpoint. */
+export const threeControlPlanes = (order: string[]) => (raw: RawConfig): void => {
+    const cps: Record<string, string> = { "m-k8s": "192.168.1.10", "m2-k8s": "192.168.1.20", "m3-k8s": "192.168.1.30" };
+    const workers = (raw.nodes as { role: string }[]).filter((n) => n.role === "worker");
+    raw.nodes = [...order.map((name) => ({ name, ip: cps[name], role: "control-plane" })), ...workers];
+    raw.kubernetes = { ...((raw.kubernetes as object | undefined) ?? {}), controlPlaneEndpoint: "192.168.1.9" };
+};

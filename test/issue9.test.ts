@@ -10,17 +10,10 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { DeclaredResource, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { ConfigError, parseConfig } from "../config";
-import { byType, commands, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack } from "./helpers";
+import { byType, commands, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, threeControlPlanes } from "./helpers";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const chartOf = (s: Synthesis, chart: string): DeclaredResource => byType(s, CHART).find((c) => c.inputs.chart === chart)!;
-
-/** lab with three control planes behind an external endpoint (test/programs/bootstrapMoved.ts does the same). */
-const threeControlPlanes = (order: string[]) => (raw: any) => {
-    const cps: Record<string, string> = { "m-k8s": "192.168.1.10", "m2-k8s": "192.168.1.20", "m3-k8s": "192.168.1.30" };
-    raw.nodes = [...order.map((name) => ({ name, ip: cps[name], role: "control-plane" })), ...raw.nodes.filter((n: any) => n.role === "worker")];
-    raw.kubernetes = { ...(raw.kubernetes ?? {}), controlPlaneEndpoint: "192.168.1.9" };
-};
 
 describe("lab: in-cluster add-ons as the real charts need them", () => {
     let s: Synthesis;

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "child_process";
 import * as os from "os";
-import { synthStack } from "../test/helpers";
+import { synthStack } from "./stackSynth";
 import { scaleStats, ScaleStats, withWorkers } from "./stats";
 
 const SIZES = [3, 25, 100];
