@@ -5,7 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig, ParseOptions, SUPPORTED_KUBERNETES_MINORS } from "../config";
-import { KUBERNETES_VERSION, OTHER_NAMESPACES } from "../config";
+import { CONFIG_KEYS, KUBERNETES_VERSION, OTHER_NAMESPACES, rawSchema } from "../config";
+import { parse as parseYaml } from "yaml";
 import { sshKeyForm } from "../config/checks/stack";
 import { program } from "../stacks/program";
 import { readStackFile, synthesize } from "../tools/mockRuntime";
@@ -378,5 +379,38 @@ describe("stack files (offline tools)", () => {
         const file = path.join(dir, "Pulumi.broken.yaml");
         fs.writeFileSync(file, "config:\n  k8s-platform:nodes:\n    - name: a\n     ip: 1.2.3.4\n");
         assert.throws(() => readStackFile("broken", { root: dir }), /^Error: Pulumi\.broken\.yaml: .* at line 4, column 1/);
+    });
+});
+
+describe("Pulumi.yaml config block", () => {
+    const project = parseYaml(fs.readFileSync(path.resolve(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
+        config: Record<string, { type: string; description: string; default?: unknown; items?: { type: string } }>;
+    };
+    /** The zod type under defaults and optionals: "object", "array", "string", "union" … */
+    const zodType = (schema: any): string => {
+        let s = schema;
+        while (["default", "prefault", "optional"].includes(s._zod.def.type)) s = s._zod.def.innerType;
+        return s._zod.def.type;
+    };
+    const PROJECT_TYPE: Record<string, string> = { object: "object", union: "object", array: "array", string: "string" };
+
+    it("declares every top-level key of the schema, and only those", () => {
+        assert.deepEqual(Object.keys(project.config).sort(), [...CONFIG_KEYS].sort());
+    });
+
+    it("gives each the schema's type, a description, and a default only where absence means the same", () => {
+        for (const [key, declared] of Object.entries(project.config)) {
+            const schema = (rawSchema.shape as Record<string, any>)[key];
+            assert.equal(declared.type, PROJECT_TYPE[zodType(schema)], `${key}: type`);
+            assert.ok(declared.description.length > 10, `${key}: description`);
+            if (declared.type === "array") assert.deepEqual(declared.items, { type: "object" }, `${key}: items`);
+            const absent = schema.safeParse(undefined);
+            if ("default" in declared) {
+                assert.ok(absent.success, `${key}: has a default in Pulumi.yaml but is required by the schema`);
+                assert.deepEqual(schema.parse(declared.default), absent.data, `${key}: the default must mean what absence means`);
+            } else {
+                assert.ok(!absent.success, `${key}: optional in the schema, so Pulumi.yaml must give it a default (the CLI requires keys without one)`);
+            }
+        }
     });
 });
