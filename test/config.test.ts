@@ -222,8 +222,9 @@ describe("stack config: wrong types and values name the key, the value and what 
         ["a string where a map belongs", (raw) => (raw.ingress = "on"), /k8s-platform:ingress: expected a map of keys \(enabled, httpNodePort, httpsNodePort\), got "on"/],
         ["a list of numbers where strings belong", (raw) => (raw.network.dnsServers = [5]), /k8s-platform:network\.dnsServers\[0\]: expected an IPv4 address string, got 5/],
         ["a number where a domain belongs", (raw) => (raw.kubernetes.dnsDomain = 5), /k8s-platform:kubernetes\.dnsDomain: expected a string, got the number 5; YAML reads unquoted digits/],
-        ["a malformed domain", (raw) => (raw.kubernetes.dnsDomain = "Cluster_Local"), /k8s-platform:kubernetes\.dnsDomain: "Cluster_Local" does not have the allowed form/],
+        ["a malformed domain", (raw) => (raw.kubernetes.dnsDomain = "Cluster_Local"), /k8s-platform:kubernetes\.dnsDomain: "Cluster_Local" is not a DNS domain \(lowercase letters, digits, '-' and '\.', e\.g\. "cluster\.local"\)/],
         ["an empty string", (raw) => (raw.ssh.user = ""), /k8s-platform:ssh\.user: must not be empty/],
+        ["a value matching no generic form", (raw) => (raw.os = { kubernetesRepoBase: "pkgs mirror" }), /k8s-platform:os\.kubernetesRepoBase: "pkgs mirror" is not a valid url/],
         ["a CPU count as text", (raw) => (raw.nodes[0].cpus = "two"), /k8s-platform:nodes\[0\]\.cpus: expected a whole number of CPUs, got "two"/],
         ["a host reference of neither form", (raw) => (raw.nfs.host = "storage"), /k8s-platform:nfs\.host: expected \{node: "<cluster node name>"\} or \{name, ip\[, sshUser, provision\]\} for a host of its own, got "storage"/],
     ];
