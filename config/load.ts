@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { SshKeyFacts, sshKeyForm } from "./checks/stack";
 import { parseConfig } from "./parse";
 import { PROJECT, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig, StackSecrets } from "./types";
@@ -12,16 +13,36 @@ export function decodeConfigValue(text: string): unknown {
     return text;
 }
 
+/**
+ * Whether a config key holds a secret. @pulumi/pulumi 3.270.0 runtime/config.js `isConfigSecret`
+ * reads PULUMI_CONFIG_SECRET_KEYS, the list the language host passes with PULUMI_CONFIG (the mock
+ * runtime's `setAllConfig(config, secretKeys)` sets the same list); the SDK exports it at runtime
+ * but marks it internal in its typings.
+ */
+function isSecretKey(key: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    return runtime.isConfigSecret ? runtime.isConfigSecret(key) : true;
+}
+
 /** Reads and validates the running stack's config: the program's only use of pulumi config. */
 export function loadConfig(): { config: PlatformConfig; secrets: StackSecrets } {
     const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    const otherKeys: string[] = [];
+    const all = pulumi.runtime.allConfig();
+    const sshKeyName = `${PROJECT}:${SSH_KEY_CONFIG}`;
+    for (const [key, value] of Object.entries(all)) {
         const [namespace, name] = key.split(":");
-        if (namespace === PROJECT && name !== SSH_KEY_CONFIG) {
+        if (namespace !== PROJECT) {
+            otherKeys.push(key);
+        } else if (name !== SSH_KEY_CONFIG) {
             raw[name] = decodeConfigValue(value);
         }
     }
-    const sshPrivateKey = new pulumi.Config(PROJECT).getSecret(SSH_KEY_CONFIG);
-    const config = parseConfig(raw, { stack: pulumi.getStack(), hasSshPrivateKey: sshPrivateKey !== undefined });
-    return { config, secrets: { sshPrivateKey } };
+    const sshKeyText = all[sshKeyName];
+    // Only facts about the key leave this function: never the key itself.
+    const sshPrivateKey: SshKeyFacts | undefined =
+        sshKeyText === undefined ? undefined : { secret: isSecretKey(sshKeyName), form: sshKeyForm(sshKeyText) };
+    const config = parseConfig(raw, { stack: pulumi.getStack(), hasSshPrivateKey: sshKeyText !== undefined, sshPrivateKey, otherKeys });
+    const secrets = { sshPrivateKey: sshKeyText === undefined ? undefined : pulumi.secret(sshKeyText) };
+    return { config, secrets };
 }

@@ -1,26 +1,48 @@
 import { checkInfra, defaultOsDiskType } from "./checks/infra";
 import { checkNetworks } from "./checks/network";
+import { checkNodeSoftware } from "./checks/os";
 import { resolveAddons, resolveMetallb } from "./checks/addons";
 import { defaultSshUser, resolveTopology } from "./checks/nodes";
-import { ConfigError, keyName } from "./errors";
+import { checkNamespaces, checkSshKey, SshKeyFacts } from "./checks/stack";
+import { closest, ConfigError, keyName } from "./errors";
+import { describeIssue } from "./issueMessage";
 import { CONFIG_KEYS, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig } from "./types";
+
+export interface ParseOptions {
+    readonly stack: string;
+    /** Whether the secret `k8s-platform:sshPrivateKey` is set. */
+    readonly hasSshPrivateKey: boolean;
+    /** Whether it is stored as a secret and what it looks like (default: not checked). */
+    readonly sshPrivateKey?: SshKeyFacts;
+    /** Every config key outside the project's namespace, "namespace:key" (default: none). */
+    readonly otherKeys?: readonly string[];
+}
 
 /**
  * Validates raw stack config (the values of `k8s-platform:*`, objects already parsed) into a
  * `PlatformConfig`. `hasSshPrivateKey` says whether the secret `k8s-platform:sshPrivateKey` is set:
  * the key itself never passes through here, so it never appears in an error message.
  */
-export function parseConfig(raw: Record<string, unknown>, opts: { stack: string; hasSshPrivateKey: boolean }): PlatformConfig {
-    const unknownKeys = Object.keys(raw).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k) && k !== SSH_KEY_CONFIG);
-    const problems: string[] = unknownKeys.map(
-        (k) => `${PROJECT}:${k}: unknown key; allowed keys: ${[...CONFIG_KEYS, SSH_KEY_CONFIG].join(", ")}`,
-    );
-    const parsed = rawSchema.safeParse(raw);
+export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions): PlatformConfig {
+    const allowed = [...CONFIG_KEYS, SSH_KEY_CONFIG];
+    const unknownKeys = Object.keys(raw).filter((k) => !(allowed as string[]).includes(k));
+    const problems: string[] = unknownKeys.map((k) => {
+        const guess = closest(k, allowed);
+        return `${PROJECT}:${k}: unknown key${guess ? ` (did you mean ${PROJECT}:${guess}?)` : ""}; allowed keys: ${allowed.join(", ")}`;
+    });
+    checkNamespaces(opts.otherKeys ?? [], problems);
+    if (opts.sshPrivateKey) {
+        checkSshKey(opts.sshPrivateKey, problems);
+    }
+    // zod 4 leaves the input out of an issue unless `reportInput` (core/util.js `finalizeIssue`):
+    // without it every wrong type looked like a missing key.
+    const parsed = rawSchema.safeParse(raw, { reportInput: true, error: describeIssue });
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
-            const message = issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
-            problems.push(`${keyName(issue.path)}: ${message}`);
+            // A missing key fails as a wrong type or value whose input is undefined.
+            const missing = ["invalid_type", "invalid_value", "invalid_union"].includes(issue.code) && "input" in issue && issue.input === undefined;
+            problems.push(`${keyName(issue.path)}: ${missing ? "is required" : issue.message}`);
         }
         throw new ConfigError(problems);
     }
@@ -32,9 +54,10 @@ export function parseConfig(raw: Record<string, unknown>, opts: { stack: string;
 }
 
 /** Runs the checks, each owning one concern, then assembles the typed config. */
-function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean }, problems: string[]): PlatformConfig {
+function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): PlatformConfig {
     checkInfra(raw, opts, problems);
     checkNetworks(raw, problems);
+    checkNodeSoftware(raw, problems);
     const topology = resolveTopology(raw, problems);
     const metallb = resolveMetallb(raw, topology.hosts, problems);
     const { registryEnabled, metricsServerEnabled } = resolveAddons(raw, problems);

@@ -32,8 +32,43 @@ export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const SSH_KEY_CONFIG = "sshPrivateKey";
 
+/**
+ * Config namespaces the program reads besides its own: the providers it declares resources of
+ * (their settings, e.g. `vsphere:vsphereServer`, `azure-native:location`, `kubernetes:…`) and
+ * Pulumi's own (`pulumi:tags`, `pulumi:disable-default-providers`). A key in any other namespace
+ * reaches nothing, so it is refused: `k8s-platfrom:metallb` would silently drop MetalLB.
+ * test/config.test.ts keeps this list equal to the providers the program imports.
+ */
+export const OTHER_NAMESPACES = ["vsphere", "azure-native", "kubernetes", "command", "tls", "random", "pulumi"] as const;
+
 
 export const show = (value: unknown): string => (value === undefined ? "nothing" : JSON.stringify(value));
+
+/**
+ * A value as a wrong-type message shows it, with what YAML made of it: `"yes"`, `the number 1.3`,
+ * `a map {"a":1}`, `a list [1]`. Long values are cut: the message is about the key, not the data.
+ */
+export function describeValue(value: unknown): string {
+    const text = show(value);
+    const cut = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    if (value === null) return "null (an empty YAML value)";
+    if (typeof value === "number") return `the number ${cut}`;
+    if (typeof value === "boolean") return `the boolean ${cut}`;
+    if (Array.isArray(value)) return `a list ${cut}`;
+    if (typeof value === "object") return `a map ${cut}`;
+    return cut;
+}
+
+/**
+ * YAML reads unquoted digits as a number (and `1.30` as 1.3): where text is expected, say to quote it.
+ * `example` is what the quoted value looks like.
+ */
+export function quoteHint(value: unknown, example?: string): string {
+    if (typeof value !== "number" && typeof value !== "boolean") return "";
+    const sample = example ?? `"${String(value)}"`;
+    const reading = typeof value === "number" ? "unquoted digits as a number (1.30 becomes 1.3)" : "an unquoted true/false as a boolean";
+    return `; YAML reads ${reading}: quote the value, e.g. ${sample}`;
+}
 
 /** A strict object: unknown keys are refused with the list of allowed ones (catches typos). */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -41,7 +76,7 @@ function strict<T extends z.ZodRawShape>(shape: T) {
         error: (iss) =>
             iss.code === "unrecognized_keys"
                 ? `unknown key ${iss.keys.map((k) => `"${k}"`).join(", ")}; allowed keys: ${Object.keys(shape).join(", ")}`
-                : `expected an object, got ${show(iss.input)}`,
+                : `expected a map of keys (${Object.keys(shape).join(", ")}), got ${describeValue(iss.input)}`,
     });
 }
 
@@ -70,20 +105,23 @@ const dnsLabel = z
 
 /** A whole number in [min, max]; every failure names the value and the range. */
 const intRange = (min: number, max: number, what: string) => {
-    const error = (iss: { input?: unknown }) => `${show(iss.input)} is not ${what} (${min}-${max})`;
+    const error = (iss: { input?: unknown }) =>
+        typeof iss.input === "number"
+            ? `${show(iss.input)} is not ${what} (${min}-${max})`
+            : `expected a whole number from ${min} to ${max} (${what}), got ${describeValue(iss.input)}`;
     return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 };
 
 const port = intRange(1, 65535, "a TCP port");
 
 const positiveInt = (what: string) =>
-    z.number({ error: (iss) => `expected a whole number of ${what}, got ${show(iss.input)}` }).int({ error: `expected a whole number of ${what}` }).positive({ error: (iss) => `${show(iss.input)} ${what}: must be at least 1` });
+    z.number({ error: (iss) => `expected a whole number of ${what}, got ${describeValue(iss.input)}` }).int({ error: `expected a whole number of ${what}` }).positive({ error: (iss) => `${show(iss.input)} ${what}: must be at least 1` });
 
 const choice = <T extends readonly [string, ...string[]]>(values: T) =>
     z.enum(values, { error: (iss) => `${show(iss.input)} is not allowed; allowed values: ${values.join(", ")}` });
 
 const kubernetesVersion = z
-    .string({ error: (iss) => `expected a version string such as "1.35", got ${show(iss.input)}` })
+    .string({ error: (iss) => `expected a version string such as "1.35", got ${describeValue(iss.input)}${quoteHint(iss.input, 'version: "1.35"')}` })
     .regex(/^1\.\d{1,2}(\.\d{1,3})?$/, {
         error: (iss) => `${show(iss.input)} is not a Kubernetes version; allowed: "1.MINOR" or "1.MINOR.PATCH" (no "v" prefix), e.g. "1.35" or "1.35.2"`,
     });
@@ -98,7 +136,10 @@ const kubernetesSchema = strict({
     version: kubernetesVersion.default(KUBERNETES_VERSION),
     podSubnet: cidr.default("10.244.0.0/16"),
     serviceSubnet: cidr.default("10.96.0.0/12"),
-    dnsDomain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).default("cluster.local"),
+    dnsDomain: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a DNS domain (lowercase letters, digits, '-' and '.', e.g. "cluster.local")` })
+        .default("cluster.local"),
     controlPlaneEndpoint: z
         .string()
         .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, { error: (iss) => `${show(iss.input)} is not "host" or "host:port"` })
@@ -109,7 +150,7 @@ const kubernetesSchema = strict({
     /** Which interface flanneld uses (default: the one that reaches the control-plane endpoint). */
     podNetworkInterface: z
         .union([strict({ canReach: z.string().min(1) }), strict({ name: z.string().min(1) }), strict({ regex: z.string().min(1) })], {
-            error: () => `expected one of {canReach: "<address>"}, {name: "<interface>"} or {regex: "<interface regex>"}`,
+            error: (iss) => `expected one of {canReach: "<address>"}, {name: "<interface>"} or {regex: "<interface regex>"}, got ${describeValue(iss.input)}`,
         })
         .optional(),
 });
@@ -161,7 +202,10 @@ const azureSchema = strict({
     /** Give each VM a host key generated by the program (cloud-init) and pin it. VMs created
      * before this setting existed do not have it: set false there (custom data is fixed at creation). */
     pinHostKeys: z.boolean().default(true),
-    adminUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default("azureuser"),
+    adminUser: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: (iss) => `${show(iss.input)} is not a Linux user name (a lowercase letter or '_', then lowercase letters, digits, '_', '-'; at most 32)` })
+        .default("azureuser"),
     controlPlaneSize: vmSize.default("Standard_D2s_v3"),
     workerSize: vmSize.default("Standard_D2s_v3"),
     osDiskGb: positiveInt("GB of disk").default(50),
@@ -268,10 +312,17 @@ export const hostRefSchema = z.union(
             diskGb: positiveInt("GB of disk").optional(),
         }),
     ],
-    { error: () => `expected {node: "<cluster node name>"} or {name, ip[, sshUser, provision]} for a host of its own` },
+    { error: (iss) => `expected {node: "<cluster node name>"} or {name, ip[, sshUser, provision]} for a host of its own, got ${describeValue(iss.input)}` },
 );
 
 const nodePort = intRange(30000, 32767, "in the NodePort range");
+
+/** A volume size as Kubernetes reads it, in binary units only (what the NFS volumes are sized in). */
+const quantity = z
+    .string({ error: (iss) => `expected a size string such as "10Gi", got ${describeValue(iss.input)}` })
+    .regex(/^\d+(Mi|Gi|Ti)$/, {
+        error: (iss) => `${show(iss.input)} is not a size in Mi, Gi or Ti (a whole number and the unit, e.g. "10Gi"; "GB" is not a Kubernetes unit)`,
+    });
 
 const addonSchemas = {
     domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a DNS domain` }).default("localtest.com"),
@@ -297,12 +348,12 @@ const addonSchemas = {
         /** Default: on, except on AKS (images come from ACR). */
         enabled: z.boolean().optional(),
         mode: choice(["tls", "insecure"] as const).default("tls"),
-        size: z.string().regex(/^\d+(Mi|Gi|Ti)$/).default("10Gi"),
+        size: quantity.default("10Gi"),
     }).prefault({}),
     testApp: strict({
         enabled: z.boolean().default(true),
         replicas: positiveInt("replicas").default(3),
-        size: z.string().regex(/^\d+(Mi|Gi|Ti)$/).default("1Gi"),
+        size: quantity.default("1Gi"),
     }).prefault({}),
     metricsServer: strict({
         /** Default: on, except on AKS (it runs its own). */
@@ -327,14 +378,16 @@ const chartsSchema = z.union(
         }),
         strict({}),
     ],
-    { error: () => `expected {repository: "<Helm repository URL>"} or {directory: "<absolute path of the chart archives>"}` },
+    { error: (iss) => `expected {repository: "<Helm repository URL>"} or {directory: "<absolute path of the chart archives>"}, got ${describeValue(iss.input)}` },
 );
 
 export const rawSchema = z.object({
     kubernetes: kubernetesSchema.prefault({}),
     infra: infraSchema,
     network: networkSchema,
-    nodes: z.array(nodeSchema, { error: (iss) => `expected a list of nodes, got ${show(iss.input)}` }).default([]),
+    nodes: z
+        .array(nodeSchema, { error: (iss) => `expected a list of nodes ("- name: …" entries), got ${describeValue(iss.input)}` })
+        .default([]),
     ssh: sshSchema.prefault({}),
     os: osSchema.prefault({}),
     charts: chartsSchema.default({}),

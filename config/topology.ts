@@ -25,3 +25,12 @@ export function ingressAddress(config: PlatformConfig): { ip: string; httpPort: 
     const worker = config.nodes.find((n) => n.role === "worker") ?? config.nodes[0];
     return { ip: worker.ip, httpPort: config.ingress.httpNodePort, httpsPort: config.ingress.httpsNodePort };
 }
+
+/**
+ * Whether every address in the `hostsFile` output is in the config: on vSphere and existing hosts
+ * yes; on Azure the nodes' public IPs and the ingress load balancer's address, and on AKS the
+ * load balancer's, exist only once deployed.
+ */
+export function addressesKnownBeforeDeployment(config: PlatformConfig): boolean {
+    return config.infra.provider === "vsphere" || config.infra.provider === "existing";
+}

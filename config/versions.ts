@@ -6,6 +6,13 @@
 /** Default Kubernetes minor for kubeadm clusters (pkgs.k8s.io has one repository per minor). */
 export const KUBERNETES_VERSION = "1.35";
 
+/**
+ * The minors a kubeadm stack may ask for: those whose kubeadm configuration (v1beta4), containerd
+ * settings (pause image) and charts this program is tested with. Add a minor here only with its
+ * tests; another one is refused before anything is created, instead of failing on the nodes.
+ */
+export const SUPPORTED_KUBERNETES_MINORS: readonly string[] = ["1.35"];
+
 /** Default Kubernetes version for AKS (AKS takes a minor and picks its newest supported patch;
  * check `az aks get-versions` before bumping). */
 export const AKS_KUBERNETES_VERSION = "1.35";

@@ -1,17 +1,25 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { ConfigError, parseConfig } from "../config";
-import { KUBERNETES_VERSION } from "../config";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseConfig, ParseOptions, SUPPORTED_KUBERNETES_MINORS } from "../config";
+import { CONFIG_KEYS, KUBERNETES_VERSION, OTHER_NAMESPACES, rawSchema } from "../config";
+import { parse as parseYaml } from "yaml";
+import { sshKeyForm } from "../config/checks/stack";
+import { program } from "../stacks/program";
+import { readStackFile, synthesize } from "../tools/mockRuntime";
 import { rawConfigOf, RawConfig } from "./helpers";
 
 const parse = (raw: RawConfig, hasSshPrivateKey = true) => parseConfig(raw, { stack: "test", hasSshPrivateKey });
 
 /** Parses an edited copy of a stack's config and returns the error message (fails if none). */
-function errorFor(edit: (raw: any) => void, base = "dev", hasSshPrivateKey = true): string {
+function errorFor(edit: (raw: any) => void, base = "dev", hasSshPrivateKey = true, opts: Partial<ParseOptions> = {}): string {
     const raw = structuredClone(rawConfigOf(base));
     edit(raw);
     try {
-        parse(raw, hasSshPrivateKey);
+        parseConfig(raw, { stack: "test", hasSshPrivateKey, ...opts });
     } catch (err) {
         assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
         return err.message;
@@ -106,7 +114,7 @@ describe("stack config", () => {
 
     it("refuses unknown keys (typos) with the allowed ones, and required keys that are missing", () => {
         assert.match(errorFor((raw) => (raw.nodes[0].rol = "worker")), /k8s-platform:nodes\[0\]: unknown key "rol"; allowed keys: name, ip, role/);
-        assert.match(errorFor((raw) => (raw.node = [])), /k8s-platform:node: unknown key; allowed keys: kubernetes, infra/);
+        assert.match(errorFor((raw) => (raw.node = [])), /k8s-platform:node: unknown key \(did you mean k8s-platform:nodes\?\); allowed keys: kubernetes, infra/);
         assert.match(errorFor((raw) => delete raw.network), /k8s-platform:network: is required/);
         assert.match(errorFor((raw) => delete raw.infra.vsphere), /k8s-platform:infra\.vsphere: is required when infra\.provider is "vsphere"/);
     });
@@ -189,5 +197,221 @@ describe("stack config: add-ons", () => {
         assert.match(errorFor((raw) => (raw.ingress = { httpNodePort: 30443 })), /k8s-platform:ingress\.httpsNodePort: 30443 is the same as ingress\.httpNodePort/);
         assert.match(errorFor((raw) => (raw.registry = { mode: "plain" })), /k8s-platform:registry\.mode: "plain" is not allowed; allowed values: tls, insecure/);
         assert.match(errorFor((raw) => (raw.metricsServer = { enabled: false })), /k8s-platform:autoscaling\.enabled: the HPA reads CPU from metrics-server/);
+    });
+});
+
+describe("stack config: wrong types and values name the key, the value and what is allowed", () => {
+    const cases: [string, (raw: any) => void, RegExp][] = [
+        ["a boolean written as text", (raw) => (raw.metallb.enabled = "yes"), /k8s-platform:metallb\.enabled: expected true or false, got "yes"/],
+        ["a port with letters", (raw) => (raw.ssh.port = "2222x"), /k8s-platform:ssh\.port: expected a whole number from 1 to 65535 \(a TCP port\), got "2222x"/],
+        [
+            "a version YAML reads as a number",
+            (raw) => (raw.kubernetes.version = 1.3),
+            /k8s-platform:kubernetes\.version: expected a version string such as "1\.35", got the number 1\.3; YAML reads unquoted digits as a number \(1\.30 becomes 1\.3\): quote the value, e.g\. version: "1\.35"/,
+        ],
+        [
+            "nodes written as a map",
+            (raw) => (raw.nodes = { "m-k8s": { ip: "192.168.1.10", role: "control-plane" } }),
+            /k8s-platform:nodes: expected a list of nodes \("- name: …" entries\), got a map \{"m-k8s":\{"ip":"192\.168\.1\.10"/,
+        ],
+        [
+            "a size in the wrong unit",
+            (raw) => (raw.registry = { size: "10GB" }),
+            /k8s-platform:registry\.size: "10GB" is not a size in Mi, Gi or Ti \(a whole number and the unit, e\.g\. "10Gi"; "GB" is not a Kubernetes unit\)/,
+        ],
+        ["a string where a map belongs", (raw) => (raw.ingress = "on"), /k8s-platform:ingress: expected a map of keys \(enabled, httpNodePort, httpsNodePort\), got "on"/],
+        ["a list of numbers where strings belong", (raw) => (raw.network.dnsServers = [5]), /k8s-platform:network\.dnsServers\[0\]: expected an IPv4 address string, got 5/],
+        ["a number where a domain belongs", (raw) => (raw.kubernetes.dnsDomain = 5), /k8s-platform:kubernetes\.dnsDomain: expected a string, got the number 5; YAML reads unquoted digits/],
+        ["a malformed domain", (raw) => (raw.kubernetes.dnsDomain = "Cluster_Local"), /k8s-platform:kubernetes\.dnsDomain: "Cluster_Local" is not a DNS domain \(lowercase letters, digits, '-' and '\.', e\.g\. "cluster\.local"\)/],
+        ["an empty string", (raw) => (raw.ssh.user = ""), /k8s-platform:ssh\.user: must not be empty/],
+        ["a value matching no generic form", (raw) => (raw.os = { kubernetesRepoBase: "pkgs mirror" }), /k8s-platform:os\.kubernetesRepoBase: "pkgs mirror" is not a valid url/],
+        ["a CPU count as text", (raw) => (raw.nodes[0].cpus = "two"), /k8s-platform:nodes\[0\]\.cpus: expected a whole number of CPUs, got "two"/],
+        ["a host reference of neither form", (raw) => (raw.nfs.host = "storage"), /k8s-platform:nfs\.host: expected \{node: "<cluster node name>"\} or \{name, ip\[, sshUser, provision\]\} for a host of its own, got "storage"/],
+    ];
+    for (const [what, edit, expected] of cases) {
+        it(`refuses ${what}`, () => {
+            const message = errorFor(edit, "lab");
+            assert.match(message, expected);
+            assert.doesNotMatch(message, /is required/, "a wrong type must not read as a missing key");
+        });
+    }
+
+    it("still says 'is required' for a key that is really missing", () => {
+        assert.match(errorFor((raw) => delete raw.infra.provider, "lab"), /k8s-platform:infra\.provider: is required/);
+    });
+});
+
+describe("stack config: namespaces", () => {
+    const refused = (keys: string[]) => errorFor(() => undefined, "lab", true, { otherKeys: keys });
+
+    it("refuses a key in a namespace nothing reads, naming the closest one", () => {
+        assert.match(
+            refused(["k8s-platfrom:metallb"]),
+            /k8s-platfrom:metallb: unknown config namespace "k8s-platfrom", so nothing reads this key \(did you mean "k8s-platform:metallb"\?\); namespaces this program reads: k8s-platform, vsphere, azure-native/,
+        );
+        assert.match(refused(["azure:location"]), /azure:location: unknown config namespace "azure".*did you mean "azure-native:location"\?/);
+        assert.match(refused(["vspehre:user"]), /did you mean "vsphere:user"\?/);
+        assert.match(refused(["aws:region"]), /aws:region: unknown config namespace "aws", so nothing reads this key; namespaces this program reads/);
+    });
+
+    it("accepts the providers' and Pulumi's own namespaces", () => {
+        const keys = ["vsphere:user", "azure-native:location", "kubernetes:enableServerSideApply", "command:x", "tls:x", "random:x", "pulumi:tags"];
+        parseConfig(structuredClone(rawConfigOf("lab")), { stack: "lab", hasSshPrivateKey: true, otherKeys: keys });
+    });
+
+    it("lists exactly the providers the program declares resources of, and Pulumi's", () => {
+        const root = path.resolve(__dirname, "..");
+        const sources = ["stacks", "components", "components/render"].flatMap((dir) =>
+            fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(".ts")).map((f) => fs.readFileSync(path.join(root, dir, f), "utf8")),
+        );
+        const imported = new Set(sources.flatMap((text) => [...text.matchAll(/from "@pulumi\/([a-z-]+)/g)].map((m) => m[1])));
+        imported.delete("pulumi");
+        // vSphere resources are declared by type token (components/vsphere.ts): no package to import.
+        const byToken = sources.some((text) => text.includes('"vsphere:index/')) ? ["vsphere"] : [];
+        assert.deepEqual([...OTHER_NAMESPACES].sort(), [...imported, ...byToken, "pulumi"].sort());
+    });
+});
+
+describe("stack config: caught before the nodes would fail", () => {
+    it("refuses a cluster without workers: the control planes keep kubeadm's NoSchedule taint", () => {
+        assert.match(
+            errorFor((raw) => (raw.nodes = raw.nodes.filter((n: any) => n.role === "control-plane")), "lab"),
+            /k8s-platform:nodes: no node with role "worker" \(got 1 control-plane node\(s\)\); kubeadm taints control planes node-role\.kubernetes\.io\/control-plane:NoSchedule, so no platform pod would schedule/,
+        );
+    });
+
+    it("refuses a Kubernetes minor the program does not support, listing the supported ones", () => {
+        assert.deepEqual(SUPPORTED_KUBERNETES_MINORS, ["1.35"]);
+        for (const version of ["1.30", "1.34.2", "1.36"]) {
+            assert.match(
+                errorFor((raw) => (raw.kubernetes.version = version), "lab"),
+                new RegExp(`k8s-platform:kubernetes\\.version: "${version.replace(/\./g, "\\.")}" is Kubernetes 1\\.\\d+, which this program does not support; supported minors: 1\\.35`),
+            );
+        }
+        assert.ok(SUPPORTED_KUBERNETES_MINORS.includes(KUBERNETES_VERSION), "the default minor is a supported one");
+    });
+
+    it("refuses proxy URLs without a scheme, suggesting one", () => {
+        assert.match(
+            errorFor((raw) => (raw.os = { httpProxy: "proxy.corp:3128" }), "lab"),
+            /k8s-platform:os\.httpProxy: "proxy\.corp:3128" is not a proxy URL; expected "http:\/\/host:port" \(or https:\/\/\): apt, dnf and containerd need the scheme, e.g\. "http:\/\/proxy\.corp:3128"/,
+        );
+        assert.match(errorFor((raw) => (raw.os = { httpsProxy: "socks5://p:1080" }), "lab"), /k8s-platform:os\.httpsProxy: "socks5:\/\/p:1080" is not a proxy URL/);
+        const ok = parseConfig({ ...structuredClone(rawConfigOf("lab")), os: { httpProxy: "http://proxy.corp:3128", httpsProxy: "https://proxy.corp:3129/" } }, { stack: "lab", hasSshPrivateKey: true });
+        assert.equal(ok.os.httpProxy, "http://proxy.corp:3128");
+    });
+
+    it("refuses an SSH key stored in plain text, or something that is not a private key", () => {
+        const withKey = (secret: boolean, form: ReturnType<typeof sshKeyForm>) => errorFor(() => undefined, "lab", true, { sshPrivateKey: { secret, form } });
+        assert.match(withKey(false, "private-key"), /k8s-platform:sshPrivateKey: is stored in plain text in Pulumi\.<stack>\.yaml; it must be a secret .*pulumi config set --secret sshPrivateKey < ~\/\.ssh\/id_ed25519/);
+        assert.match(withKey(true, "public-key"), /k8s-platform:sshPrivateKey: is an SSH public key; the program needs the private key/);
+        assert.match(withKey(true, "path"), /k8s-platform:sshPrivateKey: is a file path, not the key/);
+        assert.match(withKey(true, "other"), /k8s-platform:sshPrivateKey: does not look like a private key \(expected a PEM or OpenSSH block/);
+        parseConfig(structuredClone(rawConfigOf("lab")), { stack: "lab", hasSshPrivateKey: true, sshPrivateKey: { secret: true, form: "private-key" } });
+    });
+
+    it("tells a private key from a public key, a path and anything else", () => {
+        assert.equal(sshKeyForm("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n"), "private-key");
+        assert.equal(sshKeyForm("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"), "private-key");
+        assert.equal(sshKeyForm("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI me@host"), "public-key");
+        assert.equal(sshKeyForm("~/.ssh/id_ed25519"), "path");
+        assert.equal(sshKeyForm("/home/me/.ssh/id_ed25519"), "path");
+        assert.equal(sshKeyForm("hunter2"), "other");
+    });
+});
+
+describe("stack config: a refused config is a Pulumi RunError", () => {
+    it("is a RunError (the language host prints its message without a stack trace), each problem once", () => {
+        const raw = structuredClone(rawConfigOf("lab")) as any;
+        raw.metallb.enabled = "yes";
+        try {
+            parseConfig(raw, { stack: "lab", hasSshPrivateKey: true, otherKeys: ["k8s-platfrom:x", "k8s-platfrom:x"] });
+            assert.fail("expected a refusal");
+        } catch (err) {
+            assert.ok(pulumi.RunError.isInstance(err), `expected a RunError, got ${err}`);
+            assert.ok(err instanceof ConfigError);
+            const lines = err.message.split("\n");
+            assert.equal(lines[0], "Invalid stack configuration (2 problems):");
+            assert.equal(new Set(lines).size, lines.length, err.message);
+            assert.equal(err.problems.length, 2);
+        }
+    });
+});
+
+describe("stack config: what the program sees of the whole stack", () => {
+    /** The lab stack as the engine would pass it, with `edit` applied to its "namespace:key" map. */
+    async function refusal(edit: (config: Record<string, string>, secretKeys: string[]) => void): Promise<Error> {
+        const { config, secretKeys } = readStackFile("lab");
+        edit(config, secretKeys);
+        try {
+            await synthesize("lab", config, secretKeys, program);
+        } catch (err) {
+            return err as Error;
+        }
+        assert.fail("expected the program to refuse the config");
+    }
+
+    it("refuses the config as a RunError, before declaring anything", async () => {
+        const err = await refusal((config) => (config["k8s-platform:metallb"] = JSON.stringify({ enabled: "yes" })));
+        assert.ok(pulumi.RunError.isInstance(err), `expected a RunError, got ${err.stack}`);
+        assert.match(err.message, /^Invalid stack configuration \(1 problem\):\n {2}- k8s-platform:metallb\.enabled: expected true or false, got "yes"$/);
+    });
+
+    it("sees keys in a mistyped namespace", async () => {
+        const err = await refusal((config) => {
+            config["k8s-platfrom:metallb"] = config["k8s-platform:metallb"];
+            delete config["k8s-platform:metallb"];
+        });
+        assert.match(err.message, /k8s-platfrom:metallb: unknown config namespace "k8s-platfrom".*did you mean "k8s-platform:metallb"/);
+    });
+
+    it("sees an SSH key that is not a secret, and one that is not a private key", async () => {
+        const plain = await refusal((_, secretKeys) => secretKeys.splice(secretKeys.indexOf("k8s-platform:sshPrivateKey"), 1));
+        assert.match(plain.message, /k8s-platform:sshPrivateKey: is stored in plain text/);
+        const publicKey = await refusal((config) => (config["k8s-platform:sshPrivateKey"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsecretish me@host"));
+        assert.match(publicKey.message, /k8s-platform:sshPrivateKey: is an SSH public key/);
+        assert.doesNotMatch(publicKey.message, /AAAAC3NzaC1lZDI1NTE5AAAAIsecretish/, "the value never shows");
+    });
+});
+
+describe("stack files (offline tools)", () => {
+    it("name the file on a YAML syntax error", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackfile-"));
+        const file = path.join(dir, "Pulumi.broken.yaml");
+        fs.writeFileSync(file, "config:\n  k8s-platform:nodes:\n    - name: a\n     ip: 1.2.3.4\n");
+        assert.throws(() => readStackFile("broken", { root: dir }), /^Error: Pulumi\.broken\.yaml: .* at line 4, column 1/);
+    });
+});
+
+describe("Pulumi.yaml config block", () => {
+    const project = parseYaml(fs.readFileSync(path.resolve(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
+        config: Record<string, { type: string; description: string; default?: unknown; items?: { type: string } }>;
+    };
+    /** The zod type under defaults and optionals: "object", "array", "string", "union" … */
+    const zodType = (schema: any): string => {
+        let s = schema;
+        while (["default", "prefault", "optional"].includes(s._zod.def.type)) s = s._zod.def.innerType;
+        return s._zod.def.type;
+    };
+    const PROJECT_TYPE: Record<string, string> = { object: "object", union: "object", array: "array", string: "string" };
+
+    it("declares every top-level key of the schema, and only those", () => {
+        assert.deepEqual(Object.keys(project.config).sort(), [...CONFIG_KEYS].sort());
+    });
+
+    it("gives each the schema's type, a description, and a default only where absence means the same", () => {
+        for (const [key, declared] of Object.entries(project.config)) {
+            const schema = (rawSchema.shape as Record<string, any>)[key];
+            assert.equal(declared.type, PROJECT_TYPE[zodType(schema)], `${key}: type`);
+            assert.ok(declared.description.length > 10, `${key}: description`);
+            if (declared.type === "array") assert.deepEqual(declared.items, { type: "object" }, `${key}: items`);
+            const absent = schema.safeParse(undefined);
+            if ("default" in declared) {
+                assert.ok(absent.success, `${key}: has a default in Pulumi.yaml but is required by the schema`);
+                assert.deepEqual(schema.parse(declared.default), absent.data, `${key}: the default must mean what absence means`);
+            } else {
+                assert.ok(!absent.success, `${key}: optional in the schema, so Pulumi.yaml must give it a default (the CLI requires keys without one)`);
+            }
+        }
     });
 });

@@ -37,25 +37,73 @@ describe("hosts file block", () => {
 
 describe("npm run hosts", () => {
     const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
+    /** A PATH with node and, when given, a `pulumi` of the test's own: never the machine's CLI. */
+    function pathWith(pulumiScript?: string): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hosts-bin-"));
+        fs.symlinkSync(process.execPath, path.join(dir, "node"));
+        if (pulumiScript) {
+            fs.writeFileSync(path.join(dir, "pulumi"), pulumiScript, { mode: 0o755 });
+        }
+        return dir;
+    }
+    const run = (args: string[], PATH = pathWith()) =>
+        spawnSync(tsx, ["tools/hosts.ts", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH } });
 
-    it("targets /etc/hosts unless told otherwise, and explains its usage", () => {
-        assert.deepEqual(parseArgs(["lab"]), { stack: "lab", file: "/etc/hosts", offline: false });
+    it("prints unless told which file to write, and explains its usage", () => {
+        assert.deepEqual(parseArgs(["lab"]), { stack: "lab", file: undefined, offline: false });
         assert.deepEqual(parseArgs(["dev", "--file", "/tmp/h", "--offline"]), { stack: "dev", file: "/tmp/h", offline: true });
-        assert.throws(() => parseArgs([]), /usage: npm run hosts -- <stack> \[--file PATH\].*default file \/etc\/hosts, which needs root/);
+        assert.throws(() => parseArgs([]), /usage: npm run hosts -- <stack> \[--file PATH\] \[--offline\] {3}prints the stack's hosts block; --file writes it into PATH \(--file \/etc\/hosts needs root\)/);
         assert.throws(() => parseArgs(["lab", "--fil", "x"]), /unknown option --fil/);
+    });
+
+    it("without --file prints the block and writes nothing, saying where the lines came from", () => {
+        const printed = run(["lab"]);
+        assert.equal(printed.status, 0, printed.stderr);
+        assert.match(printed.stdout, /^# BEGIN k8s-platform lab\n192\.168\.1\.10\tm-k8s\n[\s\S]*# END k8s-platform lab\n$/);
+        assert.match(printed.stderr, /from this checkout's config \(`pulumi stack output` did not answer: the Pulumi CLI is not installed/);
+        assert.match(printed.stderr, /to write it: sudo npm run hosts -- lab --file \/etc\/hosts/);
     });
 
     it("writes the stack's lines into a file, twice without change, keeping foreign lines", () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hosts-")), "hosts");
         fs.writeFileSync(file, "127.0.0.1 localhost\n");
-        const run = () => spawnSync(tsx, ["tools/hosts.ts", "lab", "--file", file, "--offline"], { cwd: ROOT, encoding: "utf8" });
-        const first = run();
+        const first = run(["lab", "--file", file, "--offline"]);
         assert.equal(first.status, 0, first.stderr);
         const written = fs.readFileSync(file, "utf8");
         assert.ok(written.startsWith("127.0.0.1 localhost\n# BEGIN k8s-platform lab\n"));
         assert.match(written, /^192\.168\.1\.11\tregistry\.localtest\.com share-storage\.localtest\.com$/m);
-        const second = run();
+        const second = run(["lab", "--file", file, "--offline"]);
         assert.match(second.stdout, /already up to date for lab/);
         assert.equal(fs.readFileSync(file, "utf8"), written);
+    });
+
+    for (const stack of ["azure", "aks"]) {
+        it(`${stack}: refuses to invent addresses offline, and writes nothing`, () => {
+            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hosts-")), "hosts");
+            fs.writeFileSync(file, "127.0.0.1 localhost\n");
+            for (const args of [[stack, "--file", file, "--offline"], [stack, "--file", file]]) {
+                const refused = run(args);
+                assert.equal(refused.status, 1, refused.stdout);
+                assert.match(refused.stderr, new RegExp(`^${stack}: its addresses \\(.*\\) are assigned by Azure when the stack is deployed, so they come only from the stack's outputs, never offline`));
+                assert.equal(fs.readFileSync(file, "utf8"), "127.0.0.1 localhost\n");
+            }
+            assert.match(run([stack]).stderr, /did not answer: the Pulumi CLI is not installed/);
+        });
+    }
+
+    it("azure: takes the deployed stack's lines from `pulumi stack output`", () => {
+        // As the CLI answers (pkg/cmd/pulumi/stack/stack_output.go prints a string output as is;
+        // a stack that does not exist: backenderr "no stack named '<stack>' found", exit 255).
+        const pulumi = [
+            "#!/bin/sh",
+            '[ "$1 $2 $3 $4 $5" = "stack output hostsFile --stack azure" ] || { echo "error: no stack named \'$5\' found" >&2; exit 255; }',
+            "printf '10.240.0.4\\tm-k8s\\n20.1.2.3\\tregistry.localtest.com\\n'",
+        ].join("\n");
+        const printed = run(["azure"], pathWith(pulumi));
+        assert.equal(printed.status, 0, printed.stderr);
+        assert.equal(printed.stdout, "# BEGIN k8s-platform azure\n10.240.0.4\tm-k8s\n20.1.2.3\tregistry.localtest.com\n# END k8s-platform azure\n");
+        assert.match(printed.stderr, /from `pulumi stack output hostsFile`/);
+        const missing = run(["aks"], pathWith(pulumi));
+        assert.match(missing.stderr, /did not answer: error: no stack named 'aks' found/);
     });
 });

@@ -389,23 +389,24 @@ export const PLACEHOLDER_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsynth-p
  * placeholders marked secret. A missing `k8s-platform:sshPrivateKey` (normally set with
  * `pulumi config set --secret`) gets a placeholder unless `withoutSshKey`.
  */
-export function readStackFile(stack: string, opts: { withoutSshKey?: boolean } = {}): StackFileConfig {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+export function readStackFile(stack: string, opts: { withoutSshKey?: boolean; root?: string } = {}): StackFileConfig {
+    const file = path.join(opts.root ?? ROOT, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         throw new Error(`no stack file ${path.basename(file)}; stacks: ${listStacks().join(", ")}`);
     }
-    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const doc = (parseStackYaml(file) ?? {}) as { config?: Record<string, unknown> };
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
+    const sshKey = `${PROJECT_NAME}:sshPrivateKey`;
     for (const [key, value] of Object.entries(doc.config ?? {})) {
         if (value && typeof value === "object" && "secure" in (value as object)) {
-            config[key] = `synth-placeholder-for-${key}`;
+            // The program checks the SSH key's form: its placeholder has the form of a key.
+            config[key] = key === sshKey ? PLACEHOLDER_SSH_KEY : `synth-placeholder-for-${key}`;
             secretKeys.push(key);
         } else {
             config[key] = typeof value === "string" ? value : JSON.stringify(value);
         }
     }
-    const sshKey = `${PROJECT_NAME}:sshPrivateKey`;
     if (opts.withoutSshKey) {
         delete config[sshKey];
     } else if (!(sshKey in config)) {
@@ -413,6 +414,15 @@ export function readStackFile(stack: string, opts: { withoutSshKey?: boolean } =
         secretKeys.push(sshKey);
     }
     return { config, secretKeys };
+}
+
+/** A stack file's YAML; a syntax error names the file (the yaml library's message names only line and column). */
+function parseStackYaml(file: string): unknown {
+    try {
+        return parseYaml(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        throw new Error(`${path.basename(file)}: ${(err as Error).message}`);
+    }
 }
 
 export function listStacks(): string[] {

@@ -40,6 +40,15 @@ export function resolveTopology(raw: Raw, problems: Problems): Topology {
             `${k("nodes")}: ${controlPlanes.length} control-plane nodes is an even number; etcd needs a majority, so use 1, 3, 5 or 7`,
         );
     }
+    if (!managed && controlPlanes.length > 0 && controlPlanes.length === nodes.length) {
+        // kubeadm init and join --control-plane taint every control plane
+        // node-role.kubernetes.io/control-plane:NoSchedule (kubeadm's mark-control-plane phase), and
+        // the platform's pods (ingress, registry, test app, metrics-server, MetalLB) tolerate none.
+        problems.push(
+            `${k("nodes")}: no node with role "worker" (got ${nodes.length} control-plane node(s)); kubeadm taints control planes ` +
+                `node-role.kubernetes.io/control-plane:NoSchedule, so no platform pod would schedule: add a node with role "worker"`,
+        );
+    }
 
     const hosts: HostSpec[] = [...nodes];
     const hostKeys = new Map<HostSpec, string>(nodes.map((n, i) => [n, k(`nodes[${i}].ip`)]));
