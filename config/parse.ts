@@ -2,6 +2,7 @@ import { checkInfra, defaultOsDiskType } from "./checks/infra";
 import { checkNetworks } from "./checks/network";
 import { resolveAddons, resolveMetallb } from "./checks/addons";
 import { defaultSshUser, resolveTopology } from "./checks/nodes";
+import { resolveEtcdBackup } from "./checks/maintenance";
 import { ConfigError, keyName } from "./errors";
 import { CONFIG_KEYS, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig } from "./types";
@@ -40,6 +41,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     const { registryEnabled, metricsServerEnabled } = resolveAddons(raw, problems);
     const { haproxyHost, nfsHost, haproxyFrontsApi } = topology;
     const defaultUser = defaultSshUser(raw);
+    const etcdBackup = resolveEtcdBackup(raw, nfsHost, problems);
 
     const [major, minor] = raw.kubernetes.version.split(".");
     const b = raw.ssh.bastion;
@@ -59,6 +61,8 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
             // Flannel uses the default-route interface otherwise: on hosts whose NAT NIC has the same
             // address everywhere (seed 003's Vagrant boxes: 10.0.2.15), cross-node pod traffic breaks.
             podNetworkInterface: raw.kubernetes.podNetworkInterface ?? { canReach: topology.controlPlaneEndpoint.replace(/:\d+$/, "") },
+            etcdBackup,
+            certRenewal: raw.kubernetes.certRenewal,
         },
         infra: infraConfig(raw, opts.stack),
         network: raw.network,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Flannel } from "../components/flannel";
 import { HaproxyBalancer } from "../components/haproxyBalancer";
+import { ControlPlaneMaintenance } from "../components/controlPlaneMaintenance";
 import { KubeadmCluster } from "../components/kubeadmCluster";
 import { NfsServer } from "../components/nfsServer";
 import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
@@ -80,6 +81,17 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         initAfter: apiBalancer ? [apiBalancer] : [],
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: infra.extraCertSANs,
+    });
+    // etcd snapshots and certificate renewal on every control plane, after its init or join.
+    const maintenance = new ControlPlaneMaintenance(`${name}-maintenance`, {
+        controlPlanes: config.nodes.filter((n) => n.role === "control-plane"),
+        bootstrapNode: config.kubernetes.bootstrapNode,
+        members: { ...cluster.joins, [config.kubernetes.bootstrapNode]: cluster.ready[0] },
+        kubernetes: config.kubernetes,
+        os: config.os,
+        nodeNetwork: config.network.cidr,
+        domain: config.domain,
+        ssh,
     });
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
@@ -178,5 +190,6 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         urls,
         registryCredentials: platform.registry?.credentials,
         registryCaCert: platform.registry?.caCertPem,
+        certificateExpiry: maintenance.certificateExpiry,
     };
 }
