@@ -60,11 +60,13 @@ export class ControlPlaneMaintenance extends pulumi.ComponentResource {
             throw new Error(`bootstrap node ${args.bootstrapNode} is not among the control planes`);
         }
         // The installed programs are the repository's files, lib.sh next to them (each sources it).
+        // (without the final newline: the script writes each with printf '%s\n', as the file is).
+        const file = (script: Parameters<typeof readScript>[0]) => readScript(script).replace(/\n$/, "");
         const programs = {
-            LIB_SH: readScript("lib"),
-            ETCD_BACKUP_SH: readScript("etcd-backup"),
-            CERT_RENEWAL_SH: readScript("cert-renewal"),
-            ETCD_RESTORE_SH: readScript("etcd-restore"),
+            LIB_SH: file("lib"),
+            ETCD_BACKUP_SH: file("etcd-backup"),
+            CERT_RENEWAL_SH: file("cert-renewal"),
+            ETCD_RESTORE_SH: file("etcd-restore"),
         };
         const installs: Record<string, command.remote.Command> = {};
         for (const node of args.controlPlanes) {

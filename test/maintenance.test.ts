@@ -91,7 +91,7 @@ describe("the maintenance step on every control plane", () => {
         }
         assert.match(envOf(m2, "ETCD_RESTORE_SH")!, /"\$ETCDUTL" snapshot restore/);
         assert.equal(m2.inputs.stdin, undefined, "nothing secret: no standard input");
-        assert.equal(m2.options.additionalSecretOutputs, undefined, "its output (the expiry) is not secret");
+        assert.ok(!(m2.options.additionalSecretOutputs ?? []).includes("stdout"), "its output (the expiry) is not secret");
         // Workers get none.
         assert.ok(!maintenance.some((c) => /w\d-k8s/.test(c.name)));
     });
