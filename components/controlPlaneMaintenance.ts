@@ -12,6 +12,8 @@ export interface ControlPlaneMaintenanceArgs {
     /** Per control plane, its `kubeadm init` or join: the maintenance is installed after it (and a
      * removed control plane's snapshot step is deleted, i.e. runs, before it). */
     readonly members: Record<string, pulumi.Resource>;
+    /** Per control plane, what else its maintenance step waits for (default: nothing). */
+    readonly after?: Record<string, pulumi.Resource[]>;
     /** Version, etcdBackup and certRenewal settings, networks (for NO_PROXY). */
     readonly kubernetes: KubernetesConfig;
     /** Proxy settings for the etcd release download. */
@@ -85,7 +87,7 @@ export class ControlPlaneMaintenance extends pulumi.ComponentResource {
                     },
                 },
                 // kubeadm must have made the control plane (manifests, certificates, kubelet config).
-                { parent: this, dependsOn: member ? [member] : [] },
+                { parent: this, dependsOn: [...new Set([...(member ? [member] : []), ...(args.after?.[node.name] ?? [])])] },
             );
             if (node !== bootstrap && member) {
                 runScript(
