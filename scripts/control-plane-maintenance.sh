@@ -48,11 +48,12 @@ printf '%s\n' "$CERT_RENEWAL_SH" | write_if_changed "$libexec/cert-renewal.sh" 0
 printf '%s\n' "$ETCD_RESTORE_SH" | write_if_changed "$libexec/etcd-restore.sh" 0755 || true
 
 install_etcd_tools() {
-  local arch sha marker="$ETCD_TOOLS_DIR/.release" tmp url
+  local arch sha dir="$ROOT/usr/local/libexec/k8s-platform/etcd" marker tmp url
+  marker="$dir/.release"
   case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) die "no pinned etcd release for $(uname -m)" ;; esac
   sha=$(tr ' ' '\n' <<<"$ETCD_RELEASE_SHA256" | sed -n "s/^$arch=//p")
   [ -n "$sha" ] || die "ETCD_RELEASE_SHA256 has no checksum for $arch"
-  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$ETCD_RELEASE $sha" ] && [ -x "$ETCD_TOOLS_DIR/etcdutl" ] && [ -x "$ETCD_TOOLS_DIR/etcdctl" ]; then
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$ETCD_RELEASE $sha" ] && [ -x "$dir/etcdutl" ] && [ -x "$dir/etcdctl" ]; then
     return 0
   fi
   if [ ! -e "$marker" ] && command -v etcdctl >/dev/null 2>&1 && command -v etcdutl >/dev/null 2>&1; then
@@ -69,11 +70,11 @@ install_etcd_tools() {
   printf '%s  %s\n' "$sha" "$tmp/etcd.tar.gz" | sha256sum -c --quiet >&2 || { rm -rf "$tmp"; die "$url does not have the pinned sha256 $sha"; }
   tar -xzf "$tmp/etcd.tar.gz" -C "$tmp" --strip-components=1 --wildcards '*/etcdctl' '*/etcdutl'
   "$tmp/etcdutl" version | grep -q "^etcdutl version: ${ETCD_RELEASE#v}\$" || { rm -rf "$tmp"; die "the etcdutl in $url is not $ETCD_RELEASE"; }
-  mkdir -p "$ETCD_TOOLS_DIR"
-  install -m 0755 "$tmp/etcdctl" "$tmp/etcdutl" "$ETCD_TOOLS_DIR/"
+  mkdir -p "$dir"
+  install -m 0755 "$tmp/etcdctl" "$tmp/etcdutl" "$dir/"
   printf '%s %s\n' "$ETCD_RELEASE" "$sha" >"$marker"
   rm -rf "$tmp"
-  log "installed etcdctl and etcdutl $ETCD_RELEASE in $ETCD_TOOLS_DIR"
+  log "installed etcdctl and etcdutl $ETCD_RELEASE in $dir"
 }
 install_etcd_tools
 

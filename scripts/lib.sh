@@ -83,26 +83,6 @@ unit_enable_now() {
   systemctl is-active --quiet "$1" 2>/dev/null || systemctl start "$1"
 }
 
-# Control-plane maintenance (etcd-backup.sh, cert-renewal.sh, etcd-restore.sh): one at a time
-# on a node, since renewal moves static pod manifests and a restore stops etcd.
-maintenance_lock() {
-  mkdir -p "$ROOT/run"
-  exec 7>"$ROOT/run/k8s-platform-maintenance.lock"
-  flock -w "${MAINTENANCE_LOCK_WAIT:-1800}" 7 || die "another maintenance step (etcd snapshot, certificate renewal or restore) still holds $ROOT/run/k8s-platform-maintenance.lock"
-}
-# etcd_tools: sets ETCDCTL and ETCDUTL: the pinned release control-plane-maintenance.sh installed
-# (the etcd image kubeadm runs ships etcd and etcdctl but no etcdutl), else both on PATH.
-ETCD_TOOLS_DIR="$ROOT/usr/local/libexec/k8s-platform/etcd"
-etcd_tools() {
-  if [ -x "$ETCD_TOOLS_DIR/etcdctl" ] && [ -x "$ETCD_TOOLS_DIR/etcdutl" ]; then
-    ETCDCTL="$ETCD_TOOLS_DIR/etcdctl" ETCDUTL="$ETCD_TOOLS_DIR/etcdutl"
-  elif command -v etcdctl >/dev/null 2>&1 && command -v etcdutl >/dev/null 2>&1; then
-    ETCDCTL=$(command -v etcdctl) ETCDUTL=$(command -v etcdutl)
-  else
-    die "etcdctl and etcdutl are neither in $ETCD_TOOLS_DIR (installed by control-plane-maintenance.sh) nor on PATH"
-  fi
-}
-
 # firewall_apply MODE PORT/PROTO...: the host firewall as FIREWALL_MODE asks. "disabled" stops
 # and disables firewalld and ufw (the seed's way); "open" opens each port ("80/tcp",
 # "2379-2380/tcp") in whichever of them is active, once. Nodes, and the dedicated HAProxy and NFS
