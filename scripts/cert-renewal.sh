@@ -50,7 +50,8 @@ expirations() {
   local out
   out=$(kubeadm certs check-expiration -o "jsonpath={range .$1[*]}{.name}{\" \"}{.missing}{\" \"}{.expirationDate}{\"\\n\"}{end}") ||
     die "kubeadm certs check-expiration failed"
-  awk '$2 == "false" && $3 ~ /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z$/ { print $1, $3 }' <<<"$out"
+  # No {n} intervals: Ubuntu's and Debian's awk is mawk, whose regular expressions lack them.
+  awk '$2 == "false" && $3 ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]+Z$/ { print $1, $3 }' <<<"$out"
 }
 
 report() {
