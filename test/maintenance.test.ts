@@ -175,6 +175,21 @@ describe("what a change of each key re-runs", () => {
     });
 });
 
+describe("adding nodes", () => {
+    it("adding a worker or a control plane leaves the existing maintenance steps' inputs as they are", async () => {
+        const one = await synthStack("lab", threeControlPlanes(["m-k8s"]));
+        const three = await synthStack("lab", threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"]));
+        const grown = await synthStack("lab", (raw) => {
+            threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"])(raw);
+            (raw.nodes as unknown[]).push({ name: "w4-k8s", ip: "192.168.1.104", role: "worker" });
+        });
+        assert.deepEqual(named(three, "lab-maintenance-m-k8s").inputs, named(one, "lab-maintenance-m-k8s").inputs, "two more control planes");
+        for (const name of ["lab-maintenance-m-k8s", "lab-maintenance-m2-k8s", "lab-maintenance-m3-k8s", "lab-maintenance-m2-k8s-pre-removal-snapshot"]) {
+            assert.deepEqual(named(grown, name).inputs, named(three, name).inputs, `${name} would re-run when a worker is added`);
+        }
+    });
+});
+
 describe("etcdSnapshotEnv: the snapshot action other steps call (an upgrade)", () => {
     it("names the reason and refuses one that cannot name a file", () => {
         const backup = { enabled: true, schedule: "daily", directory: "/var/backups/etcd", retention: 7 };

@@ -232,6 +232,34 @@ describe("etcd backup and restore with the real etcd, etcdctl and etcdutl", { sk
         assert.equal(etcd.get("/registry/a"), "one");
     });
 
+    it("with NFS_TARGET the snapshot is also published on the share, pruned there the same way", { skip: process.getuid?.() !== 0 && "needs root (a private mount namespace)" }, () => {
+        // mount(8) of an NFS export, imitated: `mount -t nfs [-o …] SERVER:/EXPORT DIR` bind-mounts the
+        // server's exported directory on DIR (in the private mount namespace the script runs in).
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-nfs-bin-"));
+        const server = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-nfs-server-"));
+        fs.writeFileSync(
+            path.join(bin, "mount"),
+            '#!/bin/sh\n[ "$1 $2" = "-t nfs" ] || exec /usr/bin/mount "$@"\nshift 2\n[ "$1" != -o ] || shift 2\nexec /usr/bin/mount --bind "$FAKE_NFS_SERVER${1#*:}" "$2"\n',
+            { mode: 0o755 },
+        );
+        const remote = path.join(server, "share_storage/etcd-backups/cp1");
+        fs.mkdirSync(remote, { recursive: true });
+        fs.writeFileSync(path.join(remote, "etcd-cp1-20250101T000000Z-nfs-test.db"), "old");
+        try {
+            const r = sh("unshare", ["-m", "--propagation", "private", "bash", path.join(SCRIPTS, "etcd-backup.sh")], {
+                env: { ...env(), PATH: `${bin}:${process.env.PATH}`, FAKE_NFS_SERVER: server, NFS_TARGET: "10.0.0.5:/share_storage", DIRECTORY: "/var/backups/etcd", RETENTION: "1", REASON: "nfs-test" },
+            });
+            assert.equal(r.status, 0, r.stderr);
+            const name = path.basename(r.stdout.trim());
+            assert.deepEqual(fs.readdirSync(remote), [name], "published on the share, the older one pruned (retention 1), no .partial left");
+            assert.ok(fs.readFileSync(path.join(remote, name)).equals(fs.readFileSync(path.join(root, "var/backups/etcd", name))));
+            assert.deepEqual(fs.readdirSync(path.join(root, "run")).filter((d) => d.startsWith("k8s-platform-etcd-nfs.")), [], "mount point removed");
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+            fs.rmSync(server, { recursive: true, force: true });
+        }
+    });
+
     it("a snapshot that does not read back is never published", () => {
         // etcdutl refuses a file that is not a bbolt database; a stand-in etcdctl "saves" one.
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-fake-"));
