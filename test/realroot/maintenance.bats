@@ -44,12 +44,16 @@ apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
 kubernetesVersion: "@KUBERNETES_VERSION@"'
 
+quietly() { # command...: its output only when it fails
+  local out
+  out=$("$@" 2>&1) || { printf '%s\n' "$out"; return 1; }
+}
 control_plane() { # node: prepared and initialised as the program does it
   new_node "$1" ubuntu
-  node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE=control-plane K8S_MINOR=1.35 K8S_VERSION=1.35 \
-    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled >/dev/null 2>&1
+  quietly node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE=control-plane K8S_MINOR=1.35 K8S_VERSION=1.35 \
+    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
   secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    node_script "$1" kubeadm-init NODE_NAME="$1" KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false >/dev/null 2>&1
+    quietly node_script "$1" kubeadm-init NODE_NAME="$1" KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false
 }
 # The parameters the program passes (config/maintenanceEnv.ts), overridable as NAME=value arguments.
 maintenance() { # node [NAME=value...]
@@ -122,7 +126,7 @@ units_verify() { # node: the host's real systemd-analyze on the unit files the n
 
 @test "install: a changed schedule rewrites the timer and restarts it; disabled removes both units and keeps the snapshots" {
   control_plane cp1
-  maintenance cp1 >/dev/null 2>&1
+  quietly maintenance cp1
   mkdir -p "$(dirname "$(node_put cp1 /var/backups/etcd/x)")"
   echo snapshot >"$(node_put cp1 /var/backups/etcd/etcd-cp1-20260101T000000Z-scheduled.db)"
   calls=$(stub_calls cp1 | wc -l)
@@ -159,7 +163,7 @@ units_verify() { # node: the host's real systemd-analyze on the unit files the n
 
 @test "renewal: nothing due, nothing renewed; a certificate within 60 days renews all, restarts the three static pods through their manifests, refreshes root's admin.conf copy" {
   control_plane cp1
-  maintenance cp1 >/dev/null 2>&1
+  quietly maintenance cp1
   run renewal cp1
   echo "$output"
   [ "$status" -eq 0 ]
@@ -192,7 +196,7 @@ units_verify() { # node: the host's real systemd-analyze on the unit files the n
 
 @test "renewal: a manifest left parked by an interrupted run is moved back first" {
   control_plane cp1
-  maintenance cp1 >/dev/null 2>&1
+  quietly maintenance cp1
   mkdir -p "$(dirname "$(node_put cp1 /etc/kubernetes/k8s-platform-restart/x)")"
   mv "$(node_file cp1 /etc/kubernetes/manifests/kube-scheduler.yaml)" "$(node_put cp1 /etc/kubernetes/k8s-platform-restart/kube-scheduler.yaml)"
   run renewal cp1
@@ -204,7 +208,7 @@ units_verify() { # node: the host's real systemd-analyze on the unit files the n
 
 @test "timers on a host that kubeadm reset (removed from the stack) disable themselves" {
   control_plane cp1
-  maintenance cp1 >/dev/null 2>&1
+  quietly maintenance cp1
   # kubeadm's own reset (kubeadm-reset.sh would also flush iptables: it runs in kubeadm.bats, in a network namespace).
   in_node cp1 kubeadm reset -f >/dev/null
   run renewal cp1
