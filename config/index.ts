@@ -6,6 +6,7 @@
 export * from "./errors";
 export * from "./load";
 export * from "./net";
+export * from "./maintenanceEnv";
 export * from "./nodeEnv";
 export * from "./parse";
 export * from "./schema";

@@ -3,6 +3,7 @@ import { checkNetworks } from "./checks/network";
 import { checkNodeSoftware } from "./checks/os";
 import { resolveAddons, resolveMetallb } from "./checks/addons";
 import { defaultSshUser, resolveTopology } from "./checks/nodes";
+import { resolveEtcdBackup } from "./checks/maintenance";
 import { checkNamespaces, checkSshKey, SshKeyFacts } from "./checks/stack";
 import { closest, ConfigError, keyName } from "./errors";
 import { describeIssue } from "./issueMessage";
@@ -63,6 +64,7 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
     const { registryEnabled, metricsServerEnabled } = resolveAddons(raw, problems);
     const { haproxyHost, nfsHost, haproxyFrontsApi } = topology;
     const defaultUser = defaultSshUser(raw);
+    const etcdBackup = resolveEtcdBackup(raw, nfsHost, problems);
 
     const [major, minor] = raw.kubernetes.version.split(".");
     const b = raw.ssh.bastion;
@@ -82,6 +84,8 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
             // Flannel uses the default-route interface otherwise: on hosts whose NAT NIC has the same
             // address everywhere (seed 003's Vagrant boxes: 10.0.2.15), cross-node pod traffic breaks.
             podNetworkInterface: raw.kubernetes.podNetworkInterface ?? { canReach: topology.controlPlaneEndpoint.replace(/:\d+$/, "") },
+            etcdBackup,
+            certRenewal: raw.kubernetes.certRenewal,
         },
         infra: infraConfig(raw, opts.stack),
         network: raw.network,

@@ -132,6 +132,37 @@ const sizeSchema = strict({
     diskGb: positiveInt("GB of disk").optional(),
 });
 
+/**
+ * Day-2 maintenance of the control planes (issue 16): scheduled etcd snapshots and kubeadm
+ * certificate renewal, both as systemd timers installed on every control plane.
+ */
+const absolutePath = z
+    .string({ error: (iss) => `expected an absolute directory path, got ${show(iss.input)}` })
+    .regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, { error: (iss) => `${show(iss.input)} is not an absolute directory path (letters, digits, ".", "_", "-", "/")` });
+/** A systemd calendar expression (systemd.time(7), OnCalendar=). Only its characters are checked
+ * here (it lands in a unit file); the node checks it with `systemd-analyze calendar` before use. */
+const onCalendar = z
+    .string({ error: (iss) => `expected a systemd OnCalendar expression such as "daily", got ${show(iss.input)}` })
+    .regex(/^[A-Za-z0-9*:.,/~+ -]{1,100}$/, {
+        error: (iss) => `${show(iss.input)} is not a systemd OnCalendar expression (e.g. "daily", "*-*-* 02:30:00", "Mon..Fri 03:00"; letters, digits and * : . , / ~ + - space)`,
+    });
+export const etcdBackupSchema = strict({
+    /** Scheduled snapshots on every control plane. */
+    enabled: z.boolean().default(true),
+    schedule: onCalendar.default("daily"),
+    /** Where each control plane keeps its snapshots (on its own disk). */
+    directory: absolutePath.default("/var/backups/etcd"),
+    /** Snapshots kept per control plane and kind (scheduled, before-removal, ...). */
+    retention: intRange(1, 1000, "a number of snapshots").default(7),
+    /** Also copy each snapshot to the NFS share (needs nfs.enabled). */
+    nfs: z.boolean().default(false),
+});
+export const certRenewalSchema = strict({
+    /** A daily timer renews kubeadm's certificates when one expires within thresholdDays. */
+    enabled: z.boolean().default(true),
+    thresholdDays: intRange(2, 180, "a number of days").default(60),
+});
+
 const kubernetesSchema = strict({
     version: kubernetesVersion.default(KUBERNETES_VERSION),
     podSubnet: cidr.default("10.244.0.0/16"),
@@ -153,6 +184,8 @@ const kubernetesSchema = strict({
             error: (iss) => `expected one of {canReach: "<address>"}, {name: "<interface>"} or {regex: "<interface regex>"}, got ${describeValue(iss.input)}`,
         })
         .optional(),
+    etcdBackup: etcdBackupSchema.prefault({}),
+    certRenewal: certRenewalSchema.prefault({}),
 });
 
 const vsphereSchema = strict({
@@ -403,3 +436,4 @@ export type AzureConfig = z.output<typeof azureSchema>;
 export type AksConfig = z.output<typeof aksSchema>;
 export type OsConfig = z.output<typeof osSchema>;
 export type ChartsConfig = z.output<typeof chartsSchema>;
+export type CertRenewalConfig = z.output<typeof certRenewalSchema>;

@@ -1,9 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AksConfig, AzureConfig, ChartsConfig, NodeRole, OsConfig, OsDiskType, Raw, VsphereConfig } from "./schema";
+import { AksConfig, AzureConfig, CertRenewalConfig, ChartsConfig, NodeRole, OsConfig, OsDiskType, Raw, VsphereConfig } from "./schema";
 
 /** The typed, validated configuration every layer above receives (built by ./parse.ts). */
 
-export type { AksConfig, AzureConfig, ChartsConfig, NodeRole, OsConfig, VsphereConfig } from "./schema";
+export type { AksConfig, AzureConfig, CertRenewalConfig, ChartsConfig, NodeRole, OsConfig, VsphereConfig } from "./schema";
+
+/** `kubernetes.etcdBackup`, with the NFS copy resolved to the share's address. */
+export interface EtcdBackupSettings {
+    readonly enabled: boolean;
+    /** systemd OnCalendar expression. */
+    readonly schedule: string;
+    readonly directory: string;
+    readonly retention: number;
+    /** "<NFS server IP>:<export path>" when snapshots are also copied to the share (default: none). */
+    readonly nfsTarget?: string;
+}
 
 export interface MachineSize {
     readonly cpus: number;
@@ -55,6 +66,10 @@ export interface KubernetesConfig {
     readonly bootstrapNode: string;
     /** How flanneld picks its interface. */
     readonly podNetworkInterface: { readonly canReach: string } | { readonly name: string } | { readonly regex: string };
+    /** Scheduled etcd snapshots on every control plane. */
+    readonly etcdBackup: EtcdBackupSettings;
+    /** Automatic renewal of kubeadm's control-plane certificates. */
+    readonly certRenewal: CertRenewalConfig;
 }
 
 export interface PlatformConfig {

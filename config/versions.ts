@@ -67,3 +67,20 @@ export function chartReference(
     }
     return { chart: pin.chart, version: pin.version, repositoryOpts: { repo: source.repository ?? pin.repo } };
 }
+
+/**
+ * etcdctl and etcdutl on the control planes (snapshots, their check, restores): the etcd release
+ * kubeadm 1.35 runs (DefaultEtcdVersion "3.6.6-0", cmd/kubeadm/app/constants/constants.go at
+ * v1.35.4), downloaded by scripts/control-plane-maintenance.sh and checked against these sha256
+ * sums (the release's own, as kubespray pins them in
+ * roles/kubespray_defaults/vars/main/checksums.yml, etcd_binary_checksums). The etcd image kubeadm
+ * runs carries no etcdutl, hence a release of its own. `@ARCH@` is amd64 or arm64.
+ */
+export const ETCD_TOOLS = {
+    version: "v3.6.6",
+    url: "https://github.com/etcd-io/etcd/releases/download/v3.6.6/etcd-v3.6.6-linux-@ARCH@.tar.gz",
+    sha256: {
+        amd64: "887afaa4a99f22d802ccdfbe65730a5e79aa5c9ce2c8799c67e9d804c50ecedb",
+        arm64: "8a15f5427c111ff4692753682374970fb68878401d946c2c28bdad6857db652f",
+    },
+} as const;

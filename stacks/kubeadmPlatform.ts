@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Flannel } from "../components/flannel";
 import { HaproxyBalancer } from "../components/haproxyBalancer";
+import { ControlPlaneMaintenance } from "../components/controlPlaneMaintenance";
 import { KubeadmCluster } from "../components/kubeadmCluster";
 import { NfsServer } from "../components/nfsServer";
 import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
@@ -81,6 +82,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: infra.extraCertSANs,
     });
+    const maintenance = controlPlaneMaintenance(config, cluster, ssh);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
     const afterHost = (addon: AddonHost): pulumi.Resource[] => {
@@ -178,5 +180,28 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         urls,
         registryCredentials: platform.registry?.credentials,
         registryCaCert: platform.registry?.caCertPem,
+        certificateExpiry: maintenance.certificateExpiry,
     };
+}
+
+/**
+ * etcd snapshots and certificate renewal on every control plane, after its join; on the bootstrap
+ * control plane after init and every join: that host already runs its /etc/hosts block, registry
+ * trust, NFS and the join credentials after init, and sshd's MaxStartups counts sessions opened
+ * at once (test/scale.test.ts keeps it at 4). A join that fails holds it back until it succeeds, as
+ * it holds back the platform.
+ */
+function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster, ssh: SshAccess): ControlPlaneMaintenance {
+    const bootstrap = config.kubernetes.bootstrapNode;
+    return new ControlPlaneMaintenance(`${config.stack}-maintenance`, {
+        controlPlanes: config.nodes.filter((n) => n.role === "control-plane"),
+        bootstrapNode: bootstrap,
+        members: { ...cluster.joins, [bootstrap]: cluster.ready[0] },
+        after: { [bootstrap]: cluster.ready },
+        kubernetes: config.kubernetes,
+        os: config.os,
+        nodeNetwork: config.network.cidr,
+        domain: config.domain,
+        ssh,
+    });
 }

@@ -21,7 +21,11 @@ export type ScriptName =
     | "hosts-block"
     | "nfs-server"
     | "haproxy"
-    | "registry-trust";
+    | "registry-trust"
+    | "control-plane-maintenance"
+    | "etcd-backup"
+    | "cert-renewal"
+    | "etcd-restore";
 
 const HEREDOC = "K8S_PLATFORM_SCRIPT_EOF";
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;

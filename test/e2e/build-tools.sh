@@ -7,7 +7,7 @@
 # Parameters (environment):
 #   K8S_PLATFORM_E2E_CACHE  cache root (default ~/.cache/k8s-platform-e2e)
 #   E2E_TOOLS               space-separated tools to build (default: those the tests use now,
-#                           kubeadm kubectl-validate kube-apiserver etcd; also buildable: pulumi, whose
+#                           kubeadm kubectl-validate kube-apiserver etcd etcdctl etcdutl; also buildable: pulumi, whose
 #                           test needs plugins the proxy refuses, see test/e2e/README.md)
 # Writes "$cache/env" (export PATH=…) and prints the same line on stdout; progress on stderr.
 set -euo pipefail
@@ -23,6 +23,8 @@ tools_table=$(cat <<'EOF'
 kubeadm|k8s|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 kube-apiserver|k8s|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
+etcdctl|etcd-client|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
+etcdutl|etcd-client|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
 kubectl-validate|kubectl-validate|sigs.k8s.io/kubectl-validate|sigs.k8s.io/kubectl-validate|
 pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={v}
 EOF
@@ -30,7 +32,7 @@ EOF
 
 log() { printf '%s\n' "$*" >&2; }
 
-wanted="${E2E_TOOLS:-kubeadm kubectl-validate kube-apiserver etcd}"
+wanted="${E2E_TOOLS:-kubeadm kubectl-validate kube-apiserver etcd etcdctl etcdutl}"
 path_dirs=()
 mkdir -p "$cache"
 tmp=""
@@ -43,6 +45,10 @@ while IFS='|' read -r tool dir pkg versioned ldflags_tpl; do
   version="$(cd "$moddir" && go list -m -f '{{.Version}}' "$versioned")"
   hash="$({ cat "$moddir/go.mod" "$moddir/go.sum"; go env GOVERSION; } | sha256sum | cut -c1-12)"
   dest="$cache/$tool-$version-$hash"
+  # One build per cache entry at a time: a second run (another checkout, CI) waits for the first
+  # and then finds the entry built. The lock is released when the next entry's lock replaces fd 8.
+  exec 8>"$cache/.lock-$tool-$version-$hash"
+  flock 8
   if [ -x "$dest/bin/$tool" ]; then
     log "cached: $tool $version ($dest)"
   else

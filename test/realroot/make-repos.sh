@@ -64,7 +64,7 @@ printf '#!/bin/sh\necho "Kubernetes v@VERSION@"\n' >"$out/kubelet"
 # containerd.io's unit (github.com/containerd/containerd containerd.service: WantedBy=multi-user.target).
 printf '[Unit]\nDescription=containerd container runtime\n\n[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n' >"$out/containerd.service"
 printf '#!/bin/sh\necho "stub CNI plugin"\nexit 1\n' >"$out/cni"
-printf '#!/bin/sh\necho "crictl version v@VERSION@"\n' >"$out/crictl"
+cp "$here/stubs/crictl" "$out/crictl"
 deb="$out/k8s/v1.35/deb"
 mkdir -p "$deb" "$out/docker" "$out/debian" "$out/rpms"
 for v in "${K8S_PATCHES[@]}"; do
