@@ -23,14 +23,10 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
-done_file="$ROOT/var/lib/k8s-platform/join.done"
-control_plane=false
-if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true; fi
-record_done() {
-  mkdir -p "$(dirname "$done_file")"
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$done_file"
-}
-if [ -f "$done_file" ]; then
+control_plane=false role=worker
+if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=control-plane; fi
+record_done() { write_if_changed "$JOIN_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
+if trust_record "$JOIN_DONE" "$role"; then
   log "$NODE_NAME has already joined; leaving it alone"
   exit 0
 fi
@@ -72,7 +68,7 @@ text="${KUBEADM_CONFIG//@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN}"
 printf '%s\n' "${text//@CERTIFICATE_KEY@/${CERTIFICATE_KEY:-}}" >"$config"
 trap 'rm -f "$config"' EXIT
 
-log "kubeadm join on $NODE_NAME"
+log "kubeadm join on $NODE_NAME ($role): discovery, TLS bootstrap$([ "$control_plane" = false ] || echo ', certificates, etcd member, control-plane manifests')"
 kubeadm join --config "$config"
 record_done
 log "$NODE_NAME joined"
