@@ -10,7 +10,8 @@
 # the node-role.kubernetes.io/control-plane label on its Node: mark-control-plane is the last
 # sub-phase of control-plane-join, after etcd (phase order: kubeadm join reference,
 # kubeadm_join_phase_control-plane-join; /work/shared/REFERENCE.md), so the label plus
-# manifests/etcd.yaml means the join completed: it is recorded, never reset. When the API cannot
+# admin.conf and kubeadm's four manifests (etcd.yaml last) means the join completed: it is
+# recorded, never reset. Missing one of them, it is what the record would not trust either. When the API cannot
 # be asked, nothing is reset either: the run stops.
 #
 # Parameters (environment):
@@ -38,7 +39,7 @@ fi
 read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
 require_env BOOTSTRAP_TOKEN
 
-if [ -f "$KUBELET_KUBECONFIG" ] && [ -f "$ROOT/etc/kubernetes/manifests/etcd.yaml" ] && [ -f "$ADMIN_KUBECONFIG" ]; then
+if kubeadm_files_present control-plane; then
   # control-plane-prepare wrote admin.conf before kubelet-start; the labels come back as JSON.
   if ! labels=$(kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=30s get node "$NODE_NAME" -o 'jsonpath={.metadata.labels}' 2>&1); then
     case "$labels" in

@@ -9,9 +9,11 @@
 K8SP_LIB_LOADED=1
 ROOT="${K8SP_ROOT:-}"
 # The scripts parse other programs' output (ufw's "Status: active", apt's lock messages, kubectl's
-# "(NotFound)"): untranslated, whatever locale the SSH session brings. gettext ignores LANGUAGE
-# when the locale is C.
+# "(NotFound)"): untranslated, whatever locale the SSH session brings. C's gettext ignores
+# LANGUAGE when the locale is C, Python's (ufw) reads LANGUAGE first (cpython Lib/gettext.py,
+# find()): it goes too.
 export LC_ALL=C
+unset LANGUAGE
 
 log() { printf '[k8s-platform] %s\n' "$*" >&2; }
 die() {
