@@ -30,10 +30,11 @@ if trust_record "$INIT_DONE" control-plane; then
   log "$NODE_NAME is already initialised; leaving it alone"
   exit 0
 fi
-# init_completed: admin.conf answers and every object of init's last phases exists (see above).
+# init_completed: kubeadm's files are all there (what the record would be trusted on), admin.conf
+# answers and every object of init's last phases exists (see above).
 init_completed() {
   local object
-  [ -f "$ADMIN_KUBECONFIG" ] || return 1
+  kubeadm_files_present control-plane || return 1
   for object in "configmap kubeadm-config -n kube-system" "configmap cluster-info -n kube-public" \
     "deployment coredns -n kube-system" "daemonset kube-proxy -n kube-system"; do
     # shellcheck disable=SC2086 # the words of $object are separate arguments

@@ -428,6 +428,7 @@ joined_worker_again() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1"
       $t -A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
       $t -A ufw-user-input -p tcp --dport 22 -j ACCEPT
       $t -t nat -N DOCKER && $t -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+      $t -t mangle -N OTHER-MARK && $t -t mangle -A PREROUTING -j OTHER-MARK
     done
     state iptables >/tmp/before4 && state ip6tables >/tmp/before6
     for t in iptables ip6tables; do
@@ -488,9 +489,12 @@ joined_worker_again() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1"
   prepared cp1 control-plane
   prepared cp2 control-plane
   init
+  rm "$(cluster)/tokens/abcdef"
   run credentials cp2
   echo "$output"
   [ "$status" -eq 0 ]
+  stub_calls cp1 | grep -q '^kubeadm token create --config'
+  stub_calls cp1 | grep -q '^kubeadm init phase upload-certs'
   [[ "$output" != *"dl.k8s.io"* ]]
   # The uploaded certificates expired (kubeadm-certs is garbage-collected with its 2 h token).
   rm "$(cluster)/secrets/kubeadm-certs"
