@@ -214,7 +214,9 @@ wait_for_boot_apt() {
 }
 
 # apt_retry COMMAND...: an apt command (apt-get, apt-mark), retried while another apt/dpkg holds
-# a lock: DPkg::Lock::Timeout covers only the dpkg frontend lock, and apt-mark has no wait at all.
+# a lock: DPkg::Lock::Timeout covers only the dpkg frontend lock, and apt-mark has no wait at all
+# (its `dpkg --set-selections` fails with dpkg's "dpkg frontend lock was locked by another
+# process with pid N").
 apt_retry() {
   local i out rc
   wait_for_boot_apt
@@ -224,7 +226,7 @@ apt_retry() {
     printf '%s\n' "$out" >&2
     [ "$rc" -ne 0 ] || return 0
     case "$out" in
-    *"Could not get lock"* | *"Unable to lock"* | *"Unable to acquire the dpkg frontend lock"* | *"is another process using it"*)
+    *"Could not get lock"* | *"Unable to lock"* | *"Unable to acquire the dpkg frontend lock"* | *"is another process using it"* | *"locked by another process"*)
       log "apt is busy (attempt $i); retrying"
       sleep "${APT_RETRY_INTERVAL:-5}"
       ;;
