@@ -260,7 +260,8 @@ ensure_packages() {
   [ "${#missing[@]}" -gt 0 ] || return 0
   log "installing ${missing[*]}"
   if [ "$family" = apt ]; then
-    [ "$APT_UPDATED" -eq 1 ] || apt_update
+    # (`cond || function` would run the function with set -e off: a failed update would pass.)
+    if [ "$APT_UPDATED" -eq 0 ]; then apt_update; fi
     apt_get install -y "${missing[@]}"
   else
     dnf install -y -q "${missing[@]}"
@@ -302,7 +303,7 @@ trust_record() {
   [ -f "$1" ] || return 1
   kubeadm_files_present "$2" && return 0
   log "$1 says this host is a member, but kubeadm's files are gone (reset by hand, or a new disk): not trusted, removed"
-  rm -f "$1"
+  rm -f "$1" || die "cannot remove $1"
   return 1
 }
 

@@ -188,7 +188,7 @@ apt_runtime_package() {
   # shellcheck source=/dev/null
   codename=$(. "$ROOT/etc/os-release" && printf '%s' "${UBUNTU_CODENAME:-${VERSION_CODENAME:-}}")
   [ -n "$codename" ] || die "$ROOT/etc/os-release names no VERSION_CODENAME for Docker's repository"
-  [ -s "$ROOT$keyring" ] || download "${CONTAINERD_APT_REPO_URL%/}/gpg" "$ROOT$keyring" 0644
+  if [ ! -s "$ROOT$keyring" ]; then download "${CONTAINERD_APT_REPO_URL%/}/gpg" "$ROOT$keyring" 0644; fi
   write_if_changed "$ROOT/etc/apt/sources.list.d/docker.list" 0644 \
     echo "deb [arch=$(dpkg --print-architecture) signed-by=$keyring] ${CONTAINERD_APT_REPO_URL%/} $codename stable"
   apt_update
@@ -205,10 +205,10 @@ install_packages_apt() {
     download "${repo}Release.key" "$keyring" 0644 dearmor
     apt_update
   fi
-  [ "$APT_UPDATED" -eq 1 ] || apt_installed containerd.io || apt_installed containerd || apt_update
+  if [ "$APT_UPDATED" -eq 0 ] && ! apt_installed containerd.io && ! apt_installed containerd; then apt_update; fi
   apt_runtime_package
   ensure_packages apt "$RUNTIME"
-  [ "${NFS_CLIENT:-false}" != true ] || ensure_packages apt nfs-common
+  if [ "${NFS_CLIENT:-false}" = true ]; then ensure_packages apt nfs-common; fi
   installed=$(installed_version apt kubeadm)
   if ! check_installed_version "$installed"; then
     local v="$K8S_MINOR.*"
@@ -223,7 +223,7 @@ install_packages_apt() {
   for pkg in kubelet kubeadm kubectl "$RUNTIME"; do
     grep -qx "$pkg" <<<"$held" || missing+=("$pkg")
   done
-  [ "${#missing[@]}" -eq 0 ] || apt_retry apt-mark hold "${missing[@]}"
+  if [ "${#missing[@]}" -gt 0 ]; then apt_retry apt-mark hold "${missing[@]}"; fi
 }
 
 install_packages_dnf() {
@@ -247,7 +247,7 @@ EOF
     download "$CONTAINERD_REPO_URL" "$ROOT/etc/yum.repos.d/docker-ce.repo" 0644
   fi
   ensure_packages dnf containerd.io conntrack-tools socat iproute-tc python3-dnf-plugin-versionlock
-  [ "${NFS_CLIENT:-false}" != true ] || ensure_packages dnf nfs-utils
+  if [ "${NFS_CLIENT:-false}" = true ]; then ensure_packages dnf nfs-utils; fi
   installed=$(installed_version dnf kubeadm)
   if ! check_installed_version "$installed"; then
     log "installing kubelet, kubeadm, kubectl $K8S_VERSION"
