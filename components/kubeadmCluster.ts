@@ -27,6 +27,8 @@ export interface KubeadmClusterArgs {
     readonly nfsClient?: boolean;
     /** The platform's DNS domain (`registry.<domain>`), kept off the proxy (default: none). */
     readonly domain?: string;
+    /** MetalLB runs: an open host firewall lets its speakers talk (7946 tcp/udp; default: false). */
+    readonly metallb?: boolean;
     readonly ssh: SshAccess;
     /** VM per node name when the program creates them (default: none, existing hosts). */
     readonly machines?: Record<string, pulumi.Resource>;
@@ -88,6 +90,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                         nodeNetwork: args.nodeNetwork,
                         nfsClient: args.nfsClient ?? false,
                         domain: args.domain,
+                        metallb: args.metallb,
                     }),
                     ssh: args.ssh,
                     machine: args.machines?.[node.name],

@@ -11,6 +11,8 @@ export function prepareNodeEnv(args: {
     os: OsConfig;
     nodeNetwork: string;
     nfsClient: boolean;
+    /** MetalLB runs (its speakers' memberlist port 7946 is opened with `os.firewall: open`; default false). */
+    metallb?: boolean;
     /** The platform's domain: Go matches NO_PROXY CIDRs only against IP literals, so
      * `registry.<domain>` needs its suffix listed (default: none). */
     domain?: string;
@@ -23,9 +25,15 @@ export function prepareNodeEnv(args: {
         K8S_MINOR: kubernetes.minor,
         K8S_REPO_BASE: os.kubernetesRepoBase.replace(/\/+$/, ""),
         CONTAINERD_REPO_URL: os.containerdRepoUrl,
+        CONTAINERD_APT_REPO_URL: os.containerdAptRepoUrl.replace(/\/+$/, ""),
         FIREWALL_MODE: os.firewall,
         NFS_CLIENT: String(args.nfsClient),
     };
+    // Only an open firewall needs them: with it disabled, toggling MetalLB re-runs no preparation.
+    if (os.firewall === "open") {
+        env.POD_SUBNET = kubernetes.podSubnet;
+        env.METALLB = String(args.metallb ?? false);
+    }
     if (os.httpProxy || os.httpsProxy) {
         env.HTTP_PROXY_URL = os.httpProxy ?? "";
         env.HTTPS_PROXY_URL = os.httpsProxy ?? os.httpProxy ?? "";

@@ -327,6 +327,9 @@ const osSchema = strict({
     noProxy: z.string().optional(),
     kubernetesRepoBase: z.url().default("https://pkgs.k8s.io/core:/stable:"),
     containerdRepoUrl: z.url().default("https://download.docker.com/linux/centos/docker-ce.repo"),
+    /** Docker's apt repository (key at <url>/gpg), used on Ubuntu only when the archive's
+     * containerd is too old for the Kubernetes minor. */
+    containerdAptRepoUrl: z.url().default("https://download.docker.com/linux/ubuntu"),
 });
 
 /** A host for an add-on: an existing cluster node by name, or a host of its own. */

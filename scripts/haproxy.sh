@@ -31,9 +31,9 @@ candidate=$(mktemp)
 trap 'rm -f "$candidate"' EXIT
 printf '%s\n' "$HAPROXY_CONFIG" >"$candidate"
 haproxy -c -q -f "$candidate" || die "the rendered HAProxy config does not validate; the running one is unchanged"
-changed=0
-write_if_changed "$config" 0644 <"$candidate" && changed=1
+write_if_changed "$config" 0644 cat "$candidate"
 unit_enable_now haproxy
-if [ "$changed" -eq 1 ]; then
+if [ "$WRITTEN" -eq 1 ]; then
+  log "reloading haproxy"
   systemctl reload haproxy
 fi

@@ -22,7 +22,8 @@ exec 9>>"$ROOT/run/k8s-platform-hosts.lock"
 flock 9
 # Drop our old block, remembering where it stood; put the new one there (or at the end).
 # (The lines come through ENVIRON: `awk -v` would interpret backslashes in them.)
-awk -v begin="$begin" -v end="$end" '
+# shellcheck disable=SC2016 # an awk program
+write_if_changed "$hosts" 0644 awk -v begin="$begin" -v end="$end" '
   BEGIN { lines = ENVIRON["HOSTS_LINES"]; sub(/\n+$/, "", lines) }
   function block() { printf "%s\n%s\n%s\n", begin, lines, end; placed = 1 }
   $0 == begin { inside = 1; if (!placed) block(); next }
@@ -30,4 +31,4 @@ awk -v begin="$begin" -v end="$end" '
   inside { next }
   { print }
   END { if (!placed) block() }
-' "$hosts" | write_if_changed "$hosts" 0644 || true
+' "$hosts"

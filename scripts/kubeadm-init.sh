@@ -25,19 +25,16 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
-done_file="$ROOT/var/lib/k8s-platform/init.done"
-record_done() {
-  mkdir -p "$(dirname "$done_file")"
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$done_file"
-}
-if [ -f "$done_file" ]; then
+record_done() { write_if_changed "$INIT_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
+if trust_record "$INIT_DONE" control-plane; then
   log "$NODE_NAME is already initialised; leaving it alone"
   exit 0
 fi
-# init_completed: admin.conf answers and every object of init's last phases exists (see above).
+# init_completed: kubeadm's files are all there (what the record would be trusted on), admin.conf
+# answers and every object of init's last phases exists (see above).
 init_completed() {
   local object
-  [ -f "$ADMIN_KUBECONFIG" ] || return 1
+  kubeadm_files_present control-plane || return 1
   for object in "configmap kubeadm-config -n kube-system" "configmap cluster-info -n kube-public" \
     "deployment coredns -n kube-system" "daemonset kube-proxy -n kube-system"; do
     # shellcheck disable=SC2086 # the words of $object are separate arguments
@@ -53,7 +50,9 @@ read_secrets CA_CRT CA_KEY BOOTSTRAP_TOKEN CERTIFICATE_KEY
 require_env CA_CRT CA_KEY BOOTSTRAP_TOKEN CERTIFICATE_KEY
 
 finish=false
-if [ -f "$ADMIN_KUBECONFIG" ] || [ -n "$(ls -A "$ROOT/etc/kubernetes/manifests" 2>/dev/null)" ]; then
+# An unfinished init: admin.conf (kubeconfig phase) or one of kubeadm's manifests (etcd and
+# control-plane phases) exists. Other files in manifests/ (.kubelet-keep) are not kubeadm's.
+if [ -f "$ADMIN_KUBECONFIG" ] || any_manifest; then
   if [ ! -f "$ADMIN_KUBECONFIG" ] && [ -d "$ROOT/var/lib/etcd/member" ]; then
     die "$NODE_NAME has etcd data (/var/lib/etcd/member) and static pod manifests but no $ADMIN_KUBECONFIG: it may be a working control plane whose admin.conf was moved. Check 'crictl ps' and the etcd data; restore admin.conf (kubeadm init phase kubeconfig admin) and run again. Nothing was reset."
   fi
@@ -66,8 +65,9 @@ mkdir -p "$pki"
 if [ -f "$pki/ca.crt" ] && ! printf '%s\n' "$CA_CRT" | cmp -s - "$pki/ca.crt"; then
   die "$pki/ca.crt holds a different CA than this stack's; run 'kubeadm reset' on $NODE_NAME if it is stale"
 fi
-printf '%s\n' "$CA_CRT" | write_if_changed "$pki/ca.crt" 0644 || true
-printf '%s\n' "$CA_KEY" | write_if_changed "$pki/ca.key" 0600 || true
+# printf is a builtin: the key never appears in a process's arguments.
+write_if_changed "$pki/ca.crt" 0644 printf '%s\n' "$CA_CRT"
+write_if_changed "$pki/ca.key" 0600 printf '%s\n' "$CA_KEY"
 
 kubeadm_version=$(kubeadm version -o short)
 config="$ROOT/etc/kubernetes/k8s-platform-init.yaml"
@@ -85,7 +85,7 @@ args=(init --config "$config" --skip-token-print --skip-certificate-key-print)
 # Finishing: preflight would refuse the existing manifests and etcd data; the other phases
 # reuse what is there (certificates, kubeconfigs) and redo the rest.
 [ "$finish" = false ] || args+=(--skip-phases=preflight)
-log "kubeadm init on $NODE_NAME (Kubernetes $kubeadm_version)"
+log "kubeadm init on $NODE_NAME (Kubernetes $kubeadm_version): preflight, certificates, kubeconfigs, etcd and control-plane manifests, then up to 4 minutes waiting for the API server, then the cluster-side phases"
 kubeadm "${args[@]}"
 record_done
 log "$NODE_NAME initialised"

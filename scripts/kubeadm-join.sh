@@ -10,7 +10,8 @@
 # the node-role.kubernetes.io/control-plane label on its Node: mark-control-plane is the last
 # sub-phase of control-plane-join, after etcd (phase order: kubeadm join reference,
 # kubeadm_join_phase_control-plane-join; /work/shared/REFERENCE.md), so the label plus
-# manifests/etcd.yaml means the join completed: it is recorded, never reset. When the API cannot
+# admin.conf and kubeadm's four manifests (etcd.yaml last) means the join completed: it is
+# recorded, never reset. Missing one of them, it is what the record would not trust either. When the API cannot
 # be asked, nothing is reset either: the run stops.
 #
 # Parameters (environment):
@@ -23,14 +24,10 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
-done_file="$ROOT/var/lib/k8s-platform/join.done"
-control_plane=false
-if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true; fi
-record_done() {
-  mkdir -p "$(dirname "$done_file")"
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$done_file"
-}
-if [ -f "$done_file" ]; then
+control_plane=false role=worker
+if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=control-plane; fi
+record_done() { write_if_changed "$JOIN_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
+if trust_record "$JOIN_DONE" "$role"; then
   log "$NODE_NAME has already joined; leaving it alone"
   exit 0
 fi
@@ -42,7 +39,7 @@ fi
 read_secrets BOOTSTRAP_TOKEN CERTIFICATE_KEY
 require_env BOOTSTRAP_TOKEN
 
-if [ -f "$KUBELET_KUBECONFIG" ] && [ -f "$ROOT/etc/kubernetes/manifests/etcd.yaml" ] && [ -f "$ADMIN_KUBECONFIG" ]; then
+if kubeadm_files_present control-plane; then
   # control-plane-prepare wrote admin.conf before kubelet-start; the labels come back as JSON.
   if ! labels=$(kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=30s get node "$NODE_NAME" -o 'jsonpath={.metadata.labels}' 2>&1); then
     case "$labels" in
@@ -72,7 +69,7 @@ text="${KUBEADM_CONFIG//@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN}"
 printf '%s\n' "${text//@CERTIFICATE_KEY@/${CERTIFICATE_KEY:-}}" >"$config"
 trap 'rm -f "$config"' EXIT
 
-log "kubeadm join on $NODE_NAME"
+log "kubeadm join on $NODE_NAME ($role): discovery, TLS bootstrap$([ "$control_plane" = false ] || echo ', certificates, etcd member, control-plane manifests')"
 kubeadm join --config "$config"
 record_done
 log "$NODE_NAME joined"

@@ -13,6 +13,14 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME
+# First: from here on this host is no longer a member, whatever happens next (a later init or
+# join must run again, not trust a record of the membership being taken apart).
+for record in "$INIT_DONE" "$JOIN_DONE"; do
+  if [ -f "$record" ]; then
+    log "removing $record"
+    rm -f "$record"
+  fi
+done
 if command -v kubeadm >/dev/null 2>&1 && [ -d "$ROOT/etc/kubernetes" ]; then
   log "kubeadm reset on $NODE_NAME"
   kubeadm reset -f
@@ -28,16 +36,31 @@ done
 # Flannel's CNI config and state; other files in /etc/cni/net.d are not ours.
 rm -f "$ROOT/etc/cni/net.d/10-flannel.conflist"
 rm -rf "$ROOT/var/lib/cni" "$ROOT/run/flannel"
-# kube-proxy's rules, as kubeadm reset advises ("iptables -F && iptables -t nat -F && iptables -t
-# mangle -F && iptables -X", and ip6tables), plus -X in nat and mangle: the advice's -X covers the
-# filter table only and leaves kube-proxy's empty KUBE-* chains there (seen with the real
-# iptables in the tests). Whichever backend iptables uses (nft on Ubuntu 22.04+ and Rocky 9),
-# these commands address the tables kube-proxy wrote through it.
-for tool in iptables ip6tables; do
-  command -v "$tool" >/dev/null 2>&1 || continue
+# kube-proxy's, Flannel's and the CNI plugins' iptables rules, which kubeadm reset leaves: only
+# theirs. kubeadm reset's advice ("iptables -F && iptables -t nat -F && ... iptables -X") would
+# also flush ufw's or firewalld's chains and leave their DROP policies, cutting the host off
+# (SSH included). Theirs are the chains named KUBE-* (kube-proxy, kubelet), FLANNEL-* (Flannel)
+# and CNI-* (the bridge/portmap plugins), and the rules in other chains that jump or go to them.
+# One iptables-restore --noflush transaction per table and family: the jumps deleted (-D with
+# the rule exactly as iptables-save prints it), then those chains flushed and deleted; every
+# other chain, rule and policy is left as it is. Whichever backend iptables uses (nft on Ubuntu
+# 22.04+ and Rocky 9), these commands address the tables kube-proxy wrote through it.
+ours='(KUBE|FLANNEL|CNI)-[A-Za-z0-9_-]+'
+for family in iptables ip6tables; do
+  command -v "$family-save" >/dev/null 2>&1 || continue
   for table in filter nat mangle; do
-    "$tool" -t "$table" -F
-    "$tool" -t "$table" -X
+    saved=$("$family-save" -t "$table") || die "$family-save -t $table failed"
+    chains=$(sed -nE "s/^:($ours) .*/\\1/p" <<<"$saved")
+    jumps=$(grep -E "^-A [^ ]+ .*-[jg] $ours( |\$)" <<<"$saved" | grep -vE "^-A $ours " || true)
+    [ -n "$chains$jumps" ] || continue
+    log "removing Kubernetes' and Flannel's $family rules from the $table table ($(wc -w <<<"$chains") chains)"
+    {
+      echo "*$table"
+      [ -z "$jumps" ] || while IFS= read -r rule; do echo "-D ${rule#-A }"; done <<<"$jumps"
+      for chain in $chains; do echo "-F $chain"; done
+      for chain in $chains; do echo "-X $chain"; done
+      echo COMMIT
+    } | "$family-restore" --noflush || die "$family-restore could not remove the Kubernetes chains from the $table table; nothing else was changed"
   done
 done
 log "$NODE_NAME has left Kubernetes"

@@ -8,6 +8,12 @@
 # shellcheck disable=SC2034 # read by the scripts that source this file
 K8SP_LIB_LOADED=1
 ROOT="${K8SP_ROOT:-}"
+# The scripts parse other programs' output (ufw's "Status: active", apt's lock messages, kubectl's
+# "(NotFound)"): untranslated, whatever locale the SSH session brings. C's gettext ignores
+# LANGUAGE when the locale is C, Python's (ufw) reads LANGUAGE first (cpython Lib/gettext.py,
+# find()): it goes too.
+export LC_ALL=C
+unset LANGUAGE
 
 log() { printf '[k8s-platform] %s\n' "$*" >&2; }
 die() {
@@ -41,23 +47,54 @@ os_family() {
   esac
 }
 
-# write_if_changed PATH MODE < content: writes only when the content differs.
-# Returns 0 when it wrote, 1 when the file already had that content.
+# write_if_changed PATH MODE [COMMAND ARG...]: PATH gets the output of COMMAND (an external
+# command or a builtin, not a function) or, without one, standard input — only when that differs
+# from what PATH holds. Sets WRITTEN=1 when it wrote, 0 when PATH already had that content.
+# Any failure (COMMAND's, a full disk) ends the run and leaves PATH as it was: the content is
+# produced completely into a temporary file first, compared, copied next to PATH (same
+# filesystem, so the final mv is a rename: atomic) and flushed to disk before it replaces PATH.
+# Never called on the right of a pipe (that is a subshell: its exit would not end the run) nor
+# under `|| true` / `if` (set -e is off there): every step checks its own result.
+WRITTEN=0
 write_if_changed() {
-  local path="$1" mode="$2" tmp
-  tmp=$(mktemp)
-  cat >"$tmp"
-  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
-    rm -f "$tmp"
-    return 1
+  local path="$1" mode="$2" dir content staged
+  shift 2
+  WRITTEN=0
+  dir=$(dirname "$path")
+  content=$(mktemp) || die "cannot create a temporary file for $path"
+  if [ "$#" -gt 0 ]; then
+    "$@" >"$content" || {
+      rm -f "$content"
+      die "could not produce the new $path ($1 failed, or the disk is full); $path is unchanged"
+    }
+  else
+    cat >"$content" || {
+      rm -f "$content"
+      die "could not read the new content of $path (is the disk full?); $path is unchanged"
+    }
   fi
-  mkdir -p "$(dirname "$path")"
-  chmod "$mode" "$tmp"
-  mv "$tmp" "$path"
+  if [ -f "$path" ] && cmp -s "$content" "$path"; then
+    rm -f "$content"
+    return 0
+  fi
+  mkdir -p "$dir" || {
+    rm -f "$content"
+    die "cannot create $dir"
+  }
+  # Hidden, and with no extension the readers of these directories (*.conf, *.repo, *.list) take.
+  staged=$(mktemp "$dir/.k8s-platform.XXXXXX") || {
+    rm -f "$content"
+    die "cannot create a file in $dir (is the disk full?); $path is unchanged"
+  }
+  if ! cp "$content" "$staged" || ! sync "$staged" || ! chmod "$mode" "$staged" || ! mv -f "$staged" "$path"; then
+    rm -f "$content" "$staged"
+    die "could not write $path (is the disk full?); $path is unchanged"
+  fi
+  rm -f "$content"
   # A file moved from /tmp keeps its user_tmp_t label, which confined daemons cannot read.
-  if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then restorecon "$path"; fi
+  if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then restorecon "$path" || die "restorecon $path failed"; fi
   log "wrote $path"
-  return 0
+  WRITTEN=1
 }
 
 # read_secrets NAME...: reads "NAME=<base64>" lines from standard input and exports the decoded
@@ -102,6 +139,14 @@ firewall_apply() {
       for port in "$@"; do
         firewall-cmd --permanent --query-port="$port" >/dev/null 2>&1 || {
           firewall-cmd --permanent --add-port="$port" >/dev/null
+          reload=1
+        }
+      done
+      # FIREWALLD_TRUSTED: "source=CIDR interface=NAME ..." put in firewalld's trusted zone.
+      local item
+      for item in ${FIREWALLD_TRUSTED:-}; do
+        firewall-cmd --permanent --zone=trusted --query-"$item" >/dev/null 2>&1 || {
+          firewall-cmd --permanent --zone=trusted --add-"$item" >/dev/null
           reload=1
         }
       done
@@ -168,17 +213,20 @@ wait_for_boot_apt() {
   done
 }
 
-# apt_get ARGS...: apt-get, retried while another apt/dpkg holds a lock.
-apt_get() {
+# apt_retry COMMAND...: an apt command (apt-get, apt-mark), retried while another apt/dpkg holds
+# a lock: DPkg::Lock::Timeout covers only the dpkg frontend lock, and apt-mark has no wait at all
+# (its `dpkg --set-selections` fails with dpkg's "dpkg frontend lock was locked by another
+# process with pid N").
+apt_retry() {
   local i out rc
   wait_for_boot_apt
   for i in $(seq 1 "${APT_RETRIES:-60}"); do
     rc=0
-    out=$(DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 "$@" 2>&1) || rc=$?
+    out=$(DEBIAN_FRONTEND=noninteractive "$@" 2>&1) || rc=$?
     printf '%s\n' "$out" >&2
     [ "$rc" -ne 0 ] || return 0
     case "$out" in
-    *"Could not get lock"* | *"Unable to lock"* | *"Unable to acquire the dpkg frontend lock"* | *"is another process using it"*)
+    *"Could not get lock"* | *"Unable to lock"* | *"Unable to acquire the dpkg frontend lock"* | *"is another process using it"* | *"locked by another process"*)
       log "apt is busy (attempt $i); retrying"
       sleep "${APT_RETRY_INTERVAL:-5}"
       ;;
@@ -187,11 +235,13 @@ apt_get() {
   done
   return "$rc"
 }
+apt_get() { apt_retry apt-get -q -o DPkg::Lock::Timeout=600 "$@"; }
 
 # Package lists are updated once per run before the first install: a fresh image may have
 # empty or stale lists ("has no installation candidate").
 APT_UPDATED=0
 apt_update() {
+  log "updating the package lists"
   apt_get update
   APT_UPDATED=1
 }
@@ -210,11 +260,51 @@ ensure_packages() {
   [ "${#missing[@]}" -gt 0 ] || return 0
   log "installing ${missing[*]}"
   if [ "$family" = apt ]; then
-    [ "$APT_UPDATED" -eq 1 ] || apt_update
+    # (`cond || function` would run the function with set -e off: a failed update would pass.)
+    if [ "$APT_UPDATED" -eq 0 ]; then apt_update; fi
     apt_get install -y "${missing[@]}"
   else
     dnf install -y -q "${missing[@]}"
   fi
+}
+
+# Completion records: "this host is a member now". kubeadm-reset.sh removes them; a record
+# whose host no longer has the files kubeadm wrote for it (a reset by hand, a rebuilt disk) is
+# not trusted (kubeadm_files_present).
+# shellcheck disable=SC2034 # read by the scripts that source this file
+INIT_DONE="$ROOT/var/lib/k8s-platform/init.done"
+# shellcheck disable=SC2034 # read by the scripts that source this file
+JOIN_DONE="$ROOT/var/lib/k8s-platform/join.done"
+# kubeadm's own static pod manifests (its preflight checks exactly these four:
+# cmd/kubeadm/app/preflight/checks.go, FileAvailableCheck per manifest). The directory itself
+# is not evidence: the pkgs.k8s.io kubelet package ships /etc/kubernetes/manifests/.kubelet-keep.
+KUBEADM_MANIFESTS=(kube-apiserver kube-controller-manager kube-scheduler etcd)
+# any_manifest / all_manifests: whether some / every one of the four exists.
+any_manifest() {
+  local m
+  for m in "${KUBEADM_MANIFESTS[@]}"; do [ ! -f "$ROOT/etc/kubernetes/manifests/$m.yaml" ] || return 0; done
+  return 1
+}
+all_manifests() {
+  local m
+  for m in "${KUBEADM_MANIFESTS[@]}"; do [ -f "$ROOT/etc/kubernetes/manifests/$m.yaml" ] || return 1; done
+}
+# kubeadm_files_present control-plane|worker: what a completed init or join leaves and
+# `kubeadm reset` removes (cleanupnode.go: the kubeconfig files, manifests/, pki/): kubelet.conf
+# (kubelet-start) on every member; admin.conf and the four manifests on a control plane.
+kubeadm_files_present() {
+  [ -f "$ROOT/etc/kubernetes/kubelet.conf" ] || return 1
+  [ "$1" = control-plane ] || return 0
+  [ -f "$ROOT/etc/kubernetes/admin.conf" ] && all_manifests
+}
+# trust_record FILE control-plane|worker: 0 when FILE exists and the host still has kubeadm's
+# files; a record without them is removed (logged) and 1 returned.
+trust_record() {
+  [ -f "$1" ] || return 1
+  kubeadm_files_present "$2" && return 0
+  log "$1 says this host is a member, but kubeadm's files are gone (reset by hand, or a new disk): not trusted, removed"
+  rm -f "$1" || die "cannot remove $1"
+  return 1
 }
 
 # shellcheck disable=SC2034 # read by the scripts that source this file

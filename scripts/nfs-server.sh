@@ -34,8 +34,8 @@ firewall_apply "$FIREWALL_MODE" 2049/tcp
 # alias would never enable the server).
 unit_enable_now nfs-server
 # rw for the node network only; root squashing off because pods run as root (seed 000).
-printf '%s %s(rw,sync,no_subtree_check,no_root_squash)\n' "$EXPORT_PATH" "$EXPORT_NETWORK" |
-  write_if_changed "$ROOT/etc/exports.d/k8s-platform.exports" 0644 || true
+write_if_changed "$ROOT/etc/exports.d/k8s-platform.exports" 0644 \
+  printf '%s %s(rw,sync,no_subtree_check,no_root_squash)\n' "$EXPORT_PATH" "$EXPORT_NETWORK"
 # Every run (it only syncs the kernel's table with the files): an export lost to an earlier
 # failure is made now. exportfs checks the file's syntax and fails on an error.
 exportfs -ra

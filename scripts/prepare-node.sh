@@ -7,8 +7,12 @@
 # Parameters (environment):
 #   NODE_NAME, NODE_ROLE (control-plane|worker)
 #   K8S_MINOR (1.35), K8S_VERSION (1.35 or 1.35.2: a patch pins the packages)
-#   K8S_REPO_BASE (https://pkgs.k8s.io/core:/stable:), CONTAINERD_REPO_URL (dnf family only)
-#   FIREWALL_MODE (disabled|open)
+#   K8S_REPO_BASE (https://pkgs.k8s.io/core:/stable:)
+#   CONTAINERD_REPO_URL (dnf family: Docker's .repo file for containerd.io)
+#   CONTAINERD_APT_REPO_URL (apt family, only when the archive's containerd is too old: Docker's
+#     apt repository, https://download.docker.com/linux/ubuntu, key at <url>/gpg)
+#   FIREWALL_MODE (disabled|open); with open: POD_SUBNET (trusted in firewalld) and METALLB
+#     (true: MetalLB's memberlist port 7946 tcp/udp opened)
 #   HTTP_PROXY_URL, HTTPS_PROXY_URL, NO_PROXY_LIST (optional; for internal networks)
 #   NFS_CLIENT (true|false): install the NFS client so pods can mount NFS volumes
 set -euo pipefail
@@ -20,10 +24,19 @@ FAMILY=$(os_family)
 log "preparing $NODE_NAME ($NODE_ROLE, $FAMILY family, Kubernetes $K8S_VERSION)"
 
 configure_proxy() {
-  [ -n "${HTTP_PROXY_URL:-}${HTTPS_PROXY_URL:-}" ] || return 0
+  local dropin="$ROOT/etc/systemd/system/containerd.service.d/http-proxy.conf"
+  if [ -z "${HTTP_PROXY_URL:-}${HTTPS_PROXY_URL:-}" ]; then
+    # The proxy setting was removed: so is containerd's drop-in (configure_containerd restarts
+    # containerd because what it loaded changed).
+    if [ -f "$dropin" ]; then
+      log "no proxy configured any more: removing $dropin"
+      rm -f "$dropin"
+    fi
+    return 0
+  fi
   export http_proxy="${HTTP_PROXY_URL:-}" https_proxy="${HTTPS_PROXY_URL:-}" no_proxy="${NO_PROXY_LIST:-}"
   # containerd pulls images itself, so it needs the proxy too.
-  write_if_changed "$ROOT/etc/systemd/system/containerd.service.d/http-proxy.conf" 0644 <<EOF || true
+  write_if_changed "$dropin" 0644 <<EOF
 [Service]
 Environment="HTTP_PROXY=${HTTP_PROXY_URL:-}"
 Environment="HTTPS_PROXY=${HTTPS_PROXY_URL:-}"
@@ -39,8 +52,9 @@ disable_swap() {
   local fstab="$ROOT/etc/fstab"
   [ -f "$fstab" ] || return 0
   # Comment out active swap entries so swap stays off after a reboot.
-  awk '!/^[[:space:]]*#/ && $3 == "swap" { print "#" $0 " # disabled by k8s-platform"; next } { print }' "$fstab" |
-    write_if_changed "$fstab" 0644 || true
+  # shellcheck disable=SC2016 # an awk program
+  write_if_changed "$fstab" 0644 \
+    awk '!/^[[:space:]]*#/ && $3 == "swap" { print "#" $0 " # disabled by k8s-platform"; next } { print }' "$fstab"
 }
 
 configure_selinux() {
@@ -50,12 +64,15 @@ configure_selinux() {
   fi
   local conf="$ROOT/etc/selinux/config"
   [ -f "$conf" ] || return 0
-  sed 's/^SELINUX=enforcing$/SELINUX=permissive/' "$conf" | write_if_changed "$conf" 0644 || true
+  write_if_changed "$conf" 0644 sed 's/^SELINUX=enforcing$/SELINUX=permissive/' "$conf"
 }
 
 firewall_ports() {
   # Flannel's VXLAN on every node; then the ports of each role (kubernetes.io "Ports and Protocols").
   echo 8472/udp 10250/tcp
+  # MetalLB's speakers (a DaemonSet on every node) find each other over memberlist (metallb.io
+  # "Installation": 7946 TCP and UDP between the nodes).
+  [ "${METALLB:-false}" != true ] || echo 7946/tcp 7946/udp
   if [ "$NODE_ROLE" = control-plane ]; then
     echo 6443/tcp 2379-2380/tcp 10257/tcp 10259/tcp
   else
@@ -64,23 +81,32 @@ firewall_ports() {
 }
 
 configure_firewall() {
+  log "host firewall: $FIREWALL_MODE"
+  if [ "$FIREWALL_MODE" = open ]; then
+    # firewalld's FORWARD ends in a reject for traffic of no zone, and cni0/flannel.1 are in none:
+    # pod traffic between nodes (cni0 <-> flannel.1) and from pods to this host needs the pod
+    # network trusted (firewalld's "trusted" zone, target ACCEPT). ufw leaves the FORWARD rules
+    # Flannel adds (FLANNEL-FWD accepts the pod network) in charge.
+    require_env POD_SUBNET
+    FIREWALLD_TRUSTED="source=$POD_SUBNET interface=cni0 interface=flannel.1"
+  fi
   # shellcheck disable=SC2046 # one word per port
   firewall_apply "$FIREWALL_MODE" $(firewall_ports)
 }
 
 configure_kernel() {
   local module
-  printf '%s\n' overlay br_netfilter | write_if_changed "$ROOT/etc/modules-load.d/k8s-platform.conf" 0644 || true
+  log "kernel modules and sysctls"
+  write_if_changed "$ROOT/etc/modules-load.d/k8s-platform.conf" 0644 printf '%s\n' overlay br_netfilter
   for module in overlay br_netfilter; do
     [ -d "$ROOT/sys/module/$module" ] || modprobe "$module"
   done
-  if write_if_changed "$ROOT/etc/sysctl.d/99-k8s-platform.conf" 0644 <<'EOF'; then
+  write_if_changed "$ROOT/etc/sysctl.d/99-k8s-platform.conf" 0644 <<'EOF'
 net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
 net.ipv4.ip_forward = 1
 EOF
-    sysctl --system >/dev/null
-  fi
+  [ "$WRITTEN" -eq 0 ] || sysctl --system >/dev/null
 }
 
 # Refuses to change an installed kubeadm: that is `kubeadm upgrade`, not a re-install. Returns 1
@@ -98,51 +124,111 @@ check_installed_version() {
 
 # Oldest containerd each line may have for this Kubernetes minor (containerd RELEASES.md,
 # "Kubernetes support": 1.35 needs 2.2.0+, 2.1.5+ or 1.7.28+; 2.0 is not supported).
-check_containerd_version() {
+containerd_supported() {
   local version="$1" major minor patch
+  [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || return 1
   IFS=. read -r major minor patch <<<"$version"
   case "$major.$minor" in
-  1.7) [ "$patch" -ge 28 ] && return 0 ;;
-  2.1) [ "$patch" -ge 5 ] && return 0 ;;
-  2.0 | 1.*) ;;
+  1.7) [ "$patch" -ge 28 ] ;;
+  2.1) [ "$patch" -ge 5 ] ;;
+  2.0 | 1.* | 0.*) return 1 ;;
   *) return 0 ;; # 2.2 and later
   esac
+}
+# upstream_version DEBIAN_OR_RPM_VERSION: "1:2.1.9~ds1-3" -> "2.1.9" ("" when there is none).
+upstream_version() {
+  local v="${1#*:}"
+  [[ "$v" =~ ^([0-9]+\.[0-9]+\.[0-9]+) ]] && printf '%s' "${BASH_REMATCH[1]}"
+  return 0
+}
+check_containerd_version() {
+  local version="$1"
+  [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+    die "could not read containerd's version (got '$version' from 'containerd --version'); a containerd that does not say its version is not used"
+  containerd_supported "$version" && return 0
   die "containerd $version is too old for Kubernetes $K8S_MINOR (needs 2.2.0+, 2.1.5+ or 1.7.28+, containerd RELEASES.md); install a supported containerd (e.g. Docker's containerd.io) and run again"
 }
 
+# download URL PATH MODE [dearmor]: PATH gets the file at URL (dearmored: a binary keyring) only
+# once it arrived whole; a failed or cut-off download leaves PATH as it was.
+download() {
+  local url="$1" path="$2" mode="$3" tmp
+  tmp=$(mktemp) || die "cannot create a temporary file"
+  log "downloading $url"
+  if ! curl -fsSL --retry 3 -o "$tmp" "$url"; then
+    rm -f "$tmp"
+    die "could not download $url"
+  fi
+  if [ "${4:-}" = dearmor ]; then
+    write_if_changed "$path" "$mode" gpg --batch --dearmor -o - "$tmp"
+  else
+    write_if_changed "$path" "$mode" cat "$tmp"
+  fi
+  rm -f "$tmp"
+}
+
+# The containerd package for an apt node: the one installed (Docker's containerd.io on a Docker
+# host: installing the archive's containerd would remove it, they conflict), else the archive's
+# when its candidate is new enough for this Kubernetes minor, else Docker's containerd.io.
+# Sets RUNTIME (not a command substitution: apt_update's record must stay in this shell).
+apt_runtime_package() {
+  local candidate version codename keyring=/etc/apt/keyrings/docker.asc
+  RUNTIME=containerd.io
+  apt_installed containerd.io && return 0
+  RUNTIME=containerd
+  apt_installed containerd && return 0
+  # `apt-cache policy` reads the lists apt_update fetched ("Candidate: (none)" when absent).
+  candidate=$(apt-cache policy containerd | sed -n 's/^ *Candidate: //p')
+  version=$(upstream_version "$candidate")
+  containerd_supported "$version" && return 0
+  log "the distribution's containerd (candidate '${candidate:-none}') is too old for Kubernetes $K8S_MINOR (needs 2.2.0+, 2.1.5+ or 1.7.28+): using containerd.io from Docker's repository"
+  require_env CONTAINERD_APT_REPO_URL
+  # Docker's instructions (docs.docker.com/engine/install/ubuntu): the armored key as docker.asc,
+  # "deb [arch=… signed-by=…] https://download.docker.com/linux/ubuntu <codename> stable".
+  # shellcheck source=/dev/null
+  codename=$(. "$ROOT/etc/os-release" && printf '%s' "${UBUNTU_CODENAME:-${VERSION_CODENAME:-}}")
+  [ -n "$codename" ] || die "$ROOT/etc/os-release names no VERSION_CODENAME for Docker's repository"
+  if [ ! -s "$ROOT$keyring" ]; then download "${CONTAINERD_APT_REPO_URL%/}/gpg" "$ROOT$keyring" 0644; fi
+  write_if_changed "$ROOT/etc/apt/sources.list.d/docker.list" 0644 \
+    echo "deb [arch=$(dpkg --print-architecture) signed-by=$keyring] ${CONTAINERD_APT_REPO_URL%/} $codename stable"
+  apt_update
+  RUNTIME=containerd.io
+}
+
 install_packages_apt() {
-  local keyring="$ROOT/etc/apt/keyrings/kubernetes-apt-keyring.gpg" repo="$K8S_REPO_BASE/v$K8S_MINOR/deb/" installed runtime=containerd
+  local keyring="$ROOT/etc/apt/keyrings/kubernetes-apt-keyring.gpg" repo="$K8S_REPO_BASE/v$K8S_MINOR/deb/" installed
   ensure_packages apt ca-certificates curl gpg conntrack socat
-  if echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $repo /" |
-    write_if_changed "$ROOT/etc/apt/sources.list.d/kubernetes.list" 0644 || [ ! -s "$keyring" ]; then
-    mkdir -p "$(dirname "$keyring")"
-    curl -fsSL "${repo}Release.key" | gpg --dearmor --yes -o "$keyring"
+  write_if_changed "$ROOT/etc/apt/sources.list.d/kubernetes.list" 0644 \
+    echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $repo /"
+  if [ "$WRITTEN" -eq 1 ] || [ ! -s "$keyring" ]; then
+    log "adding the Kubernetes $K8S_MINOR package repository"
+    download "${repo}Release.key" "$keyring" 0644 dearmor
     apt_update
   fi
-  # A host that already runs Docker has Docker's containerd.io: installing Debian/Ubuntu's
-  # containerd would remove it (they conflict), so it stays.
-  if apt_installed containerd.io; then runtime=containerd.io; fi
-  ensure_packages apt "$runtime"
-  [ "${NFS_CLIENT:-false}" != true ] || ensure_packages apt nfs-common
+  if [ "$APT_UPDATED" -eq 0 ] && ! apt_installed containerd.io && ! apt_installed containerd; then apt_update; fi
+  apt_runtime_package
+  ensure_packages apt "$RUNTIME"
+  if [ "${NFS_CLIENT:-false}" = true ]; then ensure_packages apt nfs-common; fi
   installed=$(installed_version apt kubeadm)
   if ! check_installed_version "$installed"; then
     local v="$K8S_MINOR.*"
     [[ ! "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || v="$K8S_VERSION-*"
+    log "installing kubelet, kubeadm, kubectl $v"
     apt_get install -y "kubelet=$v" "kubeadm=$v" "kubectl=$v" cri-tools
   fi
   ensure_packages apt cri-tools
   # Held: an unattended upgrade must never move Kubernetes or the runtime under a running node.
   local held pkg missing=()
   held=$(apt-mark showhold)
-  for pkg in kubelet kubeadm kubectl "$runtime"; do
+  for pkg in kubelet kubeadm kubectl "$RUNTIME"; do
     grep -qx "$pkg" <<<"$held" || missing+=("$pkg")
   done
-  [ "${#missing[@]}" -eq 0 ] || apt-mark hold "${missing[@]}"
+  if [ "${#missing[@]}" -gt 0 ]; then apt_retry apt-mark hold "${missing[@]}"; fi
 }
 
 install_packages_dnf() {
   local installed
-  if write_if_changed "$ROOT/etc/yum.repos.d/kubernetes.repo" 0644 <<EOF; then
+  write_if_changed "$ROOT/etc/yum.repos.d/kubernetes.repo" 0644 <<EOF
 [kubernetes]
 name=Kubernetes v$K8S_MINOR (pkgs.k8s.io)
 baseurl=$K8S_REPO_BASE/v$K8S_MINOR/rpm/
@@ -151,17 +237,20 @@ gpgcheck=1
 gpgkey=$K8S_REPO_BASE/v$K8S_MINOR/rpm/repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 EOF
+  if [ "$WRITTEN" -eq 1 ]; then
+    log "refreshing the package metadata"
     dnf makecache -q
   fi
   # RHEL-family distributions ship no containerd; Docker's repository has containerd.io.
   if [ ! -f "$ROOT/etc/yum.repos.d/docker-ce.repo" ]; then
     require_env CONTAINERD_REPO_URL
-    curl -fsSL "$CONTAINERD_REPO_URL" -o "$ROOT/etc/yum.repos.d/docker-ce.repo"
+    download "$CONTAINERD_REPO_URL" "$ROOT/etc/yum.repos.d/docker-ce.repo" 0644
   fi
   ensure_packages dnf containerd.io conntrack-tools socat iproute-tc python3-dnf-plugin-versionlock
-  [ "${NFS_CLIENT:-false}" != true ] || ensure_packages dnf nfs-utils
+  if [ "${NFS_CLIENT:-false}" = true ]; then ensure_packages dnf nfs-utils; fi
   installed=$(installed_version dnf kubeadm)
   if ! check_installed_version "$installed"; then
+    log "installing kubelet, kubeadm, kubectl $K8S_VERSION"
     if [[ "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
       dnf install -y -q "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION" cri-tools --disableexcludes=kubernetes
     else
@@ -182,8 +271,12 @@ sandbox_image() {
 }
 
 configure_containerd() {
-  local version major pause config="$ROOT/etc/containerd/config.toml" applied="$ROOT/run/k8s-platform/containerd.applied" want
-  version=$(containerd --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+  local out version major pause config="$ROOT/etc/containerd/config.toml" applied="$ROOT/run/k8s-platform/containerd.applied" want
+  local dropin="$ROOT/etc/systemd/system/containerd.service.d/http-proxy.conf" loaded
+  log "configuring containerd"
+  out=$(containerd --version) || die "'containerd --version' failed"
+  version=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$out" | head -n 1 || true)
+  [ -n "$version" ] || die "could not read containerd's version from 'containerd --version' (it printed '$out'); a containerd that does not say its version is not used"
   check_containerd_version "$version"
   major="${version%%.*}"
   pause=$(sandbox_image)
@@ -191,7 +284,7 @@ configure_containerd() {
   # disables CRI) is replaced. Registry trust lives in certs.d/<host>/hosts.toml files. CNI
   # plugins are where kubernetes-cni puts them (Debian-built containerd also looks in /usr/lib/cni).
   if [ "$major" -ge 2 ]; then
-    write_if_changed "$config" 0644 <<EOF || true
+    write_if_changed "$config" 0644 <<EOF
 # Managed by k8s-platform (containerd 2.x)
 version = 3
 
@@ -211,7 +304,7 @@ version = 3
   config_path = '/etc/containerd/certs.d'
 EOF
   else
-    write_if_changed "$config" 0644 <<EOF || true
+    write_if_changed "$config" 0644 <<EOF
 # Managed by k8s-platform (containerd 1.x)
 version = 2
 
@@ -231,22 +324,22 @@ version = 2
   config_path = "/etc/containerd/certs.d"
 EOF
   fi
-  printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\n' |
-    write_if_changed "$ROOT/etc/crictl.yaml" 0644 || true
+  write_if_changed "$ROOT/etc/crictl.yaml" 0644 \
+    printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\n'
   mkdir -p "$ROOT/etc/containerd/certs.d"
   unit_enable_now containerd
   # Restart whenever the running containerd has not loaded the current files (recorded after
   # each successful restart, in /run, so after a reboot, which loads them anyway, once more): a
   # restart lost to an earlier failure is made on the next run.
-  want=$({
-    cat "$config"
-    cat "$ROOT/etc/systemd/system/containerd.service.d/http-proxy.conf" 2>/dev/null || true
-  } | sha256sum | cut -d' ' -f1)
+  loaded=("$config")
+  [ ! -f "$dropin" ] || loaded+=("$dropin")
+  want=$(cat "${loaded[@]}" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$applied" 2>/dev/null || true)" != "$want" ]; then
+    log "restarting containerd (its configuration changed)"
     systemctl daemon-reload
     systemctl restart containerd
     mkdir -p "$(dirname "$applied")"
-    echo "$want" >"$applied"
+    write_if_changed "$applied" 0644 echo "$want"
   fi
 }
 

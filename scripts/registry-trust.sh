@@ -16,8 +16,8 @@ port="${REGISTRY_PORT:+:$REGISTRY_PORT}"
 case "$REGISTRY_MODE" in
 tls)
   require_env REGISTRY_CA
-  printf '%s\n' "$REGISTRY_CA" | write_if_changed "$dir/ca.crt" 0644 || true
-  write_if_changed "$dir/hosts.toml" 0644 <<EOF || true
+  write_if_changed "$dir/ca.crt" 0644 printf '%s\n' "$REGISTRY_CA"
+  write_if_changed "$dir/hosts.toml" 0644 <<EOF
 # Managed by k8s-platform
 server = "https://$REGISTRY_HOST"
 
@@ -28,7 +28,7 @@ EOF
   ;;
 insecure)
   rm -f "$dir/ca.crt"
-  write_if_changed "$dir/hosts.toml" 0644 <<EOF || true
+  write_if_changed "$dir/hosts.toml" 0644 <<EOF
 # Managed by k8s-platform (insecure mode: plain HTTP, as seed 000)
 server = "http://$REGISTRY_HOST"
 

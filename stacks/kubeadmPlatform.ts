@@ -76,6 +76,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         nodeNetwork: config.network.cidr,
         nfsClient: config.nfs.enabled,
         domain: config.domain,
+        metallb: config.metallb.enabled,
         ssh,
         machines,
         initAfter: apiBalancer ? [apiBalancer] : [],

@@ -114,6 +114,17 @@ describe("node preparation parameters", () => {
         }
     });
 
+    it("give an open firewall the pod network and MetalLB; a disabled one neither (toggling MetalLB re-runs no preparation)", () => {
+        const node = config.nodes[1];
+        const open = prepareNodeEnv({ node, kubernetes: config.kubernetes, os: { ...config.os, firewall: "open" }, nodeNetwork: config.network.cidr, nfsClient: false, metallb: true });
+        assert.equal(open.POD_SUBNET, config.kubernetes.podSubnet);
+        assert.equal(open.METALLB, "true");
+        const disabled = (metallb: boolean) => prepareNodeEnv({ node, kubernetes: config.kubernetes, os: { ...config.os, firewall: "disabled" }, nodeNetwork: config.network.cidr, nfsClient: false, metallb });
+        assert.deepEqual(disabled(true), disabled(false));
+        assert.equal(disabled(true).POD_SUBNET, undefined);
+        assert.equal(open.CONTAINERD_APT_REPO_URL, "https://download.docker.com/linux/ubuntu");
+    });
+
     it("keep cluster traffic off the proxy", () => {
         assert.equal(noProxyList("corp.example, localhost", "cluster.local", ["192.168.111.0/24", "10.244.0.0/16"]), "corp.example,localhost,127.0.0.1,.svc,.cluster.local,192.168.111.0/24,10.244.0.0/16");
         assert.match(noProxyList(undefined, "k8s.internal", []), /,\.k8s\.internal$/, "follows kubernetes.dnsDomain");

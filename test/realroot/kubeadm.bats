@@ -333,3 +333,178 @@ discovery:
   [ "$status" -eq 0 ]
   [ "$(cat "$(node_file h1 /var/lib/etcd/member/snap/db)")" = data ]
 }
+
+reset_node() { # node: kubeadm-reset.sh in a network namespace of its own
+  IN_NODE_NETNS=1 in_node "$1" env NODE_NAME="$1" bash /opt/k8sp-scripts/kubeadm-reset.sh
+}
+
+@test "the kubelet package's manifests/.kubelet-keep is not an unfinished init: the first init runs every phase, preflight included" {
+  prepared cp1 control-plane
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/.kubelet-keep)" ]
+  run init
+  echo "$output"
+  [ "$status" -eq 0 ]
+  stub_calls cp1 | grep -q '^kubeadm init --config'
+  ! stub_calls cp1 | grep -q -- '--skip-phases' || false
+  [[ "$output" != *"unfinished kubeadm init"* ]]
+}
+
+@test "a control plane reset (kubeadm-reset.sh) and initialised again on the same host runs kubeadm init again" {
+  prepared cp1 control-plane
+  init
+  run reset_node cp1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
+  run init
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls cp1 | grep -c '^kubeadm init --config')" -eq 2 ]
+  [ -f "$(node_file cp1 /etc/kubernetes/admin.conf)" ]
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
+}
+
+@test "a worker removed (kubeadm-reset.sh) and added back on the same host joins again" {
+  prepared cp1 control-plane
+  init
+  joined_worker w1
+  [ -f "$(node_file w1 /var/lib/k8s-platform/join.done)" ]
+  run reset_node w1
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file w1 /var/lib/k8s-platform/join.done)" ]
+  run joined_worker_again w1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls w1 | grep -c '^kubeadm join --config')" -eq 2 ]
+  [ -f "$(node_file w1 /etc/kubernetes/kubelet.conf)" ]
+  [ -f "$(node_file w1 /var/lib/k8s-platform/join.done)" ]
+}
+joined_worker_again() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_WORKER"; }
+
+@test "a record whose kubeadm files are gone (kubeadm reset run by hand) is not trusted: init and join run again" {
+  prepared cp1 control-plane
+  init
+  joined_worker w1
+  in_node cp1 kubeadm reset -f >/dev/null
+  in_node w1 kubeadm reset -f >/dev/null
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
+  run init
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm's files are gone"* ]]
+  [ "$(stub_calls cp1 | grep -c '^kubeadm init --config')" -eq 2 ]
+  ! stub_calls cp1 | grep -q -- '--skip-phases' || false
+  run joined_worker_again w1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls w1 | grep -c '^kubeadm join --config')" -eq 2 ]
+  # A control plane missing one of kubeadm's manifests is not a complete member either: it is
+  # reset (its etcd member removed) and joined again, as a half-joined one is.
+  prepared cp2 control-plane
+  credentials cp2
+  join_cp cp2
+  in_node cp2 rm /etc/kubernetes/manifests/kube-apiserver.yaml
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm's files are gone"* ]]
+  stub_calls cp2 | grep -q '^kubeadm reset -f'
+  [ "$(stub_calls cp2 | grep -c '^kubeadm join --config')" -eq 2 ]
+  [ -f "$(node_file cp2 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
+}
+
+@test "reset behind ufw (INPUT/FORWARD policy DROP, its chains and rules): only KUBE-*, FLANNEL-*, CNI-* chains and the jumps to them go, in v4 and v6" {
+  new_node h1 ubuntu
+  IN_NODE_NETNS=1 run in_node h1 bash -c '
+    set -e
+    state() { "$1-save" | grep -v "^#" | sed "s/\[[0-9]*:[0-9]*\]//"; }
+    for t in iptables ip6tables; do
+      # ufw as ufw-init leaves it (before/user/after chains, DROP policies, SSH allowed).
+      $t -P INPUT DROP && $t -P FORWARD DROP
+      for c in ufw-before-input ufw-user-input ufw-after-input ufw-before-forward ufw-user-forward; do $t -N $c; done
+      $t -A INPUT -j ufw-before-input && $t -A INPUT -j ufw-user-input && $t -A INPUT -j ufw-after-input
+      $t -A FORWARD -j ufw-before-forward && $t -A FORWARD -j ufw-user-forward
+      $t -A ufw-before-input -i lo -j ACCEPT
+      $t -A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+      $t -A ufw-user-input -p tcp --dport 22 -j ACCEPT
+      $t -t nat -N DOCKER && $t -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+      $t -t mangle -N OTHER-MARK && $t -t mangle -A PREROUTING -j OTHER-MARK
+    done
+    state iptables >/tmp/before4 && state ip6tables >/tmp/before6
+    for t in iptables ip6tables; do
+      # What kube-proxy, the kubelet, Flannel and the portmap plugin add.
+      $t -N KUBE-FIREWALL && $t -I INPUT -j KUBE-FIREWALL
+      $t -A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP
+      $t -N KUBE-FORWARD && $t -A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+      $t -N KUBE-SERVICES && $t -A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+      $t -N FLANNEL-FWD && $t -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD && $t -A FLANNEL-FWD -j ACCEPT
+      $t -t nat -N KUBE-SERVICES && $t -t nat -N KUBE-SVC-ABCDEF && $t -t nat -A KUBE-SERVICES -j KUBE-SVC-ABCDEF
+      $t -t nat -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+      $t -t nat -A OUTPUT -j KUBE-SERVICES
+      $t -t nat -N KUBE-POSTROUTING && $t -t nat -A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+      $t -t nat -N FLANNEL-POSTRTG && $t -t nat -A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+      $t -t nat -N CNI-HOSTPORT-DNAT && $t -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+      $t -t mangle -N KUBE-IPTABLES-HINT && $t -t mangle -N KUBE-KUBELET-CANARY
+    done
+    env NODE_NAME=h1 bash /opt/k8sp-scripts/kubeadm-reset.sh
+    state iptables >/tmp/after4 && state ip6tables >/tmp/after6
+    diff /tmp/before4 /tmp/after4 && echo "--- v4 as before"
+    diff /tmp/before6 /tmp/after6 && echo "--- v6 as before"
+    iptables -S INPUT | head -n 1
+    env NODE_NAME=h1 bash /opt/k8sp-scripts/kubeadm-reset.sh && echo "--- second run ok"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"--- v4 as before"* ]]
+  [[ "$output" == *"--- v6 as before"* ]]
+  [[ "$output" == *"-P INPUT DROP"* ]]
+  [[ "$output" == *"--- second run ok"* ]]
+}
+
+@test "drain: an API server that cannot be asked (refused, timing out) or a node without a Ready condition stops the run: nothing drained or forced" {
+  prepared cp1 control-plane
+  init
+  stub_node w1 Ready default_web-1
+  touch "$(cluster)/apiserver-timeout"
+  run drain w1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not ask the API server about node w1"*"Client.Timeout exceeded"* ]]
+  rm "$(cluster)/apiserver-timeout"
+  mv "$(cluster)/apiserver" "$(cluster)/apiserver.off"
+  run drain w1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not ask the API server about node w1"*"was refused"* ]]
+  mv "$(cluster)/apiserver.off" "$(cluster)/apiserver"
+  : >"$(cluster)/nodes/w1"
+  run drain w1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"node w1 has no Ready condition"* ]]
+  [ -f "$(cluster)/pods/w1/default_web-1" ]
+  [ ! -e "$(cluster)/nodes/w1.cordoned" ]
+  ! stub_calls cp1 | grep -q '^kubectl \(drain\|cordon\|delete pods\)' || false
+}
+
+@test "join credentials: kubeadm is given a ClusterConfiguration with its version (no stable-1 lookup on dl.k8s.io); re-running the step renews expired control-plane certificates" {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init
+  rm "$(cluster)/tokens/abcdef"
+  run credentials cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  stub_calls cp1 | grep -q '^kubeadm token create --config'
+  stub_calls cp1 | grep -q '^kubeadm init phase upload-certs'
+  [[ "$output" != *"dl.k8s.io"* ]]
+  # The uploaded certificates expired (kubeadm-certs is garbage-collected with its 2 h token).
+  rm "$(cluster)/secrets/kubeadm-certs"
+  run join_cp cp2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"This Secret might have expired"* ]]
+  run credentials cp2
+  [ "$status" -eq 0 ]
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
+}

@@ -3,9 +3,17 @@
 # (keyed by this file and the stubs): usage make-repos.sh ROOT_CACHE_DIR; prints the repo dir.
 #   k8s/v1.35/deb/    laid out like pkgs.k8s.io/core:/stable:/v1.35/deb/: a flat repository, Release
 #                     and InRelease signed by a generated key, the key at Release.key; stub
-#                     kubeadm/kubelet/kubectl at 1.35.1 and 1.35.2, kubernetes-cni, cri-tools
+#                     kubeadm/kubelet/kubectl at 1.35.1 and 1.35.2, kubernetes-cni, cri-tools.
+#                     The kubelet package ships /etc/kubernetes/manifests/.kubelet-keep, as the
+#                     real one does (REFERENCE.md, "Day-2 facts").
 #   debian/           the real Debian packages of ROOT_CACHE_DIR/mirror (flat, signed the same way)
+#   debian-old-containerd/  the same, but with Debian trixie's containerd 1.7.24 instead of 2.1:
+#                     a distribution whose containerd is too old for Kubernetes 1.35
 #   docker/           a stub of Docker's containerd.io 1.7.28 (an existing Docker host)
+#   docker-apt/       Docker's apt repository as download.docker.com/linux/ubuntu lays it out
+#                     (dists/noble/stable/binary-amd64, pool/, the armored key at gpg) serving
+#                     that containerd.io, with its control fields (Provides/Conflicts/Replaces:
+#                     containerd, runc; github.com/docker/containerd-packaging debian/control)
 #   other-minor/      a stub kubeadm 1.34.5 .deb (a node installed for another minor)
 #   rpms/             stub .rpm files for the Rocky runs (installed by the dnf stub with real rpm)
 set -euo pipefail
@@ -14,6 +22,9 @@ base="$1"
 K8S_PATCHES=(1.35.1 1.35.2)
 key=$( (cat "$0" "$here"/stubs/*) | sha256sum | cut -c1-16)
 out="$base/repos-$key"
+# Two test files (or two engineers' runs) may want the same entry at once: one builds it.
+exec 8>"$base/repos-$key.lock"
+flock 8
 if [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
 rm -rf "$out" && mkdir -p "$out"
 # A short-lived keyring (a path under the cache is too long for gpg-agent's socket).
@@ -22,7 +33,7 @@ export GNUPGHOME
 trap 'gpgconf --kill gpg-agent 2>/dev/null || true; rm -rf "$GNUPGHOME"' EXIT
 gpg -q --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'k8s-platform e2e <e2e@127.0.0.1>' rsa3072 sign never 2>/dev/null
 
-build_deb() { # dir name version depends [file-in-package source]...
+build_deb() { # dir name version depends [file-in-package source]... (EXTRA_CONTROL: more control lines)
   local dir="$1" name="$2" version="$3" depends="$4" pkg
   shift 4
   pkg=$(mktemp -d)
@@ -31,12 +42,13 @@ build_deb() { # dir name version depends [file-in-package source]...
     echo "Package: $name"; echo "Version: $version"; echo "Architecture: amd64"
     echo "Maintainer: k8s-platform e2e <e2e@127.0.0.1>"
     [ -z "$depends" ] || echo "Depends: $depends"
+    [ -z "${EXTRA_CONTROL:-}" ] || echo "$EXTRA_CONTROL"
     echo "Description: stub $name for the k8s-platform real-root tests"
   } >"$pkg/DEBIAN/control"
   while [ $# -gt 0 ]; do
     mkdir -p "$pkg/$(dirname "$1")"
     sed "s/@VERSION@/${version%%-*}/g" "$2" >"$pkg/$1"
-    chmod 0755 "$pkg/$1"
+    case "$1" in etc/*) chmod 0644 "$pkg/$1" ;; *) chmod 0755 "$pkg/$1" ;; esac
     shift 2
   done
   dpkg-deb --root-owner-group -Zgzip -b "$pkg" "$dir/${name}_${version}_amd64.deb" >/dev/null
@@ -71,7 +83,7 @@ for v in "${K8S_PATCHES[@]}"; do
   # Dependencies as pkgs.k8s.io declares them for 1.35 (apt-cache show kubeadm kubelet).
   build_deb "$deb" kubeadm "$v-1.1" "cri-tools (>= 1.30.0)" usr/bin/kubeadm "$here/stubs/kubeadm"
   build_deb "$deb" kubelet "$v-1.1" "iptables (>= 1.4.21), kubernetes-cni (>= 1.2.0), iproute2, mount" \
-    usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit"
+    usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit" etc/kubernetes/manifests/.kubelet-keep /dev/null
   build_deb "$deb" kubectl "$v-1.1" "" usr/bin/kubectl "$here/stubs/kubectl"
 done
 # Not in any repository: a node that already has another minor's kubeadm (installed by hand).
@@ -80,11 +92,34 @@ build_deb "$out/other-minor" kubeadm 1.34.5-1.1 "cri-tools (>= 1.30.0)" usr/bin/
 build_deb "$deb" kubernetes-cni 1.7.1-1.1 "" opt/cni/bin/bridge "$out/cni" opt/cni/bin/loopback "$out/cni" opt/cni/bin/portmap "$out/cni"
 build_deb "$deb" cri-tools 1.35.0-1.1 "" usr/bin/crictl "$out/crictl"
 sign_flat_repo "$deb"
-build_deb "$out/docker" containerd.io 1.7.28-1 "" usr/bin/containerd "$here/stubs/containerd-io" \
+EXTRA_CONTROL=$'Provides: containerd, runc\nConflicts: containerd, runc\nReplaces: containerd, runc' \
+  build_deb "$out/docker" containerd.io 1.7.28-1 "" usr/bin/containerd "$here/stubs/containerd-io" \
   lib/systemd/system/containerd.service "$out/containerd.service"
 sign_flat_repo "$out/docker"
 ln "$base"/mirror/*.deb "$out/debian/"
 sign_flat_repo "$out/debian"
+mkdir -p "$out/debian-old-containerd"
+for f in "$base"/mirror/*.deb; do case "$(basename "$f")" in containerd_*) ;; *) ln "$f" "$out/debian-old-containerd/" ;; esac; done
+ln "$base"/old-debs/containerd_1.7.24*.deb "$out/debian-old-containerd/"
+sign_flat_repo "$out/debian-old-containerd"
+# Docker's apt layout: a suite per Ubuntu release, component "stable".
+dock="$out/docker-apt"
+mkdir -p "$dock/pool/stable" "$dock/dists/noble/stable/binary-amd64"
+ln "$out"/docker/containerd.io_*.deb "$dock/pool/stable/"
+(
+  cd "$dock"
+  dpkg-scanpackages --multiversion pool /dev/null 2>/dev/null >dists/noble/stable/binary-amd64/Packages
+  gzip -9kf dists/noble/stable/binary-amd64/Packages
+  cd dists/noble
+  {
+    echo "Origin: Docker"; echo "Label: Docker CE"; echo "Suite: noble"; echo "Codename: noble"
+    echo "Architectures: amd64"; echo "Components: stable"; echo "Date: $(LC_ALL=C date -u -R)"; echo "SHA256:"
+    for f in stable/binary-amd64/Packages stable/binary-amd64/Packages.gz; do echo " $(sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$f") $f"; done
+  } >Release
+  gpg -q --batch --yes --clearsign -o InRelease Release
+  gpg -q --batch --yes -abs -o Release.gpg Release
+  gpg -q --batch --armor --export >"$dock/gpg"
+)
 
 # Stub rpms: the names and versions dnf would install on Rocky 9 (pkgs.k8s.io rpm, Docker's repo).
 top="$out/rpmbuild"

@@ -8,7 +8,8 @@ prepare() { # node [VAR=value...]
   local node="$1"
   shift
   node_script "$node" prepare-node NODE_NAME="$node" NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 \
-    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled CONTAINERD_REPO_URL=http://127.0.0.1:1/unused APT_RETRY_INTERVAL=1 "$@"
+    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled CONTAINERD_REPO_URL=http://127.0.0.1:1/unused \
+    CONTAINERD_APT_REPO_URL="http://127.0.0.1:$E2E_PORT/docker-apt" POD_SUBNET=10.244.0.0/16 APT_RETRY_INTERVAL=1 "$@"
 }
 
 @test "ubuntu: a fresh host with empty package lists is prepared; the second run changes nothing under /etc" {
@@ -19,6 +20,13 @@ prepare() { # node [VAR=value...]
   in_node n1 dpkg-query -W kubeadm kubelet kubectl cri-tools containerd conntrack socat
   [ "$(in_node n1 dpkg-query -W -f='${Version}' kubeadm)" = 1.35.2-1.1 ]
   [ "$(in_node n1 apt-mark showhold | sort | tr '\n' ' ')" = "containerd kubeadm kubectl kubelet " ]
+  # The archive's containerd (2.1) is new enough: Docker's repository is not added.
+  [ ! -e "$(node_file n1 /etc/apt/sources.list.d/docker.list)" ]
+  # Each long step says when it starts.
+  [[ "$output" == *"[k8s-platform] updating the package lists"* ]]
+  [[ "$output" == *"[k8s-platform] installing kubelet, kubeadm, kubectl"* ]]
+  [[ "$output" == *"[k8s-platform] configuring containerd"* ]]
+  [[ "$output" == *"[k8s-platform] restarting containerd"* ]]
   before=$(etc_state n1)
   run prepare n1
   [ "$status" -eq 0 ]
@@ -53,7 +61,8 @@ prepare() { # node [VAR=value...]
   run prepare n1
   echo "$output"
   [ "$status" -eq 0 ]
-  ! in_node n1 dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -q installed || false
+  # containerd.io Provides containerd, so dpkg knows the name: "unknown ok not-installed".
+  ! in_node n1 dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -qx 'install ok installed' || false
   in_node n1 apt-mark showhold | grep -qx containerd.io
   dump=$("$E2E_CACHE/containerd-1.7/containerd" --config "$(node_file n1 /etc/containerd/config.toml)" config dump)
   grep -q 'SystemdCgroup = true' <<<"$dump"
@@ -184,4 +193,165 @@ prepare() { # node [VAR=value...]
   run prepare n1 FIREWALL_MODE=open
   [ "$status" -eq 0 ]
   [ "$(etc_state n1)" = "$before" ]
+}
+
+@test "ubuntu whose archive's containerd is too old (1.7.24): Docker's containerd.io from its apt repository instead, held; the second run changes nothing" {
+  new_node n1 ubuntu
+  echo "deb [signed-by=/etc/apt/keyrings/e2e-debian.asc] http://127.0.0.1:$E2E_PORT/debian-old-containerd/ ./" >"$(node_put n1 /etc/apt/sources.list.d/debian.list)"
+  run prepare n1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"the distribution's containerd (candidate '1.7.24"*"using containerd.io from Docker's repository"* ]]
+  [ "$(in_node n1 dpkg-query -W -f='${Version}' containerd.io)" = 1.7.28-1 ]
+  ! in_node n1 dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -q 'ok installed' || false
+  grep -qx "deb \[arch=amd64 signed-by=/etc/apt/keyrings/docker.asc\] http://127.0.0.1:$E2E_PORT/docker-apt noble stable" "$(node_file n1 /etc/apt/sources.list.d/docker.list)"
+  in_node n1 apt-mark showhold | grep -qx containerd.io
+  grep -q 'sandbox_image = "registry.k8s.io/pause:3.10.1"' "$(node_file n1 /etc/containerd/config.toml)"
+  before=$(etc_state n1)
+  run prepare n1
+  [ "$status" -eq 0 ]
+  [ "$(etc_state n1)" = "$before" ]
+}
+
+@test "a failed write (a really full /etc) fails the run and leaves the old file: fstab is not emptied" {
+  new_node n1 ubuntu
+  # Just under a page (4096 bytes): commenting the swap entry out makes it longer than the page
+  # the old file frees, so a write that is not checked leaves it cut off.
+  { printf 'UUID=abc / ext4 defaults 0 1\n'; for _ in $(seq 1 50); do printf '# %077d\n' 0; done
+    printf '# %028d\n' 0; printf '/swap.img none swap sw 0 0\n'; } >"$(node_put n1 /etc/fstab)"
+  # /etc on a tmpfs of its own (in the node's mount namespace) holding a copy of it, then filled.
+  run in_node n1 bash -c '
+    cp -a /etc /root/etc-copy
+    mount -t tmpfs -o size=$(( $(du -sk /etc | cut -f1) + 2048 ))k tmpfs /etc
+    cp -a /root/etc-copy/. /etc/
+    dd if=/dev/zero of=/etc/.fill bs=4k >/dev/null 2>&1 || true
+    rc=0
+    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled bash /opt/k8sp-scripts/prepare-node.sh || rc=$?
+    echo "--- rc $rc"
+    cmp /root/etc-copy/fstab /etc/fstab && echo "--- fstab unchanged"
+    ls -A /etc | grep "^\.k8s-platform" && echo "--- leftover" || true'
+  echo "$output"
+  [[ "$output" != *"--- rc 0"* ]]
+  [[ "$output" == *"could not write /etc/fstab (is the disk full?); /etc/fstab is unchanged"* ]]
+  [[ "$output" == *"--- fstab unchanged"* ]]
+  [[ "$output" != *"--- leftover"* ]]
+}
+
+@test "the proxy drop-in goes when the proxy setting is removed (containerd restarted then, and only then)" {
+  new_node n1 ubuntu
+  run prepare n1 HTTP_PROXY_URL=http://proxy:3128 HTTPS_PROXY_URL=http://proxy:3128 NO_PROXY_LIST=localhost,127.0.0.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ -f "$(node_file n1 /etc/systemd/system/containerd.service.d/http-proxy.conf)" ]
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq 1 ]
+  run prepare n1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file n1 /etc/systemd/system/containerd.service.d/http-proxy.conf)" ]
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq 2 ]
+  run prepare n1
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq 2 ]
+}
+
+@test "a containerd whose version cannot be read is refused by name" {
+  new_node n1 ubuntu
+  run prepare n1
+  [ "$status" -eq 0 ]
+  printf '#!/bin/sh\necho "containerd github.com/containerd/containerd/v2 devel"\n' >"$(node_put n1 /usr/local/bin/containerd)"
+  chmod 0755 "$(node_put n1 /usr/local/bin/containerd)"
+  run prepare n1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not read containerd's version from 'containerd --version' (it printed 'containerd github.com/containerd/containerd/v2 devel')"* ]]
+}
+
+@test "apt-mark hold waits while another apt/dpkg holds the dpkg lock" {
+  new_node n1 ubuntu
+  run prepare n1
+  [ "$status" -eq 0 ]
+  in_node n1 apt-mark unhold kubelet >/dev/null
+  # Everything is installed: the only apt step needing the lock is the hold.
+  run in_node n1 bash -c '
+    perl -e "use Fcntl; my \$l = pack(\"s s l l i\", F_WRLCK, 0, 0, 0, 0); for my \$p (\"/var/lib/dpkg/lock-frontend\", \"/var/lib/dpkg/lock\") { open(my \$f, \">\", \$p) or die; fcntl(\$f, F_SETLKW, \$l) or die \"lock: \$!\"; push @h, \$f } sleep 4;" &
+    sleep 1
+    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled APT_RETRY_INTERVAL=1 bash /opt/k8sp-scripts/prepare-node.sh'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"apt is busy"* ]]
+  in_node n1 apt-mark showhold | grep -qx kubelet
+}
+
+@test "rocky: a cut-off download of Docker's repo file leaves no file behind; the next run fetches it whole" {
+  new_node r1 rocky
+  rm "$(node_put r1 /etc/yum.repos.d/docker-ce.repo)"
+  log="$BATS_TEST_TMPDIR/repo-server.log"
+  # Serves the repo file, the first time cut off after a few bytes (Content-Length promises more).
+  python3 -c '
+import http.server, sys
+n = 0
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        global n
+        n += 1
+        body = b"[docker-ce-stable]\nname=Docker CE Stable\nbaseurl=http://127.0.0.1/docker-rpm\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) + (1000 if n == 1 else 0)))
+        self.end_headers()
+        self.wfile.write(body if n > 1 else body[:20])
+        self.wfile.flush()
+        if n == 1: self.close_connection = True
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("port", s.server_port, flush=True)
+s.timeout = 60
+for _ in range(2): s.handle_request()
+' >"$log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 50); do grep -q '^port' "$log" && break; sleep 0.1; done
+  url="http://127.0.0.1:$(cut -d' ' -f2 "$log")/docker-ce.repo"
+  run prepare r1 CONTAINERD_REPO_URL="$url"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ ! -e "$(node_file r1 /etc/yum.repos.d/docker-ce.repo)" ]
+  run prepare r1 CONTAINERD_REPO_URL="$url"
+  echo "$output"
+  kill "$server" 2>/dev/null || true
+  [ "$status" -eq 0 ]
+  grep -qx 'baseurl=http://127.0.0.1/docker-rpm' "$(node_file r1 /etc/yum.repos.d/docker-ce.repo)"
+}
+
+@test "firewall open with firewalld: the pod network and Flannel's interfaces are trusted, MetalLB's 7946 opened; ufw opens 7946 too; once" {
+  new_node r1 rocky
+  run prepare r1 FIREWALL_MODE=open METALLB=true
+  echo "$output"
+  [ "$status" -eq 0 ]
+  in_node r1 firewall-cmd --zone=trusted --query-source=10.244.0.0/16 >/dev/null
+  in_node r1 firewall-cmd --zone=trusted --query-interface=cni0 >/dev/null
+  in_node r1 firewall-cmd --zone=trusted --query-interface=flannel.1 >/dev/null
+  in_node r1 firewall-cmd --query-port=7946/tcp >/dev/null
+  in_node r1 firewall-cmd --query-port=7946/udp >/dev/null
+  grep -q '<zone target="ACCEPT">' "$(node_file r1 /etc/firewalld/zones/trusted.xml)"
+  before=$(etc_state r1)
+  run prepare r1 FIREWALL_MODE=open METALLB=true
+  [ "$status" -eq 0 ]
+  [ "$(etc_state r1)" = "$before" ]
+  [ "$(stub_calls r1 | grep -c -- '--reload')" -eq 1 ]
+  new_node n1 ubuntu
+  in_node n1 ufw enable >/dev/null
+  run prepare n1 FIREWALL_MODE=open METALLB=true
+  [ "$status" -eq 0 ]
+  rules=$(in_node n1 ufw status)
+  grep -q '^7946/tcp .*ALLOW' <<<"$rules"
+  grep -q '^7946/udp .*ALLOW' <<<"$rules"
+}
+
+@test "a German session (LANG, LANGUAGE) does not hide an active ufw: the scripts parse untranslated output" {
+  new_node n1 ubuntu
+  in_node n1 ufw enable >/dev/null
+  run prepare n1 FIREWALL_MODE=open LANG=de_DE.UTF-8 LANGUAGE=de:en
+  echo "$output"
+  [ "$status" -eq 0 ]
+  rules=$(in_node n1 ufw status)
+  grep -q '^10250/tcp .*ALLOW' <<<"$rules"
 }
