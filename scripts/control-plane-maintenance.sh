@@ -42,10 +42,10 @@ grep -Eq '^rotateCertificates:[[:space:]]*true[[:space:]]*$' "$ROOT/var/lib/kube
   die "kubelet client certificate rotation is off on $NODE_NAME: /var/lib/kubelet/config.yaml has no 'rotateCertificates: true' (kubeadm always sets it); the kubelet's client certificate would expire after a year. Set it and restart the kubelet."
 
 log "installing the maintenance programs in /usr/local/libexec/k8s-platform"
-printf '%s\n' "$LIB_SH" | write_if_changed "$libexec/lib.sh" 0644 || true
-printf '%s\n' "$ETCD_BACKUP_SH" | write_if_changed "$libexec/etcd-backup.sh" 0755 || true
-printf '%s\n' "$CERT_RENEWAL_SH" | write_if_changed "$libexec/cert-renewal.sh" 0755 || true
-printf '%s\n' "$ETCD_RESTORE_SH" | write_if_changed "$libexec/etcd-restore.sh" 0755 || true
+write_if_changed "$libexec/lib.sh" 0644 printf '%s\n' "$LIB_SH"
+write_if_changed "$libexec/etcd-backup.sh" 0755 printf '%s\n' "$ETCD_BACKUP_SH"
+write_if_changed "$libexec/cert-renewal.sh" 0755 printf '%s\n' "$CERT_RENEWAL_SH"
+write_if_changed "$libexec/etcd-restore.sh" 0755 printf '%s\n' "$ETCD_RESTORE_SH"
 
 install_etcd_tools() {
   local arch sha dir="$ROOT/usr/local/libexec/k8s-platform/etcd" marker tmp url
@@ -90,9 +90,12 @@ timer_units() {
     fi
     return 0
   fi
-  printf '%s\n' "$env" | write_if_changed "$settings/$name.env" 0644 && changed=1
-  printf '%s\n' "$service" | write_if_changed "$units/$name.service" 0644 && changed=1
-  printf '%s\n' "$timer" | write_if_changed "$units/$name.timer" 0644 && changed=1
+  write_if_changed "$settings/$name.env" 0644 printf '%s\n' "$env"
+  changed=$((changed | WRITTEN))
+  write_if_changed "$units/$name.service" 0644 printf '%s\n' "$service"
+  changed=$((changed | WRITTEN))
+  write_if_changed "$units/$name.timer" 0644 printf '%s\n' "$timer"
+  changed=$((changed | WRITTEN))
   if [ "$changed" -eq 1 ]; then
     systemctl daemon-reload
     # A running timer keeps its old schedule until restarted.
