@@ -201,9 +201,27 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const tokenPart = (part: string, length: number) =>
             new random.RandomPassword(`${name}-token-${part}`, { length, upper: false, special: false, lower: true, numeric: true }, { parent: this });
         const bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenPart("id", 6).result}.${tokenPart("secret", 16).result}`);
-        const certificateKey = pulumi.secret(new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, { parent: this }).hex);
+        const certificateKey = this.certificateKey(name);
 
         return { caKey, caCert, caHash, bootstrapToken, certificateKey };
+    }
+
+    /**
+     * kubeadm's certificate key: 32 bytes as 64 hex digits (it encrypts the kubeadm-certs Secret,
+     * the cluster's CA and etcd keys). A RandomPassword over the hex alphabet: its id is the
+     * constant "none" (terraform-provider-random internal/provider/resource_password.go), and the
+     * engine never encrypts ids. The RandomBytes used before kept its value, base64, as its id: in
+     * plain text in state (`pulumi stack export`). Same for RandomString (id = result), RandomId
+     * (id = b64_url), RandomUuid, RandomInteger: none of them may hold a secret (test/cluster.test.ts).
+     */
+    private certificateKey(name: string): pulumi.Output<string> {
+        const key = new random.RandomPassword(
+            `${name}-certificate-key`,
+            // Special characters only from "abcdef", plus digits: exactly [0-9a-f].
+            { length: 64, lower: false, upper: false, numeric: true, special: true, overrideSpecial: "abcdef", minSpecial: 0, minNumeric: 0 },
+            { parent: this },
+        );
+        return pulumi.secret(key.result);
     }
 
     /** Every node but the bootstrap one joins: workers in parallel, control planes one at a time. */
