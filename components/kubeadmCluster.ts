@@ -7,7 +7,7 @@ import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { NodeHost } from "./nodeHost";
 import { runScript, SshAccess } from "./remoteScript";
-import { caCertHash, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
+import { apiServerCertSANs, caCertHash, InitConfigInput, renderApiServerCertConfig, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
 import { renderAdminKubeconfig } from "./render/kubeconfig";
 
 export interface KubeadmClusterArgs {
@@ -41,6 +41,52 @@ export interface KubeadmClusterArgs {
     readonly extraCertSANs?: pulumi.Input<string>[];
 }
 
+/** What `kubeadm init` fixes for the life of a cluster. */
+export interface ClusterSettings {
+    readonly controlPlaneEndpoint: string;
+    readonly podSubnet: string;
+    readonly serviceSubnet: string;
+    readonly dnsDomain: string;
+}
+
+const REBUILD = "Put the recorded value back; a new value needs a new cluster (pulumi destroy, then pulumi up).";
+
+/** Why each recorded setting cannot change in place, and what to do instead. */
+const SETTING_CHANGE: Record<keyof ClusterSettings, (recorded: string) => string> = {
+    controlPlaneEndpoint: (recorded) =>
+        `every node's kubelet.conf, kube-proxy's kubeconfig, cluster-info and the API server certificates name ${recorded}, and kubeadm ` +
+        `does not move a running cluster to another endpoint. Without kubernetes.controlPlaneEndpoint the endpoint follows the ` +
+        `control-plane count (one: that node's IP; several: the HAProxy host), so adding or removing control planes moves it: set ` +
+        `kubernetes.controlPlaneEndpoint: "${recorded}" to keep it (control planes can join behind a load balancer or DNS name; ` +
+        `behind one node's IP that node stays a single point of failure), or rebuild the cluster. For HA, give the first \`up\` a ` +
+        `stable endpoint (README "Changing a running stack").`,
+    podSubnet: () => `every node's podCIDR and Flannel's network were cut from it at init. ${REBUILD}`,
+    serviceSubnet: () => `every Service's clusterIP, the DNS Service and the API server certificate come from it. ${REBUILD}`,
+    dnsDomain: () => `every pod's resolv.conf, CoreDNS and the API server certificate use it. ${REBUILD}`,
+};
+
+/** The refusals for settings that differ from the ones recorded at init (none when they agree). */
+export function clusterSettingChanges(recorded: Partial<ClusterSettings>, configured: ClusterSettings): string[] {
+    return (Object.keys(SETTING_CHANGE) as (keyof ClusterSettings)[])
+        .filter((key) => recorded[key] !== undefined && recorded[key] !== configured[key])
+        .map(
+            (key) =>
+                `k8s-platform:kubernetes.${key}: the cluster was initialised with ${JSON.stringify(recorded[key])}, the config now gives ` +
+                `${JSON.stringify(configured[key])}; kubeadm fixed it at init: ${SETTING_CHANGE[key](String(recorded[key]))}`,
+        );
+}
+
+/** The refusal of a node whose IP changed, with the supported procedure. */
+export function nodeIpChanged(node: NodeSpec, recorded: string): string {
+    return (
+        `k8s-platform:nodes: the IP of ${node.name} changed from ${recorded} to ${node.ip}. kubeadm wrote ${recorded} into the node's ` +
+        `kubelet (--node-ip) and certificates${node.role === "control-plane" ? ", its etcd member and API server advertise address" : ""}, ` +
+        `and nothing re-runs those, so the node would go NotReady. Put ${recorded} back, or move the node: remove it from nodes and ` +
+        `\`pulumi up\` (it is drained, reset and deleted), then add it with the new IP and \`pulumi up\` again (it joins afresh and ` +
+        `the new IP is recorded).${node.role === "control-plane" ? " The bootstrap control plane cannot be moved this way: rebuild the cluster." : ""}`
+    );
+}
+
 /**
  * A kubeadm cluster over SSH (seed 000 §6-10): every node prepared, `kubeadm init` on the first
  * control plane with a CA the program generates (so every join verifies it by hash), further
@@ -60,6 +106,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource[];
     /** The preparation command per node (containerd and packages in place). */
     public readonly prepared: Record<string, pulumi.Resource>;
+    /** SSH access whose node addresses resolve only while each node keeps the IP it was created
+     * with (see pinNodeAddresses): every command on a node goes through it. */
+    public readonly ssh: SshAccess;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:cluster:KubeadmCluster", name, {}, opts);
@@ -68,8 +117,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             throw new Error(`bootstrap node ${args.kubernetes.bootstrapNode} is not among the cluster nodes`);
         }
         const joiners = args.nodes.filter((n) => n !== first);
-        const endpoint = args.kubernetes.controlPlaneEndpoint;
         const controlPlaneCount = args.nodes.filter((n) => n.role === "control-plane").length;
+        // What kubeadm init fixed, as recorded at the first `up`: resolves only while the config agrees.
+        const settings = this.pinClusterSettings(name, args.kubernetes);
+        const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh);
+        this.ssh = ssh;
 
         const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
 
@@ -89,7 +141,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                         nfsClient: args.nfsClient ?? false,
                         domain: args.domain,
                     }),
-                    ssh: args.ssh,
+                    ssh,
                     machine: args.machines?.[node.name],
                 },
                 { parent: this },
@@ -98,21 +150,19 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
-        const initConfig = pulumi.all(args.extraCertSANs ?? []).apply((extraSANs) => renderInitConfig({
+        const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([args.extraCertSANs ?? [], settings]).apply(([extraSANs, recorded]) => ({
             clusterName: args.clusterName,
             node: first,
             kubernetesVersion: args.kubernetes.version,
-            podSubnet: args.kubernetes.podSubnet,
-            serviceSubnet: args.kubernetes.serviceSubnet,
-            dnsDomain: args.kubernetes.dnsDomain,
-            controlPlaneEndpoint: endpoint,
+            ...recorded,
             certSANs: [...args.kubernetes.apiServerCertSANs, ...extraSANs],
         }));
+        const initConfig = clusterInput.apply(renderInitConfig);
         const init = runScript(
             `${name}-init`,
             {
                 host: first,
-                ssh: args.ssh,
+                ssh,
                 create: {
                     script: "kubeadm-init",
                     env: {
@@ -136,8 +186,25 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
         );
 
-        this.apiEndpoint = args.kubeconfigServer ?? `https://${endpoint}`;
-        this.kubeconfig = this.adminKubeconfig(name, args.clusterName, this.apiEndpoint, caKey, caCert);
+        this.apiEndpoint = args.kubeconfigServer ?? pulumi.interpolate`https://${settings.controlPlaneEndpoint}`;
+        // Known only once init has completed (issue 18 item 15): a marker created after init. On a
+        // fresh stack, or after a first `up` that stopped before init finished (a failed create
+        // leaves no state: pulumi-command v1.2.1 remote/commandController.go Create returns a plain
+        // error, which pulumi-go-provider v1.3.0 infer/resource.go records as no resource), the
+        // marker is still to be created, its output unknown at preview, so the in-cluster provider
+        // and the charts preview empty instead of asking an API server that is not there. Once it
+        // exists it never changes (no inputs), so a later change of init's inputs keeps it known.
+        const initialised = new random.RandomId(
+            `${name}-initialised`,
+            { byteLength: 4 },
+            // Created only after kubeadm init succeeded.
+            { parent: this, dependsOn: [init] },
+        );
+        this.kubeconfig = pulumi.secret(
+            pulumi
+                .all([initialised.hex, this.adminKubeconfig(name, args.clusterName, this.apiEndpoint, caKey, caCert)])
+                .apply(([, kubeconfig]) => kubeconfig),
+        );
         this.provider = new k8s.Provider(
             `${name}-k8s`,
             {
@@ -161,7 +228,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                       `${name}-join-credentials`,
                       {
                           host: first,
-                          ssh: args.ssh,
+                          ssh,
                           create: {
                               script: "cluster-admin",
                               env: { ACTION: "issue-join-credentials", NODE_NAME: first.name, JOINING_NODES: joiningNodes.join(" ") },
@@ -175,8 +242,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                   )
                 : undefined;
 
-        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey });
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey, settings, ssh });
         this.ready = [init, ...Object.values(this.joins)];
+        this.apiServerCertificates(name, { first, joiners, ssh, init, joins: this.joins, clusterInput });
 
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
     }
@@ -237,10 +305,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             caHash: pulumi.Output<string>;
             bootstrapToken: pulumi.Output<string>;
             certificateKey: pulumi.Output<string>;
+            settings: pulumi.Output<ClusterSettings>;
+            ssh: SshAccess;
         },
     ): Record<string, pulumi.Resource> {
-        const { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey } = ctx;
-        const endpoint = args.kubernetes.controlPlaneEndpoint;
+        const { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey, settings, ssh } = ctx;
         const joins: Record<string, pulumi.Resource> = {};
         let previousControlPlane: pulumi.Resource = init;
         for (const node of joiners) {
@@ -250,10 +319,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 {
                     node,
                     admin: first,
-                    ssh: args.ssh,
+                    ssh,
                     provider: this.provider,
-                    joinConfig: caHash.apply((hash) =>
-                        renderJoinConfig({ node, controlPlaneEndpoint: endpoint, caCertHash: hash, controlPlane }),
+                    joinConfig: pulumi.all([caHash, settings]).apply(([hash, recorded]) =>
+                        renderJoinConfig({ node, controlPlaneEndpoint: recorded.controlPlaneEndpoint, caCertHash: hash, controlPlane }),
                     ),
                     bootstrapToken,
                     certificateKey: controlPlane ? certificateKey : undefined,
@@ -271,6 +340,106 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         }
 
         return joins;
+    }
+
+    /**
+     * Records what `kubeadm init` fixed for the cluster's life, like the bootstrap node (a RandomId
+     * whose keepers hold the values, their later changes ignored): the control-plane endpoint (in
+     * every kubeconfig on the nodes, kube-proxy's config, cluster-info and the certificates), the
+     * pod and service networks and the DNS domain. The returned settings resolve only while the
+     * config agrees; otherwise the program stops at preview, before any step runs, naming the key,
+     * the recorded and the new value and what to do. A stack from before this record gets it at
+     * its next `up`, from the config it has then.
+     */
+    private pinClusterSettings(name: string, kubernetes: KubernetesConfig): pulumi.Output<ClusterSettings> {
+        const configured: ClusterSettings = {
+            controlPlaneEndpoint: kubernetes.controlPlaneEndpoint,
+            podSubnet: kubernetes.podSubnet,
+            serviceSubnet: kubernetes.serviceSubnet,
+            dnsDomain: kubernetes.dnsDomain,
+        };
+        const pin = new random.RandomId(
+            `${name}-cluster-settings`,
+            { byteLength: 4, keepers: { ...configured } },
+            // Keep what the first `up` recorded, whatever the config says later.
+            { parent: this, ignoreChanges: ["keepers"] },
+        );
+        return pin.keepers.apply((keepers) => {
+            const problems = clusterSettingChanges((keepers ?? {}) as Partial<ClusterSettings>, configured);
+            if (problems.length > 0) {
+                throw new Error(problems.join("\n"));
+            }
+            return configured;
+        });
+    }
+
+    /**
+     * Records each node's IP when its resources are created (a RandomId per node, keepers ignored
+     * later): kubeadm wrote it into the kubelet's --node-ip, the node's certificates and, on a
+     * control plane, etcd's member URLs and the API server's advertise address, and nothing
+     * re-runs those. A changed IP is refused on every provider, before any command reaches the
+     * node; removing the node and adding it back records the new one (the pin goes with the node).
+     */
+    private pinNodeAddresses(name: string, nodes: NodeSpec[], ssh: SshAccess): SshAccess {
+        const addresses: Record<string, pulumi.Input<string>> = { ...ssh.addresses };
+        for (const node of nodes) {
+            const pin = new random.RandomId(
+                `${name}-${node.name}-ip`,
+                { byteLength: 4, keepers: { ip: node.ip } },
+                // Keep the IP the node was created with.
+                { parent: this, ignoreChanges: ["keepers"] },
+            );
+            const checked = pin.keepers.apply((keepers) => {
+                const recorded = keepers?.ip ?? node.ip;
+                if (recorded !== node.ip) {
+                    throw new Error(nodeIpChanged(node, recorded));
+                }
+                return true;
+            });
+            addresses[node.name] = pulumi.all([checked, ssh.addresses?.[node.name] ?? node.ip]).apply(([, reach]) => reach);
+        }
+        return { ...ssh, addresses };
+    }
+
+    /**
+     * Keeps every control plane's API server certificate on the configured names
+     * (kubernetes.apiServerCertSANs and the deployment's own), the procedure of kubernetes.io
+     * "Reconfiguring a kubeadm cluster" (apiserver-certs.sh): kubeadm init and join write the
+     * certificate once, so a changed list reaches the cluster only this way. One step per control
+     * plane, one at a time (each restarts its API server), the bootstrap node's first: it also
+     * stores the new ClusterConfiguration (kubeadm-config), which later joins read. Its input is
+     * the list, so it runs when the list changes and after the node's init or join, where it finds
+     * the certificate right and changes nothing.
+     */
+    private apiServerCertificates(
+        name: string,
+        ctx: { first: NodeSpec; joiners: NodeSpec[]; ssh: SshAccess; init: pulumi.Resource; joins: Record<string, pulumi.Resource>; clusterInput: pulumi.Output<InitConfigInput> },
+    ): void {
+        let previous: pulumi.Resource | undefined;
+        for (const member of [ctx.first, ...ctx.joiners.filter((n) => n.role === "control-plane")]) {
+            const bootstrap = member === ctx.first;
+            const step = runScript(
+                bootstrap ? `${name}-apiserver-certs` : `${name}-${member.name}-apiserver-certs`,
+                {
+                    host: member,
+                    ssh: ctx.ssh,
+                    create: {
+                        script: "apiserver-certs",
+                        env: ctx.clusterInput.apply((input) => ({
+                            NODE_NAME: member.name,
+                            NODE_IP: member.ip,
+                            CERT_SANS: apiServerCertSANs(input).join(" "),
+                            KUBEADM_CONFIG: renderApiServerCertConfig({ ...input, member }),
+                            UPLOAD_CONFIG: String(bootstrap),
+                        })),
+                    },
+                },
+                // The node's certificate exists once it is initialised or joined; control planes
+                // restart their API servers one after the other, never together.
+                { parent: this, dependsOn: [bootstrap ? ctx.init : ctx.joins[member.name], ...(previous ? [previous] : [])] },
+            );
+            previous = step;
+        }
     }
 
     /**

@@ -21,7 +21,8 @@ export type ScriptName =
     | "hosts-block"
     | "nfs-server"
     | "haproxy"
-    | "registry-trust";
+    | "registry-trust"
+    | "apiserver-certs";
 
 const HEREDOC = "K8S_PLATFORM_SCRIPT_EOF";
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;

@@ -1,0 +1,153 @@
+import { describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { commands, envOf, hostOf, named, scriptOf, synthStack, transitiveDependencies } from "./helpers";
+
+/** Runs test/programs/refusal.ts with a scenario: a config change against lab's recorded state. */
+function changeAgainstState(scenario: string): { status: number | null; stderr: string } {
+    const run = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "programs", "refusal.ts"), scenario], { encoding: "utf8" });
+    return { status: run.status, stderr: run.stdout + run.stderr };
+}
+
+describe("what kubeadm init fixed is recorded and a change refused before anything runs (issue 18 item 3)", () => {
+    it("records the endpoint, pod and service networks and DNS domain like the bootstrap node (keepers, changes ignored)", async () => {
+        const s = await synthStack("lab");
+        const pin = named(s, "lab-cluster-cluster-settings");
+        assert.equal(pin.type, "random:index/randomId:RandomId");
+        assert.deepEqual(pin.options.ignoreChanges, ["keepers"]);
+        assert.deepEqual(pin.inputs.keepers, { controlPlaneEndpoint: "192.168.1.10:6443", podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local" });
+    });
+
+    it("1 → 3 control planes without an endpoint: refused, naming the key, both values and how to keep the endpoint", () => {
+        const run = changeAgainstState("more-control-planes");
+        assert.equal(run.status, 1, run.stderr);
+        assert.match(run.stderr, /k8s-platform:kubernetes\.controlPlaneEndpoint: the cluster was initialised with "192\.168\.1\.10:6443", the config now gives "192\.168\.1\.9:6443"/);
+        assert.match(run.stderr, /set kubernetes\.controlPlaneEndpoint: "192\.168\.1\.10:6443" to keep it/);
+    });
+
+    for (const [scenario, key, recorded, now] of [
+        ["pod-subnet", "podSubnet", "10.244.0.0/16", "10.200.0.0/16"],
+        ["service-subnet", "serviceSubnet", "10.96.0.0/12", "10.100.0.0/16"],
+        ["dns-domain", "dnsDomain", "cluster.local", "corp.example"],
+    ]) {
+        it(`a changed ${key} is refused with both values and the procedure`, () => {
+            const run = changeAgainstState(scenario);
+            assert.equal(run.status, 1, run.stderr);
+            assert.ok(run.stderr.includes(`k8s-platform:kubernetes.${key}: the cluster was initialised with "${recorded}", the config now gives "${now}"`), run.stderr);
+            assert.match(run.stderr, /Put the recorded value back; a new value needs a new cluster/);
+        });
+    }
+
+    it("control planes added behind the recorded endpoint, and new certificate names, go through", () => {
+        for (const scenario of ["more-control-planes-endpoint-kept", "cert-sans"]) {
+            const run = changeAgainstState(scenario);
+            assert.equal(run.status, 0, `${scenario}: ${run.stderr}`);
+        }
+    });
+});
+
+describe("API server certificate names are applied to the running cluster (issue 18 item 3)", () => {
+    it("one step per control plane, in join order, the bootstrap node's storing the ClusterConfiguration", async () => {
+        const s = await synthStack("lab", (raw: any) => {
+            raw.nodes.push({ name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" }, { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" });
+            raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" };
+        });
+        const steps = commands(s).filter((c) => scriptOf(c) === "apiserver-certs");
+        assert.deepEqual(steps.map((c) => envOf(c, "NODE_NAME")), ["m-k8s", "m2-k8s", "m3-k8s"]);
+        assert.deepEqual(steps.map((c) => envOf(c, "UPLOAD_CONFIG")), ["true", "false", "false"]);
+        assert.deepEqual(steps.map(hostOf), ["192.168.1.10", "192.168.1.20", "192.168.1.30"]);
+        // Never two API servers restarting together; each after its own node's init or join.
+        assert.ok(transitiveDependencies(s, "lab-cluster-m3-k8s-apiserver-certs").has("lab-cluster-m2-k8s-apiserver-certs"));
+        assert.ok(transitiveDependencies(s, "lab-cluster-m2-k8s-apiserver-certs").has("lab-cluster-apiserver-certs"));
+        assert.ok(named(s, "lab-cluster-m2-k8s-apiserver-certs").dependsOn.includes("lab-cluster-m2-k8s-join"));
+        assert.ok(named(s, "lab-cluster-apiserver-certs").dependsOn.includes("lab-cluster-init"));
+        // Each renders its own advertise address and the cluster's configuration, no secret.
+        const [initCfg, clusterCfg] = parseAllDocuments(envOf(steps[1], "KUBEADM_CONFIG")!).map((d) => d.toJS());
+        assert.equal(initCfg.localAPIEndpoint.advertiseAddress, "192.168.1.20");
+        assert.equal(initCfg.nodeRegistration.name, "m2-k8s");
+        assert.equal(initCfg.bootstrapTokens, undefined);
+        assert.equal(clusterCfg.controlPlaneEndpoint, "192.168.1.9:6443");
+        assert.equal(envOf(steps[1], "CERT_SANS"), clusterCfg.apiServer.certSANs.join(" "));
+    });
+
+    it("a new name re-runs exactly those steps (and init's, which leaves an initialised node alone), nothing is replaced", async () => {
+        const base = await synthStack("lab");
+        const changed = await synthStack("lab", (raw: any) => (raw.kubernetes = { ...(raw.kubernetes ?? {}), apiServerCertSANs: ["api.lab.example"] }));
+        const differing = changed.resources
+            .filter((r) => {
+                const before = base.resources.find((x) => x.type === r.type && x.name === r.name);
+                return !before || JSON.stringify(before.inputs) !== JSON.stringify(r.inputs);
+            })
+            .map((r) => r.name)
+            .sort();
+        assert.deepEqual(differing, ["lab-cluster-apiserver-certs", "lab-cluster-init"]);
+        assert.ok(envOf(named(changed, "lab-cluster-apiserver-certs"), "CERT_SANS")!.split(" ").includes("api.lab.example"));
+    });
+});
+
+describe("a stable endpoint from the first up: HAProxy in front of one control plane (issue 18 item 3)", () => {
+    const withBalancer = (controlPlanes: number) => (raw: any) => {
+        raw.haproxy = { enabled: true, host: { name: "lb-k8s", ip: "192.168.1.5" } };
+        raw.kubernetes = { ...(raw.kubernetes ?? {}), controlPlaneEndpoint: "192.168.1.5" };
+        if (controlPlanes === 3) {
+            raw.nodes.push({ name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" }, { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" });
+        }
+    };
+
+    it("HAProxy serves 6443 with one control plane when the endpoint names it, and init waits for it", async () => {
+        const s = await synthStack("lab", withBalancer(1));
+        const lb = commands(s).find((c) => scriptOf(c) === "haproxy")!;
+        const config = envOf(lb, "HAPROXY_CONFIG")!;
+        assert.match(config, /bind \*:6443/);
+        assert.match(config, /server m-k8s 192\.168\.1\.10:6443/);
+        assert.ok(named(s, "lab-cluster-init").dependsOn.includes("lab-lb"), "init waits for the balancer");
+        assert.equal(lb.parent, "lab-lb");
+        assert.equal(named(s, "lab-cluster-cluster-settings").inputs.keepers && (named(s, "lab-cluster-cluster-settings").inputs.keepers as any).controlPlaneEndpoint, "192.168.1.5:6443");
+    });
+
+    it("adding two control planes later keeps the endpoint (nothing to refuse) and adds them to HAProxy's 6443 backend", async () => {
+        const one = await synthStack("lab", withBalancer(1));
+        const three = await synthStack("lab", withBalancer(3));
+        const keepers = (s: typeof one) => named(s, "lab-cluster-cluster-settings").inputs.keepers;
+        assert.deepEqual(keepers(three), keepers(one));
+        const config = envOf(commands(three).find((c) => scriptOf(c) === "haproxy")!, "HAPROXY_CONFIG")!;
+        for (const server of ["m-k8s 192.168.1.10:6443", "m2-k8s 192.168.1.20:6443", "m3-k8s 192.168.1.30:6443"]) {
+            assert.ok(config.includes(`server ${server}`), server);
+        }
+        assert.equal(envOf(named(one, "lab-cluster-init"), "KUBEADM_CONFIG"), envOf(named(three, "lab-cluster-init"), "KUBEADM_CONFIG"));
+    });
+});
+
+describe("a node's IP is recorded at its creation, on every provider (issue 18 item 8)", () => {
+    it("a changed worker IP on existing hosts is refused with the remove-and-add procedure", () => {
+        const run = changeAgainstState("worker-ip");
+        assert.equal(run.status, 1, run.stderr);
+        assert.match(run.stderr, /k8s-platform:nodes: the IP of w1-k8s changed from 192\.168\.1\.101 to 192\.168\.1\.111/);
+        assert.match(run.stderr, /remove it from nodes and `pulumi up`.*then add it with the new IP/s);
+    });
+
+    for (const stack of ["lab", "azure", "dev"]) {
+        it(`${stack}: one record per node, keepers ignored after creation; removing a node removes it, re-adding records the new IP`, async () => {
+            const s = await synthStack(stack);
+            const nodes = (s.outputs.nodes.value as { name: string; role: string }[]).filter((n) => n.role === "control-plane" || n.role === "worker");
+            for (const node of nodes) {
+                const pin = named(s, `${stack}-cluster-${node.name}-ip`);
+                assert.deepEqual(pin.options.ignoreChanges, ["keepers"]);
+            }
+            const worker = nodes.find((n) => n.role === "worker")!.name;
+            const removed = await synthStack(stack, (raw: any) => (raw.nodes = raw.nodes.filter((n: any) => n.name !== worker)));
+            assert.ok(!removed.resources.some((r) => r.name === `${stack}-cluster-${worker}-ip`));
+            const readded = await synthStack(stack, (raw: any) => (raw.nodes.find((n: any) => n.name === worker).ip = raw.nodes.find((n: any) => n.name === worker).ip.replace(/\.\d+$/, ".199")));
+            assert.match(String((named(readded, `${stack}-cluster-${worker}-ip`).inputs.keepers as any).ip), /\.199$/);
+        });
+    }
+
+    it("every command on a node reaches it through the checked address", async () => {
+        const s = await synthStack("lab", undefined, { mocks: { state: (type, name) => (name === "lab-cluster-w1-k8s-ip" ? { keepers: { ip: "192.168.1.101" } } : undefined) } });
+        for (const c of commands(s).filter((c) => envOf(c, "NODE_NAME") === "w1-k8s" && scriptOf(c) !== "cluster-admin")) {
+            assert.equal(hostOf(c), "192.168.1.101", c.name);
+        }
+    });
+});
