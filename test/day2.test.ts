@@ -151,3 +151,24 @@ describe("a node's IP is recorded at its creation, on every provider (issue 18 i
         }
     });
 });
+
+describe("the kubeconfig is known only once kubeadm init has completed (issue 18 item 15)", () => {
+    // A preview of a stack whose first `up` stopped part-way: the CA and admin certificate exist (the
+    // mock gives their outputs), init did not finish, so its completion marker is still to be created.
+    const preview = (initCompleted: boolean) =>
+        synthStack("lab", undefined, { mocks: { preview: true, state: (_t, name) => (initCompleted && name === "lab-cluster-initialised" ? { hex: "0a0b0c0d" } : undefined) } });
+    const unknown = (value: unknown) => JSON.stringify(value).includes('"__pulumiUnknown":true');
+
+    it("after a first up that stopped before init finished: unknown, so the in-cluster provider and charts ask no API server", async () => {
+        const s = await preview(false);
+        assert.ok(unknown(named(s, "lab-cluster-k8s").inputs.kubeconfig), "the provider's kubeconfig is unknown at preview");
+    });
+
+    it("once init completed: known (a later change of init's inputs keeps the marker, and so the kubeconfig, known)", async () => {
+        const s = await preview(true);
+        assert.ok(!unknown(named(s, "lab-cluster-k8s").inputs.kubeconfig));
+        const marker = named(s, "lab-cluster-initialised");
+        assert.deepEqual(marker.dependsOn, ["lab-cluster-init"]);
+        assert.deepEqual(Object.keys(marker.inputs).filter((k) => k !== "byteLength"), [], "no input that could ever change it");
+    });
+});

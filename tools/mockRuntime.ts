@@ -51,6 +51,9 @@ export interface MockOverrides {
     readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
     /** The state the provider reports for a resource (merged over its inputs and the default mock state). */
     readonly state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+    /** Run as a preview (default false): outputs the mock state leaves out are unknown, as for a
+     * resource the engine has still to create. */
+    readonly preview?: boolean;
 }
 
 export interface ResolvedOutput {
@@ -304,7 +307,7 @@ export async function synthesize(
         },
         PROJECT_NAME,
         stack,
-        false,
+        overrides.preview ?? false,
     );
     let outputs: Record<string, unknown> = {};
     let programError: unknown;
