@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { commands, envOf, hostOf, named, scriptOf, synthStack, transitiveDependencies } from "./helpers";
+import type { Synthesis } from "../tools/mockRuntime";
 
 /** Runs test/programs/refusal.ts with a scenario: a config change against lab's recorded state. */
 function changeAgainstState(scenario: string): { status: number | null; stderr: string } {
@@ -170,5 +171,61 @@ describe("the kubeconfig is known only once kubeadm init has completed (issue 18
         const marker = named(s, "lab-cluster-initialised");
         assert.deepEqual(marker.dependsOn, ["lab-cluster-init"]);
         assert.deepEqual(Object.keys(marker.inputs).filter((k) => k !== "byteLength"), [], "no input that could ever change it");
+    });
+});
+
+describe("one machine's size changes per up (issue 18 item 9)", () => {
+    const VM_TYPES = ["vsphere:index/virtualMachine:VirtualMachine", "azure-native:compute:VirtualMachine"];
+    /**
+     * Plays the engine's part for an `up` from `before` to `after`: each VM whose inputs differ is
+     * updated, and its beforeUpdate hooks get the old and the new inputs (engine v3.276
+     * resource/deploy/step.go UpdateStep.Apply; hooks with onDryRun run in the preview too).
+     */
+    async function update(before: Synthesis, after: Synthesis): Promise<{ updated: string[]; error?: Error }> {
+        const updated: string[] = [];
+        for (const vm of after.resources.filter((r) => VM_TYPES.includes(r.type))) {
+            const old = before.resources.find((r) => r.type === vm.type && r.name === vm.name);
+            if (!old || JSON.stringify(old.inputs) === JSON.stringify(vm.inputs)) {
+                continue;
+            }
+            try {
+                for (const hook of vm.options.hooks?.beforeUpdate ?? []) {
+                    assert.equal(hook.opts?.onDryRun, true, "the hook runs in the preview, before anything changes");
+                    await hook.callback({ urn: `urn:${vm.name}`, id: `${vm.name}-id`, name: vm.name, type: vm.type, oldInputs: old.inputs, newInputs: vm.inputs });
+                }
+            } catch (error) {
+                return { updated, error: error as Error };
+            }
+            updated.push(vm.name);
+        }
+        return { updated };
+    }
+
+    it("vSphere: the workers' role size changed for all three is refused at the second, naming both and the procedure", async () => {
+        const before = await synthStack("dev");
+        const after = await synthStack("dev", (raw: any) => (raw.infra.vsphere.workerSize = { ...(raw.infra.vsphere.workerSize ?? {}), cpus: 4 }));
+        const run = await update(before, after);
+        assert.ok(run.error, "refused");
+        assert.match(run.error.message, /^k8s-platform:infra\.vsphere\.controlPlaneSize\/workerSize.*: the size of more than one machine changes in this update: test-node\d \(2 CPU, 4096 MB, 50 GB → 4 CPU, 4096 MB, 50 GB\), test-node\d/);
+        assert.match(run.error.message, /nodes\[\]\.cpus, memoryMb, diskGb.*kubectl drain <node>.*kubectl uncordon <node>/s);
+    });
+
+    it("vSphere: one node's size (its own keys) goes through; other changes are not sizes", async () => {
+        const before = await synthStack("dev");
+        const after = await synthStack("dev", (raw: any) => {
+            raw.nodes.find((n: any) => n.name === "test-node2").memoryMb = 8192;
+        });
+        const run = await update(before, after);
+        assert.equal(run.error, undefined);
+        assert.deepEqual(run.updated, ["dev-vms-test-node2"]);
+    });
+
+    it("Azure: a role's vmSize changed for several VMs is refused with the resize-outside-then-refresh procedure", async () => {
+        const before = await synthStack("azure");
+        const after = await synthStack("azure", (raw: any) => (raw.infra.azure.workerSize = "Standard_D4s_v3"));
+        const run = await update(before, after);
+        assert.ok(run.error, "refused");
+        assert.match(run.error.message, /k8s-platform:infra\.azure\.controlPlaneSize\/workerSize: the size of more than one machine changes.*Standard_D2s_v3 → Standard_D4s_v3/);
+        assert.match(run.error.message, /az vm resize .*pulumi up --refresh/s);
     });
 });
