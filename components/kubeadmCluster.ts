@@ -218,31 +218,44 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [init] },
         );
 
-        // One step on the bootstrap node re-arms the bootstrap token (and uploads the control-plane
-        // certificates) for every join of this `up`: its input is the list of joining nodes, so it runs
-        // again when a node is added, and the control plane sees one SSH session, not one per node.
-        const joiningNodes = joiners.map((n) => n.name).sort();
-        const credentials =
-            joiners.length > 0
-                ? runScript(
-                      `${name}-join-credentials`,
-                      {
-                          host: first,
-                          ssh,
-                          create: {
-                              script: "cluster-admin",
-                              env: { ACTION: "issue-join-credentials", NODE_NAME: first.name, JOINING_NODES: joiningNodes.join(" ") },
-                          },
-                          secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: controlPlaneCount > 1 ? certificateKey : undefined },
-                      },
-                      // Issued with admin.conf on the initialised control plane. It waits for no node's
-                      // preparation: one broken host must not hold back every other join, so the token
-                      // lives 24 h (cluster-admin.sh) to cover slow ones.
-                      { parent: this, dependsOn: [init] },
-                  )
-                : undefined;
+        // Join credentials (issue 18 item 16): one step on the bootstrap node arms the token (and the
+        // control-plane certificates kubeadm keeps 2 h) for the nodes still to join, then waits until
+        // they have joined and fails, revoking them, if some do not. Why that re-arms exactly for a
+        // retried join: a command whose create fails leaves no state (pulumi-command v1.2.1
+        // remote/commandController.go Create returns the command's error as a plain error;
+        // pulumi-go-provider v1.3.0 infer/resource.go Create records partial state only for a
+        // ResourceInitFailedError, else returns no resource), so the next `up` creates it again; once
+        // every join completed it stays in state and an unchanged `up` runs nothing. Its input is
+        // the list of joining nodes, so adding a node arms again too. The joins do not wait for it
+        // (one broken host must not hold back the others; init's own token serves the first `up`,
+        // and kubeadm's discovery retries until a token is armed); it waits for every joining
+        // node's preparation, so it runs when they can join.
+        const joiningWorkers = joiners.filter((n) => n.role === "worker").map((n) => n.name).sort();
+        const joiningControlPlanes = joiners.filter((n) => n.role === "control-plane").map((n) => n.name);
+        if (joiners.length > 0) {
+            runScript(
+                `${name}-join-credentials`,
+                {
+                    host: first,
+                    ssh,
+                    create: {
+                        script: "join-credentials",
+                        env: {
+                            NODE_NAME: first.name,
+                            JOINING_WORKERS: joiningWorkers.join(" "),
+                            JOINING_CONTROL_PLANES: joiningControlPlanes.join(" "),
+                            // Control planes join one after another, a few minutes each.
+                            WAIT_MINUTES: String(15 + 5 * joiningControlPlanes.length),
+                        },
+                    },
+                    secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: joiningControlPlanes.length > 0 ? certificateKey : undefined },
+                },
+                // Armed with admin.conf on the initialised control plane, when the joining nodes are prepared.
+                { parent: this, dependsOn: [init, ...joiners.map((n) => hosts[n.name].prepared)] },
+            );
+        }
 
-        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey, settings, ssh });
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh });
         this.ready = [init, ...Object.values(this.joins)];
         this.apiServerCertificates(name, { first, joiners, ssh, init, joins: this.joins, clusterInput });
 
@@ -301,7 +314,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             joiners: NodeSpec[];
             hosts: Record<string, NodeHost>;
             init: pulumi.Resource;
-            credentials?: pulumi.Resource;
             caHash: pulumi.Output<string>;
             bootstrapToken: pulumi.Output<string>;
             certificateKey: pulumi.Output<string>;
@@ -309,7 +321,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             ssh: SshAccess;
         },
     ): Record<string, pulumi.Resource> {
-        const { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey, settings, ssh } = ctx;
+        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh } = ctx;
         const joins: Record<string, pulumi.Resource> = {};
         let previousControlPlane: pulumi.Resource = init;
         for (const node of joiners) {
@@ -326,10 +338,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     ),
                     bootstrapToken,
                     certificateKey: controlPlane ? certificateKey : undefined,
-                    // The node must be prepared and the token armed. Control planes join one at a time
-                    // (each adds an etcd member; concurrent adds can lose quorum); workers wait for
-                    // nothing else, so they join in parallel.
-                    after: [hosts[node.name].prepared, credentials!, ...(controlPlane ? [previousControlPlane] : [])],
+                    // The node must be prepared and the cluster initialised (the join credentials are
+                    // armed alongside, see above). Control planes join one at a time (each adds an etcd
+                    // member; concurrent adds can lose quorum); workers wait for nothing else, so they
+                    // join in parallel.
+                    after: [hosts[node.name].prepared, init, ...(controlPlane && previousControlPlane !== init ? [previousControlPlane] : [])],
                 },
                 { parent: this },
             );

@@ -221,7 +221,7 @@ describe("changing the node list", () => {
                 }
                 if (r.name === `${stack}-cluster-join-credentials`) {
                     // The one control-plane step re-arms the token for the new join.
-                    assert.ok(envOf(after, "JOINING_NODES")!.split(" ").includes("extra-node"));
+                    assert.ok(envOf(after, "JOINING_WORKERS")!.split(" ").includes("extra-node"));
                     continue;
                 }
                 assert.deepEqual(after.inputs, r.inputs, `${stack}: ${r.name} unchanged`);

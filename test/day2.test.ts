@@ -1,9 +1,11 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { commands, envOf, hostOf, named, scriptOf, synthStack, transitiveDependencies } from "./helpers";
+import { unwrapSecrets } from "../tools/mockRuntime";
 import type { Synthesis } from "../tools/mockRuntime";
 
 /** Runs test/programs/refusal.ts with a scenario: a config change against lab's recorded state. */
@@ -227,5 +229,34 @@ describe("one machine's size changes per up (issue 18 item 9)", () => {
         assert.ok(run.error, "refused");
         assert.match(run.error.message, /k8s-platform:infra\.azure\.controlPlaneSize\/workerSize: the size of more than one machine changes.*Standard_D2s_v3 → Standard_D4s_v3/);
         assert.match(run.error.message, /az vm resize .*pulumi up --refresh/s);
+    });
+});
+
+describe("join credentials are armed whenever a join has not completed (issue 18 item 16)", () => {
+    it("one step on the bootstrap node, after init and every joining node's preparation; no join waits for it", async () => {
+        const s = await synthStack("lab", (raw: any) => {
+            raw.nodes.push({ name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" }, { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" });
+            raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" };
+        });
+        const step = named(s, "lab-cluster-join-credentials");
+        assert.equal(scriptOf(step), "join-credentials");
+        assert.equal(hostOf(step), "192.168.1.10");
+        assert.equal(envOf(step, "JOINING_WORKERS"), "w1-k8s w2-k8s w3-k8s");
+        assert.equal(envOf(step, "JOINING_CONTROL_PLANES"), "m2-k8s m3-k8s");
+        assert.equal(envOf(step, "WAIT_MINUTES"), "25");
+        for (const node of ["m2-k8s", "m3-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]) {
+            assert.ok(step.dependsOn.includes(`lab-cluster-${node}-prepare`), `${node}'s preparation`);
+            assert.ok(!transitiveDependencies(s, `lab-cluster-${node}-join`).has(step.name), `${node}'s join does not wait for it`);
+            assert.ok(transitiveDependencies(s, `lab-cluster-${node}-join`).has("lab-cluster-init"), `${node} joins after init`);
+        }
+        // The control planes' certificate key comes with it (the certificates are uploaded first).
+        assert.ok(String(unwrapSecrets(step.inputs.stdin)).includes("CERTIFICATE_KEY="));
+    });
+
+    it("the script fails unless every listed node has joined, and revokes what it armed (so a retried up re-creates it)", () => {
+        const script = fs.readFileSync(path.join(__dirname, "..", "scripts", "join-credentials.sh"), "utf8");
+        // upload-certs before the token: a valid token always finds valid certificates.
+        assert.ok(script.indexOf("upload-certs --upload-certs") < script.indexOf("kubeadm token create"));
+        assert.match(script, /kubeadm token delete "\$id"[\s\S]*delete secret kubeadm-certs[\s\S]*die /);
     });
 });

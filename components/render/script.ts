@@ -22,7 +22,8 @@ export type ScriptName =
     | "nfs-server"
     | "haproxy"
     | "registry-trust"
-    | "apiserver-certs";
+    | "apiserver-certs"
+    | "join-credentials";
 
 const HEREDOC = "K8S_PLATFORM_SCRIPT_EOF";
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
