@@ -333,3 +333,61 @@ discovery:
   [ "$status" -eq 0 ]
   [ "$(cat "$(node_file h1 /var/lib/etcd/member/snap/db)")" = data ]
 }
+
+# join-credentials.sh (issue 18 item 16): arms, waits for the listed joins, revokes on failure.
+join_worker() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_WORKER"; }
+arm() { # workers control-planes wait-minutes
+  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
+    node_script cp1 join-credentials NODE_NAME=cp1 JOINING_WORKERS="$1" JOINING_CONTROL_PLANES="$2" WAIT_MINUTES="$3" POLL_SECONDS=1
+}
+
+@test "join credentials: a control-plane join retried after the certificates expired gets them re-armed, certificates before the token" {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init
+  # The first up stopped before cp2 joined; two hours later kubeadm-certs is gone, the token (24 h) is not.
+  rm "$(cluster)/secrets/kubeadm-certs"
+  run join_cp cp2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'Secret "kubeadm-certs" was not found'* ]]
+  # The retried up: the step arms (upload-certs first) and stays until cp2 has joined.
+  arm "" cp2 1 >"$BATS_TEST_TMPDIR/arm.log" 2>&1 &
+  armer=$!
+  for _ in $(seq 1 50); do [ -f "$(cluster)/secrets/kubeadm-certs" ] && break; sleep 0.2; done
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  wait "$armer"
+  cat "$BATS_TEST_TMPDIR/arm.log"
+  grep -q 'every listed node has joined' "$BATS_TEST_TMPDIR/arm.log"
+  # The token lives 1 h while control planes join: never longer than the certificates behind it.
+  [ "$(cut -d' ' -f2 "$(cluster)/tokens/abcdef")" -le "$(($(date +%s) + 3600))" ]
+  stub_calls cp1 | grep -n 'upload-certs\|token create\|patch secret\|kubectl.*secret bootstrap' | head -n 2 | grep -q 'upload-certs'
+  ! stub_calls cp1 | grep -q "0123456789abcdef\|$CERT_KEY" || false
+  # Everything joined: an unchanged up would not run it, and a run now arms nothing.
+  run arm "" cp2 1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"every listed node has joined; no credentials to arm"* ]]
+}
+
+@test "join credentials: a join that does not complete fails the step and revokes the credentials, so no join passes with them until the next up arms new ones" {
+  prepared cp1 control-plane
+  prepared w1 worker
+  init
+  run arm w1 "" 0
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"w1 did not join"*"the next \`pulumi up\` arms new credentials"* ]]
+  [ ! -f "$(cluster)/tokens/abcdef" ]
+  run join_worker w1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not find a JWS signature"* ]]
+  # The next up: armed again (24 h, workers only), and the join goes through.
+  arm w1 "" 1 >"$BATS_TEST_TMPDIR/arm.log" 2>&1 &
+  armer=$!
+  for _ in $(seq 1 50); do [ -f "$(cluster)/tokens/abcdef" ] && break; sleep 0.2; done
+  run join_worker w1
+  [ "$status" -eq 0 ]
+  wait "$armer"
+  [ "$(cut -d' ' -f2 "$(cluster)/tokens/abcdef")" -gt "$(($(date +%s) + 23 * 3600))" ]
+}
