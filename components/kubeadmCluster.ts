@@ -230,6 +230,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // (one broken host must not hold back the others; init's own token serves the first `up`,
         // and kubeadm's discovery retries until a token is armed); it waits for every joining
         // node's preparation, so it runs when they can join.
+        // The bootstrap node's API server certificate step (see apiServerCertificate) comes first.
+        const bootstrapCerts = this.apiServerCertificate(name, first, true, ssh, clusterInput, [init]);
         const joiningWorkers = joiners.filter((n) => n.role === "worker").map((n) => n.name).sort();
         const joiningControlPlanes = joiners.filter((n) => n.role === "control-plane").map((n) => n.name);
         if (joiners.length > 0) {
@@ -250,14 +252,20 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     },
                     secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: joiningControlPlanes.length > 0 ? certificateKey : undefined },
                 },
-                // Armed with admin.conf on the initialised control plane, when the joining nodes are prepared.
-                { parent: this, dependsOn: [init, ...joiners.map((n) => hosts[n.name].prepared)] },
+                // Armed with admin.conf on the initialised control plane, when the joining nodes are
+                // prepared; after the bootstrap node's certificate step, so the two never hold the
+                // control plane's SSH sessions at once.
+                { parent: this, dependsOn: [init, bootstrapCerts, ...joiners.map((n) => hosts[n.name].prepared)] },
             );
         }
 
         this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh });
         this.ready = [init, ...Object.values(this.joins)];
-        this.apiServerCertificates(name, { first, joiners, ssh, init, joins: this.joins, clusterInput });
+        // Control planes restart their API servers one after the other, never together.
+        let previousCerts: pulumi.Resource = bootstrapCerts;
+        for (const member of joiners.filter((n) => n.role === "control-plane")) {
+            previousCerts = this.apiServerCertificate(name, member, false, ssh, clusterInput, [this.joins[member.name], previousCerts]);
+        }
 
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
     }
@@ -415,44 +423,42 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     }
 
     /**
-     * Keeps every control plane's API server certificate on the configured names
+     * Keeps a control plane's API server certificate on the configured names
      * (kubernetes.apiServerCertSANs and the deployment's own), the procedure of kubernetes.io
      * "Reconfiguring a kubeadm cluster" (apiserver-certs.sh): kubeadm init and join write the
      * certificate once, so a changed list reaches the cluster only this way. One step per control
-     * plane, one at a time (each restarts its API server), the bootstrap node's first: it also
-     * stores the new ClusterConfiguration (kubeadm-config), which later joins read. Its input is
-     * the list, so it runs when the list changes and after the node's init or join, where it finds
-     * the certificate right and changes nothing.
+     * plane, after its init or join; the bootstrap node's also stores the new ClusterConfiguration
+     * (kubeadm-config), which later joins read. Its input is the list, so it runs when the list
+     * changes, and once after the node's init or join, where it finds the certificate right and
+     * changes nothing.
      */
-    private apiServerCertificates(
+    private apiServerCertificate(
         name: string,
-        ctx: { first: NodeSpec; joiners: NodeSpec[]; ssh: SshAccess; init: pulumi.Resource; joins: Record<string, pulumi.Resource>; clusterInput: pulumi.Output<InitConfigInput> },
-    ): void {
-        let previous: pulumi.Resource | undefined;
-        for (const member of [ctx.first, ...ctx.joiners.filter((n) => n.role === "control-plane")]) {
-            const bootstrap = member === ctx.first;
-            const step = runScript(
-                bootstrap ? `${name}-apiserver-certs` : `${name}-${member.name}-apiserver-certs`,
-                {
-                    host: member,
-                    ssh: ctx.ssh,
-                    create: {
-                        script: "apiserver-certs",
-                        env: ctx.clusterInput.apply((input) => ({
-                            NODE_NAME: member.name,
-                            NODE_IP: member.ip,
-                            CERT_SANS: apiServerCertSANs(input).join(" "),
-                            KUBEADM_CONFIG: renderApiServerCertConfig({ ...input, member }),
-                            UPLOAD_CONFIG: String(bootstrap),
-                        })),
-                    },
+        member: NodeSpec,
+        bootstrap: boolean,
+        ssh: SshAccess,
+        clusterInput: pulumi.Output<InitConfigInput>,
+        after: pulumi.Resource[],
+    ): pulumi.Resource {
+        return runScript(
+            bootstrap ? `${name}-apiserver-certs` : `${name}-${member.name}-apiserver-certs`,
+            {
+                host: member,
+                ssh,
+                create: {
+                    script: "apiserver-certs",
+                    env: clusterInput.apply((input) => ({
+                        NODE_NAME: member.name,
+                        NODE_IP: member.ip,
+                        CERT_SANS: apiServerCertSANs(input).join(" "),
+                        KUBEADM_CONFIG: renderApiServerCertConfig({ ...input, member }),
+                        UPLOAD_CONFIG: String(bootstrap),
+                    })),
                 },
-                // The node's certificate exists once it is initialised or joined; control planes
-                // restart their API servers one after the other, never together.
-                { parent: this, dependsOn: [bootstrap ? ctx.init : ctx.joins[member.name], ...(previous ? [previous] : [])] },
-            );
-            previous = step;
-        }
+            },
+            // The certificate exists once the node is initialised or joined (and see the callers).
+            { parent: this, dependsOn: after },
+        );
     }
 
     /**
