@@ -395,8 +395,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     }
 
     /**
-     * Records each node's IP when its resources are created (a RandomId per node, keepers ignored
-     * later): kubeadm wrote it into the kubelet's --node-ip, the node's certificates and, on a
+     * Records each node's IP (and role) when its resources are created (a RandomId per node, keepers
+     * ignored later): kubeadm wrote it into the kubelet's --node-ip, the node's certificates and, on a
      * control plane, etcd's member URLs and the API server's advertise address, and nothing
      * re-runs those. A changed IP is refused on every provider, before any command reaches the
      * node; removing the node and adding it back records the new one (the pin goes with the node).
@@ -406,14 +406,22 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         for (const node of nodes) {
             const pin = new random.RandomId(
                 `${name}-${node.name}-ip`,
-                { byteLength: 4, keepers: { ip: node.ip } },
-                // Keep the IP the node was created with.
+                { byteLength: 4, keepers: { ip: node.ip, role: node.role } },
+                // Keep the IP (and role) the node was created with.
                 { parent: this, ignoreChanges: ["keepers"] },
             );
             const checked = pin.keepers.apply((keepers) => {
                 const recorded = keepers?.ip ?? node.ip;
                 if (recorded !== node.ip) {
                     throw new Error(nodeIpChanged(node, recorded));
+                }
+                // A joined node keeps its role: its join is recorded on the host and not run again.
+                if (keepers?.role !== undefined && keepers.role !== node.role) {
+                    throw new Error(
+                        `k8s-platform:nodes: the role of ${node.name} changed from ${keepers.role} to ${node.role}; a joined node keeps the ` +
+                            `role it joined with (its join is not run again). Remove it from nodes and \`pulumi up\` (drained, reset, ` +
+                            `deleted), then add it back with the new role and \`pulumi up\`.`,
+                    );
                 }
                 return true;
             });

@@ -131,6 +131,12 @@ describe("a node's IP is recorded at its creation, on every provider (issue 18 i
         assert.match(run.stderr, /remove it from nodes and `pulumi up`.*then add it with the new IP/s);
     });
 
+    it("a changed role is refused too (the join is recorded on the host and not run again)", () => {
+        const run = changeAgainstState("worker-role");
+        assert.equal(run.status, 1, run.stderr);
+        assert.match(run.stderr, /k8s-platform:nodes: the role of w1-k8s changed from worker to control-plane.*add it back with the new role/s);
+    });
+
     for (const stack of ["lab", "azure", "dev"]) {
         it(`${stack}: one record per node, keepers ignored after creation; removing a node removes it, re-adding records the new IP`, async () => {
             const s = await synthStack(stack);

@@ -17,6 +17,13 @@ const SCENARIOS: Record<string, (raw: RawConfig) => void> = {
     "pod-subnet": (raw) => (raw.kubernetes = { ...kubernetes(raw), podSubnet: "10.200.0.0/16" }),
     "service-subnet": (raw) => (raw.kubernetes = { ...kubernetes(raw), serviceSubnet: "10.100.0.0/16" }),
     "dns-domain": (raw) => (raw.kubernetes = { ...kubernetes(raw), dnsDomain: "corp.example" }),
+    // w1-k8s and w2-k8s become control planes (3 in all, behind the recorded endpoint).
+    "worker-role": (raw) => {
+        for (const node of (raw.nodes as { name: string; role: string }[]).filter((n) => ["w1-k8s", "w2-k8s"].includes(n.name))) {
+            node.role = "control-plane";
+        }
+        raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: "192.168.1.10:6443" };
+    },
     "worker-ip": (raw) => ((raw.nodes as { name: string; ip: string }[]).find((n) => n.name === "w1-k8s")!.ip = "192.168.1.111"),
     // Supported: control planes added behind the recorded endpoint, kept by setting it.
     "more-control-planes-endpoint-kept": (raw) => {
@@ -34,7 +41,7 @@ const state = (type: string, name: string) => {
         return { keepers: RECORDED_SETTINGS };
     }
     const node = /^lab-cluster-(.+)-ip$/.exec(name)?.[1];
-    return node && RECORDED_IPS[node] ? { keepers: { ip: RECORDED_IPS[node] } } : undefined;
+    return node && RECORDED_IPS[node] ? { keepers: { ip: RECORDED_IPS[node], role: node.startsWith("m") ? "control-plane" : "worker" } } : undefined;
 };
 
 const scenario = process.argv[2];
