@@ -218,6 +218,39 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [init] },
         );
 
+        // The bootstrap node's API server certificate step (see apiServerCertificate) comes first.
+        const bootstrapCerts = this.apiServerCertificate(name, first, true, ssh, clusterInput, [init]);
+        if (joiners.length > 0) {
+            this.joinCredentials(name, { first, joiners, hosts, ssh, after: [init, bootstrapCerts], bootstrapToken, certificateKey });
+        }
+
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh });
+        this.ready = [init, ...Object.values(this.joins)];
+        // Control planes restart their API servers one after the other, never together.
+        let previousCerts: pulumi.Resource = bootstrapCerts;
+        for (const member of joiners.filter((n) => n.role === "control-plane")) {
+            previousCerts = this.apiServerCertificate(name, member, false, ssh, clusterInput, [this.joins[member.name], previousCerts]);
+        }
+
+        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+    }
+
+    /**
+     * The join credentials step on the bootstrap node (see join-credentials.sh).
+     */
+    private joinCredentials(
+        name: string,
+        ctx: {
+            first: NodeSpec;
+            joiners: NodeSpec[];
+            hosts: Record<string, NodeHost>;
+            ssh: SshAccess;
+            after: pulumi.Resource[];
+            bootstrapToken: pulumi.Output<string>;
+            certificateKey: pulumi.Output<string>;
+        },
+    ): void {
+        const { first, joiners, hosts, ssh, bootstrapToken, certificateKey } = ctx;
         // Join credentials (issue 18 item 16): one step on the bootstrap node arms the token (and the
         // control-plane certificates kubeadm keeps 2 h) for the nodes still to join, then waits until
         // they have joined and fails, revoking them, if some do not. Why that re-arms exactly for a
@@ -230,44 +263,30 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // (one broken host must not hold back the others; init's own token serves the first `up`,
         // and kubeadm's discovery retries until a token is armed); it waits for every joining
         // node's preparation, so it runs when they can join.
-        // The bootstrap node's API server certificate step (see apiServerCertificate) comes first.
-        const bootstrapCerts = this.apiServerCertificate(name, first, true, ssh, clusterInput, [init]);
         const joiningWorkers = joiners.filter((n) => n.role === "worker").map((n) => n.name).sort();
         const joiningControlPlanes = joiners.filter((n) => n.role === "control-plane").map((n) => n.name);
-        if (joiners.length > 0) {
-            runScript(
-                `${name}-join-credentials`,
-                {
-                    host: first,
-                    ssh,
-                    create: {
-                        script: "join-credentials",
-                        env: {
-                            NODE_NAME: first.name,
-                            JOINING_WORKERS: joiningWorkers.join(" "),
-                            JOINING_CONTROL_PLANES: joiningControlPlanes.join(" "),
-                            // Control planes join one after another, a few minutes each.
-                            WAIT_MINUTES: String(15 + 5 * joiningControlPlanes.length),
-                        },
+        runScript(
+            `${name}-join-credentials`,
+            {
+                host: first,
+                ssh,
+                create: {
+                    script: "join-credentials",
+                    env: {
+                        NODE_NAME: first.name,
+                        JOINING_WORKERS: joiningWorkers.join(" "),
+                        JOINING_CONTROL_PLANES: joiningControlPlanes.join(" "),
+                        // Control planes join one after another, a few minutes each.
+                        WAIT_MINUTES: String(15 + 5 * joiningControlPlanes.length),
                     },
-                    secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: joiningControlPlanes.length > 0 ? certificateKey : undefined },
                 },
-                // Armed with admin.conf on the initialised control plane, when the joining nodes are
-                // prepared; after the bootstrap node's certificate step, so the two never hold the
-                // control plane's SSH sessions at once.
-                { parent: this, dependsOn: [init, bootstrapCerts, ...joiners.map((n) => hosts[n.name].prepared)] },
-            );
-        }
-
-        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh });
-        this.ready = [init, ...Object.values(this.joins)];
-        // Control planes restart their API servers one after the other, never together.
-        let previousCerts: pulumi.Resource = bootstrapCerts;
-        for (const member of joiners.filter((n) => n.role === "control-plane")) {
-            previousCerts = this.apiServerCertificate(name, member, false, ssh, clusterInput, [this.joins[member.name], previousCerts]);
-        }
-
-        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+                secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: joiningControlPlanes.length > 0 ? certificateKey : undefined },
+            },
+            // Armed with admin.conf on the initialised control plane, when the joining nodes are
+            // prepared; after the bootstrap node's certificate step, so the two never hold the
+            // control plane's SSH sessions at once.
+            { parent: this, dependsOn: [...ctx.after, ...joiners.map((n) => hosts[n.name].prepared)] },
+        );
     }
 
     /** The cluster CA (placed before init, so its hash is known to every join), the bootstrap

@@ -198,7 +198,7 @@ function resolveEndpoint(raw: Raw, controlPlanes: NodeSpec[], haproxyHost: Addon
     let controlPlaneEndpoint = raw.kubernetes.controlPlaneEndpoint;
     if (haproxyHost && haproxyFrontsApi && haproxyHost.kind === "node") {
         problems.push(
-            `${k("haproxy.host")}: with ${controlPlanes.length} control-plane node(s) behind kubernetes.controlPlaneEndpoint HAProxy fronts the API server on :6443 ` +
+            `${k("haproxy.host")}: with ${controlPlanes.length > 1 ? `${controlPlanes.length} control-plane nodes` : "kubernetes.controlPlaneEndpoint naming it"} HAProxy fronts the API server on :6443 ` +
                 `and must answer before kubeadm init; give it a host of its own ({name, ip}) instead of node ${haproxyHost.host.name}`,
         );
     }
