@@ -391,3 +391,59 @@ arm() { # workers control-planes wait-minutes
   wait "$armer"
   [ "$(cut -d' ' -f2 "$(cluster)/tokens/abcdef")" -gt "$(($(date +%s) + 23 * 3600))" ]
 }
+
+# apiserver-certs.sh (issue 18 item 3): kubeadm's procedure for changed apiServer.certSANs.
+CERT_CONFIG_HEAD='apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.10
+  bindPort: 6443
+nodeRegistration:
+  name: cp1
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: "@KUBERNETES_VERSION@"
+controlPlaneEndpoint: 10.0.0.10:6443
+apiServer:
+  certSANs:'
+certs() { # names...
+  local cfg="$CERT_CONFIG_HEAD" n
+  for n in "$@"; do cfg+=$'\n'"    - $n"; done
+  node_script cp1 apiserver-certs NODE_NAME=cp1 NODE_IP=10.0.0.10 CERT_SANS="$*" KUBEADM_CONFIG="$cfg" UPLOAD_CONFIG=true MANIFEST_CHECK_SECONDS=0
+}
+cert_names() { openssl x509 -in "$(node_file cp1 /etc/kubernetes/pki/apiserver.crt)" -noout -ext subjectAltName | tail -n +2; }
+
+@test "API server certificate: a new name is added the documented way (aside, certs apiserver, static pod restart, upload-config); unchanged does nothing; a removed name goes" {
+  prepared cp1 control-plane
+  init
+  cert_names | grep -q 'DNS:kubernetes.default.svc.cluster.local'
+  ! cert_names | grep -q 'api.lab.example' || false
+  # The first run after init: every name is there; the ClusterConfiguration is stored once.
+  run certs cp1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"has every configured name; nothing to do"* ]]
+  ! stub_calls cp1 | grep -q 'init phase certs apiserver' || false
+  # New names.
+  run certs cp1 10.0.0.10 api.lab.example
+  echo "$output"
+  [ "$status" -eq 0 ]
+  cert_names | grep -q 'DNS:api.lab.example'
+  stub_calls cp1 | grep -q '^kubeadm init phase certs apiserver --config '
+  stub_calls cp1 | grep -q '^kubeadm init phase upload-config kubeadm --config '
+  grep -q 'api.lab.example' "$(cluster)/kubeadm-config.yaml"
+  [ -f "$(node_file cp1 /etc/kubernetes/k8s-platform-previous-apiserver/apiserver.crt)" ]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
+  [ ! -e "$(node_file cp1 /etc/kubernetes/k8s-platform-kube-apiserver.yaml)" ]
+  # Again, unchanged: nothing.
+  calls=$(stub_calls cp1 | grep -c 'certs apiserver')
+  run certs cp1 10.0.0.10 api.lab.example
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls cp1 | grep -c 'certs apiserver')" -eq "$calls" ]
+  # Removed: regenerated without it.
+  run certs cp1 10.0.0.10
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"to drop: api.lab.example"* ]]
+  ! cert_names | grep -q 'api.lab.example' || false
+}
