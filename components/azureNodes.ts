@@ -3,6 +3,7 @@ import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
 import * as tls from "@pulumi/tls";
 import { AzureConfig, NodeSpec, OsDiskType } from "../config";
+import { DRAIN, ResizeGuard } from "./resizeGuard";
 
 export interface AzureNodesArgs {
     readonly resourceGroupName: pulumi.Input<string>;
@@ -47,6 +48,15 @@ export class AzureNodes extends pulumi.ComponentResource {
         const common = { resourceGroupName: args.resourceGroupName, location: az.location };
         this.machines = {};
         this.hostKeys = {};
+        const resize = new ResizeGuard(`${name}-one-resize-at-a-time`, {
+            sizeOf: (inputs) => (inputs?.hardwareProfile as { vmSize?: string } | undefined)?.vmSize,
+            nodeOf: (vm) => vm.slice(name.length + 1),
+            key: "infra.azure.controlPlaneSize/workerSize",
+            // Sizes are per role here: resize in Azure, then let the state read what is there.
+            procedure:
+                `resize the VMs one by one outside Pulumi (az vm resize -g <group> -n <node> --size <size>; ${DRAIN}), ` +
+                `then set the new size in config and run \`pulumi up --refresh\` (the refreshed VMs show no change).`,
+        });
         for (const node of args.nodes) {
             // Without a pinned host key the command provider accepts any key (ssh.InsecureIgnoreHostKey),
             // and the cluster CA key travels to that host: the VM gets a key made here instead.
@@ -121,7 +131,8 @@ export class AzureNodes extends pulumi.ComponentResource {
                 },
                 // A newer image (or "latest" resolving differently) applies to new VMs only; custom data
                 // is fixed when a VM is created (Azure refuses to change it).
-                { parent: this, ignoreChanges: ["storageProfile.imageReference", "osProfile.customData"] },
+                // One VM's size changes per `up` (ResizeGuard).
+                { parent: this, ignoreChanges: ["storageProfile.imageReference", "osProfile.customData"], hooks: { beforeUpdate: [resize.hook] } },
             );
         }
         this.registerOutputs({});

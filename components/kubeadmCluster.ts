@@ -7,7 +7,7 @@ import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { NodeHost } from "./nodeHost";
 import { runScript, SshAccess } from "./remoteScript";
-import { caCertHash, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
+import { apiServerCertSANs, caCertHash, InitConfigInput, renderApiServerCertConfig, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
 import { renderAdminKubeconfig } from "./render/kubeconfig";
 
 export interface KubeadmClusterArgs {
@@ -43,6 +43,52 @@ export interface KubeadmClusterArgs {
     readonly extraCertSANs?: pulumi.Input<string>[];
 }
 
+/** What `kubeadm init` fixes for the life of a cluster. */
+export interface ClusterSettings {
+    readonly controlPlaneEndpoint: string;
+    readonly podSubnet: string;
+    readonly serviceSubnet: string;
+    readonly dnsDomain: string;
+}
+
+const REBUILD = "Put the recorded value back; a new value needs a new cluster (pulumi destroy, then pulumi up).";
+
+/** Why each recorded setting cannot change in place, and what to do instead. */
+const SETTING_CHANGE: Record<keyof ClusterSettings, (recorded: string) => string> = {
+    controlPlaneEndpoint: (recorded) =>
+        `every node's kubelet.conf, kube-proxy's kubeconfig, cluster-info and the API server certificates name ${recorded}, and kubeadm ` +
+        `does not move a running cluster to another endpoint. Without kubernetes.controlPlaneEndpoint the endpoint follows the ` +
+        `control-plane count (one: that node's IP; several: the HAProxy host), so adding or removing control planes moves it: set ` +
+        `kubernetes.controlPlaneEndpoint: "${recorded}" to keep it (control planes can join behind a load balancer or DNS name; ` +
+        `behind one node's IP that node stays a single point of failure), or rebuild the cluster. For HA, give the first \`up\` a ` +
+        `stable endpoint (README "Changing a running stack").`,
+    podSubnet: () => `every node's podCIDR and Flannel's network were cut from it at init. ${REBUILD}`,
+    serviceSubnet: () => `every Service's clusterIP, the DNS Service and the API server certificate come from it. ${REBUILD}`,
+    dnsDomain: () => `every pod's resolv.conf, CoreDNS and the API server certificate use it. ${REBUILD}`,
+};
+
+/** The refusals for settings that differ from the ones recorded at init (none when they agree). */
+export function clusterSettingChanges(recorded: Partial<ClusterSettings>, configured: ClusterSettings): string[] {
+    return (Object.keys(SETTING_CHANGE) as (keyof ClusterSettings)[])
+        .filter((key) => recorded[key] !== undefined && recorded[key] !== configured[key])
+        .map(
+            (key) =>
+                `k8s-platform:kubernetes.${key}: the cluster was initialised with ${JSON.stringify(recorded[key])}, the config now gives ` +
+                `${JSON.stringify(configured[key])}; kubeadm fixed it at init: ${SETTING_CHANGE[key](String(recorded[key]))}`,
+        );
+}
+
+/** The refusal of a node whose IP changed, with the supported procedure. */
+export function nodeIpChanged(node: NodeSpec, recorded: string): string {
+    return (
+        `k8s-platform:nodes: the IP of ${node.name} changed from ${recorded} to ${node.ip}. kubeadm wrote ${recorded} into the node's ` +
+        `kubelet (--node-ip) and certificates${node.role === "control-plane" ? ", its etcd member and API server advertise address" : ""}, ` +
+        `and nothing re-runs those, so the node would go NotReady. Put ${recorded} back, or move the node: remove it from nodes and ` +
+        `\`pulumi up\` (it is drained, reset and deleted), then add it with the new IP and \`pulumi up\` again (it joins afresh and ` +
+        `the new IP is recorded).${node.role === "control-plane" ? " The bootstrap control plane cannot be moved this way: rebuild the cluster." : ""}`
+    );
+}
+
 /**
  * A kubeadm cluster over SSH (seed 000 §6-10): every node prepared, `kubeadm init` on the first
  * control plane with a CA the program generates (so every join verifies it by hash), further
@@ -58,10 +104,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
     /** The join command per joining node. */
     public readonly joins: Record<string, pulumi.Resource>;
-    /** `kubeadm init` and every node's join: what in-cluster workloads wait for. */
+    /** `kubeadm init`, every node's join and the join-credentials step that waits for them: what in-cluster workloads wait for. */
     public readonly ready: pulumi.Resource[];
     /** The preparation command per node (containerd and packages in place). */
     public readonly prepared: Record<string, pulumi.Resource>;
+    /** SSH access whose node addresses resolve only while each node keeps the IP it was created
+     * with (see pinNodeAddresses): every command on a node goes through it. */
+    public readonly ssh: SshAccess;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:cluster:KubeadmCluster", name, {}, opts);
@@ -70,8 +119,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             throw new Error(`bootstrap node ${args.kubernetes.bootstrapNode} is not among the cluster nodes`);
         }
         const joiners = args.nodes.filter((n) => n !== first);
-        const endpoint = args.kubernetes.controlPlaneEndpoint;
         const controlPlaneCount = args.nodes.filter((n) => n.role === "control-plane").length;
+        // What kubeadm init fixed, as recorded at the first `up`: resolves only while the config agrees.
+        const settings = this.pinClusterSettings(name, args.kubernetes);
+        const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh);
+        this.ssh = ssh;
 
         const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
 
@@ -92,7 +144,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                         domain: args.domain,
                         metallb: args.metallb,
                     }),
-                    ssh: args.ssh,
+                    ssh,
                     machine: args.machines?.[node.name],
                 },
                 { parent: this },
@@ -101,21 +153,19 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
-        const initConfig = pulumi.all(args.extraCertSANs ?? []).apply((extraSANs) => renderInitConfig({
+        const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([args.extraCertSANs ?? [], settings]).apply(([extraSANs, recorded]) => ({
             clusterName: args.clusterName,
             node: first,
             kubernetesVersion: args.kubernetes.version,
-            podSubnet: args.kubernetes.podSubnet,
-            serviceSubnet: args.kubernetes.serviceSubnet,
-            dnsDomain: args.kubernetes.dnsDomain,
-            controlPlaneEndpoint: endpoint,
+            ...recorded,
             certSANs: [...args.kubernetes.apiServerCertSANs, ...extraSANs],
         }));
+        const initConfig = clusterInput.apply(renderInitConfig);
         const init = runScript(
             `${name}-init`,
             {
                 host: first,
-                ssh: args.ssh,
+                ssh,
                 create: {
                     script: "kubeadm-init",
                     env: {
@@ -139,8 +189,25 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
         );
 
-        this.apiEndpoint = args.kubeconfigServer ?? `https://${endpoint}`;
-        this.kubeconfig = this.adminKubeconfig(name, args.clusterName, this.apiEndpoint, caKey, caCert);
+        this.apiEndpoint = args.kubeconfigServer ?? pulumi.interpolate`https://${settings.controlPlaneEndpoint}`;
+        // Known only once init has completed (issue 18 item 15): a marker created after init. On a
+        // fresh stack, or after a first `up` that stopped before init finished (a failed create
+        // leaves no state: pulumi-command v1.2.1 remote/commandController.go Create returns a plain
+        // error, which pulumi-go-provider v1.3.0 infer/resource.go records as no resource), the
+        // marker is still to be created, its output unknown at preview, so the in-cluster provider
+        // and the charts preview empty instead of asking an API server that is not there. Once it
+        // exists it never changes (no inputs), so a later change of init's inputs keeps it known.
+        const initialised = new random.RandomId(
+            `${name}-initialised`,
+            { byteLength: 4 },
+            // Created only after kubeadm init succeeded.
+            { parent: this, dependsOn: [init] },
+        );
+        this.kubeconfig = pulumi.secret(
+            pulumi
+                .all([initialised.hex, this.adminKubeconfig(name, args.clusterName, this.apiEndpoint, caKey, caCert)])
+                .apply(([, kubeconfig]) => kubeconfig),
+        );
         this.provider = new k8s.Provider(
             `${name}-k8s`,
             {
@@ -154,34 +221,79 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [init] },
         );
 
-        // One step on the bootstrap node re-arms the bootstrap token (and uploads the control-plane
-        // certificates) for every join of this `up`: its input is the list of joining nodes, so it runs
-        // again when a node is added, and the control plane sees one SSH session, not one per node.
-        const joiningNodes = joiners.map((n) => n.name).sort();
+        // The bootstrap node's API server certificate step (see apiServerCertificate) comes first.
+        const bootstrapCerts = this.apiServerCertificate(name, first, true, ssh, clusterInput, [init]);
         const credentials =
             joiners.length > 0
-                ? runScript(
-                      `${name}-join-credentials`,
-                      {
-                          host: first,
-                          ssh: args.ssh,
-                          create: {
-                              script: "cluster-admin",
-                              env: { ACTION: "issue-join-credentials", NODE_NAME: first.name, JOINING_NODES: joiningNodes.join(" ") },
-                          },
-                          secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: controlPlaneCount > 1 ? certificateKey : undefined },
-                      },
-                      // Issued with admin.conf on the initialised control plane. It waits for no node's
-                      // preparation: one broken host must not hold back every other join, so the token
-                      // lives 24 h (cluster-admin.sh) to cover slow ones.
-                      { parent: this, dependsOn: [init] },
-                  )
+                ? this.joinCredentials(name, { first, joiners, hosts, ssh, after: [init, bootstrapCerts], bootstrapToken, certificateKey })
                 : undefined;
 
-        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey });
-        this.ready = [init, ...Object.values(this.joins)];
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh });
+        // The credentials step ends only once every join completed; what waits for the joins waits
+        // for it too, so its long SSH session on the bootstrap node never overlaps later steps there
+        // (the control plane's maintenance: test/scale.test.ts keeps that host at 4 sessions at once).
+        this.ready = [init, ...Object.values(this.joins), ...(credentials ? [credentials] : [])];
+        // Control planes restart their API servers one after the other, never together.
+        let previousCerts: pulumi.Resource = bootstrapCerts;
+        for (const member of joiners.filter((n) => n.role === "control-plane")) {
+            previousCerts = this.apiServerCertificate(name, member, false, ssh, clusterInput, [this.joins[member.name], previousCerts]);
+        }
 
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+    }
+
+    /**
+     * The join credentials step on the bootstrap node (see join-credentials.sh).
+     */
+    private joinCredentials(
+        name: string,
+        ctx: {
+            first: NodeSpec;
+            joiners: NodeSpec[];
+            hosts: Record<string, NodeHost>;
+            ssh: SshAccess;
+            after: pulumi.Resource[];
+            bootstrapToken: pulumi.Output<string>;
+            certificateKey: pulumi.Output<string>;
+        },
+    ): pulumi.Resource {
+        const { first, joiners, hosts, ssh, bootstrapToken, certificateKey } = ctx;
+        // Join credentials (issue 18 item 16): one step on the bootstrap node arms the token (and the
+        // control-plane certificates kubeadm keeps 2 h) for the nodes still to join, then waits until
+        // they have joined and fails, revoking them, if some do not. Why that re-arms exactly for a
+        // retried join: a command whose create fails leaves no state (pulumi-command v1.2.1
+        // remote/commandController.go Create returns the command's error as a plain error;
+        // pulumi-go-provider v1.3.0 infer/resource.go Create records partial state only for a
+        // ResourceInitFailedError, else returns no resource), so the next `up` creates it again; once
+        // every join completed it stays in state and an unchanged `up` runs nothing. Its input is
+        // the list of joining nodes, so adding a node arms again too. The joins do not wait for it
+        // (one broken host must not hold back the others; init's own token serves the first `up`,
+        // and kubeadm's discovery retries until a token is armed); it waits for every joining
+        // node's preparation, so it runs when they can join.
+        const joiningWorkers = joiners.filter((n) => n.role === "worker").map((n) => n.name).sort();
+        const joiningControlPlanes = joiners.filter((n) => n.role === "control-plane").map((n) => n.name);
+        return runScript(
+            `${name}-join-credentials`,
+            {
+                host: first,
+                ssh,
+                create: {
+                    script: "join-credentials",
+                    env: {
+                        NODE_NAME: first.name,
+                        JOINING_WORKERS: joiningWorkers.join(" "),
+                        JOINING_CONTROL_PLANES: joiningControlPlanes.join(" "),
+                        // Control planes join one after another, a few minutes each.
+                        WAIT_MINUTES: String(15 + 5 * joiningControlPlanes.length),
+                    },
+                },
+                secrets: { BOOTSTRAP_TOKEN: bootstrapToken, CERTIFICATE_KEY: joiningControlPlanes.length > 0 ? certificateKey : undefined },
+            },
+            // Armed with admin.conf on the initialised control plane, when the joining nodes are
+            // prepared; after the bootstrap node's certificate step, so the two never hold the
+            // control plane's SSH sessions at once.
+            { parent: this, dependsOn: [...ctx.after, ...joiners.map((n) => hosts[n.name].prepared)] },
+        );
     }
 
     /** The cluster CA (placed before init, so its hash is known to every join), the bootstrap
@@ -204,9 +316,27 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const tokenPart = (part: string, length: number) =>
             new random.RandomPassword(`${name}-token-${part}`, { length, upper: false, special: false, lower: true, numeric: true }, { parent: this });
         const bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenPart("id", 6).result}.${tokenPart("secret", 16).result}`);
-        const certificateKey = pulumi.secret(new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, { parent: this }).hex);
+        const certificateKey = this.certificateKey(name);
 
         return { caKey, caCert, caHash, bootstrapToken, certificateKey };
+    }
+
+    /**
+     * kubeadm's certificate key: 32 bytes as 64 hex digits (it encrypts the kubeadm-certs Secret,
+     * the cluster's CA and etcd keys). A RandomPassword over the hex alphabet: its id is the
+     * constant "none" (terraform-provider-random internal/provider/resource_password.go), and the
+     * engine never encrypts ids. The RandomBytes used before kept its value, base64, as its id: in
+     * plain text in state (`pulumi stack export`). Same for RandomString (id = result), RandomId
+     * (id = b64_url), RandomUuid, RandomInteger: none of them may hold a secret (test/cluster.test.ts).
+     */
+    private certificateKey(name: string): pulumi.Output<string> {
+        const key = new random.RandomPassword(
+            `${name}-certificate-key`,
+            // Special characters only from "abcdef", plus digits: exactly [0-9a-f].
+            { length: 64, lower: false, upper: false, numeric: true, special: true, overrideSpecial: "abcdef", minSpecial: 0, minNumeric: 0 },
+            { parent: this },
+        );
+        return pulumi.secret(key.result);
     }
 
     /** Every node but the bootstrap one joins: workers in parallel, control planes one at a time. */
@@ -218,14 +348,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             joiners: NodeSpec[];
             hosts: Record<string, NodeHost>;
             init: pulumi.Resource;
-            credentials?: pulumi.Resource;
             caHash: pulumi.Output<string>;
             bootstrapToken: pulumi.Output<string>;
             certificateKey: pulumi.Output<string>;
+            settings: pulumi.Output<ClusterSettings>;
+            ssh: SshAccess;
         },
     ): Record<string, pulumi.Resource> {
-        const { first, joiners, hosts, init, credentials, caHash, bootstrapToken, certificateKey } = ctx;
-        const endpoint = args.kubernetes.controlPlaneEndpoint;
+        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh } = ctx;
         const joins: Record<string, pulumi.Resource> = {};
         let previousControlPlane: pulumi.Resource = init;
         for (const node of joiners) {
@@ -235,17 +365,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 {
                     node,
                     admin: first,
-                    ssh: args.ssh,
+                    ssh,
                     provider: this.provider,
-                    joinConfig: caHash.apply((hash) =>
-                        renderJoinConfig({ node, controlPlaneEndpoint: endpoint, caCertHash: hash, controlPlane }),
+                    joinConfig: pulumi.all([caHash, settings]).apply(([hash, recorded]) =>
+                        renderJoinConfig({ node, controlPlaneEndpoint: recorded.controlPlaneEndpoint, caCertHash: hash, controlPlane }),
                     ),
                     bootstrapToken,
                     certificateKey: controlPlane ? certificateKey : undefined,
-                    // The node must be prepared and the token armed. Control planes join one at a time
-                    // (each adds an etcd member; concurrent adds can lose quorum); workers wait for
-                    // nothing else, so they join in parallel.
-                    after: [hosts[node.name].prepared, credentials!, ...(controlPlane ? [previousControlPlane] : [])],
+                    // The node must be prepared and the cluster initialised (the join credentials are
+                    // armed alongside, see above). Control planes join one at a time (each adds an etcd
+                    // member; concurrent adds can lose quorum); workers wait for nothing else, so they
+                    // join in parallel.
+                    after: [hosts[node.name].prepared, init, ...(controlPlane && previousControlPlane !== init ? [previousControlPlane] : [])],
                 },
                 { parent: this },
             );
@@ -256,6 +387,112 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         }
 
         return joins;
+    }
+
+    /**
+     * Records what `kubeadm init` fixed for the cluster's life, like the bootstrap node (a RandomId
+     * whose keepers hold the values, their later changes ignored): the control-plane endpoint (in
+     * every kubeconfig on the nodes, kube-proxy's config, cluster-info and the certificates), the
+     * pod and service networks and the DNS domain. The returned settings resolve only while the
+     * config agrees; otherwise the program stops at preview, before any step runs, naming the key,
+     * the recorded and the new value and what to do. A stack from before this record gets it at
+     * its next `up`, from the config it has then.
+     */
+    private pinClusterSettings(name: string, kubernetes: KubernetesConfig): pulumi.Output<ClusterSettings> {
+        const configured: ClusterSettings = {
+            controlPlaneEndpoint: kubernetes.controlPlaneEndpoint,
+            podSubnet: kubernetes.podSubnet,
+            serviceSubnet: kubernetes.serviceSubnet,
+            dnsDomain: kubernetes.dnsDomain,
+        };
+        const pin = new random.RandomId(
+            `${name}-cluster-settings`,
+            { byteLength: 4, keepers: { ...configured } },
+            // Keep what the first `up` recorded, whatever the config says later.
+            { parent: this, ignoreChanges: ["keepers"] },
+        );
+        return pin.keepers.apply((keepers) => {
+            const problems = clusterSettingChanges((keepers ?? {}) as Partial<ClusterSettings>, configured);
+            if (problems.length > 0) {
+                throw new Error(problems.join("\n"));
+            }
+            return configured;
+        });
+    }
+
+    /**
+     * Records each node's IP (and role) when its resources are created (a RandomId per node, keepers
+     * ignored later): kubeadm wrote it into the kubelet's --node-ip, the node's certificates and, on a
+     * control plane, etcd's member URLs and the API server's advertise address, and nothing
+     * re-runs those. A changed IP is refused on every provider, before any command reaches the
+     * node; removing the node and adding it back records the new one (the pin goes with the node).
+     */
+    private pinNodeAddresses(name: string, nodes: NodeSpec[], ssh: SshAccess): SshAccess {
+        const addresses: Record<string, pulumi.Input<string>> = { ...ssh.addresses };
+        for (const node of nodes) {
+            const pin = new random.RandomId(
+                `${name}-${node.name}-ip`,
+                { byteLength: 4, keepers: { ip: node.ip, role: node.role } },
+                // Keep the IP (and role) the node was created with.
+                { parent: this, ignoreChanges: ["keepers"] },
+            );
+            const checked = pin.keepers.apply((keepers) => {
+                const recorded = keepers?.ip ?? node.ip;
+                if (recorded !== node.ip) {
+                    throw new Error(nodeIpChanged(node, recorded));
+                }
+                // A joined node keeps its role: its join is recorded on the host and not run again.
+                if (keepers?.role !== undefined && keepers.role !== node.role) {
+                    throw new Error(
+                        `k8s-platform:nodes: the role of ${node.name} changed from ${keepers.role} to ${node.role}; a joined node keeps the ` +
+                            `role it joined with (its join is not run again). Remove it from nodes and \`pulumi up\` (drained, reset, ` +
+                            `deleted), then add it back with the new role and \`pulumi up\`.`,
+                    );
+                }
+                return true;
+            });
+            addresses[node.name] = pulumi.all([checked, ssh.addresses?.[node.name] ?? node.ip]).apply(([, reach]) => reach);
+        }
+        return { ...ssh, addresses };
+    }
+
+    /**
+     * Keeps a control plane's API server certificate on the configured names
+     * (kubernetes.apiServerCertSANs and the deployment's own), the procedure of kubernetes.io
+     * "Reconfiguring a kubeadm cluster" (apiserver-certs.sh): kubeadm init and join write the
+     * certificate once, so a changed list reaches the cluster only this way. One step per control
+     * plane, after its init or join; the bootstrap node's also stores the new ClusterConfiguration
+     * (kubeadm-config), which later joins read. Its input is the list, so it runs when the list
+     * changes, and once after the node's init or join, where it finds the certificate right and
+     * changes nothing.
+     */
+    private apiServerCertificate(
+        name: string,
+        member: NodeSpec,
+        bootstrap: boolean,
+        ssh: SshAccess,
+        clusterInput: pulumi.Output<InitConfigInput>,
+        after: pulumi.Resource[],
+    ): pulumi.Resource {
+        return runScript(
+            bootstrap ? `${name}-apiserver-certs` : `${name}-${member.name}-apiserver-certs`,
+            {
+                host: member,
+                ssh,
+                create: {
+                    script: "apiserver-certs",
+                    env: clusterInput.apply((input) => ({
+                        NODE_NAME: member.name,
+                        NODE_IP: member.ip,
+                        CERT_SANS: apiServerCertSANs(input).join(" "),
+                        KUBEADM_CONFIG: renderApiServerCertConfig({ ...input, member }),
+                        UPLOAD_CONFIG: String(bootstrap),
+                    })),
+                },
+            },
+            // The certificate exists once the node is initialised or joined (and see the callers).
+            { parent: this, dependsOn: after },
+        );
     }
 
     /**

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostSpec, VsphereConfig } from "../config";
 import { parseCidr } from "../config";
 import { cloneDisks, templateProblems } from "./render/vsphereClone";
+import { DRAIN, ResizeGuard } from "./resizeGuard";
 import * as vsphere from "./vsphere";
 
 export interface VsphereMachinesArgs {
@@ -32,6 +33,15 @@ export const VM_IGNORE_CHANGES = [
     "disks[*].eagerlyScrub",
     "networkInterfaces[*].adapterType",
 ];
+
+/** A vSphere VM's size as its inputs give it: CPUs, memory, first disk. */
+export function vsphereSize(inputs: Record<string, unknown> | undefined): string | undefined {
+    if (!inputs || inputs.numCpus === undefined) {
+        return undefined;
+    }
+    const disks = inputs.disks as { size?: number }[] | undefined;
+    return `${inputs.numCpus} CPU, ${inputs.memory} MB, ${disks?.[0]?.size ?? "?"} GB`;
+}
 
 /**
  * VMs cloned from a template on vSphere (seed 000 §3-5): per-host CPUs, memory and disk, static
@@ -73,6 +83,14 @@ export class VsphereMachines extends pulumi.ComponentResource {
 
         this.machines = {};
         this.addresses = {};
+        const resize = new ResizeGuard(`${name}-one-resize-at-a-time`, {
+            sizeOf: vsphereSize,
+            nodeOf: (vm) => vm.slice(name.length + 1),
+            key: "infra.vsphere.controlPlaneSize/workerSize/storageSize/loadBalancerSize, nodes[].cpus/memoryMb/diskGb",
+            procedure:
+                `give the new size to one machine per \`pulumi up\` with its own keys (nodes[].cpus, memoryMb, diskGb; a role's ` +
+                `size with the other machines' current size set on them), ${DRAIN}; then the next machine.`,
+        });
         for (const host of args.hosts) {
             const vm = new vsphere.VirtualMachine(
                 `${name}-${host.name}`,
@@ -105,6 +123,8 @@ export class VsphereMachines extends pulumi.ComponentResource {
                     retainOnDelete: retained.includes(host.name),
                     // Adopt a VM that exists already (e.g. the storage VM a `pulumi destroy` kept).
                     import: v.adopt[host.name],
+                    // One VM's size changes per `up` (ResizeGuard).
+                    hooks: { beforeUpdate: [resize.hook] },
                 },
             );
             this.machines[host.name] = vm;

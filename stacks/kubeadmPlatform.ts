@@ -51,14 +51,14 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
               apiServers: config.haproxy.frontsApiServer ? config.nodes.filter((n) => n.role === "control-plane") : [],
           }
         : undefined;
-    const newBalancer = (after: pulumi.Resource[]) =>
+    const newBalancer = (after: pulumi.Resource[], reach: SshAccess) =>
         config.haproxy.enabled
-            ? new HaproxyBalancer(`${name}-lb`, { host: config.haproxy.host.host, ssh, backends: haproxyBackends!, firewall: config.os.firewall, after })
+            ? new HaproxyBalancer(`${name}-lb`, { host: config.haproxy.host.host, ssh: reach, backends: haproxyBackends!, firewall: config.os.firewall, after })
             : undefined;
     // Fronting the API, HAProxy is on a host of its own (validated), so it only waits for that VM.
     const apiBalancer =
         config.haproxy.enabled && config.haproxy.frontsApiServer
-            ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [])
+            ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [], ssh)
             : undefined;
 
     const cluster = new KubeadmCluster(`${name}-cluster`, {
@@ -97,13 +97,14 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         { dependsOn: cluster.ready.slice(0, 1) },
     );
 
+    // On a cluster node, host services reach it at its recorded address (cluster.ssh).
     if (config.haproxy.enabled && !apiBalancer) {
-        newBalancer(afterHost(config.haproxy.host));
+        newBalancer(afterHost(config.haproxy.host), cluster.ssh);
     }
     const nfs = config.nfs.enabled
         ? new NfsServer(`${name}-nfs`, {
               host: config.nfs.host.host,
-              ssh,
+              ssh: cluster.ssh,
               exportPath: config.nfs.exportPath,
               exportNetwork: config.network.cidr,
               volumeDirectories: [
@@ -147,7 +148,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     if (platform.registry) {
         new RegistryTrust(`${name}-registry-trust`, {
             nodes: config.nodes,
-            ssh,
+            ssh: cluster.ssh,
             registryHost: platform.registry.host,
             ingressPort: infra.nodeIngress?.port,
             mode: config.registry.mode,

@@ -70,7 +70,7 @@ for (const [stack, nodes, workers] of [
             // The mock runtime's values for this stack's SSH key, CA key, token parts, kubeconfig, certificate key.
             const tokenId = `mock${stack}clustertokenid`.slice(0, 6);
             const tokenSecret = `mock${stack}clustertokensecret`.slice(0, 16);
-            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", tokenId, tokenSecret, `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`, "ab".repeat(32)];
+            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", tokenId, tokenSecret, `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`, `mock${stack}clustercertificatekey`.padEnd(64, "0")];
             // Secrets travel base64-encoded on standard input ("NAME=<base64>" lines): decode to look.
             const decodedStdin = commands(s).flatMap((c) =>
                 String(unwrapSecrets(c.inputs.stdin) ?? "")
@@ -221,7 +221,7 @@ describe("changing the node list", () => {
                 }
                 if (r.name === `${stack}-cluster-join-credentials`) {
                     // The one control-plane step re-arms the token for the new join.
-                    assert.ok(envOf(after, "JOINING_NODES")!.split(" ").includes("extra-node"));
+                    assert.ok(envOf(after, "JOINING_WORKERS")!.split(" ").includes("extra-node"));
                     continue;
                 }
                 assert.deepEqual(after.inputs, r.inputs, `${stack}: ${r.name} unchanged`);
@@ -262,5 +262,43 @@ describe("changing the node list", () => {
             /k8s-platform:nodes\[1\]\.ip: IP "10\.0\.0\.1" of w1-k8s is outside network\.cidr/,
         );
         await assert.rejects(synthStack("lab", undefined, { withoutSshKey: true }), /k8s-platform:sshPrivateKey: is required/);
+    });
+});
+
+describe("no secret comes from a resource whose id carries its value (ids are never encrypted in state)", () => {
+    // terraform-provider-random: RandomBytes' id is its base64 value, RandomString's its result,
+    // RandomId's its b64_url, RandomUuid's the uuid, RandomInteger's the number; RandomPassword's id
+    // is "none" and tls resources' ids are hashes or serial numbers. The engine tier checks the ids
+    // of a real `pulumi stack export` too (test/e2e).
+    const ID_CARRIES_VALUE = [
+        "random:index/randomBytes:RandomBytes",
+        "random:index/randomString:RandomString",
+        "random:index/randomId:RandomId",
+        "random:index/randomUuid:RandomUuid",
+        "random:index/randomInteger:RandomInteger",
+        "random:index/randomPet:RandomPet",
+    ];
+    // Each of these is a name part or a record, never a secret (why, at its declaration).
+    const NOT_SECRET = [/-dns-suffix$/, /-acr-suffix$/, /-bootstrap-node$/, /-cluster-settings$/, /-initialised$/, /-ip$/];
+    for (const stack of ["dev", "lab", "azure", "aks"]) {
+        it(`${stack}: every random resource whose id is its value is a non-secret name part or record`, async () => {
+            const s = await synthStack(stack);
+            const idCarriers = s.resources.filter((r) => ID_CARRIES_VALUE.includes(r.type));
+            for (const r of idCarriers) {
+                assert.ok(NOT_SECRET.some((re) => re.test(r.name)), `${r.name} (${r.type}) keeps its value as its id; a secret must come from a RandomPassword`);
+            }
+            if (stack !== "aks") {
+                assert.equal(named(s, `${stack}-cluster-certificate-key`).type, "random:index/randomPassword:RandomPassword");
+            }
+        });
+    }
+
+    it("the certificate key is 64 hex digits (kubeadm's 32-byte AES key)", async () => {
+        const s = await synthStack("lab");
+        const key = named(s, "lab-cluster-certificate-key").inputs as any;
+        assert.equal(key.length, 64);
+        assert.equal(key.upper, false);
+        assert.equal(key.lower, false);
+        assert.equal(key.overrideSpecial, "abcdef");
     });
 });

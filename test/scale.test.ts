@@ -35,9 +35,10 @@ describe("lab at 3, 4 and 100 workers", () => {
     });
 });
 
-it("dev (vSphere, one VM per node): at most 10 resources per added worker", async () => {
+// lab's 10 per worker and the VM: the node's IP record (issue 18 item 8) made them 10 and 11.
+it("dev (vSphere, one VM per node): at most 11 resources per added worker", async () => {
     const base = await synthStack("dev");
     const grown = await synthStack("dev", (raw: any) => raw.nodes.push({ name: "test-node4", ip: "192.168.111.174", role: "worker" }));
-    assert.ok(grown.resources.length - base.resources.length <= 10, `${grown.resources.length - base.resources.length}`);
+    assert.ok(grown.resources.length - base.resources.length <= 11, `${grown.resources.length - base.resources.length}`);
 });
 

@@ -124,7 +124,7 @@ describe("synth:diff: secrets", () => {
             `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`,
             mockPassword(`${stack}-cluster-token-secret`, 16),
             mockPassword(`${stack}-platform-registry-password`, 32),
-            "ab".repeat(32),
+            mockPassword(`${stack}-cluster-certificate-key`, 64),
         ];
     }
 

@@ -41,6 +41,8 @@ export interface ResourceOptionsSeen {
     readonly deleteBeforeReplace?: boolean;
     /** The `import` option: the provider ID of an existing resource to adopt. */
     readonly import?: string;
+    /** Resource hooks by when they run (beforeUpdate, ...), to call as the engine would. */
+    readonly hooks?: Record<string, pulumi.ResourceHook[]>;
 }
 
 /**
@@ -51,6 +53,9 @@ export interface MockOverrides {
     readonly invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
     /** The state the provider reports for a resource (merged over its inputs and the default mock state). */
     readonly state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+    /** Run as a preview (default false): outputs the mock state leaves out are unknown, as for a
+     * resource the engine has still to create. */
+    readonly preview?: boolean;
 }
 
 export interface ResolvedOutput {
@@ -237,6 +242,7 @@ function seenOptions(opts: pulumi.CustomResourceOptions): ResourceOptionsSeen {
         retainOnDelete: opts.retainOnDelete,
         deleteBeforeReplace: opts.deleteBeforeReplace,
         import: opts.import,
+        hooks: opts.hooks,
     };
     return Object.fromEntries(Object.entries(seen).filter(([, v]) => v !== undefined)) as ResourceOptionsSeen;
 }
@@ -304,8 +310,13 @@ export async function synthesize(
         },
         PROJECT_NAME,
         stack,
-        false,
+        overrides.preview ?? false,
     );
+    // The SDK's mock monitor has no RegisterResourceHook (SDK 3.270 runtime/mocks.js): accept the
+    // registration as the engine would; the hooks themselves are kept in `options.hooks` for tests
+    // to call with the old and new inputs the engine would pass.
+    const monitor = (pulumi.runtime as unknown as { getMonitor(): Record<string, unknown> }).getMonitor();
+    monitor.registerResourceHook = (_req: unknown, done: (err: Error | null, res: unknown) => void) => done(null, {});
     let outputs: Record<string, unknown> = {};
     let programError: unknown;
     // An error thrown inside an apply fails the deployment (the engine reports it); the runtime

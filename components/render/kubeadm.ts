@@ -43,9 +43,49 @@ function kubeadmVersion(version: string): string {
     return /^\d+\.\d+\.\d+$/.test(version) ? `v${version}` : VERSION_PLACEHOLDER;
 }
 
-export function renderInitConfig(input: InitConfigInput): string {
+/** The names kubeadm puts in the ClusterConfiguration's apiServer.certSANs: the endpoint's host,
+ * the bootstrap node's IP and name, then the configured and deployment-time names. */
+export function apiServerCertSANs(input: Pick<InitConfigInput, "controlPlaneEndpoint" | "node" | "certSANs">): string[] {
     const [host] = input.controlPlaneEndpoint.split(":");
-    const sans = [...new Set([host, input.node.ip, input.node.name, ...input.certSANs])];
+    return [...new Set([host, input.node.ip, input.node.name, ...input.certSANs])];
+}
+
+function clusterConfiguration(input: InitConfigInput) {
+    return {
+        apiVersion: KUBEADM_API,
+        kind: "ClusterConfiguration",
+        clusterName: input.clusterName,
+        kubernetesVersion: kubeadmVersion(input.kubernetesVersion),
+        controlPlaneEndpoint: input.controlPlaneEndpoint,
+        networking: {
+            podSubnet: input.podSubnet,
+            serviceSubnet: input.serviceSubnet,
+            dnsDomain: input.dnsDomain,
+        },
+        apiServer: { certSANs: apiServerCertSANs(input) },
+    };
+}
+
+/**
+ * What `kubeadm init phase certs apiserver` and `kubeadm init phase upload-config kubeadm` read on
+ * a control plane (apiserver-certs.sh): that node's InitConfiguration (its advertise address and
+ * name go into the certificate) and the cluster's ClusterConfiguration, exactly as init got it.
+ * No secret: no bootstrap token, no certificate key.
+ */
+export function renderApiServerCertConfig(input: InitConfigInput & { readonly member: KubeadmNode }): string {
+    const docs = [
+        {
+            apiVersion: KUBEADM_API,
+            kind: "InitConfiguration",
+            localAPIEndpoint: { advertiseAddress: input.member.ip, bindPort: 6443 },
+            nodeRegistration: nodeRegistration(input.member),
+        },
+        clusterConfiguration(input),
+    ];
+    return docs.map((doc) => stringify(doc)).join("---\n");
+}
+
+export function renderInitConfig(input: InitConfigInput): string {
     const docs = [
         {
             apiVersion: KUBEADM_API,
@@ -62,19 +102,7 @@ export function renderInitConfig(input: InitConfigInput): string {
             localAPIEndpoint: { advertiseAddress: input.node.ip, bindPort: 6443 },
             nodeRegistration: nodeRegistration(input.node),
         },
-        {
-            apiVersion: KUBEADM_API,
-            kind: "ClusterConfiguration",
-            clusterName: input.clusterName,
-            kubernetesVersion: kubeadmVersion(input.kubernetesVersion),
-            controlPlaneEndpoint: input.controlPlaneEndpoint,
-            networking: {
-                podSubnet: input.podSubnet,
-                serviceSubnet: input.serviceSubnet,
-                dnsDomain: input.dnsDomain,
-            },
-            apiServer: { certSANs: sans },
-        },
+        clusterConfiguration(input),
         {
             apiVersion: "kubelet.config.k8s.io/v1beta1",
             kind: "KubeletConfiguration",

@@ -25,7 +25,9 @@ export type ScriptName =
     | "control-plane-maintenance"
     | "etcd-backup"
     | "cert-renewal"
-    | "etcd-restore";
+    | "etcd-restore"
+    | "apiserver-certs"
+    | "join-credentials";
 
 const HEREDOC = "K8S_PLATFORM_SCRIPT_EOF";
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;

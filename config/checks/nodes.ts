@@ -67,14 +67,15 @@ export function resolveTopology(raw: Raw, problems: Problems): Topology {
     const nfsHost = raw.nfs.enabled ? addonHost("nfs", raw.nfs.host, storageSize) : undefined;
 
     checkHosts(raw, hosts, hostKeys, problems);
-    const controlPlaneEndpoint = resolveEndpoint(raw, controlPlanes, haproxyHost, problems);
+    const haproxyFrontsApi = frontsApiServer(raw, controlPlanes, haproxyHost);
+    const controlPlaneEndpoint = resolveEndpoint(raw, controlPlanes, haproxyHost, haproxyFrontsApi, problems);
     return {
         nodes: [...controlPlanes, ...nodes.filter((n) => n.role === "worker")],
         controlPlanes,
         hosts,
         haproxyHost,
         nfsHost,
-        haproxyFrontsApi: Boolean(haproxyHost) && controlPlanes.length > 1,
+        haproxyFrontsApi,
         controlPlaneEndpoint,
         bootstrapNode: resolveBootstrapNode(raw, controlPlanes, problems),
     };
@@ -188,13 +189,25 @@ function checkHosts(raw: Raw, hosts: HostSpec[], hostKeys: Map<HostSpec, string>
     }
 }
 
+/**
+ * HAProxy fronts the API server on :6443 with several control planes, and also with one when
+ * kubernetes.controlPlaneEndpoint names the HAProxy host: the stable endpoint from the first `up`
+ * that lets control planes be added later without moving the endpoint kubeadm init recorded.
+ */
+function frontsApiServer(raw: Raw, controlPlanes: NodeSpec[], haproxyHost: AddonHost | undefined): boolean {
+    if (!haproxyHost) {
+        return false;
+    }
+    const endpointHost = raw.kubernetes.controlPlaneEndpoint?.replace(/:\d+$/, "");
+    return controlPlanes.length > 1 || (endpointHost !== undefined && [haproxyHost.host.ip, haproxyHost.host.name].includes(endpointHost));
+}
+
 /** Control-plane endpoint: one control plane → its own address; several → a load balancer. */
-function resolveEndpoint(raw: Raw, controlPlanes: NodeSpec[], haproxyHost: AddonHost | undefined, problems: Problems): string {
+function resolveEndpoint(raw: Raw, controlPlanes: NodeSpec[], haproxyHost: AddonHost | undefined, haproxyFrontsApi: boolean, problems: Problems): string {
     let controlPlaneEndpoint = raw.kubernetes.controlPlaneEndpoint;
-    const haproxyFrontsApi = Boolean(haproxyHost) && controlPlanes.length > 1;
     if (haproxyHost && haproxyFrontsApi && haproxyHost.kind === "node") {
         problems.push(
-            `${k("haproxy.host")}: with ${controlPlanes.length} control-plane nodes HAProxy fronts the API server on :6443 ` +
+            `${k("haproxy.host")}: with ${controlPlanes.length > 1 ? `${controlPlanes.length} control-plane nodes` : "kubernetes.controlPlaneEndpoint naming it"} HAProxy fronts the API server on :6443 ` +
                 `and must answer before kubeadm init; give it a host of its own ({name, ip}) instead of node ${haproxyHost.host.name}`,
         );
     }

@@ -77,4 +77,30 @@ describe("Pulumi engine smoke test (local backend, plugins from PATH)", { skip }
         assert.equal(typeof pem.ciphertext, "string");
         assert.doesNotMatch(exported.stdout, /BEGIN (OPENSSH )?PRIVATE KEY/);
     });
+
+    it("no resource id carries a secret (ids are never encrypted: issue 18 item 14)", () => {
+        // Every value the state keeps as a secret, decrypted, and the ids of every resource: a
+        // secret (or its base64 or hex) as an id would be in plain text in the export.
+        const plain = pulumi("stack", "export", "--show-secrets");
+        const sealed = pulumi("stack", "export");
+        assert.equal(plain.status, 0, plain.output);
+        type Resource = { urn: string; id?: string; outputs?: Record<string, unknown> };
+        const resources = (out: string) => (JSON.parse(out) as { deployment: { resources: Resource[] } }).deployment.resources;
+        const secrets: string[] = [];
+        const sealedByUrn = new Map(resources(sealed.stdout).map((r) => [r.urn, r]));
+        for (const r of resources(plain.stdout)) {
+            for (const [name, value] of Object.entries(r.outputs ?? {})) {
+                const marked = (sealedByUrn.get(r.urn)?.outputs?.[name] as Record<string, unknown> | undefined)?.["4dabf18193072939515e22adb298388d"];
+                if (marked && typeof value === "string" && value.length >= 8) {
+                    secrets.push(value, Buffer.from(value).toString("base64"), Buffer.from(value).toString("hex"));
+                }
+            }
+        }
+        assert.ok(secrets.length > 0, "the check is live: the state holds secrets");
+        for (const r of resources(plain.stdout)) {
+            for (const secret of secrets) {
+                assert.ok(!r.id || !(r.id.includes(secret) || secret.includes(r.id) && r.id.length >= 16), `${r.urn}: its id carries a secret`);
+            }
+        }
+    });
 });

@@ -508,3 +508,117 @@ joined_worker_again() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1"
   [ "$status" -eq 0 ]
   [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
 }
+
+# join-credentials.sh (issue 18 item 16): arms, waits for the listed joins, revokes on failure.
+join_worker() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_WORKER"; }
+arm() { # workers control-planes wait-minutes
+  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
+    node_script cp1 join-credentials NODE_NAME=cp1 JOINING_WORKERS="$1" JOINING_CONTROL_PLANES="$2" WAIT_MINUTES="$3" POLL_SECONDS=1
+}
+
+@test "join credentials: a control-plane join retried after the certificates expired gets them re-armed, certificates before the token" {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init
+  # The first up stopped before cp2 joined; two hours later kubeadm-certs is gone, the token (24 h) is not.
+  rm "$(cluster)/secrets/kubeadm-certs"
+  run join_cp cp2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'Secret "kubeadm-certs" was not found'* ]]
+  # The retried up: the step arms (upload-certs first) and stays until cp2 has joined.
+  arm "" cp2 1 >"$BATS_TEST_TMPDIR/arm.log" 2>&1 &
+  armer=$!
+  for _ in $(seq 1 50); do [ -f "$(cluster)/secrets/kubeadm-certs" ] && break; sleep 0.2; done
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  wait "$armer"
+  cat "$BATS_TEST_TMPDIR/arm.log"
+  grep -q 'every listed node has joined' "$BATS_TEST_TMPDIR/arm.log"
+  # The token lives 1 h while control planes join: never longer than the certificates behind it.
+  [ "$(cut -d' ' -f2 "$(cluster)/tokens/abcdef")" -le "$(($(date +%s) + 3600))" ]
+  stub_calls cp1 | grep -n 'upload-certs\|token create\|patch secret\|kubectl.*secret bootstrap' | head -n 2 | grep -q 'upload-certs'
+  ! stub_calls cp1 | grep -q "0123456789abcdef\|$CERT_KEY" || false
+  # Everything joined: an unchanged up would not run it, and a run now arms nothing.
+  run arm "" cp2 1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"every listed node has joined; no credentials to arm"* ]]
+}
+
+@test "join credentials: a join that does not complete fails the step and revokes the credentials, so no join passes with them until the next up arms new ones" {
+  prepared cp1 control-plane
+  prepared w1 worker
+  init
+  run arm w1 "" 0
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"w1 did not join"*"the next \`pulumi up\` arms new credentials"* ]]
+  [ ! -f "$(cluster)/tokens/abcdef" ]
+  run join_worker w1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not find a JWS signature"* ]]
+  # The next up: armed again (24 h, workers only), and the join goes through.
+  arm w1 "" 1 >"$BATS_TEST_TMPDIR/arm.log" 2>&1 &
+  armer=$!
+  for _ in $(seq 1 50); do [ -f "$(cluster)/tokens/abcdef" ] && break; sleep 0.2; done
+  run join_worker w1
+  [ "$status" -eq 0 ]
+  wait "$armer"
+  [ "$(cut -d' ' -f2 "$(cluster)/tokens/abcdef")" -gt "$(($(date +%s) + 23 * 3600))" ]
+}
+
+# apiserver-certs.sh (issue 18 item 3): kubeadm's procedure for changed apiServer.certSANs.
+CERT_CONFIG_HEAD='apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.10
+  bindPort: 6443
+nodeRegistration:
+  name: cp1
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: "@KUBERNETES_VERSION@"
+controlPlaneEndpoint: 10.0.0.10:6443
+apiServer:
+  certSANs:'
+certs() { # names...
+  local cfg="$CERT_CONFIG_HEAD" n
+  for n in "$@"; do cfg+=$'\n'"    - $n"; done
+  node_script cp1 apiserver-certs NODE_NAME=cp1 NODE_IP=10.0.0.10 CERT_SANS="$*" KUBEADM_CONFIG="$cfg" UPLOAD_CONFIG=true MANIFEST_CHECK_SECONDS=0
+}
+cert_names() { openssl x509 -in "$(node_file cp1 /etc/kubernetes/pki/apiserver.crt)" -noout -ext subjectAltName | tail -n +2; }
+
+@test "API server certificate: a new name is added the documented way (aside, certs apiserver, static pod restart, upload-config); unchanged does nothing; a removed name goes" {
+  prepared cp1 control-plane
+  init
+  cert_names | grep -q 'DNS:kubernetes.default.svc.cluster.local'
+  ! cert_names | grep -q 'api.lab.example' || false
+  # The first run after init: every name is there; the ClusterConfiguration is stored once.
+  run certs cp1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"has every configured name; nothing to do"* ]]
+  ! stub_calls cp1 | grep -q 'init phase certs apiserver' || false
+  # New names.
+  run certs cp1 10.0.0.10 api.lab.example
+  echo "$output"
+  [ "$status" -eq 0 ]
+  cert_names | grep -q 'DNS:api.lab.example'
+  stub_calls cp1 | grep -q '^kubeadm init phase certs apiserver --config '
+  stub_calls cp1 | grep -q '^kubeadm init phase upload-config kubeadm --config '
+  grep -q 'api.lab.example' "$(cluster)/kubeadm-config.yaml"
+  [ -f "$(node_file cp1 /etc/kubernetes/k8s-platform-previous-apiserver/apiserver.crt)" ]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
+  [ ! -e "$(node_file cp1 /etc/kubernetes/k8s-platform-kube-apiserver.yaml)" ]
+  # Again, unchanged: nothing.
+  calls=$(stub_calls cp1 | grep -c 'certs apiserver')
+  run certs cp1 10.0.0.10 api.lab.example
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls cp1 | grep -c 'certs apiserver')" -eq "$calls" ]
+  # Removed: regenerated without it.
+  run certs cp1 10.0.0.10
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"to drop: api.lab.example"* ]]
+  ! cert_names | grep -q 'api.lab.example' || false
+}

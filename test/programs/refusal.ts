@@ -1,0 +1,58 @@
+// Runs the lab stack with a config edit against a state recorded by an earlier `up` (the scenario
+// named on the command line), as `pulumi up` would: a refusal fails the whole program (every
+// registration waiting on it rejects), so it runs in a process of its own and reports on stderr.
+import { synthStack, threeControlPlanes } from "../helpers";
+import type { RawConfig } from "../helpers";
+
+/** What the first `up` of lab recorded (its config as committed). */
+const RECORDED_SETTINGS = { controlPlaneEndpoint: "192.168.1.10:6443", podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local" };
+const RECORDED_IPS: Record<string, string> = { "m-k8s": "192.168.1.10", "w1-k8s": "192.168.1.101", "w2-k8s": "192.168.1.102", "w3-k8s": "192.168.1.103" };
+
+const kubernetes = (raw: RawConfig) => (raw.kubernetes ?? {}) as Record<string, unknown>;
+const SCENARIOS: Record<string, (raw: RawConfig) => void> = {
+    // 1 → 3 control planes: the endpoint follows the count unless it is set.
+    "more-control-planes": (raw) => {
+        threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"])(raw);
+    },
+    "pod-subnet": (raw) => (raw.kubernetes = { ...kubernetes(raw), podSubnet: "10.200.0.0/16" }),
+    "service-subnet": (raw) => (raw.kubernetes = { ...kubernetes(raw), serviceSubnet: "10.100.0.0/16" }),
+    "dns-domain": (raw) => (raw.kubernetes = { ...kubernetes(raw), dnsDomain: "corp.example" }),
+    // w1-k8s and w2-k8s become control planes (3 in all, behind the recorded endpoint).
+    "worker-role": (raw) => {
+        for (const node of (raw.nodes as { name: string; role: string }[]).filter((n) => ["w1-k8s", "w2-k8s"].includes(n.name))) {
+            node.role = "control-plane";
+        }
+        raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: "192.168.1.10:6443" };
+    },
+    "worker-ip": (raw) => ((raw.nodes as { name: string; ip: string }[]).find((n) => n.name === "w1-k8s")!.ip = "192.168.1.111"),
+    // Supported: control planes added behind the recorded endpoint, kept by setting it.
+    "more-control-planes-endpoint-kept": (raw) => {
+        threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"])(raw);
+        raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: "192.168.1.10:6443" };
+    },
+    "cert-sans": (raw) => (raw.kubernetes = { ...kubernetes(raw), apiServerCertSANs: ["api.lab.example"] }),
+};
+
+const state = (type: string, name: string) => {
+    if (type !== "random:index/randomId:RandomId") {
+        return undefined;
+    }
+    if (name === "lab-cluster-cluster-settings") {
+        return { keepers: RECORDED_SETTINGS };
+    }
+    const node = /^lab-cluster-(.+)-ip$/.exec(name)?.[1];
+    return node && RECORDED_IPS[node] ? { keepers: { ip: RECORDED_IPS[node], role: node.startsWith("m") ? "control-plane" : "worker" } } : undefined;
+};
+
+const scenario = process.argv[2];
+process.on("unhandledRejection", () => undefined);
+synthStack("lab", SCENARIOS[scenario], { mocks: { state } }).then(
+    () => {
+        console.log("synthesized");
+        process.exit(0);
+    },
+    (err: Error) => {
+        console.error(err.message);
+        process.exit(1);
+    },
+);
