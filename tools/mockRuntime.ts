@@ -30,6 +30,8 @@ export interface DeclaredResource {
     readonly read: boolean;
     /** Resource options the engine acts on (secret outputs, ignored changes, protection, adoption). */
     readonly options: ResourceOptionsSeen;
+    /** Names from the `aliases` option (`{name}` specs: same type and parent). */
+    readonly aliases?: string[];
 }
 
 export interface ResourceOptionsSeen {
@@ -275,7 +277,7 @@ export async function synthesize(
     overrides: MockOverrides = {},
 ): Promise<Synthesis> {
     const declared = new Map<string, DeclaredResource>();
-    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string; seen: ResourceOptionsSeen }>();
+    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string; seen: ResourceOptionsSeen; aliases: string[] }>();
     const invokes: Synthesis["invokes"] = [];
     pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(
@@ -293,6 +295,7 @@ export async function synthesize(
                     // The mock monitor passes an `import` ID as `id` too.
                     read: Boolean(args.id) && !opts?.seen.import,
                     options: opts?.seen ?? {},
+                    ...(opts && opts.aliases.length > 0 ? { aliases: opts.aliases } : {}),
                 });
                 const state = { ...args.inputs, ...mockState(args.type, args.name, args.inputs), ...overrides.state?.(args.type, args.name, args.inputs) };
                 return { id: `${args.name}-id`, state };
@@ -344,6 +347,10 @@ export async function synthesize(
                 dependsOn: list.map((d) => nameOf(d) ?? "?"),
                 version: args.opts.version,
                 seen: seenOptions(args.opts as pulumi.CustomResourceOptions),
+                aliases: (args.opts.aliases ?? []).flatMap((a) => {
+                    const name = (a as { name?: unknown }).name;
+                    return typeof name === "string" ? [name] : [];
+                }),
             });
             return undefined;
         });
