@@ -40,6 +40,8 @@ export class AzureNodes extends pulumi.ComponentResource {
     public readonly machines: Record<string, compute.VirtualMachine>;
     /** Each VM's SSH host public key (authorized_keys form), when generated here. */
     public readonly hostKeys: Record<string, pulumi.Output<string>>;
+    /** Each VM's vmId: a VM recreated under the same name has another (see SshAccess.machineIds). */
+    public readonly ids: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: AzureNodesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:azure:AzureNodes", name, {}, opts);
@@ -47,6 +49,7 @@ export class AzureNodes extends pulumi.ComponentResource {
         const common = { resourceGroupName: args.resourceGroupName, location: az.location };
         this.machines = {};
         this.hostKeys = {};
+        this.ids = {};
         for (const node of args.nodes) {
             // Without a pinned host key the command provider accepts any key (ssh.InsecureIgnoreHostKey),
             // and the cluster CA key travels to that host: the VM gets a key made here instead.
@@ -123,6 +126,9 @@ export class AzureNodes extends pulumi.ComponentResource {
                 // is fixed when a VM is created (Azure refuses to change it).
                 { parent: this, ignoreChanges: ["storageProfile.imageReference", "osProfile.customData"] },
             );
+        }
+        for (const [node, vm] of Object.entries(this.machines)) {
+            this.ids[node] = vm.vmId;
         }
         this.registerOutputs({});
     }

@@ -131,6 +131,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 delete: { script: "kubeadm-reset", env: { NODE_NAME: first.name } },
                 // kubeadm init prints the join command with the token; keep its output out of logs and state.
                 secretOutput: true,
+                // A recreated bootstrap machine must not start a second cluster with the same CA.
+                machineBound: false,
             },
             // kubeadm, containerd and the kernel settings must be in place first.
             { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },

@@ -68,6 +68,8 @@ export class VsphereMachines extends pulumi.ComponentResource {
      * scripts connect to the new one: that is refused instead.
      */
     public readonly addresses: Record<string, pulumi.Output<string>>;
+    /** Each VM's uuid: a VM recreated under the same name has another (see SshAccess.machineIds). */
+    public readonly ids: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: VsphereMachinesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:infra:VsphereMachines", name, {}, opts);
@@ -93,6 +95,7 @@ export class VsphereMachines extends pulumi.ComponentResource {
 
         this.machines = {};
         this.addresses = {};
+        this.ids = {};
         for (const host of args.hosts) {
             const vm = new vsphere.VirtualMachine(
                 `${name}-${host.name}`,
@@ -128,6 +131,7 @@ export class VsphereMachines extends pulumi.ComponentResource {
                 },
             );
             this.machines[host.name] = vm;
+            this.ids[host.name] = vm.uuid;
             this.addresses[host.name] = pulumi.all([vm.clone, vm.disks]).apply(([clone, disks]) => {
                 refuseDiskGrowth(host, v.linkedClone, disks);
                 const customized = clone?.customize?.networkInterfaces?.[0]?.ipv4Address;

@@ -88,6 +88,7 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         ssh: {
             ...ssh,
             hostKeys: nodes.hostKeys,
+            machineIds: nodes.ids,
             ...(publicAccess ? { addresses: Object.fromEntries(config.nodes.map((n) => [n.name, azureNodeFqdn(dnsLabelPrefix, az.location, n.name)])) } : {}),
         },
         // The API server certificate names the control plane's public DNS name, so the kubeconfig can use it.

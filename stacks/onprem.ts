@@ -21,6 +21,6 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutput
               })
             : undefined;
     // The scripts reach each VM at its checked address (a changed IP is refused, see VsphereMachines).
-    const reach = vms ? { ...ssh, addresses: { ...ssh.addresses, ...vms.addresses } } : ssh;
+    const reach = vms ? { ...ssh, addresses: { ...ssh.addresses, ...vms.addresses }, machineIds: vms.ids } : ssh;
     return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach });
 }

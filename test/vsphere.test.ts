@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "../config";
 import { cloneDisks, templateProblems } from "../components/render/vsphereClone";
-import { MOCK_TEMPLATE, MockOverrides, Synthesis } from "../tools/mockRuntime";
+import { MOCK_TEMPLATE, MockOverrides, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { byType, named, rawConfigOf, synthStack } from "./helpers";
 import { inputsAfterIgnoreChanges } from "../tools/engineModel";
 import * as fs from "fs";
@@ -181,3 +181,35 @@ describe("dev stack: vSphere clones", () => {
         );
     });
 });
+
+describe("issue 18 item 12: a recreated machine is prepared and joined again", () => {
+    const recreated = (stackVm: string, host: string, field: string, type: string): MockOverrides => ({
+        state: (t, name) => (t === type && name === `${stackVm}-${host}` ? { [field]: "recreated-machine-id" } : undefined),
+    });
+    const cases = [
+        { stack: "dev", vms: "dev-vms", cluster: "dev-cluster", host: "test-node1", field: "uuid", type: VM },
+        { stack: "azure", vms: "azure-vms", cluster: "azure-cluster", host: "k8s-node1", field: "vmId", type: "azure-native:compute:VirtualMachine" },
+    ];
+    for (const c of cases) {
+        it(`${c.stack}: a new ${c.field} re-runs every create step on that machine and nothing elsewhere; no delete step runs`, async () => {
+            const before = await synthStack(c.stack);
+            const after = await synthStack(c.stack, undefined, { mocks: recreated(c.vms, c.host, c.field, c.type) });
+            const onHost = (s: Synthesis) => commandsByName(s);
+            const [b, a] = [onHost(before), onHost(after)];
+            const changed = [...b.keys()].filter((name) => JSON.stringify(b.get(name)!.create) !== JSON.stringify(a.get(name)!.create)).sort();
+            assert.deepEqual(changed, [`${c.cluster}-${c.host}-hosts`, `${c.cluster}-${c.host}-join`, `${c.cluster}-${c.host}-prepare`, `${c.stack}-registry-trust-${c.host}-containerd`].sort());
+            for (const name of changed) {
+                assert.match(String(unwrapSecrets(a.get(name)!.create)), /^export MACHINE_ID='recreated-machine-id'$/m, name);
+                assert.deepEqual(a.get(name)!.delete, b.get(name)!.delete, `${name}: an input change, not a replacement: the delete step (kubeadm reset) does not run`);
+                assert.deepEqual(a.get(name)!.triggers, undefined);
+            }
+            // The same machine: identical commands (nothing re-runs on an unchanged `up`).
+            const again = commandsByName(await synthStack(c.stack));
+            assert.deepEqual([...again.entries()].map(([n, i]) => [n, i.create]), [...b.entries()].map(([n, i]) => [n, i.create]));
+        });
+    }
+});
+
+function commandsByName(s: Synthesis): Map<string, Record<string, unknown>> {
+    return new Map(byType(s, "command:remote:Command").map((c) => [c.name, c.inputs]));
+}

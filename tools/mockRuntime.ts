@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -161,6 +162,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
             return { loginServer: `${String(inputs.registryName)}.azurecr.io` };
         case "azure-native:resources:ResourceGroup":
             return { name: inputs.resourceGroupName ?? name };
+        case "vsphere:index/virtualMachine:VirtualMachine":
+            // The VM's BIOS UUID (a new one for every clone) and managed object ID.
+            return { uuid: `4216d1c3-0000-0000-0000-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`, moid: `vm-${name.length}` };
+        case "azure-native:compute:VirtualMachine":
+            return { vmId: `00000000-0000-4000-8000-${createHash("sha256").update(name).digest("hex").slice(0, 12)}` };
         case "kubernetes:core/v1:Service":
             return { status: { loadBalancer: { ingress: [{ ip: "20.30.40.50" }] } } };
         default:
