@@ -20,6 +20,9 @@ export interface AksClusterArgs {
     /** Subnet for the node pool (seed 004: 10.240.0.0/16). */
     readonly subnetId: pulumi.Input<string>;
     readonly subscriptionId: pulumi.Input<string>;
+    /** Base of the cluster's physical names: DNS prefix, registry name, provider identity (default:
+     * the resource name). The stack passes a name kept in state, so a renamed stack changes none. */
+    readonly physicalName?: pulumi.Input<string>;
 }
 
 /**
@@ -40,6 +43,7 @@ export class AksCluster extends pulumi.ComponentResource {
         super("k8s-platform:azure:AksCluster", name, {}, opts);
         const aks = args.aks;
         const common = { resourceGroupName: args.resourceGroupName, location: aks.location };
+        const physicalName = pulumi.output(args.physicalName ?? name);
 
         // Registry names are global and alphanumeric.
         const suffix = new random.RandomString(`${name}-acr-suffix`, { length: 6, special: false, upper: false }, { parent: this });
@@ -47,7 +51,7 @@ export class AksCluster extends pulumi.ComponentResource {
             `${name}-acr`,
             {
                 ...common,
-                registryName: pulumi.interpolate`${name.replace(/[^a-z0-9]/g, "")}${suffix.result}`,
+                registryName: pulumi.interpolate`${physicalName.apply((n) => n.replace(/[^a-z0-9]/g, ""))}${suffix.result}`,
                 sku: { name: aks.acrSku },
                 adminUserEnabled: false,
             },
@@ -58,7 +62,7 @@ export class AksCluster extends pulumi.ComponentResource {
             `${name}-aks`,
             {
                 ...common,
-                dnsPrefix: name,
+                dnsPrefix: physicalName,
                 kubernetesVersion: aks.kubernetesVersion,
                 enableRBAC: true,
                 identity: { type: "SystemAssigned" },
@@ -140,7 +144,7 @@ export class AksCluster extends pulumi.ComponentResource {
                 kubeconfig: this.kubeconfig,
                 // AKS rotates its user credentials; without a clusterIdentifier a changed or unknown
                 // kubeconfig replaces the provider and every object it manages (pulumi-kubernetes).
-                clusterIdentifier: `${name}-aks`,
+                clusterIdentifier: pulumi.interpolate`${physicalName}-aks`,
             },
             { parent: this, dependsOn: [subnetRole] },
         );

@@ -11,8 +11,9 @@ import { caCertHash, renderInitConfig, renderJoinConfig } from "./render/kubeadm
 import { renderAdminKubeconfig } from "./render/kubeconfig";
 
 export interface KubeadmClusterArgs {
-    /** kubeadm's clusterName (the stack name). */
-    readonly clusterName: string;
+    /** kubeadm's clusterName, also naming the kubeconfig's cluster, the provider's clusterIdentifier
+     * and the nodes' /etc/hosts block (the stack's name kept in state: a renamed stack changes none). */
+    readonly clusterName: pulumi.Input<string>;
     /** Version, networks, control-plane endpoint. */
     readonly kubernetes: KubernetesConfig;
     /** Cluster nodes, control planes first; `kubernetes.bootstrapNode` names the one that runs `kubeadm init`. */
@@ -98,8 +99,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
-        const initConfig = pulumi.all(args.extraCertSANs ?? []).apply((extraSANs) => renderInitConfig({
-            clusterName: args.clusterName,
+        const initConfig = pulumi.all([pulumi.all(args.extraCertSANs ?? []), args.clusterName]).apply(([extraSANs, clusterName]) => renderInitConfig({
+            clusterName,
             node: first,
             kubernetesVersion: args.kubernetes.version,
             podSubnet: args.kubernetes.podSubnet,
@@ -147,7 +148,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 // Without it a changed or unknown kubeconfig (a renewed client certificate) makes the
                 // engine replace the provider and so every object it manages (pulumi-kubernetes
                 // provider.go: only a changed clusterIdentifier replaces the provider when it is set).
-                clusterIdentifier: `${args.clusterName}-kubeadm`,
+                clusterIdentifier: pulumi.interpolate`${args.clusterName}-kubeadm`,
             },
             // The credentials work once init has created the cluster-admins binding.
             { parent: this, dependsOn: [init] },
@@ -289,7 +290,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * cluster-admin by kubeadm since 1.29), renewed by `pulumi up` in its last 60 days. Known at
      * preview whenever the certificates are, and never stale after a kubeadm upgrade.
      */
-    private adminKubeconfig(name: string, clusterName: string, server: pulumi.Input<string>, caKey: tls.PrivateKey, caCert: tls.SelfSignedCert): pulumi.Output<string> {
+    private adminKubeconfig(name: string, clusterName: pulumi.Input<string>, server: pulumi.Input<string>, caKey: tls.PrivateKey, caCert: tls.SelfSignedCert): pulumi.Output<string> {
         const key = new tls.PrivateKey(`${name}-admin-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const csr = new tls.CertRequest(
             `${name}-admin-csr`,
@@ -310,8 +311,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         );
         return pulumi.secret(
             pulumi
-                .all([caCert.certPem, cert.certPem, key.privateKeyPem, server])
-                .apply(([caCertPem, clientCertPem, clientKeyPem, server]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
+                .all([caCert.certPem, cert.certPem, key.privateKeyPem, server, clusterName])
+                .apply(([caCertPem, clientCertPem, clientKeyPem, server, clusterName]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
         );
     }
 }

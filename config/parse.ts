@@ -60,7 +60,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
             // address everywhere (seed 003's Vagrant boxes: 10.0.2.15), cross-node pod traffic breaks.
             podNetworkInterface: raw.kubernetes.podNetworkInterface ?? { canReach: topology.controlPlaneEndpoint.replace(/:\d+$/, "") },
         },
-        infra: infraConfig(raw, opts.stack),
+        infra: infraConfig(raw),
         network: raw.network,
         nodes: topology.nodes,
         ssh: { bastion, dialErrorLimit: raw.ssh.dialErrorLimit },
@@ -78,7 +78,7 @@ function buildConfig(raw: Raw, opts: { stack: string; hasSshPrivateKey: boolean 
     };
 }
 
-function infraConfig(raw: Raw, stack: string): PlatformConfig["infra"] {
+function infraConfig(raw: Raw): PlatformConfig["infra"] {
     const infra = raw.infra;
     switch (infra.provider) {
         case "vsphere":
@@ -88,12 +88,12 @@ function infraConfig(raw: Raw, stack: string): PlatformConfig["infra"] {
                 provider: "azure",
                 azure: {
                     ...infra.azure!,
-                    resourceGroupName: infra.azure!.resourceGroupName ?? `${PROJECT}-${stack}`,
                     osDiskType: infra.azure!.osDiskType ?? defaultOsDiskType(infra.azure!),
                 },
             };
         case "aks":
-            return { provider: "aks", aks: { ...infra.aks!, resourceGroupName: infra.aks!.resourceGroupName ?? `${PROJECT}-${stack}` } };
+            // No resource group default here: the stack derives it from its name kept in state (stacks/names.ts).
+            return { provider: "aks", aks: { ...infra.aks! } };
         default:
             return { provider: "existing" };
     }

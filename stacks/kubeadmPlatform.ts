@@ -9,6 +9,7 @@ import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
 import { AddonHost, ingressAddress, PlatformConfig, stackHosts } from "../config";
 import { StackOutputs } from "./outputs";
+import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
 import { withPort } from "../components/render/urls";
 
@@ -28,6 +29,8 @@ export interface KubeadmInfra {
     readonly kubeconfigServer?: pulumi.Input<string>;
     /** Extra API server certificate names known only at deployment (default: none). */
     readonly extraCertSANs?: pulumi.Input<string>[];
+    /** kubeadm's clusterName and the cluster's other identities (the stack's pinned name, see stacks/names.ts). */
+    readonly clusterName: pulumi.Input<string>;
 }
 
 /**
@@ -35,7 +38,7 @@ export interface KubeadmInfra {
  * NFS, the in-cluster platform and the nodes' registry trust. Shared by every infrastructure.
  */
 export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra): StackOutputs {
-    const name = config.stack;
+    const named = (resource: string) => stackIndependent(config.stack, resource);
     const { machines, ssh } = infra;
     const hosts = stackHosts(config);
     const workers = config.nodes.filter((n) => n.role === "worker");
@@ -52,7 +55,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         : undefined;
     const newBalancer = (after: pulumi.Resource[]) =>
         config.haproxy.enabled
-            ? new HaproxyBalancer(`${name}-lb`, { host: config.haproxy.host.host, ssh, backends: haproxyBackends!, firewall: config.os.firewall, after })
+            ? new HaproxyBalancer("lb", { host: config.haproxy.host.host, ssh, backends: haproxyBackends!, firewall: config.os.firewall, after }, named("lb"))
             : undefined;
     // Fronting the API, HAProxy is on a host of its own (validated), so it only waits for that VM.
     const apiBalancer =
@@ -60,8 +63,8 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [])
             : undefined;
 
-    const cluster = new KubeadmCluster(`${name}-cluster`, {
-        clusterName: name,
+    const cluster = new KubeadmCluster("cluster", {
+        clusterName: infra.clusterName,
         kubernetes: config.kubernetes,
         nodes: config.nodes,
         // Every node knows every machine and resolves the registry at the ingress as nodes reach it.
@@ -80,7 +83,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         initAfter: apiBalancer ? [apiBalancer] : [],
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: infra.extraCertSANs,
-    });
+    }, named("cluster"));
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
     const afterHost = (addon: AddonHost): pulumi.Resource[] => {
@@ -88,17 +91,17 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         return ready ? [ready] : [];
     };
     const flannel = new Flannel(
-        `${name}-flannel`,
+        "flannel",
         { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts },
         // The API server must be up (init); nodes turn Ready only once Flannel runs, so it waits for nothing else.
-        { dependsOn: cluster.ready.slice(0, 1) },
+        { dependsOn: cluster.ready.slice(0, 1), ...named("flannel") },
     );
 
     if (config.haproxy.enabled && !apiBalancer) {
         newBalancer(afterHost(config.haproxy.host));
     }
     const nfs = config.nfs.enabled
-        ? new NfsServer(`${name}-nfs`, {
+        ? new NfsServer("nfs", {
               host: config.nfs.host.host,
               ssh,
               exportPath: config.nfs.exportPath,
@@ -109,12 +112,12 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
               ],
               firewall: config.os.firewall,
               after: afterHost(config.nfs.host),
-          })
+          }, named("nfs"))
         : undefined;
 
     const ingress = infra.ingress ?? ingressAddress(config);
     const platform = new Platform(
-        `${name}-platform`,
+        "platform",
         {
             provider: cluster.provider,
             profile: "kubeadm",
@@ -138,11 +141,11 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         },
         // Pods need the pod network, and the nodes in config (their readiness waits would otherwise race
         // the joins on a new stack). dependsOn is not an input: a new node changes no existing resource.
-        { dependsOn: [flannel, ...cluster.ready] },
+        { dependsOn: [flannel, ...cluster.ready], ...named("platform") },
     );
 
     if (platform.registry) {
-        new RegistryTrust(`${name}-registry-trust`, {
+        new RegistryTrust("registry-trust", {
             nodes: config.nodes,
             ssh,
             registryHost: platform.registry.host,
@@ -150,7 +153,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             mode: config.registry.mode,
             caCertPem: platform.registry.caCertPem,
             after: cluster.prepared,
-        });
+        }, named("registry-trust"));
     }
 
     const platformHosts = [platform.registry?.host, platform.testApp ? `share-storage.${config.domain}` : undefined].filter(

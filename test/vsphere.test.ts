@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 const VM = "vsphere:index/virtualMachine:VirtualMachine";
-const vmInputs = (s: Synthesis, host: string) => named(s, `dev-vms-${host}`).inputs as any;
+const vmInputs = (s: Synthesis, host: string) => named(s, `vms-${host}`).inputs as any;
 
 function errorFor(edit: (raw: any) => void): string {
     const raw = structuredClone(rawConfigOf("dev")) as any;
@@ -53,7 +53,7 @@ describe("dev stack: vSphere clones", () => {
 
     it("item 12: declares the VM folder (type vm, in the datacenter) and puts the VMs in it, unless it exists", async () => {
         const s = await synthStack("dev");
-        const folder = named(s, "dev-vms-folder");
+        const folder = named(s, "vms-folder");
         assert.equal(folder.type, "vsphere:index/folder:Folder");
         assert.deepEqual(folder.inputs, { path: "k8s-platform-dev", type: "vm", datacenterId: "datacenter-Datacenter" });
         assert.equal(folder.options.retainOnDelete, true, "it keeps the retained storage VM");
@@ -76,7 +76,7 @@ describe("dev stack: vSphere clones", () => {
         // The state of an earlier `pulumi up`: test-node1 was cloned with .172; the config now says .180.
         const earlier: MockOverrides = {
             state: (type, name, inputs) =>
-                type === VM && name === "dev-vms-test-node1"
+                type === VM && name === "vms-test-node1"
                     ? { clone: { ...(inputs.clone as object), customize: { ...(inputs.clone as any).customize, networkInterfaces: [{ ipv4Address: "192.168.111.172", ipv4Netmask: 24 }] } } }
                     : undefined,
         };
@@ -109,10 +109,10 @@ describe("dev stack: vSphere clones", () => {
     it("item 15: adopts an existing VM (the storage VM a destroy kept) through the import option", async () => {
         const path = "/Datacenter/vm/k8s-platform-dev/test-storage1";
         const s = await synthStack("dev", (raw: any) => (raw.infra.vsphere.adopt = { "test-storage1": path }));
-        const storage = named(s, "dev-vms-test-storage1");
+        const storage = named(s, "vms-test-storage1");
         assert.equal(storage.options.import, path);
         assert.equal(storage.read, false);
-        assert.equal(named(s, "dev-vms-test-node1").options.import, undefined);
+        assert.equal(named(s, "vms-test-node1").options.import, undefined);
         assert.match(errorFor((raw) => (raw.infra.vsphere.adopt = { "test-storag1": path })), /k8s-platform:infra\.vsphere\.adopt\.test-storag1: "test-storag1" is not a VM of this stack; VMs: .*test-storage1/);
         assert.match(errorFor((raw) => (raw.infra.vsphere.adopt = { "test-storage1": "test-storage1" })), /infra\.vsphere\.adopt\.test-storage1: "test-storage1" is not a VM inventory path/);
     });
@@ -136,7 +136,7 @@ describe("dev stack: vSphere clones", () => {
     it("item 2: adopting the retained storage VM keeps its disks: the diffed inputs carry the imported disks unchanged", async () => {
         const adoptPath = "/Datacenter/vm/k8s-platform-dev/test-storage1";
         const s = await synthStack("dev", (raw: any) => (raw.infra.vsphere.adopt = { "test-storage1": adoptPath }), {
-            mocks: { state: (type, name) => (type === VM && name === "dev-vms-test-storage1" ? { disks: importedDisks } : undefined) },
+            mocks: { state: (type, name) => (type === VM && name === "vms-test-storage1" ? { disks: importedDisks } : undefined) },
         });
         const storage = byType(s, VM).find((r) => r.options.import === adoptPath)!;
         const olds = { ...storage.inputs, disks: importedDisks };
@@ -165,14 +165,14 @@ describe("dev stack: vSphere clones", () => {
             { label: "disk1", unitNumber: 1, size: 100, thinProvisioned: true, eagerlyScrub: false },
         ];
         const s = await synthStack("dev", undefined, withTemplate({ disks: [{ label: "Hard disk 1", size: 20, thinProvisioned: true, eagerlyScrub: false, unitNumber: 0 }] }));
-        const node = named(s, "dev-vms-test-node1");
+        const node = named(s, "vms-test-node1");
         const diffed = inputsAfterIgnoreChanges(node.inputs, { ...node.inputs, disks: created }, node.options.ignoreChanges ?? []) as any;
         assert.deepEqual(diskChanges(created, diffed.disks), []);
     });
 
     it("item 2: a larger configured disk on a running VM is refused with the procedure, not silently skipped", async () => {
         const running: MockOverrides = {
-            state: (type, name, inputs) => (type === VM && name === "dev-vms-test-node1" ? { disks: [{ ...(inputs.disks as any[])[0], size: 50 }] } : undefined),
+            state: (type, name, inputs) => (type === VM && name === "vms-test-node1" ? { disks: [{ ...(inputs.disks as any[])[0], size: 50 }] } : undefined),
         };
         await assert.doesNotReject(synthStack("dev", (raw: any) => (raw.nodes[1].diskGb = 40), { mocks: running }));
         await assert.rejects(
@@ -187,8 +187,8 @@ describe("issue 18 item 12: a recreated machine is prepared and joined again", (
         state: (t, name) => (t === type && name === `${stackVm}-${host}` ? { [field]: "recreated-machine-id" } : undefined),
     });
     const cases = [
-        { stack: "dev", vms: "dev-vms", cluster: "dev-cluster", host: "test-node1", field: "uuid", type: VM },
-        { stack: "azure", vms: "azure-vms", cluster: "azure-cluster", host: "k8s-node1", field: "vmId", type: "azure-native:compute:VirtualMachine" },
+        { stack: "dev", vms: "vms", cluster: "cluster", host: "test-node1", field: "uuid", type: VM },
+        { stack: "azure", vms: "vms", cluster: "cluster", host: "k8s-node1", field: "vmId", type: "azure-native:compute:VirtualMachine" },
     ];
     for (const c of cases) {
         it(`${c.stack}: a new ${c.field} re-runs every create step on that machine and nothing elsewhere; no delete step runs`, async () => {
@@ -197,7 +197,7 @@ describe("issue 18 item 12: a recreated machine is prepared and joined again", (
             const onHost = (s: Synthesis) => commandsByName(s);
             const [b, a] = [onHost(before), onHost(after)];
             const changed = [...b.keys()].filter((name) => JSON.stringify(b.get(name)!.create) !== JSON.stringify(a.get(name)!.create)).sort();
-            assert.deepEqual(changed, [`${c.cluster}-${c.host}-hosts`, `${c.cluster}-${c.host}-join`, `${c.cluster}-${c.host}-prepare`, `${c.stack}-registry-trust-${c.host}-containerd`].sort());
+            assert.deepEqual(changed, [`${c.cluster}-${c.host}-hosts`, `${c.cluster}-${c.host}-join`, `${c.cluster}-${c.host}-prepare`, `registry-trust-${c.host}-containerd`].sort());
             for (const name of changed) {
                 assert.match(String(unwrapSecrets(a.get(name)!.create)), /^export MACHINE_ID='recreated-machine-id'$/m, name);
                 assert.deepEqual(a.get(name)!.delete, b.get(name)!.delete, `${name}: an input change, not a replacement: the delete step (kubeadm reset) does not run`);
