@@ -26,6 +26,32 @@ export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyOpenssh: 
     return `#cloud-config\nssh_keys:\n  ed25519_private: |\n${indented}\n  ed25519_public: ${publicKeyOpenssh.trim()}\n`;
 }
 
+/**
+ * What Azure fixes at creation and refuses to change in place ("Changing property
+ * 'linuxConfiguration.ssh.publicKeys' is not allowed", PropertyChangeNotAllowed; the same for
+ * adminUsername; custom data): never sent again. A newer image applies to new VMs only. The SSH
+ * key and the admin user are installed by the VM's access extension instead (see `sshAccess`).
+ */
+export const AZURE_VM_IGNORE_CHANGES = [
+    "storageProfile.imageReference",
+    "osProfile.customData",
+    "osProfile.adminUsername",
+    "osProfile.linuxConfiguration.ssh.publicKeys",
+];
+
+/**
+ * The admin user's SSH access through Azure's VM agent, the mechanism `az vm user update` uses:
+ * the VMAccessForLinux extension (Azure/azure-linux-extensions VMAccess/vmaccess.py,
+ * _set_user_account_pub_key) creates the user if missing (`MyDistro.create_account(…,
+ * enable_passwordless_access)`, so sudo needs no password) and, with `remove_prior_keys`, writes
+ * `ssh_key` as the user's only authorized key ("Removed prior ssh keys and added new key"). It
+ * needs no SSH, so a rotated key (or a new admin user) is installed before any command connects
+ * with it; a changed setting re-runs the extension.
+ */
+export function sshAccessSettings(adminUser: string, publicKey: string): Record<string, unknown> {
+    return { username: adminUser, ssh_key: publicKey, remove_prior_keys: true, enable_passwordless_access: true };
+}
+
 /** Public DNS name of a node's public IP: <prefix>-<node>.<location>.cloudapp.azure.com. */
 export function azureNodeFqdn(dnsLabelPrefix: pulumi.Input<string>, location: string, node: string): pulumi.Output<string> {
     return pulumi.interpolate`${dnsLabelPrefix}-${node}.${location}.cloudapp.azure.com`;
@@ -38,6 +64,8 @@ export function azureNodeFqdn(dnsLabelPrefix: pulumi.Input<string>, location: st
  */
 export class AzureNodes extends pulumi.ComponentResource {
     public readonly machines: Record<string, compute.VirtualMachine>;
+    /** Per node, what commands wait for: the VM with the stack's SSH key installed for the admin user. */
+    public readonly reachable: Record<string, pulumi.Resource>;
     /** Each VM's SSH host public key (authorized_keys form), when generated here. */
     public readonly hostKeys: Record<string, pulumi.Output<string>>;
     /** Each VM's vmId: a VM recreated under the same name has another (see SshAccess.machineIds). */
@@ -48,6 +76,7 @@ export class AzureNodes extends pulumi.ComponentResource {
         const az = args.azure;
         const common = { resourceGroupName: args.resourceGroupName, location: az.location };
         this.machines = {};
+        this.reachable = {};
         this.hostKeys = {};
         this.ids = {};
         for (const node of args.nodes) {
@@ -122,9 +151,21 @@ export class AzureNodes extends pulumi.ComponentResource {
                     },
                     networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
                 },
-                // A newer image (or "latest" resolving differently) applies to new VMs only; custom data
-                // is fixed when a VM is created (Azure refuses to change it).
-                { parent: this, ignoreChanges: ["storageProfile.imageReference", "osProfile.customData"] },
+                { parent: this, ignoreChanges: AZURE_VM_IGNORE_CHANGES },
+            );
+            this.reachable[node.name] = new compute.VirtualMachineExtension(
+                `${name}-${node.name}-ssh-access`,
+                {
+                    ...common,
+                    vmName: this.machines[node.name].name,
+                    vmExtensionName: "VMAccessForLinux",
+                    publisher: "Microsoft.OSTCExtensions",
+                    type: "VMAccessForLinux",
+                    typeHandlerVersion: "1.5",
+                    autoUpgradeMinorVersion: true,
+                    protectedSettings: pulumi.output(args.sshPublicKey).apply((key) => sshAccessSettings(az.adminUser, key)),
+                },
+                { parent: this },
             );
         }
         for (const [node, vm] of Object.entries(this.machines)) {

@@ -92,7 +92,8 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
     const apiFqdn = azureNodeFqdn(dnsLabelPrefix, az.location, firstControlPlane.name);
     const firstWorker = config.nodes.find((n) => n.role === "worker") ?? firstControlPlane;
     const outputs = buildKubeadmPlatform(config, {
-        machines: nodes.machines,
+        // Commands wait for the SSH key to be installed (a rotated key, a new admin user) on their VM.
+        machines: nodes.reachable,
         ssh: {
             ...ssh,
             hostKeys: nodes.hostKeys,

@@ -7,8 +7,10 @@ import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
 import { parseConfig, ConfigError } from "../config";
-import { containsSecret, maskSecrets, MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { containsSecret, maskSecrets, MOCK_KUBECONFIG, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { program } from "../stacks/program";
 import { byType, commands, envOf, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, validateManifest } from "./helpers";
+import { inputsAfterIgnoreChanges } from "../tools/engineModel";
 
 const rulesOf = (s: Synthesis, nsg = "net-nsg"): SecurityRule[] => (named(s, nsg).inputs.securityRules as SecurityRule[]) ?? [];
 
@@ -98,7 +100,7 @@ describe("azure stack: kubeadm on Azure VMs", () => {
         const prep = named(s, "cluster-k8s-node1-prepare");
         assert.equal(hostOf(prep), "k8sp-abc123-k8s-node1.eastus.cloudapp.azure.com");
         assert.equal((unwrapSecrets(prep.inputs.connection) as any).user, "azureuser");
-        assert.deepEqual(prep.dependsOn, ["vms-k8s-node1"]);
+        assert.deepEqual(prep.dependsOn, ["vms-k8s-node1-ssh-access"], "the VM, with the SSH key installed");
     });
 
     it("names the control plane's public DNS name in the API certificate and the kubeconfig", () => {
@@ -427,3 +429,56 @@ describe("azure: SSH host keys the program generates", () => {
     });
 });
 
+
+describe("issue 18 item 10: rotating the SSH key or changing adminUser on Azure", () => {
+    const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINewRotatedKey k8s-platform";
+    /** The azure stack with another private key (its public key as tls.getPublicKey derives it). */
+    async function rotated(edit?: (raw: any) => void): Promise<Synthesis> {
+        const { config, secretKeys } = readStackFile("azure");
+        config["k8s-platform:sshPrivateKey"] = "-----BEGIN OPENSSH PRIVATE KEY-----\nrotated-key\n-----END OPENSSH PRIVATE KEY-----\n";
+        if (edit) {
+            const azure = JSON.parse(config["k8s-platform:infra"]);
+            const raw = { infra: azure };
+            edit(raw);
+            config["k8s-platform:infra"] = JSON.stringify(raw.infra);
+        }
+        return synthesize("azure", config, secretKeys, program, {
+            invoke: (token) => (token === "tls:index/getPublicKey:getPublicKey" ? { publicKeyOpenssh: NEW_KEY, publicKeyPem: "NEW-PEM" } : undefined),
+        });
+    }
+
+    it("never asks Azure to change a VM's keys or admin user (refused in place): the diffed osProfile is the VM's own", async () => {
+        const before = await synthStack("azure");
+        const after = await rotated((raw) => (raw.infra.azure.adminUser = "k8sadmin"));
+        for (const vm of byType(after, "azure-native:compute:VirtualMachine")) {
+            const old = named(before, vm.name).inputs;
+            const diffed = inputsAfterIgnoreChanges(unwrapSecrets(vm.inputs) as any, unwrapSecrets(old) as any, vm.options.ignoreChanges ?? []) as any;
+            assert.deepEqual(diffed.osProfile, unwrapSecrets(old.osProfile), `${vm.name}: no osProfile change reaches the API`);
+        }
+    });
+
+    it("installs the key for the admin user through the VM agent (VMAccessForLinux) before any command connects with it", async () => {
+        const s = await rotated();
+        for (const node of ["k8s-master", "k8s-node1"]) {
+            const access = named(s, `vms-${node}-ssh-access`);
+            const inputs = unwrapSecrets(access.inputs) as any;
+            assert.deepEqual([inputs.publisher, inputs.type, inputs.vmName], ["Microsoft.OSTCExtensions", "VMAccessForLinux", node]);
+            assert.deepEqual(inputs.protectedSettings, { username: "azureuser", ssh_key: NEW_KEY, remove_prior_keys: true, enable_passwordless_access: true });
+            assert.deepEqual(named(s, `cluster-${node}-prepare`).dependsOn, [access.name], "the first command on the node waits for its key");
+        }
+    });
+
+    it("a rotated key re-runs every command with the new key (as the README says), a new adminUser as the new user", async () => {
+        const before = await synthStack("azure");
+        const after = await rotated((raw) => (raw.infra.azure.adminUser = "k8sadmin"));
+        const connection = (s: Synthesis, name: string) => unwrapSecrets(named(s, name).inputs.connection) as any;
+        const keyOnly = await rotated();
+        for (const c of commands(after)) {
+            assert.notDeepEqual(connection(keyOnly, c.name).privateKey, connection(before, c.name).privateKey, `${c.name} runs again with the new key`);
+            assert.match(connection(keyOnly, c.name).privateKey, /rotated-key/);
+            assert.equal(connection(after, c.name).user, "k8sadmin");
+        }
+        const access = unwrapSecrets(named(after, "vms-k8s-node2-ssh-access").inputs) as any;
+        assert.equal(access.protectedSettings.username, "k8sadmin");
+    });
+});

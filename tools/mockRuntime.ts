@@ -166,7 +166,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
             // The VM's BIOS UUID (a new one for every clone) and managed object ID.
             return { uuid: `4216d1c3-0000-0000-0000-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`, moid: `vm-${name.length}` };
         case "azure-native:compute:VirtualMachine":
-            return { vmId: `00000000-0000-4000-8000-${createHash("sha256").update(name).digest("hex").slice(0, 12)}` };
+            return { vmId: `00000000-0000-4000-8000-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`, name: inputs.vmName ?? `${name}${AUTONAME_SUFFIX}` };
         case "kubernetes:core/v1:Service":
             return { status: { loadBalancer: { ingress: [{ ip: "20.30.40.50" }] } } };
         default:
