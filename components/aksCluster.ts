@@ -11,6 +11,18 @@ import { decodeKubeconfig } from "./render/kubeconfig";
 export const ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 /** Azure's built-in Network Contributor role. */
 export const NETWORK_CONTRIBUTOR_ROLE_ID = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+/**
+ * Shown with each role assignment: creating one takes `Microsoft.Authorization/roleAssignments/write`,
+ * which Owner and User Access Administrator hold and Contributor does not. azure-native does not
+ * wait on a refusal: the PUT fails at once with Azure's 403 AuthorizationFailed, naming that action,
+ * and everything that depends on the assignment (the Kubernetes provider, so every in-cluster
+ * object) is not started.
+ */
+export const ROLE_ASSIGNMENT_HINT =
+    "k8s-platform: this role assignment needs the identity running `pulumi up` to hold Owner or User Access Administrator " +
+    "(Microsoft.Authorization/roleAssignments/write) on the resource group or subscription; Contributor is not enough. " +
+    "If it fails with AuthorizationFailed, have an Owner grant User Access Administrator (or run this `up` as an Owner), then run `pulumi up` again.";
+
 /** The pool the program manages (count, size, autoscaler); the inline system pool stays as created. */
 export const NODE_POOL_NAME = "nodes";
 
@@ -120,8 +132,9 @@ export class AksCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        pulumi.log.info(ROLE_ASSIGNMENT_HINT, subnetRole);
 
-        new authorization.RoleAssignment(
+        const acrPull = new authorization.RoleAssignment(
             `${name}-acr-pull`,
             {
                 principalId: cluster.identityProfile.apply((p) => p?.["kubeletidentity"]?.objectId ?? ""),
@@ -131,6 +144,7 @@ export class AksCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        pulumi.log.info(ROLE_ASSIGNMENT_HINT, acrPull);
 
         const credentials = containerservice.listManagedClusterUserCredentialsOutput(
             { resourceGroupName: args.resourceGroupName, resourceName: cluster.name },

@@ -2,7 +2,7 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { aksSecurityRules, nodeSecurityRules, opensToInternet, portsOf, SecurityRule, SERVICE_TAGS, sourcesOf } from "../components/render/azureRules";
-import { ACR_PULL_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID } from "../components/aksCluster";
+import { ACR_PULL_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, ROLE_ASSIGNMENT_HINT } from "../components/aksCluster";
 import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
@@ -480,5 +480,24 @@ describe("issue 18 item 10: rotating the SSH key or changing adminUser on Azure"
         }
         const access = unwrapSecrets(named(after, "vms-k8s-node2-ssh-access").inputs) as any;
         assert.equal(access.protectedSettings.username, "k8sadmin");
+    });
+});
+
+describe("issue 18 item 21: AKS role assignments need Owner or User Access Administrator", () => {
+    it("says so next to each role assignment (azure-native fails a refused assignment at once with AuthorizationFailed)", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const seen: [string, string | undefined][] = [];
+        const original = pulumi.log.info;
+        pulumi.log.info = async (msg: string, resource?: any) => {
+            seen.push([msg, resource?.__name]);
+        };
+        try {
+            await synthStack("aks");
+        } finally {
+            pulumi.log.info = original;
+        }
+        const hinted = seen.filter(([msg]) => msg === ROLE_ASSIGNMENT_HINT).map(([, r]) => r).sort();
+        assert.deepEqual(hinted, ["cluster-acr-pull", "cluster-subnet-network-contributor"]);
+        assert.match(ROLE_ASSIGNMENT_HINT, /Owner or User Access Administrator \(Microsoft\.Authorization\/roleAssignments\/write\).*Contributor is not enough/);
     });
 });
