@@ -42,6 +42,7 @@ export function buildAks(config: PlatformConfig): StackOutputs {
         provider: cluster.provider,
         profile: "aks",
         charts: config.charts,
+        namePrefix: stackName,
         domain: config.domain,
         ingress: config.ingress.enabled
             ? { serviceType: "LoadBalancer", httpNodePort: config.ingress.httpNodePort, httpsNodePort: config.ingress.httpsNodePort }

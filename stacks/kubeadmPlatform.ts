@@ -92,7 +92,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     };
     const flannel = new Flannel(
         "flannel",
-        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts },
+        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts, namePrefix: infra.clusterName },
         // The API server must be up (init); nodes turn Ready only once Flannel runs, so it waits for nothing else.
         { dependsOn: cluster.ready.slice(0, 1), ...named("flannel") },
     );
@@ -122,6 +122,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             provider: cluster.provider,
             profile: "kubeadm",
             charts: config.charts,
+            namePrefix: infra.clusterName,
             domain: config.domain,
             ingress: config.ingress.enabled
                 ? {

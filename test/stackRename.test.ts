@@ -58,6 +58,20 @@ describe("issue 18 item 11: a renamed stack keeps every resource and identity", 
 });
 
 describe("issue 18 item 11: stacks created with stack-named resources keep every one of them", () => {
+    it("each chart's objects keep their resource names: resourcePrefix is the chart's old name, renamed or not", async () => {
+        // Chart v4 names its objects `<resourcePrefix>:<namespace>/<name>`, the prefix defaulting to the
+        // Chart resource's name (pulumi-kubernetes helm/v4 chart.go); a URN carries the parents' types,
+        // not their names, so a kept prefix keeps every object's URN without an alias.
+        for (const [stack, as] of [["lab", "lab"], ["lab", "lab-renamed"], ["dev", "dev"], ["aks", "aks-prod"], ["azure", "azure"]]) {
+            const s = await synthAs(stack, as);
+            const charts = s.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart");
+            assert.ok(charts.length > 0);
+            for (const chart of charts) {
+                assert.equal(chart.inputs.resourcePrefix, `${stack}-${chart.name}`, `${as}: ${chart.name}`);
+            }
+        }
+    });
+
     for (const stack of listStacks()) {
         it(`${stack}: every URN of test/fixtures/urns-before-stack-independent-names/${stack}.txt is an identity of exactly one resource`, async () => {
             const s = await synthStack(stack);
