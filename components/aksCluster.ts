@@ -11,6 +11,18 @@ import { decodeKubeconfig } from "./render/kubeconfig";
 export const ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 /** Azure's built-in Network Contributor role. */
 export const NETWORK_CONTRIBUTOR_ROLE_ID = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+/**
+ * Shown with each role assignment: creating one takes `Microsoft.Authorization/roleAssignments/write`,
+ * which Owner and User Access Administrator hold and Contributor does not. azure-native does not
+ * wait on a refusal: the PUT fails at once with Azure's 403 AuthorizationFailed, naming that action,
+ * and everything that depends on the assignment (the Kubernetes provider, so every in-cluster
+ * object) is not started.
+ */
+export const ROLE_ASSIGNMENT_HINT =
+    "k8s-platform: this role assignment needs the identity running `pulumi up` to hold Owner or User Access Administrator " +
+    "(Microsoft.Authorization/roleAssignments/write) on the resource group or subscription; Contributor is not enough. " +
+    "If it fails with AuthorizationFailed, have an Owner grant User Access Administrator (or run this `up` as an Owner), then run `pulumi up` again.";
+
 /** The pool the program manages (count, size, autoscaler); the inline system pool stays as created. */
 export const NODE_POOL_NAME = "nodes";
 
@@ -20,6 +32,9 @@ export interface AksClusterArgs {
     /** Subnet for the node pool (seed 004: 10.240.0.0/16). */
     readonly subnetId: pulumi.Input<string>;
     readonly subscriptionId: pulumi.Input<string>;
+    /** Base of the cluster's physical names: DNS prefix, registry name, provider identity (default:
+     * the resource name). The stack passes a name kept in state, so a renamed stack changes none. */
+    readonly physicalName?: pulumi.Input<string>;
 }
 
 /**
@@ -40,6 +55,7 @@ export class AksCluster extends pulumi.ComponentResource {
         super("k8s-platform:azure:AksCluster", name, {}, opts);
         const aks = args.aks;
         const common = { resourceGroupName: args.resourceGroupName, location: aks.location };
+        const physicalName = pulumi.output(args.physicalName ?? name);
 
         // Registry names are global and alphanumeric.
         const suffix = new random.RandomString(`${name}-acr-suffix`, { length: 6, special: false, upper: false }, { parent: this });
@@ -47,7 +63,7 @@ export class AksCluster extends pulumi.ComponentResource {
             `${name}-acr`,
             {
                 ...common,
-                registryName: pulumi.interpolate`${name.replace(/[^a-z0-9]/g, "")}${suffix.result}`,
+                registryName: pulumi.interpolate`${physicalName.apply((n) => n.replace(/[^a-z0-9]/g, ""))}${suffix.result}`,
                 sku: { name: aks.acrSku },
                 adminUserEnabled: false,
             },
@@ -58,7 +74,7 @@ export class AksCluster extends pulumi.ComponentResource {
             `${name}-aks`,
             {
                 ...common,
-                dnsPrefix: name,
+                dnsPrefix: physicalName,
                 kubernetesVersion: aks.kubernetesVersion,
                 enableRBAC: true,
                 identity: { type: "SystemAssigned" },
@@ -116,8 +132,9 @@ export class AksCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        pulumi.log.info(ROLE_ASSIGNMENT_HINT, subnetRole);
 
-        new authorization.RoleAssignment(
+        const acrPull = new authorization.RoleAssignment(
             `${name}-acr-pull`,
             {
                 principalId: cluster.identityProfile.apply((p) => p?.["kubeletidentity"]?.objectId ?? ""),
@@ -127,6 +144,7 @@ export class AksCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        pulumi.log.info(ROLE_ASSIGNMENT_HINT, acrPull);
 
         const credentials = containerservice.listManagedClusterUserCredentialsOutput(
             { resourceGroupName: args.resourceGroupName, resourceName: cluster.name },
@@ -140,7 +158,7 @@ export class AksCluster extends pulumi.ComponentResource {
                 kubeconfig: this.kubeconfig,
                 // AKS rotates its user credentials; without a clusterIdentifier a changed or unknown
                 // kubeconfig replaces the provider and every object it manages (pulumi-kubernetes).
-                clusterIdentifier: `${name}-aks`,
+                clusterIdentifier: pulumi.interpolate`${physicalName}-aks`,
             },
             { parent: this, dependsOn: [subnetRole] },
         );

@@ -8,6 +8,8 @@ export interface AzureIngressLoadBalancerArgs {
     /** The ingress controller's node ports (the same config values its Service gets). */
     readonly httpNodePort: number;
     readonly httpsNodePort: number;
+    /** The load balancer's Azure name (default: `<name>-lb`); the rules refer to its parts by ID. */
+    readonly loadBalancerName?: pulumi.Input<string>;
 }
 
 /** Frontend/backend rules of the ingress load balancer: 80 → HTTP node port, 443 → HTTPS node port. */
@@ -30,13 +32,13 @@ export class AzureIngressLoadBalancer extends pulumi.ComponentResource {
         super("k8s-platform:azure:AzureIngressLoadBalancer", name, {}, opts);
         const common = { resourceGroupName: args.resourceGroupName, location: args.location };
         const ip = new network.PublicIPAddress(`${name}-ip`, { ...common, sku: { name: "Standard" }, publicIPAllocationMethod: "Static" }, { parent: this });
-        const lbName = `${name}-lb`;
+        const lbName = args.loadBalancerName ?? `${name}-lb`;
         // Rules refer to parts of the same load balancer by ID, so its name is fixed.
         const part = (kind: string, partName: string) =>
             pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.Network/loadBalancers/${lbName}/${kind}/${partName}`;
         const rules = ingressRules(args.httpNodePort, args.httpsNodePort);
         const lb = new network.LoadBalancer(
-            lbName,
+            `${name}-lb`,
             {
                 ...common,
                 loadBalancerName: lbName,

@@ -27,6 +27,32 @@ export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyOpenssh: 
     return `#cloud-config\nssh_keys:\n  ed25519_private: |\n${indented}\n  ed25519_public: ${publicKeyOpenssh.trim()}\n`;
 }
 
+/**
+ * What Azure fixes at creation and refuses to change in place ("Changing property
+ * 'linuxConfiguration.ssh.publicKeys' is not allowed", PropertyChangeNotAllowed; the same for
+ * adminUsername; custom data): never sent again. A newer image applies to new VMs only. The SSH
+ * key and the admin user are installed by the VM's access extension instead (see `sshAccess`).
+ */
+export const AZURE_VM_IGNORE_CHANGES = [
+    "storageProfile.imageReference",
+    "osProfile.customData",
+    "osProfile.adminUsername",
+    "osProfile.linuxConfiguration.ssh.publicKeys",
+];
+
+/**
+ * The admin user's SSH access through Azure's VM agent, the mechanism `az vm user update` uses:
+ * the VMAccessForLinux extension (Azure/azure-linux-extensions VMAccess/vmaccess.py,
+ * _set_user_account_pub_key) creates the user if missing (`MyDistro.create_account(…,
+ * enable_passwordless_access)`, so sudo needs no password) and, with `remove_prior_keys`, writes
+ * `ssh_key` as the user's only authorized key ("Removed prior ssh keys and added new key"). It
+ * needs no SSH, so a rotated key (or a new admin user) is installed before any command connects
+ * with it; a changed setting re-runs the extension.
+ */
+export function sshAccessSettings(adminUser: string, publicKey: string): Record<string, unknown> {
+    return { username: adminUser, ssh_key: publicKey, remove_prior_keys: true, enable_passwordless_access: true };
+}
+
 /** Public DNS name of a node's public IP: <prefix>-<node>.<location>.cloudapp.azure.com. */
 export function azureNodeFqdn(dnsLabelPrefix: pulumi.Input<string>, location: string, node: string): pulumi.Output<string> {
     return pulumi.interpolate`${dnsLabelPrefix}-${node}.${location}.cloudapp.azure.com`;
@@ -39,14 +65,19 @@ export function azureNodeFqdn(dnsLabelPrefix: pulumi.Input<string>, location: st
  */
 export class AzureNodes extends pulumi.ComponentResource {
     public readonly machines: Record<string, compute.VirtualMachine>;
+    /** Per node, what commands wait for: the VM with the stack's SSH key installed for the admin user. */
+    public readonly reachable: Record<string, pulumi.Resource>;
     /** Each VM's SSH host public key (authorized_keys form), when generated here. */
     public readonly hostKeys: Record<string, pulumi.Output<string>>;
+    /** Each VM's vmId: a VM recreated under the same name has another (see SshAccess.machineIds). */
+    public readonly ids: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: AzureNodesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:azure:AzureNodes", name, {}, opts);
         const az = args.azure;
         const common = { resourceGroupName: args.resourceGroupName, location: az.location };
         this.machines = {};
+        this.reachable = {};
         this.hostKeys = {};
         const resize = new ResizeGuard(`${name}-one-resize-at-a-time`, {
             sizeOf: (inputs) => (inputs?.hardwareProfile as { vmSize?: string } | undefined)?.vmSize,
@@ -57,6 +88,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                 `resize the VMs one by one outside Pulumi (az vm resize -g <group> -n <node> --size <size>; ${DRAIN}), ` +
                 `then set the new size in config and run \`pulumi up --refresh\` (the refreshed VMs show no change).`,
         });
+        this.ids = {};
         for (const node of args.nodes) {
             // Without a pinned host key the command provider accepts any key (ssh.InsecureIgnoreHostKey),
             // and the cluster CA key travels to that host: the VM gets a key made here instead.
@@ -130,10 +162,27 @@ export class AzureNodes extends pulumi.ComponentResource {
                     networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
                 },
                 // A newer image (or "latest" resolving differently) applies to new VMs only; custom data
-                // is fixed when a VM is created (Azure refuses to change it).
-                // One VM's size changes per `up` (ResizeGuard).
-                { parent: this, ignoreChanges: ["storageProfile.imageReference", "osProfile.customData"], hooks: { beforeUpdate: [resize.hook] } },
+                // is fixed when a VM is created (Azure refuses to change it); the admin user and its key
+                // change through the SSH access extension below. One VM's size changes per `up` (ResizeGuard).
+                { parent: this, ignoreChanges: AZURE_VM_IGNORE_CHANGES, hooks: { beforeUpdate: [resize.hook] } },
             );
+            this.reachable[node.name] = new compute.VirtualMachineExtension(
+                `${name}-${node.name}-ssh-access`,
+                {
+                    ...common,
+                    vmName: this.machines[node.name].name,
+                    vmExtensionName: "VMAccessForLinux",
+                    publisher: "Microsoft.OSTCExtensions",
+                    type: "VMAccessForLinux",
+                    typeHandlerVersion: "1.5",
+                    autoUpgradeMinorVersion: true,
+                    protectedSettings: pulumi.output(args.sshPublicKey).apply((key) => sshAccessSettings(az.adminUser, key)),
+                },
+                { parent: this },
+            );
+        }
+        for (const [node, vm] of Object.entries(this.machines)) {
+            this.ids[node] = vm.vmId;
         }
         this.registerOutputs({});
     }

@@ -3,6 +3,12 @@ import * as k8s from "@pulumi/kubernetes";
 import { chartReference, CHARTS, ChartsConfig, KubernetesConfig } from "../config";
 
 export interface FlannelArgs {
+    /** Prefix of the chart's object resource names, `<namePrefix>-<this name>-chart` (default: the
+     * provider's, the chart resource's own name). The stack passes its name kept in state: the
+     * objects keep the names they had when resource names carried the stack's name, and a renamed
+     * stack keeps them (pulumi-kubernetes helm/v4 chart.go Construct: without resourcePrefix "use
+     * the name of the Chart as the resource prefix"). */
+    readonly namePrefix?: pulumi.Input<string>;
     /** The pod network: the same config value kubeadm's podSubnet gets (default 10.244.0.0/16). */
     readonly podCidr: string;
     /** How flanneld picks the interface it sends VXLAN traffic from (kubernetes.podNetworkInterface;
@@ -52,6 +58,7 @@ export class Flannel extends pulumi.ComponentResource {
                 // The release name names every object: fixed, so a stack rename changes nothing.
                 name: "flannel",
                 ...chartReference(CHARTS.flannel, args.charts),
+                resourcePrefix: args.namePrefix ? pulumi.interpolate`${args.namePrefix}-${name}-chart` : undefined,
                 namespace: namespace.metadata.name,
                 values: {
                     podCidr: args.podCidr,

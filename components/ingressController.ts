@@ -3,6 +3,12 @@ import * as k8s from "@pulumi/kubernetes";
 import { chartReference, CHARTS, ChartsConfig } from "../config";
 
 export interface IngressControllerArgs {
+    /** Prefix of the chart's object resource names, `<namePrefix>-<this name>-chart` (default: the
+     * provider's, the chart resource's own name). The stack passes its name kept in state: the
+     * objects keep the names they had when resource names carried the stack's name, and a renamed
+     * stack keeps them (pulumi-kubernetes helm/v4 chart.go Construct: without resourcePrefix "use
+     * the name of the Chart as the resource prefix"). */
+    readonly namePrefix?: pulumi.Input<string>;
     readonly provider: k8s.Provider;
     /** Where the chart comes from (default: its public repository, config/versions.ts). */
     readonly charts?: ChartsConfig;
@@ -51,6 +57,7 @@ export class IngressController extends pulumi.ComponentResource {
             {
                 name: "ingress-nginx",
                 ...chartReference(CHARTS.ingressNginx, args.charts),
+                resourcePrefix: args.namePrefix ? pulumi.interpolate`${args.namePrefix}-${name}-chart` : undefined,
                 namespace: this.namespace,
                 values: {
                     fullnameOverride: "ingress-nginx",

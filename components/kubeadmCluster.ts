@@ -11,8 +11,9 @@ import { apiServerCertSANs, caCertHash, InitConfigInput, renderApiServerCertConf
 import { renderAdminKubeconfig } from "./render/kubeconfig";
 
 export interface KubeadmClusterArgs {
-    /** kubeadm's clusterName (the stack name). */
-    readonly clusterName: string;
+    /** kubeadm's clusterName, also naming the kubeconfig's cluster, the provider's clusterIdentifier
+     * and the nodes' /etc/hosts block (the stack's name kept in state: a renamed stack changes none). */
+    readonly clusterName: pulumi.Input<string>;
     /** Version, networks, control-plane endpoint. */
     readonly kubernetes: KubernetesConfig;
     /** Cluster nodes, control planes first; `kubernetes.bootstrapNode` names the one that runs `kubeadm init`. */
@@ -153,8 +154,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
-        const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([args.extraCertSANs ?? [], settings]).apply(([extraSANs, recorded]) => ({
-            clusterName: args.clusterName,
+        const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([pulumi.all(args.extraCertSANs ?? []), settings, args.clusterName]).apply(([extraSANs, recorded, clusterName]) => ({
+            clusterName,
             node: first,
             kubernetesVersion: args.kubernetes.version,
             ...recorded,
@@ -184,6 +185,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 delete: { script: "kubeadm-reset", env: { NODE_NAME: first.name } },
                 // kubeadm init prints the join command with the token; keep its output out of logs and state.
                 secretOutput: true,
+                // A recreated bootstrap machine must not start a second cluster with the same CA.
+                machineBound: false,
             },
             // kubeadm, containerd and the kernel settings must be in place first.
             { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
@@ -215,7 +218,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 // Without it a changed or unknown kubeconfig (a renewed client certificate) makes the
                 // engine replace the provider and so every object it manages (pulumi-kubernetes
                 // provider.go: only a changed clusterIdentifier replaces the provider when it is set).
-                clusterIdentifier: `${args.clusterName}-kubeadm`,
+                clusterIdentifier: pulumi.interpolate`${args.clusterName}-kubeadm`,
             },
             // The credentials work once init has created the cluster-admins binding.
             { parent: this, dependsOn: [init] },
@@ -527,7 +530,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * cluster-admin by kubeadm since 1.29), renewed by `pulumi up` in its last 60 days. Known at
      * preview whenever the certificates are, and never stale after a kubeadm upgrade.
      */
-    private adminKubeconfig(name: string, clusterName: string, server: pulumi.Input<string>, caKey: tls.PrivateKey, caCert: tls.SelfSignedCert): pulumi.Output<string> {
+    private adminKubeconfig(name: string, clusterName: pulumi.Input<string>, server: pulumi.Input<string>, caKey: tls.PrivateKey, caCert: tls.SelfSignedCert): pulumi.Output<string> {
         const key = new tls.PrivateKey(`${name}-admin-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const csr = new tls.CertRequest(
             `${name}-admin-csr`,
@@ -548,8 +551,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         );
         return pulumi.secret(
             pulumi
-                .all([caCert.certPem, cert.certPem, key.privateKeyPem, server])
-                .apply(([caCertPem, clientCertPem, clientKeyPem, server]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
+                .all([caCert.certPem, cert.certPem, key.privateKeyPem, server, clusterName])
+                .apply(([caCertPem, clientCertPem, clientKeyPem, server, clusterName]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
         );
     }
 }

@@ -3,6 +3,12 @@ import * as k8s from "@pulumi/kubernetes";
 import { chartReference, CHARTS, ChartsConfig } from "../config";
 
 export interface MetalLbArgs {
+    /** Prefix of the chart's object resource names, `<namePrefix>-<this name>-chart` (default: the
+     * provider's, the chart resource's own name). The stack passes its name kept in state: the
+     * objects keep the names they had when resource names carried the stack's name, and a renamed
+     * stack keeps them (pulumi-kubernetes helm/v4 chart.go Construct: without resourcePrefix "use
+     * the name of the Chart as the resource prefix"). */
+    readonly namePrefix?: pulumi.Input<string>;
     readonly provider: k8s.Provider;
     /** Where the chart comes from (default: its public repository, config/versions.ts). */
     readonly charts?: ChartsConfig;
@@ -36,6 +42,7 @@ export class MetalLb extends pulumi.ComponentResource {
                 // The release name names every object: fixed, so a stack rename changes nothing.
                 name: "metallb",
                 ...chartReference(CHARTS.metallb, args.charts),
+                resourcePrefix: args.namePrefix ? pulumi.interpolate`${args.namePrefix}-${name}-chart` : undefined,
                 namespace: ns.metadata.name,
             },
             k8sOpts,

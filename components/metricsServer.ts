@@ -3,6 +3,12 @@ import * as k8s from "@pulumi/kubernetes";
 import { chartReference, CHARTS, ChartsConfig } from "../config";
 
 export interface MetricsServerArgs {
+    /** Prefix of the chart's object resource names, `<namePrefix>-<this name>-chart` (default: the
+     * provider's, the chart resource's own name). The stack passes its name kept in state: the
+     * objects keep the names they had when resource names carried the stack's name, and a renamed
+     * stack keeps them (pulumi-kubernetes helm/v4 chart.go Construct: without resourcePrefix "use
+     * the name of the Chart as the resource prefix"). */
+    readonly namePrefix?: pulumi.Input<string>;
     readonly provider: k8s.Provider;
     /** Where the chart comes from (default: its public repository, config/versions.ts). */
     readonly charts?: ChartsConfig;
@@ -20,6 +26,7 @@ export class MetricsServer extends pulumi.ComponentResource {
                 // The release name names every object: fixed, so a stack rename changes nothing.
                 name: "metrics-server",
                 ...chartReference(CHARTS.metricsServer, args.charts),
+                resourcePrefix: args.namePrefix ? pulumi.interpolate`${args.namePrefix}-${name}-chart` : undefined,
                 namespace: "kube-system",
                 values: { args: (args.kubeletInsecureTls ?? true) ? ["--kubelet-insecure-tls"] : [] },
             },

@@ -9,7 +9,7 @@ export interface NodeHostArgs {
     /** The stack's block of /etc/hosts lines ("IP<TAB>names"), the same on every node. */
     readonly hostsLines: pulumi.Input<string>;
     /** Names the marked block in /etc/hosts (the stack). */
-    readonly hostsBlockName: string;
+    readonly hostsBlockName: pulumi.Input<string>;
     /** Parameters of prepare-node.sh (see config/nodeEnv.ts). */
     readonly prepareEnv: Record<string, string>;
     readonly ssh: SshAccess;
@@ -41,7 +41,10 @@ export class NodeHost extends pulumi.ComponentResource {
             {
                 host: args.node,
                 ssh: args.ssh,
-                create: { script: "hosts-block", env: pulumi.output(args.hostsLines).apply((lines) => ({ BLOCK_NAME: args.hostsBlockName, HOSTS_LINES: lines })) },
+                create: {
+                    script: "hosts-block",
+                    env: pulumi.all([args.hostsLines, args.hostsBlockName]).apply(([lines, block]) => ({ BLOCK_NAME: block, HOSTS_LINES: lines })),
+                },
             },
             onMachine,
         );

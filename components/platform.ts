@@ -16,6 +16,8 @@ export type PlatformStorage =
     | { readonly kind: "storageClass"; readonly storageClassName: string };
 
 export interface PlatformArgs {
+    /** Passed to every chart component (see IngressController.namePrefix; default: none). */
+    readonly namePrefix?: pulumi.Input<string>;
     readonly provider: k8s.Provider;
     /**
      * kubeadm: on-prem or Azure VMs (MetalLB possible, metrics-server from its chart);
@@ -75,13 +77,14 @@ export class Platform extends pulumi.ComponentResource {
         super("k8s-platform:platform:Platform", name, {}, opts);
         const child = { parent: this };
 
-        const metallb = args.metallb ? new MetalLb(`${name}-metallb`, { provider: args.provider, charts: args.charts, addresses: args.metallb.addresses }, child) : undefined;
+        const metallb = args.metallb ? new MetalLb(`${name}-metallb`, { provider: args.provider, charts: args.charts, namePrefix: args.namePrefix, addresses: args.metallb.addresses }, child) : undefined;
         if (args.ingress) {
             this.ingress = new IngressController(
                 `${name}-ingress`,
                 {
                     provider: args.provider,
                     charts: args.charts,
+                    namePrefix: args.namePrefix,
                     ...args.ingress,
                     azureHealthProbe: args.profile === "aks",
                     readAddress: args.profile === "aks",
@@ -91,7 +94,7 @@ export class Platform extends pulumi.ComponentResource {
             );
         }
         if (args.metricsServer) {
-            new MetricsServer(`${name}-metrics-server`, { provider: args.provider, charts: args.charts, ...args.metricsServer }, child);
+            new MetricsServer(`${name}-metrics-server`, { provider: args.provider, charts: args.charts, namePrefix: args.namePrefix, ...args.metricsServer }, child);
         }
 
         // Config validation guarantees both; this only guards direct use of the component.

@@ -17,6 +17,11 @@ export interface SshAccess {
     /** Host public keys, per host name, of machines the program gave a key (default: none; a key
      * in the host's own config wins). */
     readonly hostKeys?: Record<string, pulumi.Input<string>>;
+    /** The identity of the machine behind each host name, when the program creates it (vSphere
+     * uuid, Azure vmId; default: none, existing hosts). Every create step on that host carries it,
+     * so a machine recreated under the same name (deleted out of band, then `pulumi up`) is prepared
+     * and joined again, and an unchanged machine re-runs nothing. */
+    readonly machineIds?: Record<string, pulumi.Input<string>>;
 }
 
 /**
@@ -74,19 +79,40 @@ export interface RunScriptArgs {
     /** Keep the output out of Pulumi's logs and store it as a secret (default: false): for commands
      * whose output may carry a secret (kubeadm init prints the join command with its token). */
     readonly secretOutput?: boolean;
+    /** Re-run the create step on a new machine under the same host name (default: true; see
+     * `SshAccess.machineIds`). */
+    readonly machineBound?: boolean;
 }
 
 function render(step: ScriptStep): pulumi.Output<string> {
     return pulumi.output(step.env ?? {}).apply((env) => renderInvocation(step.script, env as Record<string, string>));
 }
 
+/**
+ * The create step with the machine's identity as MACHINE_ID (a parameter the scripts ignore): a
+ * changed input re-runs the create step (pulumi-command v1.2.1 has no update for our commands, so
+ * "update" runs create again) and runs no delete step, so the new machine is prepared and joined,
+ * and nothing is reset on the machine that is gone.
+ */
+function createStep(args: RunScriptArgs): ScriptStep | undefined {
+    const machineId = args.machineBound === false ? undefined : args.ssh.machineIds?.[args.host.name];
+    if (!args.create || machineId === undefined) {
+        return args.create;
+    }
+    return {
+        ...args.create,
+        env: pulumi.all([pulumi.output(args.create.env ?? {}), machineId]).apply(([env, id]) => ({ ...(env as Record<string, string>), MACHINE_ID: id })),
+    };
+}
+
 /** A remote command that runs one of the node scripts on a host. */
 export function runScript(name: string, args: RunScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    const create = createStep(args);
     return new command.remote.Command(
         name,
         {
             connection: connectionFor(args.host, args.ssh),
-            create: args.create ? render(args.create) : undefined,
+            create: create ? render(create) : undefined,
             delete: args.delete ? render(args.delete) : undefined,
             stdin: args.secrets
                 ? pulumi.secret(pulumi.output(args.secrets).apply((s) => renderSecretStdin(s as Record<string, string | undefined>)))

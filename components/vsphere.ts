@@ -139,6 +139,8 @@ export class VirtualMachine extends pulumi.CustomResource {
     declare public readonly guestIpAddresses: pulumi.Output<string[]>;
     declare public readonly moid: pulumi.Output<string>;
     declare public readonly uuid: pulumi.Output<string>;
+    /** The disks in state: as created, or as the provider read them on import (kept by ignoreChanges). */
+    declare public readonly disks: pulumi.Output<VirtualMachineDisk[] | undefined>;
     /** The clone settings in state: what the VM was customised with (kept by ignoreChanges). */
     declare public readonly clone: pulumi.Output<VirtualMachineArgs["clone"] | undefined>;
 

@@ -19,20 +19,40 @@ export interface VsphereMachinesArgs {
 
 /**
  * Settings that follow the template but must not change an existing VM: a new template applies
- * to new VMs only. Re-cloning would destroy a running node; the provider refuses a changed
- * thinProvisioned/eagerlyScrub ("these values cannot be changed once set",
- * terraform-provider-vsphere v2.16.1 virtualdevice/virtual_machine_disk_subresource.go
- * DiffExisting) and replaces a NIC whose adapterType changes (new MAC address).
+ * to new VMs only. Re-cloning would destroy a running node; the provider replaces a NIC whose
+ * adapterType changes (new MAC address).
+ *
+ * `disks` as a whole: the disks of a running VM are never changed by a config or template change.
+ * terraform-provider-vsphere v2.16.1 (the upstream of pulumi-vsphere 4.17.0) matches disks by
+ * label, vsphere/internal/virtualdevice/virtual_machine_disk_subresource.go DiskDiffOperation:
+ * "We extrapolate using the label as a "primary key" of sorts." — an old disk whose label is not
+ * in the new list becomes "<deleted>" (keep_on_remove false) and diskApplyOperationDelete removes
+ * it with its VMDK. An imported VM's disks carry vSphere's labels (DiskImportOperation:
+ * `m["label"] = deviceLabel` from the device's description, "Hard disk 1", and
+ * `m["keep_on_remove"] = keepAfterRemove`, false), and the docs (docs/resources/virtual_machine.md,
+ * "Additional Importing Requirements"): "Any custom `label` set at deployment of machine through
+ * Terraform, on import will not have the custom `label`". The program's labels (disk0, …) would
+ * delete the adopted storage VM's data disk; a template with fewer disks would delete a running
+ * node's extra disks. It also refuses a changed thinProvisioned/eagerlyScrub (DiffExisting). A
+ * larger configured disk is therefore refused with the procedure (see `addresses`).
  */
-export const VM_IGNORE_CHANGES = [
-    "clone",
-    "guestId",
-    "firmware",
-    "scsiType",
-    "disks[*].thinProvisioned",
-    "disks[*].eagerlyScrub",
-    "networkInterfaces[*].adapterType",
-];
+export const VM_IGNORE_CHANGES = ["clone", "guestId", "firmware", "scsiType", "disks", "networkInterfaces[*].adapterType"];
+
+/**
+ * The system disk of a running VM keeps its size (`disks` is in ignoreChanges): a configured size
+ * above it would silently not apply, so it is refused with the procedure. A smaller one is fine
+ * (disks never shrink; the VM keeps its disk).
+ */
+function refuseDiskGrowth(host: HostSpec, linkedClone: boolean, disks: vsphere.VirtualMachineDisk[] | undefined): void {
+    const current = Number(disks?.[0]?.size ?? 0);
+    if (!linkedClone && current > 0 && host.size.diskGb > current) {
+        throw new Error(
+            `k8s-platform: the disk size of ${host.name} (nodes[].diskGb, or infra.vsphere.<role>Size.diskGb) changed from ${current} GB to ` +
+                `${host.size.diskGb} GB, but the program never changes the disks of a running VM (a disk change could delete a VMDK). ` +
+                `Put back ${current}, or grow the disk in vCenter (and the partition and filesystem in the guest) to ${host.size.diskGb} GB first.`,
+        );
+    }
+}
 
 /** A vSphere VM's size as its inputs give it: CPUs, memory, first disk. */
 export function vsphereSize(inputs: Record<string, unknown> | undefined): string | undefined {
@@ -58,6 +78,8 @@ export class VsphereMachines extends pulumi.ComponentResource {
      * scripts connect to the new one: that is refused instead.
      */
     public readonly addresses: Record<string, pulumi.Output<string>>;
+    /** Each VM's uuid: a VM recreated under the same name has another (see SshAccess.machineIds). */
+    public readonly ids: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: VsphereMachinesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:infra:VsphereMachines", name, {}, opts);
@@ -91,6 +113,7 @@ export class VsphereMachines extends pulumi.ComponentResource {
                 `give the new size to one machine per \`pulumi up\` with its own keys (nodes[].cpus, memoryMb, diskGb; a role's ` +
                 `size with the other machines' current size set on them), ${DRAIN}; then the next machine.`,
         });
+        this.ids = {};
         for (const host of args.hosts) {
             const vm = new vsphere.VirtualMachine(
                 `${name}-${host.name}`,
@@ -128,7 +151,9 @@ export class VsphereMachines extends pulumi.ComponentResource {
                 },
             );
             this.machines[host.name] = vm;
-            this.addresses[host.name] = vm.clone.apply((clone) => {
+            this.ids[host.name] = vm.uuid;
+            this.addresses[host.name] = pulumi.all([vm.clone, vm.disks]).apply(([clone, disks]) => {
+                refuseDiskGrowth(host, v.linkedClone, disks);
                 const customized = clone?.customize?.networkInterfaces?.[0]?.ipv4Address;
                 if (customized !== undefined && customized !== host.ip) {
                     throw new Error(

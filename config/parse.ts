@@ -87,7 +87,7 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
             etcdBackup,
             certRenewal: raw.kubernetes.certRenewal,
         },
-        infra: infraConfig(raw, opts.stack),
+        infra: infraConfig(raw),
         network: raw.network,
         nodes: topology.nodes,
         ssh: { bastion, dialErrorLimit: raw.ssh.dialErrorLimit },
@@ -105,7 +105,7 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
     };
 }
 
-function infraConfig(raw: Raw, stack: string): PlatformConfig["infra"] {
+function infraConfig(raw: Raw): PlatformConfig["infra"] {
     const infra = raw.infra;
     switch (infra.provider) {
         case "vsphere":
@@ -115,12 +115,12 @@ function infraConfig(raw: Raw, stack: string): PlatformConfig["infra"] {
                 provider: "azure",
                 azure: {
                     ...infra.azure!,
-                    resourceGroupName: infra.azure!.resourceGroupName ?? `${PROJECT}-${stack}`,
                     osDiskType: infra.azure!.osDiskType ?? defaultOsDiskType(infra.azure!),
                 },
             };
         case "aks":
-            return { provider: "aks", aks: { ...infra.aks!, resourceGroupName: infra.aks!.resourceGroupName ?? `${PROJECT}-${stack}` } };
+            // No resource group default here: the stack derives it from its name kept in state (stacks/names.ts).
+            return { provider: "aks", aks: { ...infra.aks! } };
         default:
             return { provider: "existing" };
     }

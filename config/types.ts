@@ -82,9 +82,9 @@ export interface PlatformConfig {
         | {
               readonly provider: "azure";
               /** dnsLabelPrefix stays undefined when not configured: the stack then generates one. */
-              readonly azure: AzureConfig & { readonly resourceGroupName: string; readonly osDiskType: OsDiskType };
+              readonly azure: AzureConfig & { readonly osDiskType: OsDiskType };
           }
-        | { readonly provider: "aks"; readonly aks: AksConfig & { readonly resourceGroupName: string } };
+        | { readonly provider: "aks"; readonly aks: AksConfig };
     readonly network: Raw["network"];
     /** Cluster nodes, control-plane nodes first in config order. */
     readonly nodes: NodeSpec[];

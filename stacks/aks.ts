@@ -8,6 +8,7 @@ import { Platform } from "../components/platform";
 import { PlatformConfig } from "../config";
 import { hostsLines } from "../components/render/hostsFile";
 import { StackOutputs } from "./outputs";
+import { pinnedStackName, stackIndependent } from "./names";
 
 /**
  * Managed AKS with ACR (seed 004), with the same Platform component as the kubeadm stacks in its
@@ -20,17 +21,28 @@ export function buildAks(config: PlatformConfig): StackOutputs {
         throw new Error("buildAks needs infra.provider aks");
     }
     const aks = config.infra.aks;
-    const name = config.stack;
-    const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: aks.resourceGroupName, location: aks.location });
+    const named = (resource: string) => stackIndependent(config.stack, resource);
+    const stackName = pinnedStackName(config.stack);
+    const rg = new resources.ResourceGroup(
+        "rg",
+        { resourceGroupName: aks.resourceGroupName ?? pulumi.interpolate`k8s-platform-${stackName}`, location: aks.location },
+        named("rg"),
+    );
     const client = authorization.getClientConfigOutput();
     // AKS never edits a subnet NSG: the ingress load balancer's traffic is allowed here.
-    const net = new AzureNetwork(`${name}-net`, { resourceGroupName: rg.name, location: aks.location, cidr: config.network.cidr, securityRules: aksSecurityRules() });
-    const cluster = new AksCluster(`${name}-cluster`, { resourceGroupName: rg.name, aks, subnetId: net.subnetId, subscriptionId: client.subscriptionId });
+    const net = new AzureNetwork("net", { resourceGroupName: rg.name, location: aks.location, cidr: config.network.cidr, securityRules: aksSecurityRules() }, named("net"));
+    const cluster = new AksCluster(
+        "cluster",
+        // The cluster's DNS prefix, registry and provider identity as the stack was created with them.
+        { resourceGroupName: rg.name, aks, subnetId: net.subnetId, subscriptionId: client.subscriptionId, physicalName: pulumi.interpolate`${stackName}-cluster` },
+        named("cluster"),
+    );
 
-    const platform = new Platform(`${name}-platform`, {
+    const platform = new Platform("platform", {
         provider: cluster.provider,
         profile: "aks",
         charts: config.charts,
+        namePrefix: stackName,
         domain: config.domain,
         ingress: config.ingress.enabled
             ? { serviceType: "LoadBalancer", httpNodePort: config.ingress.httpNodePort, httpsNodePort: config.ingress.httpsNodePort }
@@ -40,7 +52,7 @@ export function buildAks(config: PlatformConfig): StackOutputs {
         testApp: config.testApp.enabled ? { replicas: config.testApp.replicas, size: config.testApp.size } : undefined,
         autoscaling: config.autoscaling.enabled ? config.autoscaling : undefined,
         managedDiskClaim: aks.managedDiskClaim ? { storageClassName: "managed-csi", size: "5Gi" } : undefined,
-    });
+    }, named("platform"));
 
     const ingressIp = platform.ingress?.address ?? pulumi.output("");
     const hostNames = [platform.registry?.host, platform.testApp ? `share-storage.${config.domain}` : undefined].filter((h): h is string => h !== undefined);

@@ -11,6 +11,7 @@ import { SshAccess } from "../components/remoteScript";
 import { PlatformConfig } from "../config";
 import { buildKubeadmPlatform } from "./kubeadmPlatform";
 import { StackOutputs } from "./outputs";
+import { pinnedStackName, stackIndependent } from "./names";
 
 /**
  * The OpenSSH public key of the stack's private key (so the VMs trust exactly that key). A public
@@ -30,7 +31,7 @@ function publicKeyOf(privateKey: pulumi.Input<string>): pulumi.Output<string> {
  * DNS name). Config validation reserves its length in the 63-character label limit.
  */
 function generatedDnsLabelPrefix(stack: string): pulumi.Output<string> {
-    const suffix = new random.RandomString(`${stack}-dns-suffix`, { length: 6, special: false, upper: false });
+    const suffix = new random.RandomString("dns-suffix", { length: 6, special: false, upper: false }, stackIndependent(stack, "dns-suffix"));
     return pulumi.interpolate`k8sp-${suffix.result}`;
 }
 
@@ -44,10 +45,15 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         throw new Error("buildAzure needs infra.provider azure");
     }
     const az = config.infra.azure;
-    const name = config.stack;
-    const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: az.resourceGroupName, location: az.location });
+    const named = (resource: string) => stackIndependent(config.stack, resource);
+    const clusterName = pinnedStackName(config.stack);
+    const rg = new resources.ResourceGroup(
+        "rg",
+        { resourceGroupName: az.resourceGroupName ?? pulumi.interpolate`k8s-platform-${clusterName}`, location: az.location },
+        named("rg"),
+    );
     const client = authorization.getClientConfigOutput();
-    const net = new AzureNetwork(`${name}-net`, {
+    const net = new AzureNetwork("net", {
         resourceGroupName: rg.name,
         location: az.location,
         cidr: config.network.cidr,
@@ -59,16 +65,18 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         }),
         // Private nodes still need the internet for packages and images.
         natGateway: az.access === "bastion",
-    });
-    const lb = new AzureIngressLoadBalancer(`${name}-ingress`, {
+    }, named("net"));
+    const lb = new AzureIngressLoadBalancer("ingress", {
         resourceGroupName: rg.name,
         location: az.location,
         subscriptionId: client.subscriptionId,
         httpNodePort: config.ingress.httpNodePort,
         httpsNodePort: config.ingress.httpsNodePort,
-    });
-    const dnsLabelPrefix = az.dnsLabelPrefix ?? generatedDnsLabelPrefix(name);
-    const nodes = new AzureNodes(`${name}-vms`, {
+        // Its name is part of the rules' IDs: the one the stack was created with.
+        loadBalancerName: pulumi.interpolate`${clusterName}-ingress-lb`,
+    }, named("ingress"));
+    const dnsLabelPrefix = az.dnsLabelPrefix ?? generatedDnsLabelPrefix(config.stack);
+    const nodes = new AzureNodes("vms", {
         resourceGroupName: rg.name,
         azure: az,
         dnsLabelPrefix,
@@ -77,17 +85,19 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         sshPublicKey: publicKeyOf(ssh.privateKey),
         workerPoolId: lb.backendPoolId,
         pinHostKeys: az.pinHostKeys,
-    });
+    }, named("vms"));
 
     const publicAccess = az.access === "publicIp";
     const firstControlPlane = config.nodes.find((n) => n.name === config.kubernetes.bootstrapNode) ?? config.nodes[0];
     const apiFqdn = azureNodeFqdn(dnsLabelPrefix, az.location, firstControlPlane.name);
     const firstWorker = config.nodes.find((n) => n.role === "worker") ?? firstControlPlane;
     const outputs = buildKubeadmPlatform(config, {
-        machines: nodes.machines,
+        // Commands wait for the SSH key to be installed (a rotated key, a new admin user) on their VM.
+        machines: nodes.reachable,
         ssh: {
             ...ssh,
             hostKeys: nodes.hostKeys,
+            machineIds: nodes.ids,
             ...(publicAccess ? { addresses: Object.fromEntries(config.nodes.map((n) => [n.name, azureNodeFqdn(dnsLabelPrefix, az.location, n.name)])) } : {}),
         },
         // The API server certificate names the control plane's public DNS name, so the kubeconfig can use it.
@@ -96,6 +106,7 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         // An Azure load balancer does not answer its own backends: nodes use a worker's node ports.
         nodeIngress: { ip: firstWorker.ip, port: config.registry.mode === "tls" ? config.ingress.httpsNodePort : config.ingress.httpNodePort },
         kubeconfigServer: publicAccess ? pulumi.interpolate`https://${apiFqdn}:6443` : undefined,
+        clusterName,
     });
     return { ...outputs, resourceGroup: rg.name };
 }

@@ -10,6 +10,7 @@ import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
 import { AddonHost, ingressAddress, PlatformConfig, stackHosts } from "../config";
 import { StackOutputs } from "./outputs";
+import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
 import { withPort } from "../components/render/urls";
 
@@ -29,6 +30,8 @@ export interface KubeadmInfra {
     readonly kubeconfigServer?: pulumi.Input<string>;
     /** Extra API server certificate names known only at deployment (default: none). */
     readonly extraCertSANs?: pulumi.Input<string>[];
+    /** kubeadm's clusterName and the cluster's other identities (the stack's pinned name, see stacks/names.ts). */
+    readonly clusterName: pulumi.Input<string>;
 }
 
 /**
@@ -36,7 +39,7 @@ export interface KubeadmInfra {
  * NFS, the in-cluster platform and the nodes' registry trust. Shared by every infrastructure.
  */
 export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra): StackOutputs {
-    const name = config.stack;
+    const named = (resource: string) => stackIndependent(config.stack, resource);
     const { machines, ssh } = infra;
     const hosts = stackHosts(config);
     const workers = config.nodes.filter((n) => n.role === "worker");
@@ -53,7 +56,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         : undefined;
     const newBalancer = (after: pulumi.Resource[], reach: SshAccess) =>
         config.haproxy.enabled
-            ? new HaproxyBalancer(`${name}-lb`, { host: config.haproxy.host.host, ssh: reach, backends: haproxyBackends!, firewall: config.os.firewall, after })
+            ? new HaproxyBalancer("lb", { host: config.haproxy.host.host, ssh: reach, backends: haproxyBackends!, firewall: config.os.firewall, after }, named("lb"))
             : undefined;
     // Fronting the API, HAProxy is on a host of its own (validated), so it only waits for that VM.
     const apiBalancer =
@@ -61,8 +64,8 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [], ssh)
             : undefined;
 
-    const cluster = new KubeadmCluster(`${name}-cluster`, {
-        clusterName: name,
+    const cluster = new KubeadmCluster("cluster", {
+        clusterName: infra.clusterName,
         kubernetes: config.kubernetes,
         nodes: config.nodes,
         // Every node knows every machine and resolves the registry at the ingress as nodes reach it.
@@ -82,7 +85,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         initAfter: apiBalancer ? [apiBalancer] : [],
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: infra.extraCertSANs,
-    });
+    }, named("cluster"));
     const maintenance = controlPlaneMaintenance(config, cluster, ssh);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
@@ -91,10 +94,10 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         return ready ? [ready] : [];
     };
     const flannel = new Flannel(
-        `${name}-flannel`,
-        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts },
+        "flannel",
+        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts, namePrefix: infra.clusterName },
         // The API server must be up (init); nodes turn Ready only once Flannel runs, so it waits for nothing else.
-        { dependsOn: cluster.ready.slice(0, 1) },
+        { dependsOn: cluster.ready.slice(0, 1), ...named("flannel") },
     );
 
     // On a cluster node, host services reach it at its recorded address (cluster.ssh).
@@ -102,7 +105,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         newBalancer(afterHost(config.haproxy.host), cluster.ssh);
     }
     const nfs = config.nfs.enabled
-        ? new NfsServer(`${name}-nfs`, {
+        ? new NfsServer("nfs", {
               host: config.nfs.host.host,
               ssh: cluster.ssh,
               exportPath: config.nfs.exportPath,
@@ -113,16 +116,17 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
               ],
               firewall: config.os.firewall,
               after: afterHost(config.nfs.host),
-          })
+          }, named("nfs"))
         : undefined;
 
     const ingress = infra.ingress ?? ingressAddress(config);
     const platform = new Platform(
-        `${name}-platform`,
+        "platform",
         {
             provider: cluster.provider,
             profile: "kubeadm",
             charts: config.charts,
+            namePrefix: infra.clusterName,
             domain: config.domain,
             ingress: config.ingress.enabled
                 ? {
@@ -142,11 +146,11 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         },
         // Pods need the pod network, and the nodes in config (their readiness waits would otherwise race
         // the joins on a new stack). dependsOn is not an input: a new node changes no existing resource.
-        { dependsOn: [flannel, ...cluster.ready] },
+        { dependsOn: [flannel, ...cluster.ready], ...named("platform") },
     );
 
     if (platform.registry) {
-        new RegistryTrust(`${name}-registry-trust`, {
+        new RegistryTrust("registry-trust", {
             nodes: config.nodes,
             ssh: cluster.ssh,
             registryHost: platform.registry.host,
@@ -154,7 +158,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             mode: config.registry.mode,
             caCertPem: platform.registry.caCertPem,
             after: cluster.prepared,
-        });
+        }, named("registry-trust"));
     }
 
     const platformHosts = [platform.registry?.host, platform.testApp ? `share-storage.${config.domain}` : undefined].filter(
@@ -195,7 +199,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
  */
 function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster, ssh: SshAccess): ControlPlaneMaintenance {
     const bootstrap = config.kubernetes.bootstrapNode;
-    return new ControlPlaneMaintenance(`${config.stack}-maintenance`, {
+    return new ControlPlaneMaintenance("maintenance", {
         controlPlanes: config.nodes.filter((n) => n.role === "control-plane"),
         bootstrapNode: bootstrap,
         members: { ...cluster.joins, [bootstrap]: cluster.ready[0] },

@@ -3,6 +3,7 @@ import { SshAccess } from "../components/remoteScript";
 import { PlatformConfig } from "../config";
 import { stackHosts } from "../config";
 import { buildKubeadmPlatform } from "./kubeadmPlatform";
+import { pinnedStackName, stackIndependent } from "./names";
 import { StackOutputs } from "./outputs";
 
 /** A kubeadm platform on vSphere VMs (seed 000) or on existing hosts (seed 003). */
@@ -12,15 +13,19 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutput
         .map((h) => h.host);
     const vms =
         config.infra.provider === "vsphere" && vmHosts.length > 0
-            ? new VsphereMachines(`${config.stack}-vms`, {
+            ? new VsphereMachines(
+                  "vms",
+                  {
                   vsphere: config.infra.vsphere,
                   network: config.network,
                   hosts: vmHosts,
                   // The storage VM holds the share's data: `pulumi destroy` must not delete it.
                   retainOnDelete: config.nfs.enabled && config.nfs.host.kind === "dedicated" ? [config.nfs.host.host.name] : [],
-              })
+                  },
+                  stackIndependent(config.stack, "vms"),
+              )
             : undefined;
     // The scripts reach each VM at its checked address (a changed IP is refused, see VsphereMachines).
-    const reach = vms ? { ...ssh, addresses: { ...ssh.addresses, ...vms.addresses } } : ssh;
-    return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach });
+    const reach = vms ? { ...ssh, addresses: { ...ssh.addresses, ...vms.addresses }, machineIds: vms.ids } : ssh;
+    return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach, clusterName: pinnedStackName(config.stack) });
 }

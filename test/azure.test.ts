@@ -2,15 +2,17 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { aksSecurityRules, nodeSecurityRules, opensToInternet, portsOf, SecurityRule, SERVICE_TAGS, sourcesOf } from "../components/render/azureRules";
-import { ACR_PULL_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID } from "../components/aksCluster";
+import { ACR_PULL_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, ROLE_ASSIGNMENT_HINT } from "../components/aksCluster";
 import { AKS_KUBERNETES_VERSION } from "../config";
 import { readScript } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
 import { parseConfig, ConfigError } from "../config";
-import { containsSecret, maskSecrets, MOCK_KUBECONFIG, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { containsSecret, maskSecrets, MOCK_KUBECONFIG, readStackFile, synthesize, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { program } from "../stacks/program";
 import { byType, commands, envOf, hostOf, manifests, named, rawConfigOf, scriptOf, synthStack, validateManifest } from "./helpers";
+import { inputsAfterIgnoreChanges } from "../tools/engineModel";
 
-const rulesOf = (s: Synthesis, nsg = "azure-net-nsg"): SecurityRule[] => (named(s, nsg).inputs.securityRules as SecurityRule[]) ?? [];
+const rulesOf = (s: Synthesis, nsg = "net-nsg"): SecurityRule[] => (named(s, nsg).inputs.securityRules as SecurityRule[]) ?? [];
 
 function errorFor(stack: string, edit: (raw: any) => void, hasSshPrivateKey = true): string {
     const raw = structuredClone(rawConfigOf(stack)) as any;
@@ -31,9 +33,9 @@ describe("azure stack: kubeadm on Azure VMs", () => {
     });
 
     it("creates a resource group, the seed's VNet/subnet, and one VM, NIC and public IP per node", () => {
-        assert.equal(named(s, "azure-rg").inputs.location, "eastus");
-        assert.deepEqual((named(s, "azure-net-vnet").inputs.addressSpace as any).addressPrefixes, ["10.240.0.0/16"]);
-        assert.equal(named(s, "azure-net-subnet").inputs.addressPrefix, "10.240.0.0/16");
+        assert.equal(named(s, "rg").inputs.location, "eastus");
+        assert.deepEqual((named(s, "net-vnet").inputs.addressSpace as any).addressPrefixes, ["10.240.0.0/16"]);
+        assert.equal(named(s, "net-subnet").inputs.addressPrefix, "10.240.0.0/16");
         const vms = byType(s, "azure-native:compute:VirtualMachine");
         assert.deepEqual(vms.map((v) => v.inputs.vmName).sort(), ["k8s-master", "k8s-node1", "k8s-node2", "k8s-node3"]);
         for (const vm of vms) {
@@ -45,10 +47,10 @@ describe("azure stack: kubeadm on Azure VMs", () => {
             assert.equal(inputs.storageProfile.imageReference.offer, "ubuntu-24_04-lts");
         }
         const nics = Object.fromEntries(byType(s, "azure-native:network:NetworkInterface").map((n) => [n.name, (n.inputs.ipConfigurations as any)[0]]));
-        assert.equal(nics["azure-vms-k8s-node2-nic"].privateIPAddress, "10.240.0.12");
-        assert.equal(nics["azure-vms-k8s-node2-nic"].privateIPAllocationMethod, "Static");
-        assert.equal(nics["azure-vms-k8s-master-nic"].loadBalancerBackendAddressPools.length, 0, "the control plane is not an ingress backend");
-        assert.equal(nics["azure-vms-k8s-node1-nic"].loadBalancerBackendAddressPools.length, 1);
+        assert.equal(nics["vms-k8s-node2-nic"].privateIPAddress, "10.240.0.12");
+        assert.equal(nics["vms-k8s-node2-nic"].privateIPAllocationMethod, "Static");
+        assert.equal(nics["vms-k8s-master-nic"].loadBalancerBackendAddressPools.length, 0, "the control plane is not an ingress backend");
+        assert.equal(nics["vms-k8s-node1-nic"].loadBalancerBackendAddressPools.length, 1);
         assert.equal(byType(s, "azure-native:network:PublicIPAddress").length, 5, "four nodes and the load balancer");
     });
 
@@ -73,7 +75,7 @@ describe("azure stack: kubeadm on Azure VMs", () => {
     });
 
     it("balances 80/443 to the same node ports the ingress Service uses, with health probes", () => {
-        const lb = named(s, "azure-ingress-lb").inputs as any;
+        const lb = named(s, "ingress-lb").inputs as any;
         const chart = byType(s, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === "ingress-nginx")!;
         const nodePorts = (chart.inputs.values as any).controller.service.nodePorts;
         const rule = (name: string) => lb.loadBalancingRules.find((r: any) => r.name === name);
@@ -95,10 +97,10 @@ describe("azure stack: kubeadm on Azure VMs", () => {
                 assert.ok(String(c.inputs.create).includes(readScript(script).replace(/^#!.*\n/, "")), `${c.name} carries ${script}.sh unchanged`);
             }
         }
-        const prep = named(s, "azure-cluster-k8s-node1-prepare");
+        const prep = named(s, "cluster-k8s-node1-prepare");
         assert.equal(hostOf(prep), "k8sp-abc123-k8s-node1.eastus.cloudapp.azure.com");
         assert.equal((unwrapSecrets(prep.inputs.connection) as any).user, "azureuser");
-        assert.deepEqual(prep.dependsOn, ["azure-vms-k8s-node1"]);
+        assert.deepEqual(prep.dependsOn, ["vms-k8s-node1-ssh-access"], "the VM, with the SSH key installed");
     });
 
     it("names the control plane's public DNS name in the API certificate and the kubeconfig", () => {
@@ -131,8 +133,8 @@ describe("azure stack: kubeadm on Azure VMs", () => {
             raw.ssh = { bastion: { host: "bastion.example.net", user: "jump" } };
         });
         assert.equal(byType(b, "azure-native:network:PublicIPAddress").length, 2, "the load balancer and the NAT gateway only");
-        assert.ok(named(b, "azure-net-nat"));
-        const prep = named(b, "azure-cluster-k8s-node1-prepare");
+        assert.ok(named(b, "net-nat"));
+        const prep = named(b, "cluster-k8s-node1-prepare");
         const connection = unwrapSecrets(prep.inputs.connection) as any;
         assert.equal(connection.host, "10.240.0.11");
         assert.equal(connection.proxy.host, "bastion.example.net");
@@ -157,7 +159,7 @@ describe("aks stack: managed AKS with ACR", () => {
 
     it("builds the seed's cluster: 3 x Standard_DS2_v2, Azure CNI overlay, its service network, RBAC, managed identity", () => {
         const aks = byType(s, "azure-native:containerservice:ManagedCluster")[0].inputs as any;
-        const pool = named(s, "aks-cluster-pool").inputs as any;
+        const pool = named(s, "cluster-pool").inputs as any;
         assert.deepEqual([pool.count, pool.vmSize, pool.mode, pool.enableAutoScaling], [3, "Standard_DS2_v2", "User", false]);
         assert.deepEqual([aks.agentPoolProfiles[0].count, aks.agentPoolProfiles[0].mode], [1, "System"]);
         assert.equal(aks.networkProfile.networkPlugin, "azure");
@@ -172,11 +174,11 @@ describe("aks stack: managed AKS with ACR", () => {
     });
 
     it("lets the kubelet identity pull from ACR (AcrPull on the registry's scope)", () => {
-        const role = named(s, "aks-cluster-acr-pull").inputs as any;
+        const role = named(s, "cluster-acr-pull").inputs as any;
         assert.equal(role.principalId, "kubelet-object-id");
         assert.equal(role.principalType, "ServicePrincipal");
         assert.equal(role.roleDefinitionId, `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE_ID}`);
-        assert.equal(role.scope, "aks-cluster-acr-id");
+        assert.equal(role.scope, "cluster-acr-id");
         assert.match(String(s.outputs.acrLoginServer.value), /^aksclusterabc123\.azurecr\.io$/);
     });
 
@@ -184,7 +186,7 @@ describe("aks stack: managed AKS with ACR", () => {
         assert.equal(s.outputs.kubeconfig.secret, true);
         assert.equal(s.outputs.kubeconfig.value, MOCK_KUBECONFIG);
         assert.ok(s.invokes.some((i) => i.token === "azure-native:containerservice:listManagedClusterUserCredentials"));
-        assert.equal(s.outputs.apiEndpoint.value, "https://aks-cluster-aks.hcp.eastus.azmk8s.io");
+        assert.equal(s.outputs.apiEndpoint.value, "https://cluster-aks.hcp.eastus.azmk8s.io");
     });
 
     it("puts ingress behind Azure's load balancer with the health probe Azure needs, and exports its IP", () => {
@@ -302,7 +304,7 @@ describe("issue #10: Azure as the API behaves", () => {
     });
 
     it("item 2: the OS disk type fits the VM size by default; a premium disk on a size without premium storage is refused, naming both keys", async () => {
-        const disk = (x: Synthesis, node: string) => (named(x, `azure-vms-${node}`).inputs as any).storageProfile.osDisk;
+        const disk = (x: Synthesis, node: string) => (named(x, `vms-${node}`).inputs as any).storageProfile.osDisk;
         assert.equal(disk(s, "k8s-node1").managedDisk.storageAccountType, "Premium_LRS", "Standard_D2s_v3 takes premium disks");
         const plain = await synthStack("azure", (raw: any) => (raw.infra.azure.workerSize = "Standard_D2_v3"));
         assert.equal(disk(plain, "k8s-node1").managedDisk.storageAccountType, "StandardSSD_LRS");
@@ -326,15 +328,15 @@ describe("issue #10: Azure as the API behaves", () => {
             errorFor("azure", (raw) => Object.assign(raw.infra.azure, { dnsLabelPrefix: "corp-k8s-prod" }) && (raw.nodes[3].name = long)),
             /k8s-platform:infra\.azure\.dnsLabelPrefix: the public DNS label "corp-k8s-prod-n{60}" of nodes\[3\] \(n{60}\) has 74 characters; Azure allows at most 63/,
         );
-        const suffix = byType(s, "random:index/randomString:RandomString").find((r) => r.name === "azure-dns-suffix")!;
+        const suffix = byType(s, "random:index/randomString:RandomString").find((r) => r.name === "dns-suffix")!;
         assert.deepEqual([suffix.inputs.length, suffix.inputs.upper, suffix.inputs.special], [6, false, false]);
-        const label = (named(s, "azure-vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel;
+        const label = (named(s, "vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel;
         assert.equal(label, "k8sp-abc123-k8s-node1", "k8sp-<the RandomString's result>-<node>");
     });
 
     it("item 4: a configured prefix is used as is, with no random suffix", async () => {
         const fixed = await synthStack("azure", (raw: any) => (raw.infra.azure.dnsLabelPrefix = "k8sp-azure"));
-        assert.equal((named(fixed, "azure-vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel, "k8sp-azure-k8s-node1");
+        assert.equal((named(fixed, "vms-k8s-node1-ip").inputs as any).dnsSettings.domainNameLabel, "k8sp-azure-k8s-node1");
         assert.equal(byType(fixed, "random:index/randomString:RandomString").filter((r) => r.name.endsWith("dns-suffix")).length, 0);
     });
 
@@ -358,12 +360,12 @@ describe("issue #10: AKS as the API behaves", () => {
         assert.equal(inputs.roleDefinitionId, `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${NETWORK_CONTRIBUTOR_ROLE_ID}`);
         assert.equal(inputs.principalId, "cluster-identity-principal-id", "the cluster's system-assigned identity");
         assert.equal(inputs.principalType, "ServicePrincipal");
-        assert.equal(inputs.scope, "aks-net-subnet-id", "scoped to the subnet the pools use");
-        assert.deepEqual(named(s, "aks-cluster-k8s").dependsOn, [role!.name]);
+        assert.equal(inputs.scope, "net-subnet-id", "scoped to the subnet the pools use");
+        assert.deepEqual(named(s, "cluster-k8s").dependsOn, [role!.name]);
     });
 
     it("item 8: the subnet NSG lets the internet reach 80/443 (AKS never edits it) and keeps the VNet open", () => {
-        const rules = rulesOf(s, "aks-net-nsg");
+        const rules = rulesOf(s, "net-nsg");
         for (const port of [80, 443]) {
             assert.ok(rules.some((r) => opensToInternet(r, port)), `port ${port}`);
         }
@@ -376,18 +378,18 @@ describe("issue #10: AKS as the API behaves", () => {
     it("item 9: the node pool is an AgentPool (scaled in place); the inline system pool is kept from drifting", async () => {
         const cluster = byType(s, "azure-native:containerservice:ManagedCluster")[0];
         assert.deepEqual(cluster.options.ignoreChanges, ["agentPoolProfiles"]);
-        const pool = named(s, "aks-cluster-pool");
+        const pool = named(s, "cluster-pool");
         assert.equal(pool.type, "azure-native:containerservice:AgentPool");
         const inputs = pool.inputs as any;
-        assert.equal(inputs.resourceName, "aks-cluster-aksa1b2c3d4", "the cluster's (autonamed) name");
+        assert.equal(inputs.resourceName, "cluster-aksa1b2c3d4", "the cluster's (autonamed) name");
         assert.equal(inputs.agentPoolName, "nodes");
         assert.notEqual(inputs.agentPoolName, (cluster.inputs as any).agentPoolProfiles[0].name, "azure-native cannot create a pool that exists");
-        assert.equal(inputs.vnetSubnetID, "aks-net-subnet-id");
+        assert.equal(inputs.vnetSubnetID, "net-subnet-id");
         const scaled = await synthStack("aks", (raw: any) => (raw.infra.aks.nodeCount = 5));
-        assert.equal((named(scaled, "aks-cluster-pool").inputs as any).count, 5);
+        assert.equal((named(scaled, "cluster-pool").inputs as any).count, 5);
         assert.deepEqual(byType(scaled, "azure-native:containerservice:ManagedCluster")[0].inputs, cluster.inputs, "a new count does not touch the cluster");
         const auto = await synthStack("aks", (raw: any) => (raw.infra.aks.autoscaler = { minCount: 2, maxCount: 6 }));
-        const autoPool = named(auto, "aks-cluster-pool");
+        const autoPool = named(auto, "cluster-pool");
         assert.deepEqual([(autoPool.inputs as any).enableAutoScaling, (autoPool.inputs as any).minCount, (autoPool.inputs as any).maxCount], [true, 2, 6]);
         assert.deepEqual(autoPool.options.ignoreChanges, ["count"]);
     });
@@ -427,3 +429,75 @@ describe("azure: SSH host keys the program generates", () => {
     });
 });
 
+
+describe("issue 18 item 10: rotating the SSH key or changing adminUser on Azure", () => {
+    const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINewRotatedKey k8s-platform";
+    /** The azure stack with another private key (its public key as tls.getPublicKey derives it). */
+    async function rotated(edit?: (raw: any) => void): Promise<Synthesis> {
+        const { config, secretKeys } = readStackFile("azure");
+        config["k8s-platform:sshPrivateKey"] = "-----BEGIN OPENSSH PRIVATE KEY-----\nrotated-key\n-----END OPENSSH PRIVATE KEY-----\n";
+        if (edit) {
+            const azure = JSON.parse(config["k8s-platform:infra"]);
+            const raw = { infra: azure };
+            edit(raw);
+            config["k8s-platform:infra"] = JSON.stringify(raw.infra);
+        }
+        return synthesize("azure", config, secretKeys, program, {
+            invoke: (token) => (token === "tls:index/getPublicKey:getPublicKey" ? { publicKeyOpenssh: NEW_KEY, publicKeyPem: "NEW-PEM" } : undefined),
+        });
+    }
+
+    it("never asks Azure to change a VM's keys or admin user (refused in place): the diffed osProfile is the VM's own", async () => {
+        const before = await synthStack("azure");
+        const after = await rotated((raw) => (raw.infra.azure.adminUser = "k8sadmin"));
+        for (const vm of byType(after, "azure-native:compute:VirtualMachine")) {
+            const old = named(before, vm.name).inputs;
+            const diffed = inputsAfterIgnoreChanges(unwrapSecrets(vm.inputs) as any, unwrapSecrets(old) as any, vm.options.ignoreChanges ?? []) as any;
+            assert.deepEqual(diffed.osProfile, unwrapSecrets(old.osProfile), `${vm.name}: no osProfile change reaches the API`);
+        }
+    });
+
+    it("installs the key for the admin user through the VM agent (VMAccessForLinux) before any command connects with it", async () => {
+        const s = await rotated();
+        for (const node of ["k8s-master", "k8s-node1"]) {
+            const access = named(s, `vms-${node}-ssh-access`);
+            const inputs = unwrapSecrets(access.inputs) as any;
+            assert.deepEqual([inputs.publisher, inputs.type, inputs.vmName], ["Microsoft.OSTCExtensions", "VMAccessForLinux", node]);
+            assert.deepEqual(inputs.protectedSettings, { username: "azureuser", ssh_key: NEW_KEY, remove_prior_keys: true, enable_passwordless_access: true });
+            assert.deepEqual(named(s, `cluster-${node}-prepare`).dependsOn, [access.name], "the first command on the node waits for its key");
+        }
+    });
+
+    it("a rotated key re-runs every command with the new key (as the README says), a new adminUser as the new user", async () => {
+        const before = await synthStack("azure");
+        const after = await rotated((raw) => (raw.infra.azure.adminUser = "k8sadmin"));
+        const connection = (s: Synthesis, name: string) => unwrapSecrets(named(s, name).inputs.connection) as any;
+        const keyOnly = await rotated();
+        for (const c of commands(after)) {
+            assert.notDeepEqual(connection(keyOnly, c.name).privateKey, connection(before, c.name).privateKey, `${c.name} runs again with the new key`);
+            assert.match(connection(keyOnly, c.name).privateKey, /rotated-key/);
+            assert.equal(connection(after, c.name).user, "k8sadmin");
+        }
+        const access = unwrapSecrets(named(after, "vms-k8s-node2-ssh-access").inputs) as any;
+        assert.equal(access.protectedSettings.username, "k8sadmin");
+    });
+});
+
+describe("issue 18 item 21: AKS role assignments need Owner or User Access Administrator", () => {
+    it("says so next to each role assignment (azure-native fails a refused assignment at once with AuthorizationFailed)", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const seen: [string, string | undefined][] = [];
+        const original = pulumi.log.info;
+        pulumi.log.info = async (msg: string, resource?: any) => {
+            seen.push([msg, resource?.__name]);
+        };
+        try {
+            await synthStack("aks");
+        } finally {
+            pulumi.log.info = original;
+        }
+        const hinted = seen.filter(([msg]) => msg === ROLE_ASSIGNMENT_HINT).map(([, r]) => r).sort();
+        assert.deepEqual(hinted, ["cluster-acr-pull", "cluster-subnet-network-contributor"]);
+        assert.match(ROLE_ASSIGNMENT_HINT, /Owner or User Access Administrator \(Microsoft\.Authorization\/roleAssignments\/write\).*Contributor is not enough/);
+    });
+});

@@ -47,8 +47,8 @@ for (const [stack, nodes, workers] of [
             for (const join of joins) {
                 const me = envOf(join, "NODE_NAME")!;
                 const deps = transitiveDependencies(s, join.name);
-                assert.ok(deps.has(`${stack}-cluster-init`), `${me} waits for init`);
-                assert.ok(deps.has(`${stack}-cluster-${me}-prepare`), `${me} waits for its own prep`);
+                assert.ok(deps.has(`cluster-init`), `${me} waits for init`);
+                assert.ok(deps.has(`cluster-${me}-prepare`), `${me} waits for its own prep`);
                 for (const other of workers.filter((w) => w !== me)) {
                     assert.ok(![...deps].some((d) => d.includes(other)), `${me} must not wait for ${other}: ${[...deps].join(", ")}`);
                 }
@@ -68,9 +68,9 @@ for (const [stack, nodes, workers] of [
 
         it("keeps the SSH key, token, CA key and kubeconfig secret wherever they appear", () => {
             // The mock runtime's values for this stack's SSH key, CA key, token parts, kubeconfig, certificate key.
-            const tokenId = `mock${stack}clustertokenid`.slice(0, 6);
-            const tokenSecret = `mock${stack}clustertokensecret`.slice(0, 16);
-            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", tokenId, tokenSecret, `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`, `mock${stack}clustercertificatekey`.padEnd(64, "0")];
+            const tokenId = `mockclustertokenid`.slice(0, 6);
+            const tokenSecret = `mockclustertokensecret`.slice(0, 16);
+            const sensitive = [PLACEHOLDER_SSH_KEY.split("\n")[1], "MOCK-PRIVATE-KEY", tokenId, tokenSecret, `MOCK-PRIVATE-KEY-cluster-admin-key`, `mockclustercertificatekey`.padEnd(64, "0")];
             // Secrets travel base64-encoded on standard input ("NAME=<base64>" lines): decode to look.
             const decodedStdin = commands(s).flatMap((c) =>
                 String(unwrapSecrets(c.inputs.stdin) ?? "")
@@ -99,14 +99,14 @@ for (const [stack, nodes, workers] of [
             assert.equal(s.outputs.kubeconfig.secret, true);
             const kubeconfig = parseYaml(String(s.outputs.kubeconfig.value));
             const key = Buffer.from(kubeconfig.users[0].user["client-key-data"], "base64").toString();
-            assert.equal(key, `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`, "the kubeconfig carries the admin key the program made");
+            assert.equal(key, `MOCK-PRIVATE-KEY-cluster-admin-key`, "the kubeconfig carries the admin key the program made");
         });
 
         it("removes a node safely: drain on the control plane, reset on the node, then the Node object", () => {
             const worker = workers[0];
-            const membership = named(s, `${stack}-cluster-${worker}-membership`);
-            const join = named(s, `${stack}-cluster-${worker}-join`);
-            const nodeObject = named(s, `${stack}-cluster-${worker}-node-object`);
+            const membership = named(s, `cluster-${worker}-membership`);
+            const join = named(s, `cluster-${worker}-join`);
+            const nodeObject = named(s, `cluster-${worker}-node-object`);
             assert.equal(envOf(membership, "ACTION", "delete"), "drain");
             assert.match(String(unwrapSecrets(membership.inputs.delete)), /kubectl drain "\$NODE_NAME" --ignore-daemonsets --delete-emptydir-data/);
             assert.equal(envOf(nodeObject, "ACTION", "delete"), "delete-node");
@@ -168,7 +168,7 @@ describe("dev stack: vSphere VMs", () => {
     });
 
     it("prepares a node only after its VM exists", () => {
-        assert.deepEqual(named(s, "dev-cluster-test-node2-prepare").dependsOn, ["dev-vms-test-node2"]);
+        assert.deepEqual(named(s, "cluster-test-node2-prepare").dependsOn, ["vms-test-node2"]);
     });
 
     it("never grows a disk below the template's", async () => {
@@ -219,7 +219,7 @@ describe("changing the node list", () => {
                     assert.deepEqual(newLine(envOf(r, "HOSTS_LINES"), envOf(after, "HOSTS_LINES")), []);
                     continue;
                 }
-                if (r.name === `${stack}-cluster-join-credentials`) {
+                if (r.name === `cluster-join-credentials`) {
                     // The one control-plane step re-arms the token for the new join.
                     assert.ok(envOf(after, "JOINING_WORKERS")!.split(" ").includes("extra-node"));
                     continue;
@@ -241,9 +241,9 @@ describe("changing the node list", () => {
             raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" };
         });
         assert.equal(envOf(running(s, "kubeadm-init")[0], "UPLOAD_CERTS"), "true");
-        assert.ok(transitiveDependencies(s, "lab-cluster-m3-k8s-join").has("lab-cluster-m2-k8s-join"));
-        assert.ok(!transitiveDependencies(s, "lab-cluster-w1-k8s-join").has("lab-cluster-m2-k8s-join"));
-        const m2 = parseYaml(envOf(named(s, "lab-cluster-m2-k8s-join"), "KUBEADM_CONFIG")!);
+        assert.ok(transitiveDependencies(s, "cluster-m3-k8s-join").has("cluster-m2-k8s-join"));
+        assert.ok(!transitiveDependencies(s, "cluster-w1-k8s-join").has("cluster-m2-k8s-join"));
+        const m2 = parseYaml(envOf(named(s, "cluster-m2-k8s-join"), "KUBEADM_CONFIG")!);
         assert.equal(m2.controlPlane.certificateKey, "@CERTIFICATE_KEY@");
         assert.equal(m2.discovery.bootstrapToken.apiServerEndpoint, "192.168.1.9:6443");
     });
@@ -279,7 +279,7 @@ describe("no secret comes from a resource whose id carries its value (ids are ne
         "random:index/randomPet:RandomPet",
     ];
     // Each of these is a name part or a record, never a secret (why, at its declaration).
-    const NOT_SECRET = [/-dns-suffix$/, /-acr-suffix$/, /-bootstrap-node$/, /-cluster-settings$/, /-initialised$/, /-ip$/];
+    const NOT_SECRET = [/(^|-)dns-suffix$/, /-acr-suffix$/, /-bootstrap-node$/, /-cluster-settings$/, /-initialised$/, /-ip$/, /^stack-name$/];
     for (const stack of ["dev", "lab", "azure", "aks"]) {
         it(`${stack}: every random resource whose id is its value is a non-secret name part or record`, async () => {
             const s = await synthStack(stack);
@@ -288,14 +288,14 @@ describe("no secret comes from a resource whose id carries its value (ids are ne
                 assert.ok(NOT_SECRET.some((re) => re.test(r.name)), `${r.name} (${r.type}) keeps its value as its id; a secret must come from a RandomPassword`);
             }
             if (stack !== "aks") {
-                assert.equal(named(s, `${stack}-cluster-certificate-key`).type, "random:index/randomPassword:RandomPassword");
+                assert.equal(named(s, "cluster-certificate-key").type, "random:index/randomPassword:RandomPassword");
             }
         });
     }
 
     it("the certificate key is 64 hex digits (kubeadm's 32-byte AES key)", async () => {
         const s = await synthStack("lab");
-        const key = named(s, "lab-cluster-certificate-key").inputs as any;
+        const key = named(s, "cluster-certificate-key").inputs as any;
         assert.equal(key.length, 64);
         assert.equal(key.upper, false);
         assert.equal(key.lower, false);

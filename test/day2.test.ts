@@ -17,7 +17,7 @@ function changeAgainstState(scenario: string): { status: number | null; stderr: 
 describe("what kubeadm init fixed is recorded and a change refused before anything runs (issue 18 item 3)", () => {
     it("records the endpoint, pod and service networks and DNS domain like the bootstrap node (keepers, changes ignored)", async () => {
         const s = await synthStack("lab");
-        const pin = named(s, "lab-cluster-cluster-settings");
+        const pin = named(s, "cluster-cluster-settings");
         assert.equal(pin.type, "random:index/randomId:RandomId");
         assert.deepEqual(pin.options.ignoreChanges, ["keepers"]);
         assert.deepEqual(pin.inputs.keepers, { controlPlaneEndpoint: "192.168.1.10:6443", podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local" });
@@ -62,10 +62,10 @@ describe("API server certificate names are applied to the running cluster (issue
         assert.deepEqual(steps.map((c) => envOf(c, "UPLOAD_CONFIG")), ["true", "false", "false"]);
         assert.deepEqual(steps.map(hostOf), ["192.168.1.10", "192.168.1.20", "192.168.1.30"]);
         // Never two API servers restarting together; each after its own node's init or join.
-        assert.ok(transitiveDependencies(s, "lab-cluster-m3-k8s-apiserver-certs").has("lab-cluster-m2-k8s-apiserver-certs"));
-        assert.ok(transitiveDependencies(s, "lab-cluster-m2-k8s-apiserver-certs").has("lab-cluster-apiserver-certs"));
-        assert.ok(named(s, "lab-cluster-m2-k8s-apiserver-certs").dependsOn.includes("lab-cluster-m2-k8s-join"));
-        assert.ok(named(s, "lab-cluster-apiserver-certs").dependsOn.includes("lab-cluster-init"));
+        assert.ok(transitiveDependencies(s, "cluster-m3-k8s-apiserver-certs").has("cluster-m2-k8s-apiserver-certs"));
+        assert.ok(transitiveDependencies(s, "cluster-m2-k8s-apiserver-certs").has("cluster-apiserver-certs"));
+        assert.ok(named(s, "cluster-m2-k8s-apiserver-certs").dependsOn.includes("cluster-m2-k8s-join"));
+        assert.ok(named(s, "cluster-apiserver-certs").dependsOn.includes("cluster-init"));
         // Each renders its own advertise address and the cluster's configuration, no secret.
         const [initCfg, clusterCfg] = parseAllDocuments(envOf(steps[1], "KUBEADM_CONFIG")!).map((d) => d.toJS());
         assert.equal(initCfg.localAPIEndpoint.advertiseAddress, "192.168.1.20");
@@ -85,8 +85,8 @@ describe("API server certificate names are applied to the running cluster (issue
             })
             .map((r) => r.name)
             .sort();
-        assert.deepEqual(differing, ["lab-cluster-apiserver-certs", "lab-cluster-init"]);
-        assert.ok(envOf(named(changed, "lab-cluster-apiserver-certs"), "CERT_SANS")!.split(" ").includes("api.lab.example"));
+        assert.deepEqual(differing, ["cluster-apiserver-certs", "cluster-init"]);
+        assert.ok(envOf(named(changed, "cluster-apiserver-certs"), "CERT_SANS")!.split(" ").includes("api.lab.example"));
     });
 });
 
@@ -105,21 +105,21 @@ describe("a stable endpoint from the first up: HAProxy in front of one control p
         const config = envOf(lb, "HAPROXY_CONFIG")!;
         assert.match(config, /bind \*:6443/);
         assert.match(config, /server m-k8s 192\.168\.1\.10:6443/);
-        assert.ok(named(s, "lab-cluster-init").dependsOn.includes("lab-lb"), "init waits for the balancer");
-        assert.equal(lb.parent, "lab-lb");
-        assert.equal(named(s, "lab-cluster-cluster-settings").inputs.keepers && (named(s, "lab-cluster-cluster-settings").inputs.keepers as any).controlPlaneEndpoint, "192.168.1.5:6443");
+        assert.ok(named(s, "cluster-init").dependsOn.includes("lb"), "init waits for the balancer");
+        assert.equal(lb.parent, "lb");
+        assert.equal(named(s, "cluster-cluster-settings").inputs.keepers && (named(s, "cluster-cluster-settings").inputs.keepers as any).controlPlaneEndpoint, "192.168.1.5:6443");
     });
 
     it("adding two control planes later keeps the endpoint (nothing to refuse) and adds them to HAProxy's 6443 backend", async () => {
         const one = await synthStack("lab", withBalancer(1));
         const three = await synthStack("lab", withBalancer(3));
-        const keepers = (s: typeof one) => named(s, "lab-cluster-cluster-settings").inputs.keepers;
+        const keepers = (s: typeof one) => named(s, "cluster-cluster-settings").inputs.keepers;
         assert.deepEqual(keepers(three), keepers(one));
         const config = envOf(commands(three).find((c) => scriptOf(c) === "haproxy")!, "HAPROXY_CONFIG")!;
         for (const server of ["m-k8s 192.168.1.10:6443", "m2-k8s 192.168.1.20:6443", "m3-k8s 192.168.1.30:6443"]) {
             assert.ok(config.includes(`server ${server}`), server);
         }
-        assert.equal(envOf(named(one, "lab-cluster-init"), "KUBEADM_CONFIG"), envOf(named(three, "lab-cluster-init"), "KUBEADM_CONFIG"));
+        assert.equal(envOf(named(one, "cluster-init"), "KUBEADM_CONFIG"), envOf(named(three, "cluster-init"), "KUBEADM_CONFIG"));
     });
 });
 
@@ -142,19 +142,19 @@ describe("a node's IP is recorded at its creation, on every provider (issue 18 i
             const s = await synthStack(stack);
             const nodes = (s.outputs.nodes.value as { name: string; role: string }[]).filter((n) => n.role === "control-plane" || n.role === "worker");
             for (const node of nodes) {
-                const pin = named(s, `${stack}-cluster-${node.name}-ip`);
+                const pin = named(s, `cluster-${node.name}-ip`);
                 assert.deepEqual(pin.options.ignoreChanges, ["keepers"]);
             }
             const worker = nodes.find((n) => n.role === "worker")!.name;
             const removed = await synthStack(stack, (raw: any) => (raw.nodes = raw.nodes.filter((n: any) => n.name !== worker)));
-            assert.ok(!removed.resources.some((r) => r.name === `${stack}-cluster-${worker}-ip`));
+            assert.ok(!removed.resources.some((r) => r.name === `cluster-${worker}-ip`));
             const readded = await synthStack(stack, (raw: any) => (raw.nodes.find((n: any) => n.name === worker).ip = raw.nodes.find((n: any) => n.name === worker).ip.replace(/\.\d+$/, ".199")));
-            assert.match(String((named(readded, `${stack}-cluster-${worker}-ip`).inputs.keepers as any).ip), /\.199$/);
+            assert.match(String((named(readded, `cluster-${worker}-ip`).inputs.keepers as any).ip), /\.199$/);
         });
     }
 
     it("every command on a node reaches it through the checked address", async () => {
-        const s = await synthStack("lab", undefined, { mocks: { state: (type, name) => (name === "lab-cluster-w1-k8s-ip" ? { keepers: { ip: "192.168.1.101" } } : undefined) } });
+        const s = await synthStack("lab", undefined, { mocks: { state: (type, name) => (name === "cluster-w1-k8s-ip" ? { keepers: { ip: "192.168.1.101" } } : undefined) } });
         for (const c of commands(s).filter((c) => envOf(c, "NODE_NAME") === "w1-k8s" && scriptOf(c) !== "cluster-admin")) {
             assert.equal(hostOf(c), "192.168.1.101", c.name);
         }
@@ -165,19 +165,19 @@ describe("the kubeconfig is known only once kubeadm init has completed (issue 18
     // A preview of a stack whose first `up` stopped part-way: the CA and admin certificate exist (the
     // mock gives their outputs), init did not finish, so its completion marker is still to be created.
     const preview = (initCompleted: boolean) =>
-        synthStack("lab", undefined, { mocks: { preview: true, state: (_t, name) => (initCompleted && name === "lab-cluster-initialised" ? { hex: "0a0b0c0d" } : undefined) } });
+        synthStack("lab", undefined, { mocks: { preview: true, state: (_t, name) => (initCompleted && name === "cluster-initialised" ? { hex: "0a0b0c0d" } : undefined) } });
     const unknown = (value: unknown) => JSON.stringify(value).includes('"__pulumiUnknown":true');
 
     it("after a first up that stopped before init finished: unknown, so the in-cluster provider and charts ask no API server", async () => {
         const s = await preview(false);
-        assert.ok(unknown(named(s, "lab-cluster-k8s").inputs.kubeconfig), "the provider's kubeconfig is unknown at preview");
+        assert.ok(unknown(named(s, "cluster-k8s").inputs.kubeconfig), "the provider's kubeconfig is unknown at preview");
     });
 
     it("once init completed: known (a later change of init's inputs keeps the marker, and so the kubeconfig, known)", async () => {
         const s = await preview(true);
-        assert.ok(!unknown(named(s, "lab-cluster-k8s").inputs.kubeconfig));
-        const marker = named(s, "lab-cluster-initialised");
-        assert.deepEqual(marker.dependsOn, ["lab-cluster-init"]);
+        assert.ok(!unknown(named(s, "cluster-k8s").inputs.kubeconfig));
+        const marker = named(s, "cluster-initialised");
+        assert.deepEqual(marker.dependsOn, ["cluster-init"]);
         assert.deepEqual(Object.keys(marker.inputs).filter((k) => k !== "byteLength"), [], "no input that could ever change it");
     });
 });
@@ -225,7 +225,7 @@ describe("one machine's size changes per up (issue 18 item 9)", () => {
         });
         const run = await update(before, after);
         assert.equal(run.error, undefined);
-        assert.deepEqual(run.updated, ["dev-vms-test-node2"]);
+        assert.deepEqual(run.updated, ["vms-test-node2"]);
     });
 
     it("Azure: a role's vmSize changed for several VMs is refused with the resize-outside-then-refresh procedure", async () => {
@@ -244,16 +244,16 @@ describe("join credentials are armed whenever a join has not completed (issue 18
             raw.nodes.push({ name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" }, { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" });
             raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" };
         });
-        const step = named(s, "lab-cluster-join-credentials");
+        const step = named(s, "cluster-join-credentials");
         assert.equal(scriptOf(step), "join-credentials");
         assert.equal(hostOf(step), "192.168.1.10");
         assert.equal(envOf(step, "JOINING_WORKERS"), "w1-k8s w2-k8s w3-k8s");
         assert.equal(envOf(step, "JOINING_CONTROL_PLANES"), "m2-k8s m3-k8s");
         assert.equal(envOf(step, "WAIT_MINUTES"), "25");
         for (const node of ["m2-k8s", "m3-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]) {
-            assert.ok(step.dependsOn.includes(`lab-cluster-${node}-prepare`), `${node}'s preparation`);
-            assert.ok(!transitiveDependencies(s, `lab-cluster-${node}-join`).has(step.name), `${node}'s join does not wait for it`);
-            assert.ok(transitiveDependencies(s, `lab-cluster-${node}-join`).has("lab-cluster-init"), `${node} joins after init`);
+            assert.ok(step.dependsOn.includes(`cluster-${node}-prepare`), `${node}'s preparation`);
+            assert.ok(!transitiveDependencies(s, `cluster-${node}-join`).has(step.name), `${node}'s join does not wait for it`);
+            assert.ok(transitiveDependencies(s, `cluster-${node}-join`).has("cluster-init"), `${node} joins after init`);
         }
         // The control planes' certificate key comes with it (the certificates are uploaded first).
         assert.ok(String(unwrapSecrets(step.inputs.stdin)).includes("CERTIFICATE_KEY="));

@@ -35,7 +35,7 @@ describe("lab: in-cluster add-ons as the real charts need them", () => {
         assert.ok(ns, "a Namespace kube-flannel is declared");
         assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
         const nsResource = byType(s, "kubernetes:core/v1:Namespace").find((r) => (r.inputs.metadata as any).name === "kube-flannel")!;
-        assert.equal(nsResource.parent, "lab-flannel");
+        assert.equal(nsResource.parent, "flannel");
         assert.equal(chartOf(s, "flannel").inputs.namespace, "kube-flannel");
     });
 
@@ -58,11 +58,11 @@ describe("lab: in-cluster add-ons as the real charts need them", () => {
     });
 
     it("starts in-cluster workloads only after init and every node's join", () => {
-        const platform = named(s, "lab-platform");
-        for (const dep of ["lab-flannel", "lab-cluster-init", "lab-cluster-w1-k8s-join", "lab-cluster-w2-k8s-join", "lab-cluster-w3-k8s-join"]) {
+        const platform = named(s, "platform");
+        for (const dep of ["flannel", "cluster-init", "cluster-w1-k8s-join", "cluster-w2-k8s-join", "cluster-w3-k8s-join"]) {
             assert.ok(platform.dependsOn.includes(dep), `platform waits for ${dep}`);
         }
-        assert.deepEqual(named(s, "lab-flannel").dependsOn, ["lab-cluster-init"]);
+        assert.deepEqual(named(s, "flannel").dependsOn, ["cluster-init"]);
     });
 });
 
@@ -89,16 +89,16 @@ describe("lab: secrets in state and on the wire", () => {
 
     it("builds the admin kubeconfig from a client certificate the program signs, and names the cluster", () => {
         assert.ok(!commands(s).some((c) => scriptOf(c) === "read-kubeconfig"), "no kubeconfig from an SSH command's stdout");
-        const csr = named(s, "lab-cluster-admin-csr");
+        const csr = named(s, "cluster-admin-csr");
         assert.equal((csr.inputs.subject as any).organization, "kubeadm:cluster-admins");
-        const cert = named(s, "lab-cluster-admin-cert");
+        const cert = named(s, "cluster-admin-cert");
         assert.ok(Number(cert.inputs.earlyRenewalHours) >= 30 * 24, "renewed well before expiry");
         assert.deepEqual(cert.inputs.allowedUses, ["client_auth", "digital_signature", "key_encipherment"]);
         const kubeconfig = parseYaml(String(s.outputs.kubeconfig.value));
         assert.equal(kubeconfig.clusters[0].cluster.server, "https://192.168.1.10:6443");
-        const provider = named(s, "lab-cluster-k8s");
+        const provider = named(s, "cluster-k8s");
         assert.equal(provider.inputs.clusterIdentifier, "lab-kubeadm");
-        assert.deepEqual(provider.dependsOn, ["lab-cluster-init"]);
+        assert.deepEqual(provider.dependsOn, ["cluster-init"]);
     });
 
     it("pins SSH host keys given in config, for nodes and the bastion", async () => {
@@ -133,8 +133,8 @@ describe("the bootstrap node is chosen once", () => {
         });
         const init = commands(s).find((c) => scriptOf(c) === "kubeadm-init")!;
         assert.equal(hostOf(init), "192.168.1.10");
-        assert.ok(!s.resources.some((r) => r.name === "lab-cluster-m-k8s-join"), "the bootstrap node never joins");
-        assert.ok(s.resources.some((r) => r.name === "lab-cluster-m2-k8s-join"));
+        assert.ok(!s.resources.some((r) => r.name === "cluster-m-k8s-join"), "the bootstrap node never joins");
+        assert.ok(s.resources.some((r) => r.name === "cluster-m2-k8s-join"));
     });
 
     it("stops, before init can move, when the config picks another node than the one in state", () => {
@@ -149,7 +149,7 @@ describe("the bootstrap node is chosen once", () => {
         // The refusal relies on the engine keeping the recorded keepers: without ignoreChanges a
         // changed keeper replaces the RandomId (keepers is ForceNew) and init could move.
         const s = await synthStack("lab");
-        const pin = named(s, "lab-cluster-bootstrap-node");
+        const pin = named(s, "cluster-bootstrap-node");
         assert.equal(pin.type, "random:index/randomId:RandomId");
         assert.deepEqual(pin.options.ignoreChanges, ["keepers"]);
         assert.deepEqual(pin.inputs.keepers, { node: "m-k8s" });

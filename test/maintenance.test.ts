@@ -75,14 +75,14 @@ describe("the maintenance step on every control plane", () => {
     it("runs control-plane-maintenance.sh after each control plane's init or join, carrying the programs it installs", async () => {
         const s = await synthStack("lab", threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"]));
         const maintenance = commands(s).filter((c) => scriptOf(c) === "control-plane-maintenance");
-        assert.deepEqual(maintenance.map((c) => c.name).sort(), ["lab-maintenance-m-k8s", "lab-maintenance-m2-k8s", "lab-maintenance-m3-k8s"]);
+        assert.deepEqual(maintenance.map((c) => c.name).sort(), ["maintenance-m-k8s", "maintenance-m2-k8s", "maintenance-m3-k8s"]);
         // The bootstrap control plane's waits for init and every join (one SSH session fewer at once there).
         assert.deepEqual(
-            [...named(s, "lab-maintenance-m-k8s").dependsOn].sort(),
-            ["lab-cluster-init", "lab-cluster-m2-k8s-join", "lab-cluster-m3-k8s-join", "lab-cluster-w1-k8s-join", "lab-cluster-w2-k8s-join", "lab-cluster-w3-k8s-join"],
+            [...named(s, "maintenance-m-k8s").dependsOn].sort(),
+            ["cluster-init", "cluster-join-credentials", "cluster-m2-k8s-join", "cluster-m3-k8s-join", "cluster-w1-k8s-join", "cluster-w2-k8s-join", "cluster-w3-k8s-join"],
         );
-        assert.deepEqual(named(s, "lab-maintenance-m2-k8s").dependsOn, ["lab-cluster-m2-k8s-join"]);
-        const m2 = named(s, "lab-maintenance-m2-k8s");
+        assert.deepEqual(named(s, "maintenance-m2-k8s").dependsOn, ["cluster-m2-k8s-join"]);
+        const m2 = named(s, "maintenance-m2-k8s");
         assert.equal(envOf(m2, "NODE_NAME"), "m2-k8s");
         assert.equal(envOf(m2, "BACKUP_SCHEDULE"), "daily");
         assert.equal(envOf(m2, "BACKUP_DIRECTORY"), "/var/backups/etcd");
@@ -113,23 +113,23 @@ describe("the maintenance step on every control plane", () => {
     it("takes an etcd snapshot on the bootstrap control plane before a joined control plane is removed", async () => {
         const s = await synthStack("lab", threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"]));
         const snapshots = commands(s).filter((c) => c.name.endsWith("-pre-removal-snapshot"));
-        assert.deepEqual(snapshots.map((c) => c.name).sort(), ["lab-maintenance-m2-k8s-pre-removal-snapshot", "lab-maintenance-m3-k8s-pre-removal-snapshot"]);
+        assert.deepEqual(snapshots.map((c) => c.name).sort(), ["maintenance-m2-k8s-pre-removal-snapshot", "maintenance-m3-k8s-pre-removal-snapshot"]);
         for (const c of snapshots) {
-            const node = c.name.replace(/^lab-maintenance-|-pre-removal-snapshot$/g, "");
+            const node = c.name.replace(/^maintenance-|-pre-removal-snapshot$/g, "");
             assert.equal(c.inputs.create, undefined, "delete only: no SSH session until the removal");
             assert.equal(scriptOf(c, "delete"), "etcd-backup");
             assert.equal((unwrapSecrets(c.inputs.connection) as { host: string }).host, "192.168.1.10", "on the bootstrap control plane");
             assert.equal(envOf(c, "REASON", "delete"), `before-removal-of-${node}`);
             assert.equal(envOf(c, "NODE_NAME", "delete"), "m-k8s");
             // Deleted before what it depends on: the join, whose delete is `kubeadm reset` (member removal).
-            assert.deepEqual(c.dependsOn, [`lab-cluster-${node}-join`]);
+            assert.deepEqual(c.dependsOn, [`cluster-${node}-join`]);
         }
     });
 
     it("exports certificateExpiry per control plane from the step's standard output (not secret)", async () => {
         const report = { node: "m-k8s", checkedAt: "2026-12-06T15:00:00Z", earliestExpiry: "2027-12-06T15:00:00Z", certificates: { apiserver: "2027-12-06T15:00:00Z" }, certificateAuthorities: { ca: "2036-12-04T15:00:00Z" } };
         const s = await synthStack("lab", undefined, {
-            mocks: { state: (type, name) => (type === "command:remote:Command" && name === "lab-maintenance-m-k8s" ? { stdout: `${JSON.stringify(report)}\n` } : undefined) },
+            mocks: { state: (type, name) => (type === "command:remote:Command" && name === "maintenance-m-k8s" ? { stdout: `${JSON.stringify(report)}\n` } : undefined) },
         });
         assert.equal(s.outputs.certificateExpiry.secret, false);
         assert.deepEqual(s.outputs.certificateExpiry.value, { "m-k8s": report });
@@ -154,7 +154,7 @@ describe("what a change of each key re-runs", () => {
         const differing = [...base, ...after].filter((line) => !(base.has(line) && after.has(line)));
         return [...new Set(differing.map((line) => line.split(" ")[1]))].sort();
     }
-    const allMaintenance = ["lab-maintenance-m-k8s", "lab-maintenance-m2-k8s", "lab-maintenance-m3-k8s"];
+    const allMaintenance = ["maintenance-m-k8s", "maintenance-m2-k8s", "maintenance-m3-k8s"];
 
     for (const [key, value] of [
         ["etcdBackup", { schedule: "*-*-* 02:30:00" }],
@@ -169,8 +169,8 @@ describe("what a change of each key re-runs", () => {
     it("kubernetes.etcdBackup directory and retention: the maintenance steps and the (delete-only) snapshot steps' recorded delete", async () => {
         assert.deepEqual(await changed((raw) => withKubernetes({ etcdBackup: { directory: "/srv/etcd", retention: 3 } })(raw)), [
             ...allMaintenance,
-            "lab-maintenance-m2-k8s-pre-removal-snapshot",
-            "lab-maintenance-m3-k8s-pre-removal-snapshot",
+            "maintenance-m2-k8s-pre-removal-snapshot",
+            "maintenance-m3-k8s-pre-removal-snapshot",
         ].sort());
     });
 });
@@ -183,8 +183,8 @@ describe("adding nodes", () => {
             threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"])(raw);
             (raw.nodes as unknown[]).push({ name: "w4-k8s", ip: "192.168.1.104", role: "worker" });
         });
-        assert.deepEqual(named(three, "lab-maintenance-m-k8s").inputs, named(one, "lab-maintenance-m-k8s").inputs, "two more control planes");
-        for (const name of ["lab-maintenance-m-k8s", "lab-maintenance-m2-k8s", "lab-maintenance-m3-k8s", "lab-maintenance-m2-k8s-pre-removal-snapshot"]) {
+        assert.deepEqual(named(three, "maintenance-m-k8s").inputs, named(one, "maintenance-m-k8s").inputs, "two more control planes");
+        for (const name of ["maintenance-m-k8s", "maintenance-m2-k8s", "maintenance-m3-k8s", "maintenance-m2-k8s-pre-removal-snapshot"]) {
             assert.deepEqual(named(grown, name).inputs, named(three, name).inputs, `${name} would re-run when a worker is added`);
         }
     });

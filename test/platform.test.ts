@@ -148,8 +148,8 @@ for (const stack of ["dev", "lab"]) {
             assert.ok(JSON.parse((pull as any).stringData[".dockerconfigjson"]).auths["registry.localtest.com"]);
             const tomcat = find(ms, "Deployment", "test-app", "tomcat")!;
             assert.deepEqual(tomcat.spec.template.spec.imagePullSecrets, [{ name: "registry-credentials" }]);
-            assert.ok(containsSecret(named(s, `${stack}-platform-registry-pull-secret-0`).inputs.stringData), "the pull secret's data is a Pulumi secret");
-            assert.ok(containsSecret(named(s, `${stack}-platform-registry-htpasswd`).inputs.stringData), "the htpasswd is a Pulumi secret");
+            assert.ok(containsSecret(named(s, `platform-registry-pull-secret-0`).inputs.stringData), "the pull secret's data is a Pulumi secret");
+            assert.ok(containsSecret(named(s, `platform-registry-htpasswd`).inputs.stringData), "the htpasswd is a Pulumi secret");
             assert.equal(s.outputs.registryCredentials.secret, true);
         });
 
@@ -191,11 +191,11 @@ describe("lab: MetalLB in front of ingress (seed 002)", () => {
     });
 
     it("declares the pool and L2 advertisement after the chart (its webhook), namespace privileged", () => {
-        const pool = named(s, "lab-platform-metallb-pool");
+        const pool = named(s, "platform-metallb-pool");
         assert.deepEqual((pool.inputs.spec as any).addresses, ["192.168.1.11-192.168.1.13"]);
-        assert.deepEqual(pool.dependsOn, ["lab-platform-metallb-chart"]);
-        assert.deepEqual(named(s, "lab-platform-metallb-l2").dependsOn, ["lab-platform-metallb-chart"]);
-        assert.equal((named(s, "lab-platform-metallb-namespace").inputs.metadata as any).labels["pod-security.kubernetes.io/enforce"], "privileged");
+        assert.deepEqual(pool.dependsOn, ["platform-metallb-chart"]);
+        assert.deepEqual(named(s, "platform-metallb-l2").dependsOn, ["platform-metallb-chart"]);
+        assert.equal((named(s, "platform-metallb-namespace").inputs.metadata as any).labels["pod-security.kubernetes.io/enforce"], "privileged");
     });
 
     it("serves NFS from m-k8s at /nfs_shared to the node network only, after its node preparation", () => {
@@ -203,7 +203,7 @@ describe("lab: MetalLB in front of ingress (seed 002)", () => {
         assert.equal(envOf(nfs, "EXPORT_PATH"), "/nfs_shared");
         assert.equal(envOf(nfs, "EXPORT_NETWORK"), "192.168.1.0/24");
         assert.equal(envOf(nfs, "VOLUME_DIRS"), "docker_registry test_service");
-        assert.deepEqual(nfs.dependsOn, ["lab-cluster-m-k8s-prepare"]);
+        assert.deepEqual(nfs.dependsOn, ["cluster-m-k8s-prepare"]);
         assert.equal(commands(s).filter((c) => scriptOf(c) === "haproxy").length, 0);
     });
 });
@@ -224,7 +224,7 @@ describe("dev: HAProxy on test-master (seed 000 §13)", () => {
 
     it("runs on test-master with a config haproxy -c accepts", () => {
         const cmd = commands(s).find((c) => scriptOf(c) === "haproxy")!;
-        assert.deepEqual(cmd.dependsOn, ["dev-cluster-test-master-prepare"]);
+        assert.deepEqual(cmd.dependsOn, ["cluster-test-master-prepare"]);
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "haproxy-")), "haproxy.cfg");
         fs.writeFileSync(file, config);
         execFileSync("haproxy", ["-c", "-f", file], { stdio: "pipe" });
@@ -267,12 +267,12 @@ describe("dev: HAProxy on test-master (seed 000 §13)", () => {
     });
 
     it("keeps the storage VM (and the share's data) when the stack is destroyed", () => {
-        const storageVm = named(s, "dev-vms-test-storage1");
+        const storageVm = named(s, "vms-test-storage1");
         assert.equal(storageVm.inputs.numCpus, 1);
         const nfs = commands(s).find((c) => scriptOf(c) === "nfs-server")!;
         assert.equal(envOf(nfs, "EXPORT_PATH"), "/share_storage");
         assert.equal(envOf(nfs, "EXPORT_NETWORK"), "192.168.111.0/24");
-        assert.deepEqual(nfs.dependsOn, ["dev-vms-test-storage1"]);
+        assert.deepEqual(nfs.dependsOn, ["vms-test-storage1"]);
         assert.equal(nfs.inputs.delete, undefined, "removing the NFS server never deletes files");
     });
 });
@@ -299,10 +299,10 @@ function removedBy(base: Synthesis, after: Synthesis): Set<string> {
 
 describe("switching an add-on off removes exactly its resources", () => {
     const cases: [string, string, (raw: any) => void, string[]][] = [
-        ["lab", "MetalLB", (raw) => (raw.metallb = { enabled: false }), ["lab-platform-metallb"]],
-        ["dev", "HAProxy", (raw) => (raw.haproxy = { enabled: false }), ["dev-lb"]],
-        ["lab", "the registry", (raw) => (raw.registry = { enabled: false }), ["lab-platform-registry", "lab-registry-trust"]],
-        ["lab", "metrics-server and the HPA", (raw) => { raw.metricsServer = { enabled: false }; raw.autoscaling = { enabled: false }; }, ["lab-platform-metrics-server", "lab-platform-test-app-hpa"]],
+        ["lab", "MetalLB", (raw) => (raw.metallb = { enabled: false }), ["platform-metallb"]],
+        ["dev", "HAProxy", (raw) => (raw.haproxy = { enabled: false }), ["lb"]],
+        ["lab", "the registry", (raw) => (raw.registry = { enabled: false }), ["platform-registry", "registry-trust"]],
+        ["lab", "metrics-server and the HPA", (raw) => { raw.metricsServer = { enabled: false }; raw.autoscaling = { enabled: false }; }, ["platform-metrics-server", "platform-test-app-hpa"]],
     ];
     for (const [stack, addon, edit, roots] of cases) {
         it(`${stack}: ${addon}`, async () => {

@@ -84,19 +84,19 @@ describe("synth:diff: adding a worker to lab", () => {
         // Added: the new node's own resources only.
         assert.deepEqual(d.added.filter((c) => !c.resource.name.includes("w4-k8s")).map((c) => c.resource.name), []);
         for (const own of ["prepare", "hosts", "join", "membership", "node-object", "role"]) {
-            assert.ok(names(d.added).includes(`lab-cluster-w4-k8s-${own}`), `adds lab-cluster-w4-k8s-${own}`);
+            assert.ok(names(d.added).includes(`cluster-w4-k8s-${own}`), `adds cluster-w4-k8s-${own}`);
         }
-        assert.ok(names(d.added).includes("lab-registry-trust-w4-k8s-containerd"), "the new node trusts the registry");
+        assert.ok(names(d.added).includes("registry-trust-w4-k8s-containerd"), "the new node trusts the registry");
         // Changed, as the README's "What re-runs when" says: each machine's /etc/hosts block (it
         // lists every machine) and the one join-credentials step (it lists the joining nodes, so it
         // re-arms the token for the new join). Nothing that prepares, joins or configures an
         // existing node may re-run.
         const resource = (name: string): DeclaredResource => after.resources.find((r) => r.name === name)!;
-        const allowed = (name: string) => scriptOf(resource(name)) === "hosts-block" || name === "lab-cluster-join-credentials";
+        const allowed = (name: string) => scriptOf(resource(name)) === "hosts-block" || name === "cluster-join-credentials";
         assert.deepEqual(d.changed.map((c) => c.resource.name).filter((n) => !allowed(n)), []);
         assert.deepEqual(
             d.changed.map((c) => c.resource.name).sort(),
-            ["lab-cluster-join-credentials", "lab-cluster-m-k8s-hosts", "lab-cluster-w1-k8s-hosts", "lab-cluster-w2-k8s-hosts", "lab-cluster-w3-k8s-hosts"],
+            ["cluster-join-credentials", "cluster-m-k8s-hosts", "cluster-w1-k8s-hosts", "cluster-w2-k8s-hosts", "cluster-w3-k8s-hosts"],
         );
         // Outputs: the inventory and the /etc/hosts lines name the new node; nothing else.
         assert.deepEqual(d.other.map((f) => f.path), ["outputs.json"]);
@@ -121,10 +121,10 @@ describe("synth:diff: secrets", () => {
         return [
             "planted-ssh-key-7d1c0e55a9b24f3e",
             "MOCK-PRIVATE-KEY",
-            `MOCK-PRIVATE-KEY-${stack}-cluster-admin-key`,
-            mockPassword(`${stack}-cluster-token-secret`, 16),
-            mockPassword(`${stack}-platform-registry-password`, 32),
-            mockPassword(`${stack}-cluster-certificate-key`, 64),
+            `MOCK-PRIVATE-KEY-cluster-admin-key`,
+            mockPassword(`cluster-token-secret`, 16),
+            mockPassword(`platform-registry-password`, 32),
+            mockPassword(`cluster-certificate-key`, 64),
         ];
     }
 

@@ -5,6 +5,7 @@
  * a refactoring that keeps it needs no alias and changes nothing on `pulumi up`.
  */
 import { createHash } from "crypto";
+import { identities } from "./engineModel";
 import { Synthesis } from "./mockRuntime";
 
 /** JSON with object keys sorted, so the hash does not depend on declaration order of fields. */
@@ -16,14 +17,22 @@ function stableJson(value: unknown): string {
     );
 }
 
+/**
+ * One line per resource; a resource that keeps an older URN through an alias lists it after
+ * "aka" (`<name>@<parent name or ->`), so a rename shows in the golden file with the identity it keeps.
+ */
 export function fingerprint(synthesis: Synthesis): string[] {
+    const all = new Map(synthesis.resources.map((r) => [r.name, r]));
     return synthesis.resources
         .map((r) => {
             const hash = createHash("sha256")
                 .update(stableJson({ inputs: r.inputs, dependsOn: [...r.dependsOn].sort(), version: r.version ?? null, read: r.read, options: r.options }))
                 .digest("hex")
                 .slice(0, 16);
-            return `${r.type} ${r.name} ${r.parent ?? "-"} ${hash}`;
+            const aka = identities(r, all)
+                .slice(1)
+                .map((i) => `${i.name}@${i.parent ?? "-"}`);
+            return `${r.type} ${r.name} ${r.parent ?? "-"} ${hash}${aka.length > 0 ? ` aka ${aka.join(" ")}` : ""}`;
         })
         .sort();
 }

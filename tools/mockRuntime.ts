@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -30,6 +31,8 @@ export interface DeclaredResource {
     readonly read: boolean;
     /** Resource options the engine acts on (secret outputs, ignored changes, protection, adoption). */
     readonly options: ResourceOptionsSeen;
+    /** Names from the `aliases` option (`{name}` specs: same type and parent). */
+    readonly aliases?: string[];
 }
 
 export interface ResourceOptionsSeen {
@@ -164,6 +167,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
             return { loginServer: `${String(inputs.registryName)}.azurecr.io` };
         case "azure-native:resources:ResourceGroup":
             return { name: inputs.resourceGroupName ?? name };
+        case "vsphere:index/virtualMachine:VirtualMachine":
+            // The VM's BIOS UUID (a new one for every clone) and managed object ID.
+            return { uuid: `4216d1c3-0000-0000-0000-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`, moid: `vm-${name.length}` };
+        case "azure-native:compute:VirtualMachine":
+            return { vmId: `00000000-0000-4000-8000-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`, name: inputs.vmName ?? `${name}${AUTONAME_SUFFIX}` };
         case "kubernetes:core/v1:Service":
             return { status: { loadBalancer: { ingress: [{ ip: "20.30.40.50" }] } } };
         default:
@@ -281,7 +289,7 @@ export async function synthesize(
     overrides: MockOverrides = {},
 ): Promise<Synthesis> {
     const declared = new Map<string, DeclaredResource>();
-    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string; seen: ResourceOptionsSeen }>();
+    const options = new Map<string, { parent?: string; dependsOn: string[]; version?: string; seen: ResourceOptionsSeen; aliases: string[] }>();
     const invokes: Synthesis["invokes"] = [];
     pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(
@@ -299,6 +307,7 @@ export async function synthesize(
                     // The mock monitor passes an `import` ID as `id` too.
                     read: Boolean(args.id) && !opts?.seen.import,
                     options: opts?.seen ?? {},
+                    ...(opts && opts.aliases.length > 0 ? { aliases: opts.aliases } : {}),
                 });
                 const state = { ...args.inputs, ...mockState(args.type, args.name, args.inputs), ...overrides.state?.(args.type, args.name, args.inputs) };
                 return { id: `${args.name}-id`, state };
@@ -355,6 +364,10 @@ export async function synthesize(
                 dependsOn: list.map((d) => nameOf(d) ?? "?"),
                 version: args.opts.version,
                 seen: seenOptions(args.opts as pulumi.CustomResourceOptions),
+                aliases: (args.opts.aliases ?? []).flatMap((a) => {
+                    const name = (a as { name?: unknown }).name;
+                    return typeof name === "string" ? [name] : [];
+                }),
             });
             return undefined;
         });

@@ -5,7 +5,7 @@
 import { synthStack, threeControlPlanes } from "../helpers";
 
 const state = (type: string, name: string) =>
-    type === "random:index/randomId:RandomId" && name === "lab-cluster-bootstrap-node" ? { keepers: { node: "m-k8s" } } : undefined;
+    type === "random:index/randomId:RandomId" && name === "cluster-bootstrap-node" ? { keepers: { node: "m-k8s" } } : undefined;
 
 process.on("unhandledRejection", () => undefined);
 synthStack(

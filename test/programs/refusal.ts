@@ -37,10 +37,10 @@ const state = (type: string, name: string) => {
     if (type !== "random:index/randomId:RandomId") {
         return undefined;
     }
-    if (name === "lab-cluster-cluster-settings") {
+    if (name === "cluster-cluster-settings") {
         return { keepers: RECORDED_SETTINGS };
     }
-    const node = /^lab-cluster-(.+)-ip$/.exec(name)?.[1];
+    const node = /^cluster-(.+)-ip$/.exec(name)?.[1];
     return node && RECORDED_IPS[node] ? { keepers: { ip: RECORDED_IPS[node], role: node.startsWith("m") ? "control-plane" : "worker" } } : undefined;
 };
 
