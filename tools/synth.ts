@@ -55,11 +55,15 @@ export function renderedPaths(type: string, name: string): string[] {
 export function renderResource(resource: DeclaredResource): Record<string, string> {
     const { type, name, inputs } = resource;
     if (type === "command:remote:Command") {
-        const connection = unwrapSecrets(inputs.connection) as { host?: string; user?: string; port?: number; hostKey?: string } | undefined;
+        const connection = unwrapSecrets(inputs.connection) as
+            | { host?: string; user?: string; port?: number; hostKey?: string; dialErrorLimit?: number; perDialTimeout?: number }
+            | undefined;
         const secretOutput = resource.options.additionalSecretOutputs?.includes("stdout") && inputs.logging === "none";
         const header = [
             `# ${name}: runs on ${connection?.user}@${connection?.host}:${connection?.port ?? 22}`,
             `# host key: ${connection?.hostKey ? `pinned (${connection.hostKey.split(" ")[0]})` : "not pinned"}`,
+            // A connection input too: changing it re-runs the command, so synth:diff must see it.
+            `# unreachable host: fails after ${connection?.dialErrorLimit ?? 10} dials of ${connection?.perDialTimeout ?? 15} s`,
             inputs.stdin !== undefined ? "# standard input: [secret]" : "# standard input: none",
             `# output: ${secretOutput ? "secret in state, not logged" : "kept in state and logged"}`,
             ...(inputs.create === undefined ? ["# on create: nothing (a delete-only step: no SSH session until it is removed)"] : []),
