@@ -19,7 +19,8 @@ import * as path from "path";
 import { structuredPatch } from "diff";
 import { program } from "../stacks/program";
 import { listStacks, readStackFile, synthesize } from "./mockRuntime";
-import { renderedPaths, renderSynthesis } from "./synth";
+import { chartNotePath, chartObjectsDir } from "./helmRender";
+import { renderedPaths, renderWithCharts } from "./synth";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -73,7 +74,12 @@ export function resourcesOf(rendering: Rendering): ResourceKey[] {
 const keyOf = (r: ResourceKey): string => `${r.type} ${r.name} ${r.parent}`;
 
 function filesOf(rendering: Rendering, r: ResourceKey): Record<string, string> {
-    return Object.fromEntries(renderedPaths(r.type, r.name).filter((p) => p in rendering).map((p) => [p, rendering[p]]));
+    const fixed = renderedPaths(r.type, r.name).filter((p) => p in rendering);
+    // A chart's rendered objects (tools/helmRender.ts), one file each, or the note saying why not.
+    const chart = r.type.startsWith("kubernetes:helm.sh/")
+        ? Object.keys(rendering).filter((p) => p.startsWith(`${chartObjectsDir(r.name)}/`) || p === chartNotePath(r.name))
+        : [];
+    return Object.fromEntries([...fixed, ...chart].map((p) => [p, rendering[p]]));
 }
 
 function fileChanges(before: Record<string, string>, after: Record<string, string>): FileChange[] {
@@ -249,6 +255,22 @@ export function nextUp(d: StackDiff): NextUp {
     return { reRun: sort(reRun), firstRun: sort(firstRun), deleteRun: sort(deleteRun), stateOnly: stateOnly.sort(), outputsChanged: d.other.length > 0 };
 }
 
+/** Per chart whose rendered objects differ: "chart X: objects 1 added (ConfigMap kube-system/extra), 0 removed, 1 changed". */
+export function chartObjectLines(d: StackDiff): string[] {
+    return [...d.added, ...d.removed, ...d.changed]
+        .filter((c) => c.resource.type.startsWith("kubernetes:helm.sh/"))
+        .flatMap((c) => {
+            const objects = c.files.filter((f) => f.path.startsWith(`${chartObjectsDir(c.resource.name)}/`));
+            const note = c.files.find((f) => f.path === chartNotePath(c.resource.name))?.after;
+            const name = (f: FileChange) => f.path.slice(chartObjectsDir(c.resource.name).length + 1).replace(/\.yaml$/, "").replace(".", " ").replace(".", "/");
+            const group = (list: FileChange[]) => `${list.length}${list.length > 0 ? ` (${list.map(name).join(", ")})` : ""}`;
+            const lines = objects.length > 0
+                ? [`chart ${c.resource.name}: objects ${group(objects.filter((f) => f.before === undefined))} added, ${group(objects.filter((f) => f.after === undefined))} removed, ${group(objects.filter((f) => f.before !== undefined && f.after !== undefined))} changed`]
+                : [];
+            return note ? [...lines, `chart ${c.resource.name}: ${note.split("\n")[0]}`] : lines;
+        });
+}
+
 /** Scripts whose run is worth naming first: they (re)make or unmake a Kubernetes node. */
 const WEIGHTY = ["kubeadm-init", "kubeadm-join", "kubeadm-reset"];
 
@@ -297,7 +319,7 @@ const describe = (r: ResourceKey): string => `${r.type}  ${r.name}${r.parent ? `
 
 /** Plain-text report of one stack. */
 export function textReport(d: StackDiff, opts: ReportOptions = {}): string {
-    const out = [`== ${d.stack}: ${counts(d)}`, ...nextUpLines(d)];
+    const out = [`== ${d.stack}: ${counts(d)}`, ...nextUpLines(d), ...chartObjectLines(d)];
     for (const [label, mark, list] of [["added", "+", d.added], ["removed", "-", d.removed], ["changed", "~", d.changed]] as const) {
         if (list.length > 0) {
             out.push(`${label}:`, ...list.map((c) => `  ${mark} ${describe(c.resource)}`));
@@ -352,7 +374,7 @@ export function markdownReport(diffs: StackDiff[], opts: MarkdownOptions): strin
         const head = [
             `<details><summary><b>${d.stack}</b>: ${nothing ? "no change" : counts(d)}</summary>`,
             "",
-            ...(nothing ? [] : [...nextUpLines(d).map((l) => (l.startsWith("  ") ? `- ${l.trim()}` : `**${l}**`)), ""]),
+            ...(nothing ? [] : [...nextUpLines(d).map((l) => (l.startsWith("  ") ? `- ${l.trim()}` : `**${l}**`)), ...chartObjectLines(d).map((l) => `- ${l}`), ""]),
             ...markdownList("Added", d.added),
             ...markdownList("Removed", d.removed),
             ...markdownList("Changed", d.changed),
@@ -385,12 +407,12 @@ export function markdownReport(diffs: StackDiff[], opts: MarkdownOptions): strin
 }
 
 /** The working tree's rendering of a stack (undefined if it has no Pulumi.<stack>.yaml). */
-export async function renderWorkingTree(stack: string): Promise<Rendering | undefined> {
+export async function renderWorkingTree(stack: string, opts: { charts: boolean } = { charts: false }): Promise<Rendering | undefined> {
     if (!listStacks().includes(stack)) {
         return undefined;
     }
     const { config, secretKeys } = readStackFile(stack);
-    return renderSynthesis(await synthesize(stack, config, secretKeys, program));
+    return renderWithCharts(await synthesize(stack, config, secretKeys, program), opts);
 }
 
 function git(args: string[], cwd = ROOT): string {
@@ -430,7 +452,7 @@ function readTree(dir: string): Rendering {
  * node_modules linked in, synthesized by the ref's own `tools/synth.ts`. `stacks` undefined:
  * every stack the ref has. A stack the ref lacks maps to undefined.
  */
-export function renderAtRef(ref: string, stacks: string[] | undefined, cwd = ROOT): Map<string, Rendering | undefined> {
+export function renderAtRef(ref: string, stacks: string[] | undefined, cwd = ROOT, opts: { charts: boolean } = { charts: true }): Map<string, Rendering | undefined> {
     const resolved = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd, encoding: "utf8" });
     if (resolved.status !== 0) {
         throw new Error(`${ref} is not a commit in ${cwd}`);
@@ -452,7 +474,7 @@ export function renderAtRef(ref: string, stacks: string[] | undefined, cwd = ROO
                 result.set(stack, undefined);
                 continue;
             }
-            const run = spawnSync(path.join(cwd, "node_modules", ".bin", "tsx"), ["tools/synth.ts", stack], { cwd: dir, encoding: "utf8" });
+            const run = spawnSync(path.join(cwd, "node_modules", ".bin", "tsx"), ["tools/synth.ts", stack, ...(opts.charts ? [] : ["--no-charts"])], { cwd: dir, encoding: "utf8" });
             if (run.status !== 0) {
                 throw new Error(`synthesizing ${stack} at ${ref} failed: ${run.stderr.trim() || `exit ${run.status}`}`);
             }
@@ -471,14 +493,16 @@ interface Args {
     ref?: string;
     markdown: boolean;
     showAdded: boolean;
+    /** Render the charts with Helm (default; `--no-charts` shows them as their inputs only). */
+    charts: boolean;
 }
 
-const USAGE = "usage: npm run synth:diff -- <stack>|--all [--markdown] [--show-added] [<git-ref>]";
+const USAGE = "usage: npm run synth:diff -- <stack>|--all [--markdown] [--show-added] [--no-charts] [<git-ref>]";
 
 export function parseArgs(argv: string[]): Args {
     const flags = argv.filter((a) => a.startsWith("--"));
     const words = argv.filter((a) => !a.startsWith("--"));
-    const unknown = flags.filter((f) => !["--all", "--markdown", "--show-added"].includes(f));
+    const unknown = flags.filter((f) => !["--all", "--markdown", "--show-added", "--no-charts"].includes(f));
     if (unknown.length > 0) {
         throw new UsageError(`unknown option ${unknown.join(", ")}`);
     }
@@ -487,7 +511,7 @@ export function parseArgs(argv: string[]): Args {
     if ((!all && !stack) || rest.length > 0) {
         throw new UsageError(`stacks: ${listStacks().join(", ")}`);
     }
-    return { stacks: all ? "all" : [stack!], ref, markdown: flags.includes("--markdown"), showAdded: flags.includes("--show-added") };
+    return { stacks: all ? "all" : [stack!], ref, markdown: flags.includes("--markdown"), showAdded: flags.includes("--show-added"), charts: !flags.includes("--no-charts") };
 }
 
 class UsageError extends Error {}
@@ -512,11 +536,11 @@ async function main(): Promise<void> {
         }
     }
     const shortRef = /^[0-9a-f]{40}$/.test(ref) ? ref.slice(0, 12) : ref;
-    const atRef = renderAtRef(ref, args.stacks === "all" ? undefined : args.stacks);
+    const atRef = renderAtRef(ref, args.stacks === "all" ? undefined : args.stacks, ROOT, { charts: args.charts });
     const stacks = args.stacks === "all" ? [...new Set([...atRef.keys(), ...listStacks()])].sort() : args.stacks;
     const diffs: StackDiff[] = [];
     for (const stack of stacks) {
-        diffs.push(compareRenderings(stack, atRef.get(stack), await renderWorkingTree(stack)));
+        diffs.push(compareRenderings(stack, atRef.get(stack), await renderWorkingTree(stack, { charts: args.charts })));
     }
     if (args.markdown) {
         process.stdout.write(markdownReport(diffs, { ref: shortRef, showAdded: args.showAdded }));
