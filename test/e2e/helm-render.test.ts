@@ -14,6 +14,7 @@ import { parse } from "yaml";
 import { CHARTS } from "../../config";
 import { chartNotePath, chartObjectsDir, renderCharts } from "../../tools/helmRender";
 import { renderSynthesis } from "../../tools/synth";
+import { listImages } from "../../tools/images";
 import { chartObjectLines, compareRenderings } from "../../tools/synthDiff";
 import { RawConfig, synthStack } from "../helpers";
 import { onPath } from "./tools";
@@ -102,6 +103,10 @@ describe("charts rendered offline with Helm", { skip: helm ? false : "helm is no
             assert.ok(Object.keys(files).some((f) => f.startsWith(`${chartObjectsDir(chart)}/Deployment.`)), chart);
         }
         assert.ok(!Object.keys(files).some((f) => f.includes("Job.")), "hooks are not rendered");
+        // npm run images lists the rendered charts' images.
+        const s = await synthStack("lab", withDirectory(archives));
+        const images = listImages(s, renderCharts(s, { helm }, "1.35")).images;
+        assert.ok(images.some((l) => l.image === `example.invalid/metrics-server:${CHARTS.metricsServer.version}` && l.source.startsWith("chart metrics-server-")), images.map((l) => `${l.image} ${l.source}`).join("\n"));
     });
 
     it("synth:diff shows the objects a chart upgrade adds and a values change changes", async () => {
