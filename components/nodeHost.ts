@@ -1,7 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { NodeSpec } from "../config";
-import { runScript, SshAccess } from "./remoteScript";
+import * as crypto from "crypto";
+import { renderInvocation } from "./render/script";
+import { connectionFor, runScript, SshAccess } from "./remoteScript";
+
+/**
+ * Dial attempts (15 s each) of the reachability step of a host the program did not create: about
+ * 1.5 minutes. Such a host is up already, so one that does not answer by then is wrong (address,
+ * port, firewall, key) and the up says so, instead of dialing for 10 minutes in silence.
+ */
+export const EXISTING_HOST_REACH_DIALS = 6;
 
 export interface NodeHostArgs {
     /** The node to prepare. */
@@ -30,11 +39,14 @@ export class NodeHost extends pulumi.ComponentResource {
         super("k8s-platform:cluster:NodeHost", name, {}, opts);
         // The VM must exist (and so have booted far enough to answer SSH) before anything runs on it.
         const onMachine: pulumi.CustomResourceOptions = { parent: this, dependsOn: args.machine ? [args.machine] : [] };
+        const reachable = this.reachable(name, args, onMachine);
+        // Nothing runs on the host before it answered (every later command of the host waits for prepare).
+        const afterReach: pulumi.CustomResourceOptions = { parent: this, dependsOn: [reachable] };
 
         this.prepared = runScript(
             `${name}-prepare`,
             { host: args.node, ssh: args.ssh, create: { script: "prepare-node", env: args.prepareEnv } },
-            onMachine,
+            afterReach,
         );
         runScript(
             `${name}-hosts`,
@@ -43,8 +55,34 @@ export class NodeHost extends pulumi.ComponentResource {
                 ssh: args.ssh,
                 create: { script: "hosts-block", env: pulumi.output(args.hostsLines).apply((lines) => ({ BLOCK_NAME: args.hostsBlockName, HOSTS_LINES: lines })) },
             },
-            onMachine,
+            afterReach,
         );
         this.registerOutputs({ prepared: this.prepared.id });
+    }
+
+    /**
+     * A first, cheap step on the host: an SSH session that runs nothing. A host the program did
+     * not create dials EXISTING_HOST_REACH_DIALS times (about 1.5 minutes) before the up fails
+     * naming it; a VM the program creates may still be booting and gets `ssh.dialErrorLimit`
+     * (default 40, 10 minutes). The other commands keep their connection (changing it would re-run
+     * every command on every host), so this step guards them: on the first up, and again whenever
+     * prepare-node's command changes (its hash is a trigger: the step is replaced, i.e. runs again,
+     * before prepare re-runs). Not covered: a later re-run of another command of a host that went
+     * away since (it dials `ssh.dialErrorLimit` times); README "Reaching the hosts".
+     */
+    private reachable(name: string, args: NodeHostArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+        const dials = args.machine ? args.ssh.dialErrorLimit : Math.min(args.ssh.dialErrorLimit ?? EXISTING_HOST_REACH_DIALS, EXISTING_HOST_REACH_DIALS);
+        // The command prepare-node runs with (the same text runScript sends), hashed.
+        const prepareHash = crypto.createHash("sha256").update(renderInvocation("prepare-node", args.prepareEnv)).digest("hex").slice(0, 16);
+        return new command.remote.Command(
+            `${name}-reachable`,
+            {
+                connection: connectionFor(args.node, { ...args.ssh, dialErrorLimit: dials }),
+                create: ": k8s-platform reachability check",
+                addPreviousOutputInEnv: false,
+                triggers: [prepareHash],
+            },
+            opts,
+        );
     }
 }

@@ -73,6 +73,7 @@ export function renderResource(resource: DeclaredResource): Record<string, strin
             inputs.stdin !== undefined ? "# standard input: [secret]" : "# standard input: none",
             `# output: ${secretOutput ? "secret in state, not logged" : "kept in state and logged"}`,
             ...(inputs.create === undefined ? ["# on create: nothing (a delete-only step: no SSH session until it is removed)"] : []),
+            ...(Array.isArray(inputs.triggers) ? [`# triggers (a change replaces it, so it runs again): ${JSON.stringify(maskSecrets(inputs.triggers))}`] : []),
             "",
         ].join("\n");
         return {

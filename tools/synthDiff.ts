@@ -214,7 +214,8 @@ function hostRunOf(resource: string, text: string | undefined): HostRun | undefi
     if (text === undefined || /^# on create: nothing/m.test(text)) {
         return undefined;
     }
-    const script = /^# k8s-platform: (.+)\.sh$/m.exec(text)?.[1] ?? "command";
+    // Not a node script (the reachability step): named by its resource's last word.
+    const script = /^# k8s-platform: (.+)\.sh$/m.exec(text)?.[1] ?? resource.split("-").pop()!;
     return { resource, script, target: targetOf(text).host ?? "?" };
 }
 
