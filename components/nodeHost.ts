@@ -39,9 +39,10 @@ export class NodeHost extends pulumi.ComponentResource {
         super("k8s-platform:cluster:NodeHost", name, {}, opts);
         // The VM must exist (and so have booted far enough to answer SSH) before anything runs on it.
         const onMachine: pulumi.CustomResourceOptions = { parent: this, dependsOn: args.machine ? [args.machine] : [] };
-        const reachable = this.reachable(name, args, onMachine);
-        // Nothing runs on the host before it answered (every later command of the host waits for prepare).
-        const afterReach: pulumi.CustomResourceOptions = { parent: this, dependsOn: [reachable] };
+        // An existing host: nothing runs on it before it answered (every later command of the host
+        // waits for prepare). A VM the program creates needs no such step: prepare itself dials
+        // ssh.dialErrorLimit times, the allowance for a VM that is still booting.
+        const afterReach: pulumi.CustomResourceOptions = args.machine ? onMachine : { parent: this, dependsOn: [this.reachable(name, args, onMachine)] };
 
         this.prepared = runScript(
             `${name}-prepare`,
@@ -61,17 +62,16 @@ export class NodeHost extends pulumi.ComponentResource {
     }
 
     /**
-     * A first, cheap step on the host: an SSH session that runs nothing. A host the program did
-     * not create dials EXISTING_HOST_REACH_DIALS times (about 1.5 minutes) before the up fails
-     * naming it; a VM the program creates may still be booting and gets `ssh.dialErrorLimit`
-     * (default 40, 10 minutes). The other commands keep their connection (changing it would re-run
+     * A first, cheap step on a host the program did not create: an SSH session that runs nothing,
+     * with EXISTING_HOST_REACH_DIALS dials (about 1.5 minutes; fewer if ssh.dialErrorLimit is
+     * lower) before the up fails naming it. The other commands keep their connection (changing it would re-run
      * every command on every host), so this step guards them: on the first up, and again whenever
      * prepare-node's command changes (its hash is a trigger: the step is replaced, i.e. runs again,
      * before prepare re-runs). Not covered: a later re-run of another command of a host that went
      * away since (it dials `ssh.dialErrorLimit` times); README "Reaching the hosts".
      */
     private reachable(name: string, args: NodeHostArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-        const dials = args.machine ? args.ssh.dialErrorLimit : Math.min(args.ssh.dialErrorLimit ?? EXISTING_HOST_REACH_DIALS, EXISTING_HOST_REACH_DIALS);
+        const dials = Math.min(args.ssh.dialErrorLimit ?? EXISTING_HOST_REACH_DIALS, EXISTING_HOST_REACH_DIALS);
         // The command prepare-node runs with (the same text runScript sends), hashed.
         const prepareHash = crypto.createHash("sha256").update(renderInvocation("prepare-node", args.prepareEnv)).digest("hex").slice(0, 16);
         return new command.remote.Command(

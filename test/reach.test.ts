@@ -30,17 +30,16 @@ describe("reaching the hosts", () => {
         }
     });
 
-    it("a lower ssh.dialErrorLimit lowers it further; VMs the program creates keep the booting allowance", async () => {
+    it("a lower ssh.dialErrorLimit lowers it further; VMs the program creates have no such step (prepare dials the booting allowance)", async () => {
         const low = await synthStack("lab", (raw: RawConfig) => {
             raw.ssh = { ...(raw.ssh as object), dialErrorLimit: 3 };
         });
         assert.equal(dials(named(low, "lab-cluster-m-k8s-reachable")), 3);
         for (const stack of ["dev", "azure"]) {
             const s = await synthStack(stack);
-            const reach = commands(s).filter((c) => c.name.endsWith("-reachable"));
-            assert.ok(reach.length > 0, stack);
-            for (const r of reach) {
-                assert.equal(dials(r), 40, `${r.name}: a booting VM`);
+            assert.deepEqual(commands(s).filter((c) => c.name.endsWith("-reachable")).map((c) => c.name), [], stack);
+            for (const prepare of commands(s).filter((c) => c.name.endsWith("-prepare"))) {
+                assert.equal(dials(prepare), 40, `${prepare.name}: a booting VM`);
             }
         }
     });
