@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { namespaceMetadata } from "./render/workload";
 import { chartReference, CHARTS, ChartsConfig, KubernetesConfig } from "../config";
 
 export interface FlannelArgs {
@@ -41,14 +42,7 @@ export class Flannel extends pulumi.ComponentResource {
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
             {
-                metadata: {
-                    name: this.namespace,
-                    labels: {
-                        "pod-security.kubernetes.io/enforce": "privileged",
-                        "pod-security.kubernetes.io/audit": "privileged",
-                        "pod-security.kubernetes.io/warn": "privileged",
-                    },
-                },
+                metadata: namespaceMetadata(this.namespace, { name: "flannel" }, "privileged"),
             },
             k8sOpts,
         );

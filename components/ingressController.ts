@@ -1,6 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { chartReference, CHARTS, ChartsConfig } from "../config";
+import { namespaceMetadata } from "./render/workload";
+
+/**
+ * The controller container's security context, set explicitly rather than left to the chart's
+ * defaults (templates/_helpers.tpl "controller.containerSecurityContext": the value, when set,
+ * replaces the chart's own): as restricted asks (non-root uid 101, the image's www-data; every
+ * capability dropped but NET_BIND_SERVICE, which restricted allows, for ports 80/443; no
+ * privilege escalation; seccomp RuntimeDefault). nginx writes its config and temp files under
+ * its root file system, so that stays writable.
+ */
+export const INGRESS_CONTAINER_SECURITY = {
+    runAsNonRoot: true,
+    runAsUser: 101,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+    seccompProfile: { type: "RuntimeDefault" },
+    readOnlyRootFilesystem: false,
+} as const;
 
 export interface IngressControllerArgs {
     /** Prefix of the chart's object resource names, `<namePrefix>-<this name>-chart` (default: the
@@ -43,7 +61,10 @@ export class IngressController extends pulumi.ComponentResource {
     constructor(name: string, args: IngressControllerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:platform:IngressController", name, {}, opts);
         const k8sOpts = { parent: this, provider: args.provider };
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: "ingress-nginx" } }, k8sOpts);
+        // Baseline enforced, restricted audited: the controller is configured for restricted
+        // (INGRESS_CONTAINER_SECURITY), but the chart's full output is only checked when it is
+        // rendered (npm run synth with the chart at hand), so the namespace does not bet on it.
+        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: namespaceMetadata("ingress-nginx", { name: "ingress-nginx" }, "baseline") }, k8sOpts);
         this.namespace = ns.metadata.name;
         const annotations: Record<string, string> = {};
         if (args.loadBalancerIP) {
@@ -73,6 +94,8 @@ export class IngressController extends pulumi.ComponentResource {
                         // and, with failurePolicy Fail, every Ingress is refused. So it is off: the
                         // controller itself still rejects what it cannot load (README "Ingress").
                         admissionWebhooks: { enabled: false },
+                        containerSecurityContext: INGRESS_CONTAINER_SECURITY,
+                        podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
                         ingressClass: this.className,
                         ingressClassResource: { name: this.className, enabled: true, default: true },
                         service: {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { namespaceMetadata, recommendedLabels } from "./render/workload";
 import { chartReference, CHARTS, ChartsConfig } from "../config";
 
 export interface MetalLbArgs {
@@ -25,14 +26,7 @@ export class MetalLb extends pulumi.ComponentResource {
         const ns = new k8s.core.v1.Namespace(
             `${name}-namespace`,
             {
-                metadata: {
-                    name: "metallb-system",
-                    labels: {
-                        "pod-security.kubernetes.io/enforce": "privileged",
-                        "pod-security.kubernetes.io/audit": "privileged",
-                        "pod-security.kubernetes.io/warn": "privileged",
-                    },
-                },
+                metadata: namespaceMetadata("metallb-system", { name: "metallb" }, "privileged"),
             },
             k8sOpts,
         );
@@ -55,7 +49,7 @@ export class MetalLb extends pulumi.ComponentResource {
             {
                 apiVersion: "metallb.io/v1beta1",
                 kind: "IPAddressPool",
-                metadata: { name: "default", namespace: ns.metadata.name },
+                metadata: { name: "default", namespace: ns.metadata.name, labels: recommendedLabels({ name: "metallb", component: "address-pool" }) },
                 spec: { addresses: [args.addresses] },
             },
             afterChart,
@@ -65,7 +59,7 @@ export class MetalLb extends pulumi.ComponentResource {
             {
                 apiVersion: "metallb.io/v1beta1",
                 kind: "L2Advertisement",
-                metadata: { name: "default", namespace: ns.metadata.name },
+                metadata: { name: "default", namespace: ns.metadata.name, labels: recommendedLabels({ name: "metallb", component: "l2-advertisement" }) },
                 spec: { ipAddressPools: [pool.metadata.name] },
             },
             afterChart,

@@ -1,7 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { NodeSpec } from "../config";
-import { runScript, SshAccess } from "./remoteScript";
+import * as crypto from "crypto";
+import { renderInvocation } from "./render/script";
+import { connectionFor, runScript, SshAccess } from "./remoteScript";
+
+/**
+ * Dial attempts (15 s each) of the reachability step of a host the program did not create: about
+ * 1.5 minutes. Such a host is up already, so one that does not answer by then is wrong (address,
+ * port, firewall, key) and the up says so, instead of dialing for 10 minutes in silence.
+ */
+export const EXISTING_HOST_REACH_DIALS = 6;
 
 export interface NodeHostArgs {
     /** The node to prepare. */
@@ -30,11 +39,15 @@ export class NodeHost extends pulumi.ComponentResource {
         super("k8s-platform:cluster:NodeHost", name, {}, opts);
         // The VM must exist (and so have booted far enough to answer SSH) before anything runs on it.
         const onMachine: pulumi.CustomResourceOptions = { parent: this, dependsOn: args.machine ? [args.machine] : [] };
+        // An existing host: nothing runs on it before it answered (every later command of the host
+        // waits for prepare). A VM the program creates needs no such step: prepare itself dials
+        // ssh.dialErrorLimit times, the allowance for a VM that is still booting.
+        const afterReach: pulumi.CustomResourceOptions = args.machine ? onMachine : { parent: this, dependsOn: [this.reachable(name, args, onMachine)] };
 
         this.prepared = runScript(
             `${name}-prepare`,
             { host: args.node, ssh: args.ssh, create: { script: "prepare-node", env: args.prepareEnv } },
-            onMachine,
+            afterReach,
         );
         runScript(
             `${name}-hosts`,
@@ -46,8 +59,33 @@ export class NodeHost extends pulumi.ComponentResource {
                     env: pulumi.all([args.hostsLines, args.hostsBlockName]).apply(([lines, block]) => ({ BLOCK_NAME: block, HOSTS_LINES: lines })),
                 },
             },
-            onMachine,
+            afterReach,
         );
         this.registerOutputs({ prepared: this.prepared.id });
+    }
+
+    /**
+     * A first, cheap step on a host the program did not create: an SSH session that runs nothing,
+     * with EXISTING_HOST_REACH_DIALS dials (about 1.5 minutes; fewer if ssh.dialErrorLimit is
+     * lower) before the up fails naming it. The other commands keep their connection (changing it would re-run
+     * every command on every host), so this step guards them: on the first up, and again whenever
+     * prepare-node's command changes (its hash is a trigger: the step is replaced, i.e. runs again,
+     * before prepare re-runs). Not covered: a later re-run of another command of a host that went
+     * away since (it dials `ssh.dialErrorLimit` times); README "Reaching the hosts".
+     */
+    private reachable(name: string, args: NodeHostArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+        const dials = Math.min(args.ssh.dialErrorLimit ?? EXISTING_HOST_REACH_DIALS, EXISTING_HOST_REACH_DIALS);
+        // The command prepare-node runs with (the same text runScript sends), hashed.
+        const prepareHash = crypto.createHash("sha256").update(renderInvocation("prepare-node", args.prepareEnv)).digest("hex").slice(0, 16);
+        return new command.remote.Command(
+            `${name}-reachable`,
+            {
+                connection: connectionFor(args.node, { ...args.ssh, dialErrorLimit: dials }),
+                create: ": k8s-platform reachability check",
+                addPreviousOutputInEnv: false,
+                triggers: [prepareHash],
+            },
+            opts,
+        );
     }
 }

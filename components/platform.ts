@@ -5,8 +5,9 @@ import { IngressController } from "./ingressController";
 import { MetalLb } from "./metallb";
 import { MetricsServer } from "./metricsServer";
 import { PULL_SECRET_NAME, Registry } from "./registry";
+import { namespaceMetadata } from "./render/workload";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
-import { TestApp } from "./testApp";
+import { TEST_APP_LABELS, TestApp } from "./testApp";
 
 /** Where the platform's shared volumes come from. */
 export type PlatformStorage =
@@ -112,7 +113,9 @@ export class Platform extends pulumi.ComponentResource {
         const afterIngress = () => ({ parent: this, dependsOn: [this.ingress!, ...(args.storageReady ?? [])] });
 
         const appNamespace = args.testApp || args.managedDiskClaim
-            ? new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: { name: "test-app" } }, { parent: this, provider: args.provider }).metadata.name
+            ? // Baseline: the test app's init container runs as root (components/testApp.ts).
+              new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: namespaceMetadata("test-app", { name: "test-app" }, "baseline") }, { parent: this, provider: args.provider })
+                  .metadata.name
             : undefined;
 
         if (args.registry) {
@@ -158,6 +161,7 @@ export class Platform extends pulumi.ComponentResource {
                     claimName: "managed-disk",
                     size: args.managedDiskClaim.size,
                     backend: { kind: "storageClass", storageClassName: args.managedDiskClaim.storageClassName, accessMode: "ReadWriteOnce" },
+                    labels: { ...TEST_APP_LABELS, "app.kubernetes.io/component": "storage" },
                 },
                 child,
             );

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { IMAGES } from "../config";
+import { containerSecurityContext, namespaceMetadata, POD_SECURITY_CONTEXT, recommendedLabels } from "./render/workload";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 
 export interface RegistryArgs {
@@ -33,6 +34,11 @@ export const REGISTRY_USER = "admin";
 export const registryHostFor = (domain: string): string => `registry.${domain}`;
 export const PULL_SECRET_NAME = "registry-credentials";
 
+/** The recommended labels of the registry's objects. */
+const LABELS = recommendedLabels({ name: "registry", component: "registry" });
+/** The pods' selector (unchanged since the first release: a Deployment's selector is immutable). */
+const SELECTOR = { app: "registry" };
+
 /**
  * The private registry of seed 000 §15: the `registry` image as a Deployment with its data on a
  * shared volume, Service :5000, Ingress registry.<domain> with unlimited body size (image layers
@@ -55,16 +61,25 @@ export class Registry extends pulumi.ComponentResource {
         this.host = registryHostFor(args.domain);
         this.url = `${args.mode === "tls" ? "https" : "http"}://${this.host}`;
         const k8sOpts = { parent: this, provider: args.provider };
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: "registry" } }, k8sOpts).metadata.name;
+        // Baseline, not restricted: the registry runs as root (see workload()).
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: namespaceMetadata("registry", { name: "registry" }, "baseline") }, k8sOpts)
+            .metadata.name;
         const data = new SharedVolume(
             `${name}-data`,
-            { provider: args.provider, namespace, claimName: "registry-data", size: args.size ?? "10Gi", backend: args.storage },
+            { provider: args.provider, namespace, claimName: "registry-data", size: args.size ?? "10Gi", backend: args.storage, labels: LABELS },
             { parent: this },
         );
         const pod: RegistryPod = {
             env: [],
-            volumes: [{ name: "data", persistentVolumeClaim: { claimName: data.claimName } }],
-            mounts: [{ name: "data", mountPath: "/var/lib/registry" }],
+            // The root file system is read-only; /tmp is the one scratch path a Go program may use.
+            volumes: [
+                { name: "data", persistentVolumeClaim: { claimName: data.claimName } },
+                { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            ],
+            mounts: [
+                { name: "data", mountPath: "/var/lib/registry" },
+                { name: "tmp", mountPath: "/tmp" },
+            ],
         };
         if (args.mode === "tls") {
             const certificates = this.certificates(name, args, namespace);
@@ -116,7 +131,7 @@ export class Registry extends pulumi.ComponentResource {
         const tlsSecretName = new k8s.core.v1.Secret(
             `${name}-tls`,
             {
-                metadata: { name: "registry-tls", namespace },
+                metadata: { name: "registry-tls", namespace, labels: LABELS },
                 type: "kubernetes.io/tls",
                 stringData: { "tls.crt": serverCert.certPem, "tls.key": serverKey.privateKeyPem },
             },
@@ -132,7 +147,7 @@ export class Registry extends pulumi.ComponentResource {
         const htpasswd = new k8s.core.v1.Secret(
             `${name}-htpasswd`,
             {
-                metadata: { name: "registry-htpasswd", namespace },
+                metadata: { name: "registry-htpasswd", namespace, labels: LABELS },
                 stringData: { htpasswd: pulumi.interpolate`${REGISTRY_USER}:${password.bcryptHash}\n` },
             },
             k8sOpts,
@@ -156,7 +171,7 @@ export class Registry extends pulumi.ComponentResource {
             new k8s.core.v1.Secret(
                 `${name}-pull-secret-${i}`,
                 {
-                    metadata: { name: PULL_SECRET_NAME, namespace: pullNs },
+                    metadata: { name: PULL_SECRET_NAME, namespace: pullNs, labels: LABELS },
                     type: "kubernetes.io/dockerconfigjson",
                     stringData: { ".dockerconfigjson": dockerConfig },
                 },
@@ -166,22 +181,30 @@ export class Registry extends pulumi.ComponentResource {
         return password.result;
     }
 
-    /** The registry Deployment, its Service :5000 and the Ingress registry.<domain>. */
+    /**
+     * The registry Deployment, its Service :5000, the Ingress registry.<domain> and a disruption
+     * budget. The container runs as root, as the `registry` image does (its Dockerfile sets no
+     * USER): the data on the share was written by root since the first release, and a non-root
+     * registry could not write into those directories. Everything else is as tight as restricted:
+     * no capability (root owns the data, so none is needed), no privilege escalation, seccomp
+     * RuntimeDefault, a read-only root file system.
+     */
     private workload(name: string, args: RegistryArgs, namespace: pulumi.Output<string>, pod: RegistryPod): void {
         const k8sOpts = { parent: this, provider: args.provider };
-        const labels = { app: "registry" };
+        const labels = { ...SELECTOR, ...LABELS };
         new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
                 metadata: { name: "registry", namespace, labels },
                 spec: {
                     replicas: 1,
-                    selector: { matchLabels: labels },
+                    selector: { matchLabels: SELECTOR },
                     // One writer at a time on the shared data.
                     strategy: { type: "Recreate" },
                     template: {
                         metadata: { labels },
                         spec: {
+                            securityContext: POD_SECURITY_CONTEXT,
                             containers: [
                                 {
                                     name: "registry",
@@ -189,6 +212,7 @@ export class Registry extends pulumi.ComponentResource {
                                     ports: [{ name: "http", containerPort: 5000 }],
                                     env: pod.env,
                                     volumeMounts: pod.mounts,
+                                    securityContext: containerSecurityContext({ user: "image-root" }),
                                     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
                                     readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 10 },
                                     livenessProbe: { httpGet: { path: "/", port: "http" }, initialDelaySeconds: 10, periodSeconds: 20 },
@@ -203,7 +227,7 @@ export class Registry extends pulumi.ComponentResource {
         );
         const service = new k8s.core.v1.Service(
             `${name}-service`,
-            { metadata: { name: "registry", namespace, labels }, spec: { selector: labels, ports: [{ name: "http", port: 5000, targetPort: "http" }] } },
+            { metadata: { name: "registry", namespace, labels }, spec: { selector: SELECTOR, ports: [{ name: "http", port: 5000, targetPort: "http" }] } },
             k8sOpts,
         );
         new k8s.networking.v1.Ingress(
@@ -212,6 +236,7 @@ export class Registry extends pulumi.ComponentResource {
                 metadata: {
                     name: "registry",
                     namespace,
+                    labels: LABELS,
                     annotations: {
                         // Image layers are large: no request body limit (seed 000).
                         "nginx.ingress.kubernetes.io/proxy-body-size": "0",
@@ -231,6 +256,15 @@ export class Registry extends pulumi.ComponentResource {
                     ],
                 },
             },
+            k8sOpts,
+        );
+        // One replica (one writer on the shared data): a budget that kept it would block every
+        // drain of its node for good. maxUnavailable 1 lets the drain evict it (the registry is
+        // down until it runs on another node) while still declaring the budget to tools that
+        // read it; the test app's budget is the one that keeps serving through a drain.
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-pdb`,
+            { metadata: { name: "registry", namespace, labels: LABELS }, spec: { maxUnavailable: 1, selector: { matchLabels: SELECTOR } } },
             k8sOpts,
         );
     }

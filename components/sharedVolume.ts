@@ -16,6 +16,8 @@ export interface SharedVolumeArgs {
     /** e.g. "10Gi". */
     readonly size: string;
     readonly backend: SharedVolumeBackend;
+    /** Labels of the claim and (NFS) the volume (default: none). */
+    readonly labels?: Record<string, string>;
 }
 
 /**
@@ -36,7 +38,7 @@ export class SharedVolume extends pulumi.ComponentResource {
             const pv = new k8s.core.v1.PersistentVolume(
                 `${name}-pv`,
                 {
-                    metadata: { name: pvName },
+                    metadata: { name: pvName, labels: args.labels },
                     spec: {
                         capacity: { storage: args.size },
                         accessModes: ["ReadWriteMany"],
@@ -68,6 +70,7 @@ export class SharedVolume extends pulumi.ComponentResource {
                 metadata: {
                     name: args.claimName,
                     namespace: args.namespace,
+                    labels: args.labels,
                     // A static volume's claim binds at once; a dynamic class may bind only when a pod
                     // uses it (WaitForFirstConsumer), so don't wait for that one.
                     annotations: args.backend.kind === "nfs" ? undefined : { "pulumi.com/skipAwait": "true" },

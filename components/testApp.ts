@@ -3,11 +3,23 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { IMAGES } from "../config";
+import { containerSecurityContext, POD_SECURITY_CONTEXT, recommendedLabels } from "./render/workload";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 
 export const TEST_JSP = fs.readFileSync(path.join(__dirname, "assets", "test.jsp"), "utf8");
 /** A static file beside test.jsp for the probes: test.jsp opens a 30-minute session on every hit. */
 export const PROBE_PATH = "/healthz.txt";
+/** The recommended labels of the test app's objects. */
+export const TEST_APP_LABELS = recommendedLabels({ name: "tomcat", instance: "test-app", component: "web" });
+/**
+ * The uid tomcat runs as: the image sets no USER but makes its install readable by all and its
+ * writable directories world-writable (docker-library/tomcat Dockerfile: `chmod -R +rX .;
+ * chmod 1777 logs temp work`), so any uid works; those directories are emptyDirs here anyway.
+ */
+export const TOMCAT_UID = 1000;
+/** Paths tomcat writes to, each an emptyDir under a read-only root: logs, temp files, compiled
+ * JSPs, the per-host config base tomcat creates at start, and the JVM's /tmp (hsperfdata). */
+const TOMCAT_SCRATCH = { logs: "/usr/local/tomcat/logs", temp: "/usr/local/tomcat/temp", work: "/usr/local/tomcat/work", "conf-catalina": "/usr/local/tomcat/conf/Catalina", tmp: "/tmp" };
 
 export interface TestAppArgs {
     readonly provider: k8s.Provider;
@@ -40,15 +52,17 @@ export class TestApp extends pulumi.ComponentResource {
     constructor(name: string, args: TestAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:platform:TestApp", name, {}, opts);
         const k8sOpts = { parent: this, provider: args.provider };
-        const labels = { app: "tomcat" };
+        // The selector is unchanged since the first release (a Deployment's selector is immutable).
+        const selector = { app: "tomcat" };
+        const labels = { ...selector, ...TEST_APP_LABELS };
         const webapps = new SharedVolume(
             `${name}-webapps`,
-            { provider: args.provider, namespace: args.namespace, claimName: "tomcat-webapps", size: args.size ?? "1Gi", backend: args.storage },
+            { provider: args.provider, namespace: args.namespace, claimName: "tomcat-webapps", size: args.size ?? "1Gi", backend: args.storage, labels: TEST_APP_LABELS },
             { parent: this },
         );
         const page = new k8s.core.v1.ConfigMap(
             `${name}-page`,
-            { metadata: { name: "tomcat-test-page", namespace: args.namespace }, data: { "test.jsp": TEST_JSP } },
+            { metadata: { name: "tomcat-test-page", namespace: args.namespace, labels: TEST_APP_LABELS }, data: { "test.jsp": TEST_JSP } },
             k8sOpts,
         );
         const deployment = new k8s.apps.v1.Deployment(
@@ -57,10 +71,11 @@ export class TestApp extends pulumi.ComponentResource {
                 metadata: { name: "tomcat", namespace: args.namespace, labels },
                 spec: {
                     replicas: args.autoscaling?.minReplicas ?? args.replicas ?? 3,
-                    selector: { matchLabels: labels },
+                    selector: { matchLabels: selector },
                     template: {
                         metadata: { labels },
                         spec: {
+                            securityContext: POD_SECURITY_CONTEXT,
                             imagePullSecrets: args.imagePullSecret ? [{ name: args.imagePullSecret }] : undefined,
                             initContainers: [
                                 {
@@ -72,6 +87,10 @@ export class TestApp extends pulumi.ComponentResource {
                                         { name: "page", mountPath: "/page", readOnly: true },
                                     ],
                                     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                                    // Root, as the image: ROOT/ and test.jsp on the share were written by
+                                    // root since the first release, and it overwrites them on every start.
+                                    // This root container is why the namespace is baseline, not restricted.
+                                    securityContext: containerSecurityContext({ user: "image-root" }),
                                 },
                             ],
                             containers: [
@@ -79,7 +98,11 @@ export class TestApp extends pulumi.ComponentResource {
                                     name: "tomcat",
                                     image: IMAGES.tomcat,
                                     ports: [{ name: "http", containerPort: 8080 }],
-                                    volumeMounts: [{ name: "webapps", mountPath: "/usr/local/tomcat/webapps" }],
+                                    volumeMounts: [
+                                        { name: "webapps", mountPath: "/usr/local/tomcat/webapps" },
+                                        ...Object.entries(TOMCAT_SCRATCH).map(([volume, mountPath]) => ({ name: volume, mountPath })),
+                                    ],
+                                    securityContext: containerSecurityContext({ user: TOMCAT_UID }),
                                     resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
                                     readinessProbe: { httpGet: { path: PROBE_PATH, port: "http" }, initialDelaySeconds: 10, periodSeconds: 10 },
                                     livenessProbe: { tcpSocket: { port: "http" }, initialDelaySeconds: 30, periodSeconds: 20 },
@@ -88,6 +111,7 @@ export class TestApp extends pulumi.ComponentResource {
                             volumes: [
                                 { name: "webapps", persistentVolumeClaim: { claimName: webapps.claimName } },
                                 { name: "page", configMap: { name: page.metadata.name } },
+                                ...Object.keys(TOMCAT_SCRATCH).map((volume) => ({ name: volume, emptyDir: { sizeLimit: "256Mi" } })),
                             ],
                         },
                     },
@@ -100,14 +124,14 @@ export class TestApp extends pulumi.ComponentResource {
             `${name}-service`,
             {
                 metadata: { name: "tomcat", namespace: args.namespace, labels },
-                spec: { selector: labels, ports: [{ name: "http", port: 8080, targetPort: "http" }] },
+                spec: { selector, ports: [{ name: "http", port: 8080, targetPort: "http" }] },
             },
             k8sOpts,
         );
         new k8s.networking.v1.Ingress(
             `${name}-ingress`,
             {
-                metadata: { name: "tomcat", namespace: args.namespace },
+                metadata: { name: "tomcat", namespace: args.namespace, labels: TEST_APP_LABELS },
                 spec: {
                     ingressClassName: args.ingressClassName,
                     rules: [
@@ -126,7 +150,7 @@ export class TestApp extends pulumi.ComponentResource {
             new k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 `${name}-hpa`,
                 {
-                    metadata: { name: "tomcat", namespace: args.namespace },
+                    metadata: { name: "tomcat", namespace: args.namespace, labels: TEST_APP_LABELS },
                     spec: {
                         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
                         minReplicas: args.autoscaling.minReplicas,
@@ -139,6 +163,14 @@ export class TestApp extends pulumi.ComponentResource {
                 k8sOpts,
             );
         }
+        // A drain evicts one replica at a time and waits until its replacement is ready: the app
+        // keeps serving. With a single replica (replicas: 1) the budget still lets the drain evict
+        // it; minAvailable would block that drain for good.
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-pdb`,
+            { metadata: { name: "tomcat", namespace: args.namespace, labels: TEST_APP_LABELS }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+            k8sOpts,
+        );
         this.url = `http://${args.host}/test.jsp`;
         this.registerOutputs({ url: this.url });
     }

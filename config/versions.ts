@@ -84,3 +84,14 @@ export const ETCD_TOOLS = {
         arm64: "8a15f5427c111ff4692753682374970fb68878401d946c2c28bdad6857db652f",
     },
 } as const;
+
+/**
+ * The images kubeadm pulls besides the control plane's own (kube-apiserver, kube-controller-manager,
+ * kube-scheduler, kube-proxy, tagged v<Kubernetes version>), per minor, from registry.k8s.io: what
+ * `kubeadm config images list --kubernetes-version v1.35.4` prints with kubeadm v1.35.4 (built from
+ * k8s.io/kubernetes in the e2e tier; test/e2e/images.test.ts compares them with it). Listed by
+ * `npm run images`. No digests: they cannot be looked up from here, and kubeadm pulls by tag.
+ */
+export const KUBEADM_IMAGES: Record<string, { readonly coredns: string; readonly pause: string; readonly etcd: string }> = {
+    "1.35": { coredns: "v1.13.1", pause: "3.10.1", etcd: "3.6.6-0" },
+};

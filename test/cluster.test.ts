@@ -168,6 +168,7 @@ describe("dev stack: vSphere VMs", () => {
     });
 
     it("prepares a node only after its VM exists", () => {
+        // No reachability step on a VM the program creates: prepare dials the booting allowance itself.
         assert.deepEqual(named(s, "cluster-test-node2-prepare").dependsOn, ["vms-test-node2"]);
     });
 

@@ -121,7 +121,7 @@ for (const stack of ["dev", "lab"]) {
             const [init] = tomcat.spec.template.spec.initContainers;
             assert.match(init.command.join(" "), /cp \/page\/test\.jsp \/webapps\/ROOT\/test\.jsp/);
             const [container] = tomcat.spec.template.spec.containers;
-            assert.deepEqual(container.volumeMounts, [{ name: "webapps", mountPath: "/usr/local/tomcat/webapps" }]);
+            assert.deepEqual(container.volumeMounts[0], { name: "webapps", mountPath: "/usr/local/tomcat/webapps" });
             // Probes must not hit test.jsp: every request there opens a session that lives 30 minutes.
             const probePath = container.readinessProbe.httpGet.path;
             assert.notEqual(probePath, "/test.jsp");

@@ -53,7 +53,12 @@ describe("synth:diff: a script edit", () => {
         it(`${script}.sh: exactly the commands that carry it change, with the edited line as the diff`, async () => {
             const before = await synthStack("lab");
             const after = await withEditedScript(script, from, to, () => synthStack("lab"));
-            const d = compareRenderings("lab", renderSynthesis(before), renderSynthesis(after));
+            const all = compareRenderings("lab", renderSynthesis(before), renderSynthesis(after));
+            // An existing host's reachability check runs again with its prepare-node command (its
+            // trigger is that command's hash, components/nodeHost.ts); nothing else besides the carriers.
+            const reach = all.changed.filter((c) => c.resource.name.endsWith("-reachable")).map((c) => c.resource.name.replace(/-reachable$/, "-prepare"));
+            assert.deepEqual(reach, script === "prepare-node" ? filesCarrying(before, script).map((f) => /^commands\/(.+)\.sh$/.exec(f)![1]) : []);
+            const d = { ...all, changed: all.changed.filter((c) => !c.resource.name.endsWith("-reachable")) };
             const expected = filesCarrying(before, script);
             assert.ok(expected.length > 0, `some lab command runs ${script}.sh`);
             assert.deepEqual(d.changed.flatMap((c) => c.files.map((f) => f.path)).sort(), expected);
@@ -185,9 +190,9 @@ describe("synth:diff: reports", () => {
     });
 
     it("parses its arguments", () => {
-        assert.deepEqual(parseArgs(["lab"]), { stacks: ["lab"], ref: undefined, markdown: false, showAdded: false });
-        assert.deepEqual(parseArgs(["--all", "--markdown", "abc"]), { stacks: "all", ref: "abc", markdown: true, showAdded: false });
-        assert.deepEqual(parseArgs(["lab", "origin/main", "--show-added"]), { stacks: ["lab"], ref: "origin/main", markdown: false, showAdded: true });
+        assert.deepEqual(parseArgs(["lab"]), { stacks: ["lab"], ref: undefined, markdown: false, showAdded: false, charts: true });
+        assert.deepEqual(parseArgs(["--all", "--markdown", "abc"]), { stacks: "all", ref: "abc", markdown: true, showAdded: false, charts: true });
+        assert.deepEqual(parseArgs(["lab", "origin/main", "--show-added"]), { stacks: ["lab"], ref: "origin/main", markdown: false, showAdded: true, charts: true });
         assert.throws(() => parseArgs([]), /stacks: aks, azure, dev, lab/);
         assert.throws(() => parseArgs(["--bogus", "lab"]), /unknown option --bogus/);
         assert.throws(() => parseArgs(["lab", "a", "b"]));
@@ -217,17 +222,20 @@ describe("synth:diff: from the command line, against a git ref", () => {
         git("checkout", "-q", "feature");
 
         const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
-        const run = spawnSync(tsx, ["tools/synthDiff.ts", "lab"], { cwd: repo, encoding: "utf8" });
+        const run = spawnSync(tsx, ["tools/synthDiff.ts", "lab", "--no-charts"], { cwd: repo, encoding: "utf8" });
         assert.equal(run.status, 0, run.stderr);
         const base = git("rev-parse", "main~1").trim();
         assert.match(run.stdout, new RegExp(`^synth:diff: ${base.slice(0, 12)} → working tree$`, "m"), "compared with the merge base");
-        assert.match(run.stdout, /^== lab: 0 added, 0 removed, 4 changed$/m);
+        // Each host's prepare-node command and its reachability check (triggered by that command).
+        assert.match(run.stdout, /^== lab: 0 added, 0 removed, 8 changed$/m);
+        assert.match(run.stdout, /^next up: 8 remote commands re-run$/m);
+        assert.match(run.stdout, /^  re-run: prepare-node on m-k8s, w1-k8s, w2-k8s, w3-k8s; reachable on m-k8s, w1-k8s, w2-k8s, w3-k8s$/m);
         assert.match(run.stdout, /^\+log "preparing node \$NODE_NAME/m);
         assert.deepEqual(git("worktree", "list").trim().split("\n").length, 1, "the temporary worktree is gone");
 
-        const markdown = spawnSync(tsx, ["tools/synthDiff.ts", "lab", "--markdown", "main"], { cwd: repo, encoding: "utf8" });
+        const markdown = spawnSync(tsx, ["tools/synthDiff.ts", "lab", "--no-charts", "--markdown", "main"], { cwd: repo, encoding: "utf8" });
         assert.equal(markdown.status, 0, markdown.stderr);
-        assert.match(markdown.stdout, /<summary><b>lab<\/b>: 0 added, 0 removed, 4 changed<\/summary>/);
+        assert.match(markdown.stdout, /<summary><b>lab<\/b>: 0 added, 0 removed, 8 changed<\/summary>/);
 
         const bad = spawnSync(tsx, ["tools/synthDiff.ts", "lab", "no-such-ref"], { cwd: repo, encoding: "utf8" });
         assert.equal(bad.status, 1);

@@ -6,6 +6,10 @@
  *   commands/<name>.delete.sh  what runs when that resource is removed
  *   manifests/<name>.yaml  each Kubernetes object
  *   charts/<name>.yaml     each Helm chart: chart, version, repository, values
+ *   charts/<name>.rendered/<Kind>.<namespace>.<name>.yaml  each object the chart renders to, as
+ *                          Chart v4 renders it (tools/helmRender.ts); or, when the chart cannot
+ *                          be had (no network, no Go), charts/<name>.not-rendered.txt saying why.
+ *                          `--no-charts` skips rendering.
  *   resources/<name>.yaml  inputs of every other resource (VMs, Azure resources, …)
  *   outputs.json           stack outputs, secrets masked
  * Secrets show as "[secret]", as in `pulumi preview`.
@@ -14,6 +18,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { program } from "../stacks/program";
+import { KUBERNETES_VERSION } from "../config";
+import { findHelm, renderCharts } from "./helmRender";
 import { DeclaredResource, listStacks, maskSecrets, readStackFile, synthesize, Synthesis, unwrapSecrets } from "./mockRuntime";
 
 /** A Kubernetes object from a `kubernetes:<group>/<version>:<Kind>` resource's inputs. */
@@ -55,14 +61,19 @@ export function renderedPaths(type: string, name: string): string[] {
 export function renderResource(resource: DeclaredResource): Record<string, string> {
     const { type, name, inputs } = resource;
     if (type === "command:remote:Command") {
-        const connection = unwrapSecrets(inputs.connection) as { host?: string; user?: string; port?: number; hostKey?: string } | undefined;
+        const connection = unwrapSecrets(inputs.connection) as
+            | { host?: string; user?: string; port?: number; hostKey?: string; dialErrorLimit?: number; perDialTimeout?: number }
+            | undefined;
         const secretOutput = resource.options.additionalSecretOutputs?.includes("stdout") && inputs.logging === "none";
         const header = [
             `# ${name}: runs on ${connection?.user}@${connection?.host}:${connection?.port ?? 22}`,
             `# host key: ${connection?.hostKey ? `pinned (${connection.hostKey.split(" ")[0]})` : "not pinned"}`,
+            // A connection input too: changing it re-runs the command, so synth:diff must see it.
+            `# unreachable host: fails after ${connection?.dialErrorLimit ?? 10} dials of ${connection?.perDialTimeout ?? 15} s`,
             inputs.stdin !== undefined ? "# standard input: [secret]" : "# standard input: none",
             `# output: ${secretOutput ? "secret in state, not logged" : "kept in state and logged"}`,
             ...(inputs.create === undefined ? ["# on create: nothing (a delete-only step: no SSH session until it is removed)"] : []),
+            ...(Array.isArray(inputs.triggers) ? [`# triggers (a change replaces it, so it runs again): ${JSON.stringify(maskSecrets(inputs.triggers))}`] : []),
             "",
         ].join("\n");
         return {
@@ -104,9 +115,14 @@ export function renderSynthesis(synthesis: Synthesis): Record<string, string> {
     return files;
 }
 
-export function writeSynthesis(stack: string, synthesis: Synthesis, outDir: string): void {
+/** `renderSynthesis` plus the charts rendered by Helm (or notes saying why not). */
+export function renderWithCharts(synthesis: Synthesis, opts: { charts: boolean }): Record<string, string> {
+    return { ...renderSynthesis(synthesis), ...renderCharts(synthesis, findHelm({ build: opts.charts }), KUBERNETES_VERSION) };
+}
+
+export function writeSynthesis(stack: string, synthesis: Synthesis, outDir: string, opts: { charts: boolean } = { charts: false }): void {
     fs.rmSync(outDir, { recursive: true, force: true });
-    for (const [file, content] of Object.entries(renderSynthesis(synthesis))) {
+    for (const [file, content] of Object.entries(renderWithCharts(synthesis, opts))) {
         fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
         fs.writeFileSync(path.join(outDir, file), content);
     }
@@ -114,16 +130,20 @@ export function writeSynthesis(stack: string, synthesis: Synthesis, outDir: stri
 
 async function main(): Promise<void> {
     const stack = process.argv[2];
+    const charts = !process.argv.slice(3).includes("--no-charts");
     if (!stack || stack.startsWith("-")) {
-        console.error(`usage: npm run synth -- <stack>   (stacks: ${listStacks().join(", ")})`);
+        console.error(`usage: npm run synth -- <stack> [--no-charts]   (stacks: ${listStacks().join(", ")})`);
         process.exit(2);
     }
     const { config, secretKeys } = readStackFile(stack);
     const synthesis = await synthesize(stack, config, secretKeys, program);
     const outDir = path.resolve(__dirname, "..", "out", stack);
-    writeSynthesis(stack, synthesis, outDir);
+    writeSynthesis(stack, synthesis, outDir, { charts });
     const commands = synthesis.resources.filter((r) => r.type === "command:remote:Command").length;
     console.log(`${stack}: ${synthesis.resources.length} resources (${commands} remote commands) written to ${path.relative(process.cwd(), outDir) || "."}/`);
+    for (const note of fs.existsSync(path.join(outDir, "charts")) ? fs.readdirSync(path.join(outDir, "charts")).filter((f) => f.endsWith(".not-rendered.txt")) : []) {
+        console.log(`  chart ${note.replace(/\.not-rendered\.txt$/, "")}: ${fs.readFileSync(path.join(outDir, "charts", note), "utf8").split("\n")[0]}`);
+    }
 }
 
 if (require.main === module) {

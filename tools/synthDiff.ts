@@ -19,7 +19,8 @@ import * as path from "path";
 import { structuredPatch } from "diff";
 import { program } from "../stacks/program";
 import { listStacks, readStackFile, synthesize } from "./mockRuntime";
-import { renderedPaths, renderSynthesis } from "./synth";
+import { chartNotePath, chartObjectsDir } from "./helmRender";
+import { renderedPaths, renderWithCharts } from "./synth";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -44,6 +45,8 @@ export interface ResourceChange {
     readonly resource: ResourceKey;
     /** The resource's files that differ (for added and removed resources: all of them). */
     readonly files: FileChange[];
+    /** All of the resource's files on each side, changed or not (empty on the side it is absent). */
+    readonly rendered?: { readonly before: Record<string, string>; readonly after: Record<string, string> };
 }
 
 export interface StackDiff {
@@ -53,6 +56,8 @@ export interface StackDiff {
     readonly changed: ResourceChange[];
     /** Files no resource owns that differ: outputs.json (stack outputs). */
     readonly other: FileChange[];
+    /** Node name per SSH address, from the prepare-node commands of both sides (it runs on the node itself). */
+    readonly hostNames?: Record<string, string>;
 }
 
 /** Resources listed in a rendering's resources.txt ("type  name  parent", padded columns). */
@@ -69,7 +74,12 @@ export function resourcesOf(rendering: Rendering): ResourceKey[] {
 const keyOf = (r: ResourceKey): string => `${r.type} ${r.name} ${r.parent}`;
 
 function filesOf(rendering: Rendering, r: ResourceKey): Record<string, string> {
-    return Object.fromEntries(renderedPaths(r.type, r.name).filter((p) => p in rendering).map((p) => [p, rendering[p]]));
+    const fixed = renderedPaths(r.type, r.name).filter((p) => p in rendering);
+    // A chart's rendered objects (tools/helmRender.ts), one file each, or the note saying why not.
+    const chart = r.type.startsWith("kubernetes:helm.sh/")
+        ? Object.keys(rendering).filter((p) => p.startsWith(`${chartObjectsDir(r.name)}/`) || p === chartNotePath(r.name))
+        : [];
+    return Object.fromEntries([...fixed, ...chart].map((p) => [p, rendering[p]]));
 }
 
 function fileChanges(before: Record<string, string>, after: Record<string, string>): FileChange[] {
@@ -88,17 +98,17 @@ export function compareRenderings(stack: string, before: Rendering | undefined, 
     const changed: ResourceChange[] = [];
     for (const [key, r] of now) {
         if (!old.has(key)) {
-            added.push({ resource: r, files: fileChanges({}, filesOf(after!, r)) });
+            added.push({ resource: r, files: fileChanges({}, filesOf(after!, r)), rendered: { before: {}, after: filesOf(after!, r) } });
         } else {
             const files = fileChanges(filesOf(before!, r), filesOf(after!, r));
             if (files.length > 0) {
-                changed.push({ resource: r, files });
+                changed.push({ resource: r, files, rendered: { before: filesOf(before!, r), after: filesOf(after!, r) } });
             }
         }
     }
     for (const [key, r] of old) {
         if (!now.has(key)) {
-            removed.push({ resource: r, files: fileChanges(filesOf(before!, r), {}) });
+            removed.push({ resource: r, files: fileChanges(filesOf(before!, r), {}), rendered: { before: filesOf(before!, r), after: {} } });
         }
     }
     const owned = (rendering: Rendering | undefined, keys: Iterable<ResourceKey>) =>
@@ -109,7 +119,14 @@ export function compareRenderings(stack: string, before: Rendering | undefined, 
         Object.fromEntries(Object.entries(rendering ?? {}).filter(([p]) => !ownedPaths.has(p)));
     const other = fileChanges(unowned(before, ownedBefore), unowned(after, ownedAfter));
     const byName = (a: ResourceChange, b: ResourceChange) => keyOf(a.resource).localeCompare(keyOf(b.resource));
-    return { stack, added: added.sort(byName), removed: removed.sort(byName), changed: changed.sort(byName), other };
+    const hostNames: Record<string, string> = {};
+    for (const [file, text] of [...Object.entries(before ?? {}), ...Object.entries(after ?? {})]) {
+        const { node, host } = targetOf(text);
+        if (/^commands\/[^/]+(?<!\.delete)\.sh$/.test(file) && /^# k8s-platform: prepare-node\.sh$/m.test(text) && node && host) {
+            hostNames[host] = node;
+        }
+    }
+    return { stack, added: added.sort(byName), removed: removed.sort(byName), changed: changed.sort(byName), other, hostNames };
 }
 
 /** The body of a unified diff (hunks, no file headers) with 3 lines of context. */
@@ -164,11 +181,146 @@ export function counts(d: StackDiff): string {
     return parts.join(", ");
 }
 
+/** One remote command the next `pulumi up` runs on a host. */
+export interface HostRun {
+    readonly resource: string;
+    /** The node script, e.g. "kubeadm-init". */
+    readonly script: string;
+    /** The node it runs for (NODE_NAME) or, without one, the address it connects to. */
+    readonly target: string;
+}
+
+/**
+ * What the next `pulumi up` does on hosts, as opposed to what changes only in Pulumi's state.
+ * pulumi-command runs `create` again when ANY input of a Command changes (it has no `update`
+ * step here: components/remoteScript.ts), runs `create` for a new one and its `delete` for a
+ * removed one. A delete-only step (no create) whose inputs change, or a removed command with no
+ * delete step, runs nothing: only the state changes. So do the stack outputs.
+ */
+export interface NextUp {
+    /** Changed commands: `create` runs again. */
+    readonly reRun: HostRun[];
+    /** Added commands with a create step: run for the first time. */
+    readonly firstRun: HostRun[];
+    /** Removed commands with a delete step: it runs. */
+    readonly deleteRun: HostRun[];
+    /** Command resources whose change runs nothing on a host (only the state changes). */
+    readonly stateOnly: string[];
+    readonly outputsChanged: boolean;
+}
+
+/** The script and node of a rendered command file (its `# k8s-platform: X.sh` and NODE_NAME lines). */
+function hostRunOf(resource: string, text: string | undefined): HostRun | undefined {
+    if (text === undefined || /^# on create: nothing/m.test(text)) {
+        return undefined;
+    }
+    // Not a node script (the reachability step): named by its resource's last word.
+    const script = /^# k8s-platform: (.+)\.sh$/m.exec(text)?.[1] ?? resource.split("-").pop()!;
+    return { resource, script, target: targetOf(text).host ?? "?" };
+}
+
+/** NODE_NAME and the address a rendered command connects to. */
+function targetOf(text: string): { node?: string; host?: string } {
+    return {
+        node: /^export NODE_NAME='([^']*)'$/m.exec(text)?.[1],
+        host: /^# \S+: runs on \S*?@?([^@\s]+):\d+$/m.exec(text)?.[1],
+    };
+}
+
+export function nextUp(d: StackDiff): NextUp {
+    // A command's NODE_NAME may name another node (cluster-admin drains one from the control
+    // plane), so hosts are named by the node whose prepare-node runs there.
+    const named = (run: HostRun | undefined) => run && { ...run, target: d.hostNames?.[run.target] ?? run.target };
+    const isCommand = (c: ResourceChange) => c.resource.type === "command:remote:Command";
+    const file = (c: ResourceChange, side: "before" | "after", suffix = "") => {
+        const path = `commands/${c.resource.name}${suffix}.sh`;
+        return c.rendered?.[side][path] ?? c.files.find((f) => f.path === path)?.[side];
+    };
+    const reRun: HostRun[] = [];
+    const firstRun: HostRun[] = [];
+    const deleteRun: HostRun[] = [];
+    const stateOnly: string[] = [];
+    const sort = (list: HostRun[]) => list.sort((a, b) => a.script.localeCompare(b.script) || a.target.localeCompare(b.target));
+    const place = (list: HostRun[], name: string, run: HostRun | undefined) => (run ? list.push(named(run)!) : stateOnly.push(name));
+    for (const c of d.changed.filter(isCommand)) {
+        place(reRun, c.resource.name, hostRunOf(c.resource.name, file(c, "after")));
+    }
+    for (const c of d.added.filter(isCommand)) {
+        place(firstRun, c.resource.name, hostRunOf(c.resource.name, file(c, "after")));
+    }
+    for (const c of d.removed.filter(isCommand)) {
+        // The delete file carries the create file's header, "on create: nothing" included.
+        const text = file(c, "before", ".delete")?.replace(/^# on create: nothing.*$/m, "");
+        place(deleteRun, c.resource.name, hostRunOf(c.resource.name, text));
+    }
+    return { reRun: sort(reRun), firstRun: sort(firstRun), deleteRun: sort(deleteRun), stateOnly: stateOnly.sort(), outputsChanged: d.other.length > 0 };
+}
+
+/** Per chart whose rendered objects differ: "chart X: objects 1 added (ConfigMap kube-system/extra), 0 removed, 1 changed". */
+export function chartObjectLines(d: StackDiff): string[] {
+    return [...d.added, ...d.removed, ...d.changed]
+        .filter((c) => c.resource.type.startsWith("kubernetes:helm.sh/"))
+        .flatMap((c) => {
+            const objects = c.files.filter((f) => f.path.startsWith(`${chartObjectsDir(c.resource.name)}/`));
+            const note = c.files.find((f) => f.path === chartNotePath(c.resource.name))?.after;
+            const name = (f: FileChange) => f.path.slice(chartObjectsDir(c.resource.name).length + 1).replace(/\.yaml$/, "").replace(".", " ").replace(".", "/");
+            const group = (list: FileChange[]) => `${list.length}${list.length > 0 ? ` (${list.map(name).join(", ")})` : ""}`;
+            const lines = objects.length > 0
+                ? [`chart ${c.resource.name}: objects ${group(objects.filter((f) => f.before === undefined))} added, ${group(objects.filter((f) => f.after === undefined))} removed, ${group(objects.filter((f) => f.before !== undefined && f.after !== undefined))} changed`]
+                : [];
+            return note ? [...lines, `chart ${c.resource.name}: ${note.split("\n")[0]}`] : lines;
+        });
+}
+
+/** Scripts whose run is worth naming first: they (re)make or unmake a Kubernetes node. */
+const WEIGHTY = ["kubeadm-init", "kubeadm-join", "kubeadm-reset"];
+
+/** "kubeadm-init on m1; prepare-node on m1, w1, w2", the weighty scripts first. */
+function byScript(list: HostRun[]): string {
+    const groups = new Map<string, string[]>();
+    for (const run of list) {
+        groups.set(run.script, [...(groups.get(run.script) ?? []), run.target]);
+    }
+    const rank = (s: string) => (WEIGHTY.includes(s) ? WEIGHTY.indexOf(s) : WEIGHTY.length);
+    return [...groups.entries()]
+        .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+        .map(([script, targets]) => `${script} on ${[...new Set(targets)].join(", ")}`)
+        .join("; ");
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The next-up summary, one line and its details (empty when the change runs nothing on a host). */
+export function nextUpLines(d: StackDiff): string[] {
+    const n = nextUp(d);
+    const lines: string[] = [];
+    const parts: string[] = [];
+    const weighty = [...n.reRun, ...n.firstRun, ...n.deleteRun].filter((r) => WEIGHTY.includes(r.script));
+    if (n.reRun.length > 0) parts.push(`${plural(n.reRun.length, "remote command")} re-run`);
+    if (n.firstRun.length > 0) parts.push(`${plural(n.firstRun.length, "remote command")} run for the first time`);
+    if (n.deleteRun.length > 0) parts.push(`${plural(n.deleteRun.length, "delete step")} run`);
+    if (parts.length === 0) {
+        lines.push("next up: no remote command runs");
+    } else {
+        const including = weighty.length > 0 ? `, including ${byScript(weighty)}` : "";
+        lines.push(`next up: ${parts.join(", ")}${including}`);
+        if (n.reRun.length > 0) lines.push(`  re-run: ${byScript(n.reRun)}`);
+        if (n.firstRun.length > 0) lines.push(`  first run: ${byScript(n.firstRun)}`);
+        if (n.deleteRun.length > 0) lines.push(`  delete steps: ${byScript(n.deleteRun)}`);
+    }
+    const state = [
+        ...(n.stateOnly.length > 0 ? [`${plural(n.stateOnly.length, "remote command")} (${n.stateOnly.join(", ")})`] : []),
+        ...(n.outputsChanged ? ["stack outputs"] : []),
+    ];
+    if (state.length > 0) lines.push(`only in state (nothing runs on a host): ${state.join("; ")}`);
+    return lines;
+}
+
 const describe = (r: ResourceKey): string => `${r.type}  ${r.name}${r.parent ? `  (parent ${r.parent})` : ""}`;
 
 /** Plain-text report of one stack. */
 export function textReport(d: StackDiff, opts: ReportOptions = {}): string {
-    const out = [`== ${d.stack}: ${counts(d)}`];
+    const out = [`== ${d.stack}: ${counts(d)}`, ...nextUpLines(d), ...chartObjectLines(d)];
     for (const [label, mark, list] of [["added", "+", d.added], ["removed", "-", d.removed], ["changed", "~", d.changed]] as const) {
         if (list.length > 0) {
             out.push(`${label}:`, ...list.map((c) => `  ${mark} ${describe(c.resource)}`));
@@ -223,6 +375,7 @@ export function markdownReport(diffs: StackDiff[], opts: MarkdownOptions): strin
         const head = [
             `<details><summary><b>${d.stack}</b>: ${nothing ? "no change" : counts(d)}</summary>`,
             "",
+            ...(nothing ? [] : [...nextUpLines(d).map((l) => (l.startsWith("  ") ? `- ${l.trim()}` : `**${l}**`)), ...chartObjectLines(d).map((l) => `- ${l}`), ""]),
             ...markdownList("Added", d.added),
             ...markdownList("Removed", d.removed),
             ...markdownList("Changed", d.changed),
@@ -255,12 +408,12 @@ export function markdownReport(diffs: StackDiff[], opts: MarkdownOptions): strin
 }
 
 /** The working tree's rendering of a stack (undefined if it has no Pulumi.<stack>.yaml). */
-export async function renderWorkingTree(stack: string): Promise<Rendering | undefined> {
+export async function renderWorkingTree(stack: string, opts: { charts: boolean } = { charts: false }): Promise<Rendering | undefined> {
     if (!listStacks().includes(stack)) {
         return undefined;
     }
     const { config, secretKeys } = readStackFile(stack);
-    return renderSynthesis(await synthesize(stack, config, secretKeys, program));
+    return renderWithCharts(await synthesize(stack, config, secretKeys, program), opts);
 }
 
 function git(args: string[], cwd = ROOT): string {
@@ -300,7 +453,7 @@ function readTree(dir: string): Rendering {
  * node_modules linked in, synthesized by the ref's own `tools/synth.ts`. `stacks` undefined:
  * every stack the ref has. A stack the ref lacks maps to undefined.
  */
-export function renderAtRef(ref: string, stacks: string[] | undefined, cwd = ROOT): Map<string, Rendering | undefined> {
+export function renderAtRef(ref: string, stacks: string[] | undefined, cwd = ROOT, opts: { charts: boolean } = { charts: true }): Map<string, Rendering | undefined> {
     const resolved = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd, encoding: "utf8" });
     if (resolved.status !== 0) {
         throw new Error(`${ref} is not a commit in ${cwd}`);
@@ -322,7 +475,7 @@ export function renderAtRef(ref: string, stacks: string[] | undefined, cwd = ROO
                 result.set(stack, undefined);
                 continue;
             }
-            const run = spawnSync(path.join(cwd, "node_modules", ".bin", "tsx"), ["tools/synth.ts", stack], { cwd: dir, encoding: "utf8" });
+            const run = spawnSync(path.join(cwd, "node_modules", ".bin", "tsx"), ["tools/synth.ts", stack, ...(opts.charts ? [] : ["--no-charts"])], { cwd: dir, encoding: "utf8" });
             if (run.status !== 0) {
                 throw new Error(`synthesizing ${stack} at ${ref} failed: ${run.stderr.trim() || `exit ${run.status}`}`);
             }
@@ -341,14 +494,16 @@ interface Args {
     ref?: string;
     markdown: boolean;
     showAdded: boolean;
+    /** Render the charts with Helm (default; `--no-charts` shows them as their inputs only). */
+    charts: boolean;
 }
 
-const USAGE = "usage: npm run synth:diff -- <stack>|--all [--markdown] [--show-added] [<git-ref>]";
+const USAGE = "usage: npm run synth:diff -- <stack>|--all [--markdown] [--show-added] [--no-charts] [<git-ref>]";
 
 export function parseArgs(argv: string[]): Args {
     const flags = argv.filter((a) => a.startsWith("--"));
     const words = argv.filter((a) => !a.startsWith("--"));
-    const unknown = flags.filter((f) => !["--all", "--markdown", "--show-added"].includes(f));
+    const unknown = flags.filter((f) => !["--all", "--markdown", "--show-added", "--no-charts"].includes(f));
     if (unknown.length > 0) {
         throw new UsageError(`unknown option ${unknown.join(", ")}`);
     }
@@ -357,7 +512,7 @@ export function parseArgs(argv: string[]): Args {
     if ((!all && !stack) || rest.length > 0) {
         throw new UsageError(`stacks: ${listStacks().join(", ")}`);
     }
-    return { stacks: all ? "all" : [stack!], ref, markdown: flags.includes("--markdown"), showAdded: flags.includes("--show-added") };
+    return { stacks: all ? "all" : [stack!], ref, markdown: flags.includes("--markdown"), showAdded: flags.includes("--show-added"), charts: !flags.includes("--no-charts") };
 }
 
 class UsageError extends Error {}
@@ -382,11 +537,11 @@ async function main(): Promise<void> {
         }
     }
     const shortRef = /^[0-9a-f]{40}$/.test(ref) ? ref.slice(0, 12) : ref;
-    const atRef = renderAtRef(ref, args.stacks === "all" ? undefined : args.stacks);
+    const atRef = renderAtRef(ref, args.stacks === "all" ? undefined : args.stacks, ROOT, { charts: args.charts });
     const stacks = args.stacks === "all" ? [...new Set([...atRef.keys(), ...listStacks()])].sort() : args.stacks;
     const diffs: StackDiff[] = [];
     for (const stack of stacks) {
-        diffs.push(compareRenderings(stack, atRef.get(stack), await renderWorkingTree(stack)));
+        diffs.push(compareRenderings(stack, atRef.get(stack), await renderWorkingTree(stack, { charts: args.charts })));
     }
     if (args.markdown) {
         process.stdout.write(markdownReport(diffs, { ref: shortRef, showAdded: args.showAdded }));

@@ -60,6 +60,105 @@ function withoutShebang(text: string): string {
     return text.replace(/^#!.*\n/, "");
 }
 
+/** Where the shell's lexer is at the end of a line, as far as `stripScriptComments` needs. */
+interface LexState {
+    /** Inside '…', $'…' or "…" (`$'` is "a"): the next line continues the string. */
+    quote?: "'" | '"' | "a";
+    /** Here-documents opened on this line, their bodies start on the next: delimiter, `<<-`. */
+    heredocs: { word: string; tabs: boolean }[];
+    /** The line ended with a backslash (outside quotes): the next line continues the command. */
+    continued: boolean;
+}
+
+const HEREDOC_OP = /^<<(-?)[ \t]*(?:'([^']*)'|"([^"]*)"|\\?([A-Za-z0-9_.-]+))/;
+
+/** Scans one line of shell from `state`, returning the state at its end. */
+function scanLine(line: string, state: LexState): LexState {
+    let quote = state.quote;
+    const heredocs: LexState["heredocs"] = [];
+    let i = 0;
+    while (i < line.length) {
+        const c = line[i];
+        if (quote === "'") {
+            quote = c === "'" ? undefined : quote;
+            i += 1;
+        } else if (quote === "a" || quote === '"') {
+            if (c === "\\") {
+                i += 2;
+                continue;
+            }
+            if ((quote === "a" && c === "'") || (quote === '"' && c === '"')) {
+                quote = undefined;
+            }
+            i += 1;
+        } else if (c === "\\") {
+            if (i === line.length - 1) {
+                return { heredocs, continued: true };
+            }
+            i += 2;
+        } else if (c === "'" || c === '"') {
+            quote = c;
+            i += 1;
+        } else if (c === "$" && line[i + 1] === "'") {
+            quote = "a";
+            i += 2;
+        } else if (c === "#" && (i === 0 || /[\s;&|()]/.test(line[i - 1]))) {
+            break; // a comment: nothing after it counts
+        } else if (c === "<" && line.startsWith("<<<", i)) {
+            i += 3;
+        } else if (c === "<" && line.startsWith("<<", i)) {
+            const op = HEREDOC_OP.exec(line.slice(i));
+            if (!op) {
+                throw new Error(`cannot read the here-document at: ${line}`);
+            }
+            heredocs.push({ word: op[2] ?? op[3] ?? op[4], tabs: op[1] === "-" });
+            i += op[0].length;
+        } else {
+            i += 1;
+        }
+    }
+    return { quote, heredocs, continued: false };
+}
+
+/**
+ * A script without its full-line comments and blank lines, so that what is sent to a host (and
+ * kept in state as the command's input) changes only when the code does: a comment-only edit of
+ * a script re-runs nothing. Conservative on purpose: a line is dropped only where the shell would
+ * read it as a comment or blank line between commands, i.e. not inside a quoted string that spans
+ * lines, a here-document body, or after a line ending in a backslash. Comments after code on the
+ * same line stay. Kept: the shebang (first line) and `# shellcheck` directives. Pure; bash reads
+ * the result as the same program (test/render.test.ts compares `declare -f` of both for every
+ * script under scripts/).
+ */
+export function stripScriptComments(text: string): string {
+    const out: string[] = [];
+    let state: LexState = { heredocs: [], continued: false };
+    let pending: LexState["heredocs"] = [];
+    text.split("\n").forEach((line, index) => {
+        if (pending.length > 0) {
+            out.push(line);
+            const body = pending[0];
+            if ((body.tabs ? line.replace(/^\t+/, "") : line) === body.word) {
+                pending = pending.slice(1);
+            }
+            return;
+        }
+        const atCommandStart = state.quote === undefined && !state.continued;
+        const trimmed = line.trim();
+        const comment = trimmed.startsWith("#") && !(index === 0 && trimmed.startsWith("#!")) && !/^#\s*shellcheck\s/.test(trimmed);
+        if (atCommandStart && (trimmed === "" || comment)) {
+            return;
+        }
+        out.push(line);
+        state = scanLine(line, state);
+        pending = state.heredocs;
+    });
+    if (pending.length > 0 || state.quote !== undefined) {
+        throw new Error(`unterminated ${pending.length > 0 ? `here-document ${pending[0].word}` : "quoted string"} in a script`);
+    }
+    return out.join("\n") + (text.endsWith("\n") ? "\n" : "");
+}
+
 /** The script file a node runs: shebang, exported parameters, lib.sh, the script. */
 export function renderScriptFile(name: ScriptName, env: Record<string, string>): string {
     const exports = Object.keys(env)
@@ -74,8 +173,9 @@ export function renderScriptFile(name: ScriptName, env: Record<string, string>):
         "#!/usr/bin/env bash",
         `# k8s-platform: ${name}.sh`,
         ...exports,
-        withoutShebang(readScript("lib")),
-        withoutShebang(readScript(name)),
+        // Comments and blank lines are not sent: a comment-only edit changes no command.
+        stripScriptComments(withoutShebang(readScript("lib"))).trimEnd(),
+        stripScriptComments(withoutShebang(readScript(name))),
     ].join("\n");
     if (body.split("\n").includes(HEREDOC)) {
         throw new Error(`${name}.sh contains the line ${HEREDOC}, which would end the here-document early`);

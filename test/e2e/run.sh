@@ -9,6 +9,9 @@ if command -v go >/dev/null 2>&1; then
   # build-tools.sh prints one line, export PATH="…:$PATH"; a failed build stops here.
   path_line="$(bash test/e2e/build-tools.sh)"
   eval "$path_line"
+  # Helm for the chart rendering of synth/synth:diff (its own wrapper module and cache key).
+  helm_bin="$(bash tools/helm/build.sh)"
+  export PATH="$(dirname "$helm_bin"):$PATH"
 else
   echo "go is not installed: the e2e tests that need tools built from Go modules will skip" >&2
 fi

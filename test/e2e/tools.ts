@@ -42,4 +42,5 @@ export function run(tool: string, args: string[], opts: { cwd?: string; env?: No
 }
 
 /** ../shared/schemas beside the repository (data for tests, never copied into it). */
-export const SHARED_SCHEMAS = path.resolve(__dirname, "..", "..", "..", "shared", "schemas");
+// K8SP_SHARED_SCHEMAS: for a checkout that does not sit beside shared/ (a git worktree elsewhere).
+export const SHARED_SCHEMAS = process.env.K8SP_SHARED_SCHEMAS ?? path.resolve(__dirname, "..", "..", "..", "shared", "schemas");

@@ -1,0 +1,146 @@
+import { describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderInvocation, renderScriptFile, SCRIPTS_DIR, stripScriptComments, useScriptsDir } from "../components/render/script";
+
+/**
+ * bash's own reading of a script: the script as the body of a function, printed back by
+ * `declare -f`, which drops comments and normalises layout but keeps every command, quoted
+ * string and here-document. Equal for two texts means bash runs the same program.
+ */
+function bashReading(script: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-strip-"));
+    const file = path.join(dir, "s.sh");
+    fs.writeFileSync(file, `k8sp_body() {\n${script.replace(/^#!.*\n/, "")}\n}\ndeclare -f k8sp_body\n`);
+    try {
+        return execFileSync("bash", ["--norc", "--noprofile", file], { encoding: "utf8" });
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+const SCRIPTS = fs.readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".sh")).sort();
+
+describe("script comments are not sent", () => {
+    for (const file of SCRIPTS) {
+        it(`${file}: bash reads the stripped text as the same program, with no comment line left`, () => {
+            const text = fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8");
+            const stripped = stripScriptComments(text);
+            assert.equal(bashReading(stripped), bashReading(text));
+            assert.ok(stripped.length < text.length, "it had comments to strip");
+            // A '#' line left must be data (a here-document body line, which bash keeps), not a
+            // comment the stripper missed (which `declare -f` drops).
+            const reading = bashReading(text);
+            const left = stripped.split("\n").slice(1).filter((l) => /^\s*#/.test(l) && !/^\s*#\s*shellcheck\s/.test(l));
+            assert.deepEqual(left.filter((l) => !reading.includes(`${l}\n`)), []);
+            assert.ok(stripped.startsWith("#!/usr/bin/env bash\n"), "the shebang stays");
+        });
+    }
+
+    it("keeps here-documents, multi-line strings, continuations and '#' inside words verbatim", () => {
+        const script = [
+            "#!/usr/bin/env bash",
+            "# a comment",
+            "",
+            "cat <<EOF",
+            "# not a comment: here-document body",
+            "",
+            "EOF",
+            "cat <<-'END' | sed 's/#//'",
+            "\t# also a body",
+            "\tEND",
+            "echo 'a string",
+            "# inside it",
+            "' \"and \\\"another",
+            "  # inside too\"",
+            "echo $'ansi \\' quote",
+            "# inside the ansi string'",
+            "echo one \\",
+            "# continued line (an argument)",
+            "n=${#x} # don't: a quote in a trailing comment",
+            "echo \"${x#pre}\" #'",
+            "  # indented comment",
+            "grep -q x <<<\"$y\"",
+            "# shellcheck disable=SC2034",
+            "z=1",
+        ].join("\n") + "\n";
+        const stripped = stripScriptComments(script);
+        assert.equal(
+            stripped,
+            [
+                "#!/usr/bin/env bash",
+                "cat <<EOF",
+                "# not a comment: here-document body",
+                "",
+                "EOF",
+                "cat <<-'END' | sed 's/#//'",
+                "\t# also a body",
+                "\tEND",
+                "echo 'a string",
+                "# inside it",
+                "' \"and \\\"another",
+                "  # inside too\"",
+                "echo $'ansi \\' quote",
+                "# inside the ansi string'",
+                "echo one \\",
+                "# continued line (an argument)",
+                "n=${#x} # don't: a quote in a trailing comment",
+                "echo \"${x#pre}\" #'",
+                "grep -q x <<<\"$y\"",
+                "# shellcheck disable=SC2034",
+                "z=1",
+            ].join("\n") + "\n",
+        );
+        assert.equal(bashReading(stripped), bashReading(script));
+    });
+
+    it("refuses what it cannot read rather than guess", () => {
+        assert.throws(() => stripScriptComments("cat <<EOF\nbody\n"), /unterminated here-document EOF/);
+        assert.throws(() => stripScriptComments("echo 'open\n"), /unterminated quoted string/);
+    });
+
+    it("a comment-only edit of a script leaves the command sent to the host unchanged; a code edit changes it", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-scripts-"));
+        for (const file of SCRIPTS) {
+            fs.copyFileSync(path.join(SCRIPTS_DIR, file), path.join(dir, file));
+        }
+        const env = { BLOCK_NAME: "lab", HOSTS_LINES: "10.0.0.9\tn9" };
+        const before = renderInvocation("hosts-block", env);
+        const restore = useScriptsDir(dir);
+        try {
+            const file = path.join(dir, "hosts-block.sh");
+            const original = fs.readFileSync(file, "utf8");
+            fs.writeFileSync(file, original.replace(/\n/, "\n# a new comment\n\n   # and an indented one\n"));
+            fs.appendFileSync(path.join(dir, "lib.sh"), "\n# a comment at the end of lib.sh\n");
+            assert.equal(renderInvocation("hosts-block", env), before);
+            fs.writeFileSync(file, original.replace(/\n/, "\ntrue\n"));
+            assert.notEqual(renderInvocation("hosts-block", env), before);
+        } finally {
+            restore();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("every rendered script file passes bash -n and shellcheck", () => {
+        const names = SCRIPTS.map((f) => f.replace(/\.sh$/, "")).filter((n) => n !== "lib") as Parameters<typeof renderScriptFile>[0][];
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-rendered-"));
+        try {
+            for (const name of names) {
+                const file = path.join(dir, `${name}.sh`);
+                fs.writeFileSync(file, renderScriptFile(name, { EXAMPLE_PARAMETER: "x" }));
+                const syntax = spawnSync("bash", ["-n", file], { encoding: "utf8" });
+                assert.equal(syntax.status, 0, `${name}: ${syntax.stderr}`);
+            }
+            const files = names.map((n) => path.join(dir, `${n}.sh`));
+            // SC2034: EXAMPLE_PARAMETER is unused; every real parameter is used by its script.
+            // SC1091: the scripts' fallback `. lib.sh` (for running by hand) is never taken here, lib.sh is inlined.
+            const check = spawnSync("shellcheck", ["-s", "bash", "-e", "SC2034,SC1091", ...files], { encoding: "utf8" });
+            assert.equal(check.status, 0, check.stdout + check.stderr);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
