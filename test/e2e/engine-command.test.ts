@@ -14,7 +14,7 @@ import * as command from "@pulumi/command";
 import { EngineStack, engineSkipReason, isSecret } from "./engine";
 import { Sshd, sshdSkipReason, startSshd } from "./sshd";
 
-const skip = engineSkipReason() || sshdSkipReason();
+const skip = engineSkipReason(["command"]) || sshdSkipReason();
 
 interface CommandSpec {
     readonly create?: string;

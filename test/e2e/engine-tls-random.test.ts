@@ -14,7 +14,7 @@ import * as tls from "@pulumi/tls";
 import { OutputMap } from "@pulumi/pulumi/automation";
 import { EngineStack, engineSkipReason, isSecret } from "./engine";
 
-const skip = engineSkipReason() || (spawnSync("openssl", ["version"]).error ? "openssl is missing: install Debian's openssl" : false);
+const skip = engineSkipReason(["tls", "random"]) || (spawnSync("openssl", ["version"]).error ? "openssl is missing: install Debian's openssl" : false);
 
 /** The same shapes as components/kubeadmCluster.ts and components/registry.ts. */
 function program() {

@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { ConfigMap, LocalWorkspace, PulumiCommand, PulumiFn, Stack, UpResult } from "@pulumi/pulumi/automation";
 
 /** Where build-tools.sh writes engine.env (and engine-ready, holding its path). */
@@ -35,10 +36,10 @@ export function engineEnv(): Record<string, string> | undefined {
 }
 
 /** The plugins the program's SDKs ask for, by package (PULUMI_HOME/plugins/resource-<pkg>-v<version>). */
-const PLUGINS = ["kubernetes", "command", "tls", "random"];
+export const PLUGINS = ["kubernetes", "command", "tls", "random"] as const;
 
-/** Why engine tests must skip (naming what is missing), or false. */
-export function engineSkipReason(): string | false {
+/** Why engine tests needing these plugins (default: all) must skip, naming what is missing, or false. */
+export function engineSkipReason(plugins: readonly (typeof PLUGINS)[number][] = PLUGINS): string | false {
     const env = engineEnv();
     if (!env) {
         return `${path.join(E2E_CACHE, "engine.env")} is missing: build the engine with \`E2E_TOOLS=engine bash test/e2e/build-tools.sh\``;
@@ -49,7 +50,7 @@ export function engineSkipReason(): string | false {
     }
     const home = env.PULUMI_HOME;
     const installed = home && fs.existsSync(path.join(home, "plugins")) ? fs.readdirSync(path.join(home, "plugins")) : [];
-    const missing = PLUGINS.filter((pkg) => !installed.some((dir) => dir.startsWith(`resource-${pkg}-v`) && !dir.endsWith(".lock")));
+    const missing = plugins.filter((pkg) => !installed.some((dir) => dir.startsWith(`resource-${pkg}-v`) && !dir.endsWith(".lock")));
     return missing.length > 0 ? `plugins not installed in ${home}: ${missing.map((p) => `pulumi-resource-${p}`).join(", ")}` : false;
 }
 
@@ -76,6 +77,8 @@ export class EngineStack {
         readonly stack: Stack,
         /** Temporary directory holding the backend (state/) and the workspace (work/). */
         readonly dir: string,
+        private readonly cli: string,
+        private readonly env: Record<string, string>,
     ) {}
 
     static async create(stackName: string, program: PulumiFn, opts: EngineStackOptions = {}): Promise<EngineStack> {
@@ -91,6 +94,7 @@ export class EngineStack {
         fs.mkdirSync(work);
         const projectName = opts.projectName ?? "e2e";
         const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli)), skipVersionCheck: true });
+        const envVars = { ...env, PULUMI_CONFIG_PASSPHRASE: "e2e-engine-passphrase" };
         const stack = await LocalWorkspace.createStack(
             { stackName, projectName, program },
             {
@@ -99,16 +103,13 @@ export class EngineStack {
                 pulumiHome: env.PULUMI_HOME,
                 secretsProvider: "passphrase",
                 projectSettings: { name: projectName, runtime: "nodejs", backend: { url: `file://${state}` } },
-                envVars: {
-                    ...env,
-                    PULUMI_CONFIG_PASSPHRASE: "e2e-engine-passphrase",
-                },
+                envVars,
             },
         );
         if (opts.config) {
             await stack.setAllConfig(opts.config);
         }
-        return new EngineStack(stack, dir);
+        return new EngineStack(stack, dir, cli, envVars);
     }
 
     /** `pulumi up`; throws with the engine's output when it fails. */
@@ -127,14 +128,26 @@ export class EngineStack {
         return result.changeSummary as Record<string, number>;
     }
 
-    /** `pulumi stack export` as the text the CLI writes (secrets encrypted). */
+    /**
+     * `pulumi stack export` as the CLI writes it, secrets encrypted. Not the automation API's
+     * exportStack(): that runs `stack export --show-secrets` and holds every secret in plain text.
+     */
     async exportText(): Promise<string> {
-        return JSON.stringify(await this.stack.exportStack(), null, 2);
+        const r = spawnSync(this.cli, ["stack", "export", "--stack", this.stack.name, "--non-interactive"], {
+            cwd: path.join(this.dir, "work"),
+            env: { ...process.env, ...this.env },
+            encoding: "utf8",
+            timeout: 120_000,
+        });
+        if (r.status !== 0) {
+            throw new Error(`pulumi stack export: ${r.stderr}`);
+        }
+        return r.stdout;
     }
 
-    /** The state's resources (type, urn, id, outputs) from `pulumi stack export`. */
+    /** The state's resources (type, urn, id, inputs, outputs) from `pulumi stack export`. */
     async resources(): Promise<ExportedResource[]> {
-        const deployment = (await this.stack.exportStack()).deployment as { resources?: ExportedResource[] };
+        const deployment = (JSON.parse(await this.exportText()) as { deployment: { resources?: ExportedResource[] } }).deployment;
         return deployment.resources ?? [];
     }
 
@@ -152,6 +165,7 @@ export interface ExportedResource {
     readonly urn: string;
     readonly type: string;
     readonly id?: string;
+    readonly inputs?: Record<string, unknown>;
     readonly outputs?: Record<string, unknown>;
 }
 
