@@ -90,7 +90,8 @@ describe("command:remote:Command under the real engine, against a real sshd", { 
             a: { create: `${record("create-a")}; echo out-a`, delete: record("delete-a") },
             t: { create: `${record("create-t")}; echo out-t`, delete: record("delete-t"), triggers: ["one"] },
             stdin: { create: "cat", stdin: pulumi.secret("stdin-secret-value"), secretOutput: true },
-            secret: { create: "echo stdout-secret-value", secretOutput: true, logging: "none" },
+            // The command's text is a plain input: the secret appears only in its output.
+            secret: { create: "echo c3Rkb3V0LXNlY3JldC12YWx1ZQ== | base64 -d", secretOutput: true, logging: "none" },
             prevOff: { create: 'echo "prev=${PULUMI_COMMAND_STDOUT-unset}"', addPreviousOutputInEnv: false },
             prevOn: { create: 'echo "prev=${PULUMI_COMMAND_STDOUT-unset}"' },
         };
@@ -100,6 +101,8 @@ describe("command:remote:Command under the real engine, against a real sshd", { 
         assert.equal(up.outputs.stdin.value, "stdin-secret-value");
         assert.equal(up.outputs.stdin.secret, true);
         assert.equal(up.outputs.prevOn.value, "prev=unset");
+        assert.equal(up.outputs.secret.value, "stdout-secret-value");
+        assert.equal(up.outputs.secret.secret, true);
     });
 
     it("a second up runs nothing, and preview --expect-no-changes passes", async () => {
