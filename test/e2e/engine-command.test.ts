@@ -23,7 +23,7 @@ interface CommandSpec {
     readonly stdin?: pulumi.Input<string>;
     readonly triggers?: unknown[];
     readonly addPreviousOutputInEnv?: boolean;
-    readonly logging?: "none";
+    readonly logging?: "none" | "stderr";
     readonly secretOutput?: boolean;
     readonly hostKey?: string;
 }
@@ -94,8 +94,18 @@ describe("command:remote:Command under the real engine, against a real sshd", { 
             secret: { create: "echo c3Rkb3V0LXNlY3JldC12YWx1ZQ== | base64 -d", secretOutput: true, logging: "none" },
             prevOff: { create: 'echo "prev=${PULUMI_COMMAND_STDOUT-unset}"', addPreviousOutputInEnv: false },
             prevOn: { create: 'echo "prev=${PULUMI_COMMAND_STDOUT-unset}"' },
+            // logging "stderr": "outonly" must not reach the engine's log (words made by base64 -d,
+            // so the command's text does not hold them).
+            errOnly: { create: "echo b3V0b25seQ== | base64 -d; echo ZXJyb25seQ== | base64 -d >&2", logging: "stderr" },
         };
-        const up = await stack.up();
+        let log = "";
+        const up = await stack.stack.up({ color: "never", onOutput: (o) => (log += o) });
+        // The engine's log of the run, without the stack outputs it prints last (every stdout is one).
+        log = log.split("\nOutputs:")[0];
+        // logging: default logs stdout; "none" logs nothing; "stderr" only stderr.
+        assert.ok(log.includes("out-a"), "default logging: stdout not in the engine's output");
+        assert.ok(!log.includes("stdout-secret-value"), 'logging "none": stdout in the engine\'s output');
+        assert.ok(log.includes("erronly") && !log.includes("outonly"), 'logging "stderr": wrong streams logged');
         assert.deepEqual(ran().sort(), ["create-a", "create-t"]);
         assert.equal(up.outputs.a.value, "out-a");
         assert.equal(up.outputs.stdin.value, "stdin-secret-value");
@@ -149,7 +159,7 @@ describe("command:remote:Command under the real engine, against a real sshd", { 
             assert.ok(!text.includes(secret), `stack export holds ${secret.slice(0, 12)}… in plain text`);
         }
         const resources = (await stack.resources()).filter((r) => r.type === "command:remote:Command");
-        assert.equal(resources.length, 6);
+        assert.equal(resources.length, 7);
         for (const r of resources) {
             assert.ok(isSecret(r.outputs?.connection), `${r.urn}: connection not secret`);
             assert.match(r.id ?? "", /^[a-zA-Z]+[0-9a-f]{8}$/, `${r.urn}: id ${r.id} is not name + 8 hex`);
