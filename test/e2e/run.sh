@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if command -v go >/dev/null 2>&1; then
-  # build-tools.sh prints one line, export PATH="…:$PATH"; a failed build stops here.
-  path_line="$(bash test/e2e/build-tools.sh)"
-  eval "$path_line"
+  # build-tools.sh prints export lines (PATH, and the engine's PULUMI_HOME and offline settings);
+  # a failed build stops here.
+  exports="$(bash test/e2e/build-tools.sh)"
+  eval "$exports"
   # Helm for the chart rendering of synth/synth:diff (its own wrapper module and cache key).
   helm_bin="$(bash tools/helm/build.sh)"
-  export PATH="$(dirname "$helm_bin"):$PATH"
+  helm_dir="$(dirname "$helm_bin")"
+  export PATH="$helm_dir:$PATH"
 else
   echo "go is not installed: the e2e tests that need tools built from Go modules will skip" >&2
 fi
