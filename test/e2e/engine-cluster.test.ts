@@ -65,7 +65,7 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         const caches = buildCaches();
         chartsDir = buildTestCharts(fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-charts-")));
         hosts = SimHosts.start(SUBNET, ALL, caches);
-        engine = await EngineStack.create("e2e", h());
+        engine = await EngineStack.create("e2e");
         await configure([CP, W1, W2]);
     });
     after(() => {

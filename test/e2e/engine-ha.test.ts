@@ -45,7 +45,7 @@ describe("the program under the real engine: three control planes on simulated h
         const caches = buildCaches();
         chartsDir = buildTestCharts(fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-charts-")));
         hosts = SimHosts.start(SUBNET, ALL, caches);
-        engine = await EngineStack.create("e2e-ha", h());
+        engine = await EngineStack.create("e2e-ha");
         await e().configure(engineConfig(h(), ALL, chartsDir, { kubernetes: KUBERNETES }), h().sshPrivateKey);
     });
     after(() => {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigMap, EngineEvent, LocalWorkspace, OpType, Stack } from "@pulumi/pulumi/automation";
+import { ConfigMap, EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { program } from "../../../stacks/program";
 import { engineEnv, SimHosts, SimNode } from "./simHosts";
 
@@ -51,7 +51,7 @@ export class EngineStack {
         private readonly env: Record<string, string>,
     ) {}
 
-    static async create(stackName: string, hosts: SimHosts): Promise<EngineStack> {
+    static async create(stackName: string): Promise<EngineStack> {
         const fromEngine = engineEnv() ?? {};
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-engine-"));
         fs.mkdirSync(path.join(dir, "backend"));
@@ -63,20 +63,22 @@ export class EngineStack {
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
         };
-        if (fromEngine.PATH) {
-            // The automation API finds the CLI on the test process's PATH.
-            process.env.PATH = fromEngine.PATH;
+        const cli = (fromEngine.PATH ?? "").split(":").map((d) => path.join(d, "pulumi")).find((f) => fs.existsSync(f));
+        if (!cli) {
+            throw new Error("the engine env names no directory with the `pulumi` CLI");
         }
+        const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli)), skipVersionCheck: true });
         const stack = await LocalWorkspace.createOrSelectStack(
             { stackName, projectName: PROJECT, program: async () => program() },
             {
                 workDir: dir,
+                pulumiCommand,
+                pulumiHome: fromEngine.PULUMI_HOME,
                 envVars: env,
                 projectSettings: { name: PROJECT, runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
                 secretsProvider: "passphrase",
             },
         );
-        void hosts;
         return new EngineStack(stack, dir, env);
     }
 
@@ -128,7 +130,8 @@ export class EngineStack {
 
     /** `pulumi stack export --show-secrets`: every secret's plain value, to look for elsewhere. */
     exportWithSecrets(): string {
-        const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", this.stack.name, "--cwd", this.dir], {
+        const cli = (this.env.PATH ?? "").split(":").map((d) => path.join(d, "pulumi")).find((f) => fs.existsSync(f)) ?? "pulumi";
+        const r = spawnSync(cli, ["stack", "export", "--show-secrets", "--stack", this.stack.name, "--cwd", this.dir], {
             encoding: "utf8",
             env: { ...process.env, ...this.env },
             maxBuffer: 256 << 20,

@@ -131,6 +131,11 @@ export class SimHosts {
 
     /** Stops every node (and its control plane), removes the namespaces, veths and overlays. */
     stop(): void {
+        if (process.env.K8SP_E2E_KEEP_HOSTS) {
+            // For debugging a failure: `bash test/e2e/hosts/hosts.sh down <dir>` removes them later.
+            console.error(`K8SP_E2E_KEEP_HOSTS: the simulated hosts stay up, state in ${this.stateDir}`);
+            return;
+        }
         SimHosts.down(this.stateDir);
     }
 
