@@ -132,8 +132,8 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         assert.ok(plan.steps.some((s) => s.op === "create" && /-w3-join$/.test(nameOf(s.urn))), "w3 joins");
         const before = sessions();
         await e().up();
-        await waitReady([CP.name, W1.name, W2.name, W3.name]);
         const after = sessions();
+        await waitReady([CP.name, W1.name, W2.name, W3.name]);
         // cp1: its hosts block and the join credentials; each existing worker: its hosts block.
         assert.equal(after[CP.name] - before[CP.name], 2, "cp1 ran its hosts block and join credentials only");
         for (const w of [W1, W2]) {
