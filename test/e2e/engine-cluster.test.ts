@@ -99,7 +99,10 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         const tokenSecret = h().ssh(CP.name, "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token -o jsonpath='{.items[0].data.token-secret}' | base64 -d");
         const caKey = h().file(CP.name, "/etc/kubernetes/pki/ca.key") ?? "";
         const withSecrets = JSON.parse(e().exportWithSecrets()) as { deployment: { resources: { urn: string; outputs?: Record<string, unknown> }[] } };
-        const certKeyHex = String(withSecrets.deployment.resources.find((r) => r.urn.endsWith("-certificate-key"))?.outputs?.hex ?? "");
+        // --show-secrets keeps a secret as {<sig>, plaintext: "<JSON of the value>"}.
+        const plain = (v: unknown): string =>
+            typeof v === "object" && v !== null && "plaintext" in v ? String(JSON.parse(String((v as { plaintext: string }).plaintext))) : String(v ?? "");
+        const certKeyHex = plain(withSecrets.deployment.resources.find((r) => r.urn.endsWith("-certificate-key"))?.outputs?.hex);
         const pem = (text: string): string => text.split("\n").filter((l) => l && !l.startsWith("-----")).slice(1, 2).join("");
         const secrets: Record<string, string[]> = {
             "SSH private key": [pem(h().sshPrivateKey)],
