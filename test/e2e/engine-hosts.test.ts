@@ -22,6 +22,7 @@ import { onPath } from "./tools";
 
 const SUBNET = "10.213.70";
 const CP: SimNode = { name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" };
+const CP2: SimNode = { name: "cp2", ip: `${SUBNET}.12`, role: "control-plane" };
 const W1: SimNode = { name: "w1", ip: `${SUBNET}.21`, role: "worker" };
 const ENDPOINT = `${CP.ip}:6443`;
 
@@ -78,7 +79,7 @@ async function eventually(what: string, check: () => boolean): Promise<void> {
 
 describe("simulated hosts: the program's scripts against a real control plane, without the engine", { skip: missing(), timeout: 1_800_000 }, () => {
     before(() => {
-        hosts = SimHosts.start(SUBNET, [CP, W1], buildCaches());
+        hosts = SimHosts.start(SUBNET, [CP, CP2, W1], buildCaches());
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-ca-"));
         spawnSync("openssl", ["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=kubernetes",
             "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")], { encoding: "utf8" });
@@ -94,21 +95,26 @@ describe("simulated hosts: the program's scripts against a real control plane, w
         assert.match(out, /Network is unreachable|Couldn't connect|Failed to connect/);
     });
 
-    test("prepare, init (a real API server at the bootstrap node's address), join (real discovery and TLS bootstrap)", async () => {
+    test("prepare, init (a real API server at the bootstrap node's address), joins (real discovery and TLS bootstrap, kubeadm-certs)", async () => {
+        // A stack config refuses two control planes (etcd majority); cp2 is prepared like cp1.
         const config = parseConfig(engineConfig(h(), [CP, W1], "/nonexistent"), { stack: "e2e-hosts", hasSshPrivateKey: true });
-        for (const node of [CP, W1]) {
-            const spec = config.nodes.find((n) => n.name === node.name)!;
+        for (const node of [CP, CP2, W1]) {
+            const spec = config.nodes.find((n) => n.name === node.name) ?? { ...config.nodes[0], name: node.name, ip: node.ip };
             runScript(node, "prepare-node", prepareNodeEnv({ node: spec, kubernetes: config.kubernetes, os: config.os, nodeNetwork: config.network.cidr, nfsClient: false }));
         }
         const initConfig = renderInitConfig({ clusterName: "e2e-hosts", node: CP, kubernetesVersion: config.kubernetes.version, podSubnet: config.kubernetes.podSubnet,
             serviceSubnet: config.kubernetes.serviceSubnet, dnsDomain: config.kubernetes.dnsDomain, controlPlaneEndpoint: ENDPOINT, certSANs: [] });
-        const init = runScript(CP, "kubeadm-init", { NODE_NAME: CP.name, KUBEADM_CONFIG: initConfig, UPLOAD_CERTS: "false" },
+        const init = runScript(CP, "kubeadm-init", { NODE_NAME: CP.name, KUBEADM_CONFIG: initConfig, UPLOAD_CERTS: "true" },
             { CA_CRT: ca.crt, CA_KEY: ca.key, BOOTSTRAP_TOKEN: token, CERTIFICATE_KEY: certificateKey });
         assert.ok(!init.includes(token.split(".")[1]), "init prints no token");
-        runScript(CP, "cluster-admin", { ACTION: "issue-join-credentials", JOINING_NODES: W1.name }, { BOOTSTRAP_TOKEN: token });
+        runScript(CP, "cluster-admin", { ACTION: "issue-join-credentials", JOINING_NODES: `${CP2.name} ${W1.name}` }, { BOOTSTRAP_TOKEN: token, CERTIFICATE_KEY: certificateKey });
+        runScript(CP2, "kubeadm-join", { NODE_NAME: CP2.name, KUBEADM_CONFIG: renderJoinConfig({ node: CP2, controlPlaneEndpoint: ENDPOINT, caCertHash: caCertHash(ca.crt), controlPlane: true }) },
+            { BOOTSTRAP_TOKEN: token, CERTIFICATE_KEY: certificateKey });
+        assert.equal(h().file(CP2.name, "/etc/kubernetes/pki/ca.key"), ca.key, "cp2 decrypted the cluster CA from kubeadm-certs");
+        assert.match(kubectl("get node cp2 -o jsonpath='{.metadata.labels}'"), /node-role.kubernetes.io\/control-plane/);
         runScript(W1, "kubeadm-join", { NODE_NAME: W1.name, KUBEADM_CONFIG: renderJoinConfig({ node: W1, controlPlaneEndpoint: ENDPOINT, caCertHash: caCertHash(ca.crt), controlPlane: false }) },
             { BOOTSTRAP_TOKEN: token });
-        await eventually("cp1 and w1 Ready", () => /cp1=True/.test(ready()) && /w1=True/.test(ready()));
+        await eventually("cp1, cp2 and w1 Ready", () => /cp1=True/.test(ready()) && /cp2=True/.test(ready()) && /w1=True/.test(ready()));
         // w1's credential came from its own CSR, signed by the cluster CA through the controller manager.
         assert.match(kubectl("get csr -o jsonpath='{range .items[*]}{.spec.username}/{.status.conditions[0].type}{\"\\n\"}{end}'"), new RegExp(`system:bootstrap:${token.split(".")[0]}/Approved`));
         assert.match(kubectl("get node cp1 -o jsonpath='{.metadata.labels}'"), /node-role.kubernetes.io\/control-plane/);
