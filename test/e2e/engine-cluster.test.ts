@@ -55,8 +55,10 @@ async function waitReady(names: string[]): Promise<void> {
     }
     assert.fail(`nodes not Ready after 60 s: ${JSON.stringify(nodesReady())}`);
 }
-async function configure(nodes: SimNode[], extra: Record<string, unknown> = {}): Promise<void> {
-    await e().configure(engineConfig(h(), nodes, chartsDir, extra), h().sshPrivateKey);
+// NFS on the control plane: its server step has no delete, so `destroy` keeps it and its data.
+const NFS = { nfs: { enabled: true, host: { node: CP.name }, exportPath: "/srv/share" } };
+async function configure(nodes: SimNode[]): Promise<void> {
+    await e().configure(engineConfig(h(), nodes, chartsDir, NFS), h().sshPrivateKey);
 }
 const changed = (steps: StepSeen[]): StepSeen[] => steps.filter((s) => s.op !== "same" && s.op !== "read");
 
@@ -169,9 +171,12 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         await waitReady([CP.name, W1.name, W2.name, W3.name]);
     });
 
-    test("(6) destroy resets every node", async () => {
+    test("(6) destroy resets every node and keeps what is retained (the NFS export and its data)", async () => {
+        h().ssh(CP.name, "echo kept > /srv/share/data.txt");
         const t0 = Date.now() / 1000;
         await e().destroy();
+        assert.equal(h().file(CP.name, "/srv/share/data.txt"), "kept\n", "the share's data survives");
+        assert.match(h().file(CP.name, "/etc/exports.d/k8s-platform.exports") ?? "", /^\/srv\/share /, "the export stays");
         for (const n of [CP, W1, W2, W3]) {
             assert.ok(h().timedCalls(n.name).some((c) => c.at >= t0 && c.call.startsWith("kubeadm reset")), `${n.name} was reset`);
             assert.equal(h().file(n.name, "/etc/kubernetes/kubelet.conf"), undefined, `${n.name} has no kubelet.conf`);
