@@ -94,7 +94,7 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
     });
 
     test("(2) stack export holds no secret in plain text, in values or resource ids", { todo: CERT_KEY_TODO }, async () => {
-        const exported = await e().exportText();
+        const exported = e().exportText();
         const kubeconfig = String((await e().outputs()).kubeconfig ?? "");
         assert.ok(kubeconfig.includes("client-key-data"), "the kubeconfig output is there to look for");
         const clientKey = /client-key-data:\s*(\S+)/.exec(kubeconfig)?.[1] ?? "";

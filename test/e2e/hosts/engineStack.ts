@@ -123,21 +123,30 @@ export class EngineStack {
         return output;
     }
 
-    /** `pulumi stack export` as the state file holds it (secrets encrypted). */
-    async exportText(): Promise<string> {
-        return JSON.stringify((await this.stack.exportStack()).deployment);
+    /**
+     * `pulumi stack export` as the state file holds it (secrets encrypted), from the CLI: the
+     * automation API's exportStack() runs `stack export --show-secrets`, every secret in plain text.
+     */
+    exportText(): string {
+        return this.cliExport([]);
     }
 
     /** `pulumi stack export --show-secrets`: every secret's plain value, to look for elsewhere. */
     exportWithSecrets(): string {
+        return this.cliExport(["--show-secrets"]);
+    }
+
+    private cliExport(extra: string[]): string {
         const cli = (this.env.PATH ?? "").split(":").map((d) => path.join(d, "pulumi")).find((f) => fs.existsSync(f)) ?? "pulumi";
-        const r = spawnSync(cli, ["stack", "export", "--show-secrets", "--stack", this.stack.name, "--cwd", this.dir], {
+        const r = spawnSync(cli, ["stack", "export", "--non-interactive", "--stack", this.stack.name, ...extra], {
+            cwd: this.dir,
             encoding: "utf8",
             env: { ...process.env, ...this.env },
             maxBuffer: 256 << 20,
+            timeout: 120_000,
         });
         if (r.status !== 0) {
-            throw new Error(`pulumi stack export --show-secrets: ${r.stderr}`);
+            throw new Error(`pulumi stack export ${extra.join(" ")}: ${r.stderr}`);
         }
         return r.stdout;
     }
