@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if command -v go >/dev/null 2>&1; then
-  # build-tools.sh prints one line, export PATH="…:$PATH"; a failed build stops here.
-  path_line="$(bash test/e2e/build-tools.sh)"
-  eval "$path_line"
+  # build-tools.sh prints export lines (PATH, and the engine's PULUMI_HOME and offline settings);
+  # a failed build stops here.
+  exports="$(bash test/e2e/build-tools.sh)"
+  eval "$exports"
 else
   echo "go is not installed: the e2e tests that need tools built from Go modules will skip" >&2
 fi
