@@ -166,8 +166,13 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
     });
 
     test("(4) a removed worker added back joins again", { todo: MARKERS_TODO }, async () => {
+        const t0 = Date.now() / 1000;
         await configure([CP, W1, W2, W3]);
         await e().up();
+        // A Ready Node alone proves nothing: the program's NodePatch (server-side apply) creates
+        // the Node object when it is missing. The join must have run and left its credential.
+        assert.ok(h().timedCalls(W2.name).some((c) => c.at >= t0 && c.call.startsWith("kubeadm join")), "kubeadm join ran on w2 again");
+        assert.ok(h().file(W2.name, "/etc/kubernetes/kubelet.conf"), "w2 has a kubelet credential again");
         await waitReady([CP.name, W1.name, W2.name, W3.name]);
     });
 
