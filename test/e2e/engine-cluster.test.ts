@@ -109,10 +109,11 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         const secrets: Record<string, string[]> = {
             "SSH private key": [pem(h().sshPrivateKey)],
             "bootstrap token": [tokenSecret],
-            "certificate key": [certKeyHex, Buffer.from(certKeyHex, "hex").toString("base64")],
             "CA key": [pem(caKey)],
             "admin client key": [clientKey, pem(Buffer.from(clientKey, "base64").toString("utf8"))],
             kubeconfig: [kubeconfig.slice(0, 200)],
+            // Last: the one today's code leaks (see the todo), so the others are checked first.
+            "certificate key": [certKeyHex, Buffer.from(certKeyHex, "hex").toString("base64")],
         };
         for (const [what, forms] of Object.entries(secrets)) {
             for (const form of forms) {
