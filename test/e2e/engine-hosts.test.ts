@@ -1,0 +1,146 @@
+/**
+ * The engine tests' simulated hosts and their real control plane, checked without the engine:
+ * the program's own scripts, rendered by its own renderers, run over SSH (pinned host key) the
+ * way its remote commands run them (`renderInvocation`, secrets on standard input). Proves the
+ * ground the engine tests stand on — isolation, init starting a real control plane at the
+ * bootstrap node's address, a worker joining through real discovery and TLS bootstrap, drain,
+ * Node deletion and reset — and runs whenever kube-apiserver and etcd are built, engine or not.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parseConfig, prepareNodeEnv } from "../../config";
+import { caCertHash, renderInitConfig, renderJoinConfig } from "../../components/render/kubeadm";
+import { renderInvocation, renderSecretStdin, ScriptName } from "../../components/render/script";
+import { engineConfig } from "./hosts/engineStack";
+import { buildCaches, SimHosts, SimNode } from "./hosts/simHosts";
+import { onPath } from "./tools";
+
+const SUBNET = "10.213.70";
+const CP: SimNode = { name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" };
+const CP2: SimNode = { name: "cp2", ip: `${SUBNET}.12`, role: "control-plane" };
+const W1: SimNode = { name: "w1", ip: `${SUBNET}.21`, role: "worker" };
+const ENDPOINT = `${CP.ip}:6443`;
+
+function missing(): string | undefined {
+    if (process.getuid?.() !== 0) {
+        return "the simulated hosts need root (network namespaces, overlay mounts, chroot)";
+    }
+    for (const tool of ["kube-apiserver", "etcd"]) {
+        if (!onPath(tool)) {
+            return `${tool} is not on PATH: run \`npm run test:e2e\` (test/e2e/build-tools.sh builds it)`;
+        }
+    }
+    for (const tool of ["go", "debootstrap", "ssh", "ip", "openssl"]) {
+        if (!onPath(tool)) {
+            return `${tool} is not installed`;
+        }
+    }
+    return undefined;
+}
+
+let hosts: SimHosts | undefined;
+const h = (): SimHosts => {
+    assert.ok(hosts, "the simulated hosts did not start");
+    return hosts;
+};
+const token = `${crypto.randomBytes(3).toString("hex")}.${crypto.randomBytes(8).toString("hex")}`;
+const certificateKey = crypto.randomBytes(32).toString("hex");
+let ca = { crt: "", key: "" };
+
+/** Runs a script on a node as the program's remote command does; throws with its output on failure. */
+function runScript(node: SimNode, script: ScriptName, env: Record<string, string>, secrets: Record<string, string> = {}): string {
+    const r = spawnSync(
+        "ssh",
+        ["-q", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(h().stateDir, "known_hosts")}`,
+            "-i", path.join(h().stateDir, "id_ed25519"), `root@${node.ip}`, renderInvocation(script, env)],
+        { input: renderSecretStdin(secrets), encoding: "utf8", timeout: 600_000 },
+    );
+    const output = `${r.stdout}${r.stderr}`;
+    assert.equal(r.status, 0, `${script} on ${node.name} failed:\n${output.slice(-4000)}`);
+    return output;
+}
+function kubectl(args: string): string {
+    return h().ssh(CP.name, `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
+}
+async function eventually(what: string, check: () => boolean): Promise<void> {
+    for (let i = 0; i < 60; i++) {
+        if (check()) {
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.fail(`${what}: not within 60 s`);
+}
+
+describe("simulated hosts: the program's scripts against a real control plane, without the engine", { skip: missing(), timeout: 1_800_000 }, () => {
+    before(() => {
+        hosts = SimHosts.start(SUBNET, [CP, CP2, W1], buildCaches());
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-ca-"));
+        spawnSync("openssl", ["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=kubernetes",
+            "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")], { encoding: "utf8" });
+        ca = { crt: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), key: fs.readFileSync(path.join(dir, "ca.key"), "utf8") };
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+    after(() => hosts?.stop());
+
+    test("a node reaches its /24 and nothing else: no default route, the root namespace's own address unreachable", () => {
+        const routes = h().ssh(CP.name, "ip -4 route");
+        assert.equal(routes.trim(), `${SUBNET}.0/24 dev eth0 proto kernel scope link src ${CP.ip}`);
+        const out = h().ssh(CP.name, "curl -sS --max-time 3 http://192.0.2.2/ 2>&1 || true");
+        assert.match(out, /Network is unreachable|Couldn't connect|Failed to connect/);
+    });
+
+    test("prepare, init (a real API server at the bootstrap node's address), joins (real discovery and TLS bootstrap, kubeadm-certs)", async () => {
+        // A stack config refuses two control planes (etcd majority); cp2 is prepared like cp1.
+        const config = parseConfig(engineConfig(h(), [CP, W1], "/nonexistent"), { stack: "e2e-hosts", hasSshPrivateKey: true });
+        for (const node of [CP, CP2, W1]) {
+            const spec = config.nodes.find((n) => n.name === node.name) ?? { ...config.nodes[0], name: node.name, ip: node.ip };
+            runScript(node, "prepare-node", prepareNodeEnv({ node: spec, kubernetes: config.kubernetes, os: config.os, nodeNetwork: config.network.cidr, nfsClient: false }));
+        }
+        const initConfig = renderInitConfig({ clusterName: "e2e-hosts", node: CP, kubernetesVersion: config.kubernetes.version, podSubnet: config.kubernetes.podSubnet,
+            serviceSubnet: config.kubernetes.serviceSubnet, dnsDomain: config.kubernetes.dnsDomain, controlPlaneEndpoint: ENDPOINT, certSANs: [] });
+        const init = runScript(CP, "kubeadm-init", { NODE_NAME: CP.name, KUBEADM_CONFIG: initConfig, UPLOAD_CERTS: "true" },
+            { CA_CRT: ca.crt, CA_KEY: ca.key, BOOTSTRAP_TOKEN: token, CERTIFICATE_KEY: certificateKey });
+        assert.ok(!init.includes(token.split(".")[1]), "init prints no token");
+        runScript(CP, "cluster-admin", { ACTION: "issue-join-credentials", JOINING_NODES: `${CP2.name} ${W1.name}` }, { BOOTSTRAP_TOKEN: token, CERTIFICATE_KEY: certificateKey });
+        runScript(CP2, "kubeadm-join", { NODE_NAME: CP2.name, KUBEADM_CONFIG: renderJoinConfig({ node: CP2, controlPlaneEndpoint: ENDPOINT, caCertHash: caCertHash(ca.crt), controlPlane: true }) },
+            { BOOTSTRAP_TOKEN: token, CERTIFICATE_KEY: certificateKey });
+        assert.equal(h().file(CP2.name, "/etc/kubernetes/pki/ca.key"), ca.key, "cp2 decrypted the cluster CA from kubeadm-certs");
+        assert.match(kubectl("get node cp2 -o jsonpath='{.metadata.labels}'"), /node-role.kubernetes.io\/control-plane/);
+        runScript(W1, "kubeadm-join", { NODE_NAME: W1.name, KUBEADM_CONFIG: renderJoinConfig({ node: W1, controlPlaneEndpoint: ENDPOINT, caCertHash: caCertHash(ca.crt), controlPlane: false }) },
+            { BOOTSTRAP_TOKEN: token });
+        await eventually("cp1, cp2 and w1 Ready", () => /cp1=True/.test(ready()) && /cp2=True/.test(ready()) && /w1=True/.test(ready()));
+        // w1's credential came from its own CSR, signed by the cluster CA through the controller manager.
+        assert.match(kubectl("get csr -o jsonpath='{range .items[*]}{.spec.username}/{.status.conditions[0].type}{\"\\n\"}{end}'"), new RegExp(`system:bootstrap:${token.split(".")[0]}/Approved`));
+        assert.match(kubectl("get node cp1 -o jsonpath='{.metadata.labels}'"), /node-role.kubernetes.io\/control-plane/);
+    });
+
+    test("remove the worker: drain, reset, Node deletion; resetting the bootstrap node stops its control plane", () => {
+        runScript(CP, "cluster-admin", { ACTION: "drain", NODE_NAME: W1.name, DRAIN_TIMEOUT: "60s" });
+        assert.equal(kubectl("get node w1 -o jsonpath='{.spec.unschedulable}'"), "true");
+        runScript(W1, "kubeadm-reset", { NODE_NAME: W1.name });
+        assert.equal(h().file(W1.name, "/etc/kubernetes/kubelet.conf"), undefined);
+        runScript(CP, "cluster-admin", { ACTION: "delete-node", NODE_NAME: W1.name });
+        assert.doesNotMatch(ready(), /w1=/);
+        // Discovery pins the CA: a join that pins another cluster's CA is refused, w1 stays out.
+        const other = spawnSync("openssl", ["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other", "-keyout", "/dev/null"], { encoding: "utf8" }).stdout;
+        const wrong = renderJoinConfig({ node: W1, controlPlaneEndpoint: ENDPOINT, caCertHash: caCertHash(other), controlPlane: false }).replace("@BOOTSTRAP_TOKEN@", token);
+        const r = spawnSync("ssh", ["-q", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${path.join(h().stateDir, "known_hosts")}`, "-i", path.join(h().stateDir, "id_ed25519"),
+            `root@${W1.ip}`, "f=$(mktemp); cat >$f; kubeadm join --config $f"], { input: wrong, encoding: "utf8", timeout: 120_000 });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /cluster CA found in cluster-info ConfigMap is invalid: none of the public keys/);
+        assert.equal(h().file(W1.name, "/etc/kubernetes/kubelet.conf"), undefined);
+        runScript(CP, "kubeadm-reset", { NODE_NAME: CP.name });
+        const probe = spawnSync("curl", ["-sk", "--max-time", "3", `https://${ENDPOINT}/readyz`], { encoding: "utf8" });
+        assert.notEqual(probe.status, 0, "nothing answers on cp1:6443 after its reset");
+    });
+});
+
+function ready(): string {
+    return kubectl("get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}'");
+}

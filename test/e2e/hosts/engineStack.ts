@@ -1,0 +1,172 @@
+/**
+ * The program under the real Pulumi engine against simulated hosts: the automation API's inline
+ * program is `stacks/program.ts` itself (the language runtime is served in-process, no language
+ * host), the CLI and provider plugins are the engine build's (its env file), the backend a local
+ * `file://` directory, secrets by passphrase, no update checks and no plugin downloads.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigMap, EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { program } from "../../../stacks/program";
+import { engineEnv, SimHosts, SimNode } from "./simHosts";
+
+export const PROJECT = "k8s-platform";
+const PASSPHRASE = "k8sp-engine-tests";
+
+/** The stack config (prefix-less, plain objects) of an engine test on simulated hosts. */
+export function engineConfig(hosts: SimHosts, nodes: SimNode[], chartsDir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const subnet = nodes[0].ip.split(".").slice(0, 3).join(".");
+    return {
+        infra: { provider: "existing" },
+        network: { cidr: `${subnet}.0/24` },
+        ssh: { user: "root", dialErrorLimit: 4 },
+        nodes: nodes.map((n) => ({ name: n.name, ip: n.ip, role: n.role, hostKey: hosts.hostKeys[n.name] })),
+        // The stand-in of pkgs.k8s.io (the real-root tier's signed repository), served in the hub.
+        os: { firewall: "disabled", kubernetesRepoBase: `${hosts.hubUrl}/k8s` },
+        charts: { directory: chartsDir },
+        // Chart-based add-ons whose charts are not built here, and what needs them (README).
+        ingress: { enabled: false },
+        metallb: { enabled: false },
+        metricsServer: { enabled: false },
+        registry: { enabled: false },
+        testApp: { enabled: false },
+        autoscaling: { enabled: false },
+        ...extra,
+    };
+}
+
+export interface StepSeen {
+    readonly op: OpType;
+    readonly urn: string;
+    readonly type: string;
+}
+export const nameOf = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);
+
+export class EngineStack {
+    private constructor(
+        readonly stack: Stack,
+        readonly dir: string,
+        private readonly env: Record<string, string>,
+    ) {}
+
+    static async create(stackName: string): Promise<EngineStack> {
+        const fromEngine = engineEnv() ?? {};
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-engine-"));
+        fs.mkdirSync(path.join(dir, "backend"));
+        const env: Record<string, string> = {
+            ...fromEngine,
+            PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+        };
+        const cli = (fromEngine.PATH ?? "").split(":").map((d) => path.join(d, "pulumi")).find((f) => fs.existsSync(f));
+        if (!cli) {
+            throw new Error("the engine env names no directory with the `pulumi` CLI");
+        }
+        const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli)), skipVersionCheck: true });
+        const stack = await LocalWorkspace.createOrSelectStack(
+            { stackName, projectName: PROJECT, program: async () => program() },
+            {
+                workDir: dir,
+                pulumiCommand,
+                pulumiHome: fromEngine.PULUMI_HOME,
+                envVars: env,
+                projectSettings: { name: PROJECT, runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
+                secretsProvider: "passphrase",
+            },
+        );
+        return new EngineStack(stack, dir, env);
+    }
+
+    /** Replaces the stack's whole project config (and the SSH key, as a secret). */
+    async configure(config: Record<string, unknown>, sshPrivateKey: string): Promise<void> {
+        const all: ConfigMap = { [`${PROJECT}:sshPrivateKey`]: { value: sshPrivateKey, secret: true } };
+        for (const [key, value] of Object.entries(config)) {
+            all[`${PROJECT}:${key}`] = { value: typeof value === "string" ? value : JSON.stringify(value) };
+        }
+        const current = await this.stack.getAllConfig();
+        for (const key of Object.keys(current)) {
+            if (!(key in all)) {
+                await this.stack.removeConfig(key);
+            }
+        }
+        await this.stack.setAllConfig(all);
+    }
+
+    async up(): Promise<{ steps: StepSeen[]; output: string }> {
+        const steps: StepSeen[] = [];
+        let output = "";
+        await this.stack.up({ onEvent: collect(steps), onOutput: (o) => (output += o) });
+        return { steps, output };
+    }
+
+    /** A preview; the checkpoints of a preview are skipped (nothing is written; issue 19 item 9). */
+    async preview(opts: { expectNoChanges?: boolean } = {}): Promise<{ steps: StepSeen[]; output: string }> {
+        const steps: StepSeen[] = [];
+        let output = "";
+        process.env.PULUMI_SKIP_CHECKPOINTS = "true";
+        try {
+            await this.stack.preview({ expectNoChanges: opts.expectNoChanges, onEvent: collect(steps), onOutput: (o) => (output += o) });
+        } finally {
+            delete process.env.PULUMI_SKIP_CHECKPOINTS;
+        }
+        return { steps, output };
+    }
+
+    async destroy(): Promise<string> {
+        let output = "";
+        await this.stack.destroy({ onOutput: (o) => (output += o) });
+        return output;
+    }
+
+    /**
+     * `pulumi stack export` as the state file holds it (secrets encrypted), from the CLI: the
+     * automation API's exportStack() runs `stack export --show-secrets`, every secret in plain text.
+     */
+    exportText(): string {
+        return this.cliExport([]);
+    }
+
+    /** `pulumi stack export --show-secrets`: every secret's plain value, to look for elsewhere. */
+    exportWithSecrets(): string {
+        return this.cliExport(["--show-secrets"]);
+    }
+
+    private cliExport(extra: string[]): string {
+        const cli = (this.env.PATH ?? "").split(":").map((d) => path.join(d, "pulumi")).find((f) => fs.existsSync(f)) ?? "pulumi";
+        const r = spawnSync(cli, ["stack", "export", "--non-interactive", "--stack", this.stack.name, ...extra], {
+            cwd: this.dir,
+            encoding: "utf8",
+            env: { ...process.env, ...this.env },
+            maxBuffer: 256 << 20,
+            timeout: 120_000,
+        });
+        if (r.status !== 0) {
+            throw new Error(`pulumi stack export ${extra.join(" ")}: ${r.stderr}`);
+        }
+        return r.stdout;
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        const out = await this.stack.outputs();
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
+    }
+
+    /** Removes the stack's working directory and backend (the hosts are stopped separately). */
+    remove(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+function collect(steps: StepSeen[]): (e: EngineEvent) => void {
+    return (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m) {
+            steps.push({ op: m.op, urn: m.urn, type: m.type });
+        }
+    };
+}

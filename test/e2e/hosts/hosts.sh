@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Simulated hosts for the engine tests. Each node is
+#   - a network namespace of its own, its address on a veth pair into a bridge that lives in a
+#     "hub" namespace this script creates (never the root namespace); the root namespace gets only
+#     a veth into the hub (an address in the same /24), so the test process and the Pulumi CLI
+#     reach the nodes and nothing else does: the nodes have no default route, the root namespace
+#     does not forward (checked), and every server below listens in these namespaces only;
+#   - the real-root tier's cached Debian root, overlaid per node (plus this tier's openssh-server
+#     layer), prepared by test/realroot/helpers.bash's new_node (the same stubs: systemctl, ufw,
+#     modprobe, ...), its package sources pointed at the hub's HTTP server;
+#   - Debian's real sshd (openssh-server), chrooted in the overlay inside the node's namespaces
+#     (mount, pid, network), with a generated ed25519 host key and root's authorized key.
+# The control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok) is
+# started inside the bootstrap node by the kubeadm stub's init (see test/realroot/stubs/kubeadm,
+# "real cluster" mode): its binaries are bind-mounted read-only at /opt/k8sp-e2e/<dir>.
+#
+# Usage:
+#   hosts.sh up STATE_DIR SUBNET NAME=IP...   SUBNET like 10.213.7 (a /24; .1 hub, .254 root side)
+#       needs: E2E_CACHE (realroot root cache), E2E_REPOS (its repositories), HOSTS_CACHE
+#       (test/e2e/hosts/build.sh output), E2E_BIN_DIRS (colon-separated dirs with kube-apiserver
+#       and etcd). Writes STATE_DIR/env (HUB_URL, SSH key path) and STATE_DIR/<node>/host_key.pub.
+#   hosts.sh down STATE_DIR                   stops everything `up` started, removes namespaces
+#                                             and the root-side veth; safe to run twice.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+realroot="$(cd "$here/../../realroot" && pwd)"
+log() { printf '[hosts] %s\n' "$*" >&2; }
+
+down() {
+  local state="$1" pid ns
+  [ -d "$state" ] || return 0
+  # sshd is pid 1 of its node's pid namespace: killing its unshare (--kill-child) ends every
+  # process of the node (control plane included); the node's mounts go with its mount namespace.
+  for pid in $(cat "$state"/*/pid "$state/http.pid" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  for pid in $(cat "$state"/*/pid "$state/http.pid" 2>/dev/null); do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for ns in $(cat "$state/namespaces" 2>/dev/null); do ip netns delete "$ns" 2>/dev/null || true; done
+  [ ! -f "$state/root-veth" ] || ip link delete "$(cat "$state/root-veth")" 2>/dev/null || true
+  rm -f "$state"/*/pid "$state/http.pid" "$state/namespaces" "$state/root-veth"
+}
+
+up() {
+  local state="$1" subnet="$2"
+  shift 2
+  : "${E2E_CACHE:?}" "${E2E_REPOS:?}" "${HOSTS_CACHE:?}" "${E2E_BIN_DIRS:?}"
+  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || { log "the root namespace forwards IPv4: refusing to attach simulated nodes to it"; exit 1; }
+  mkdir -p "$state"
+  local tag hub i=0 spec name ip ns vh vn port
+  tag=$(printf '%s' "$state" | sha256sum | cut -c1-5)
+  hub="k8sp-$tag-hub"
+  echo "$hub" >>"$state/namespaces"
+  ip netns add "$hub"
+  ip -n "$hub" link set lo up
+  ip -n "$hub" link add br0 type bridge
+  ip -n "$hub" addr add "$subnet.1/24" dev br0
+  ip -n "$hub" link set br0 up
+  # The root namespace's only way in: one veth, an address in the nodes' /24.
+  ip link add "k8sp${tag}r" type veth peer name rootside netns "$hub"
+  echo "k8sp${tag}r" >"$state/root-veth"
+  ip -n "$hub" link set rootside master br0 up
+  ip addr add "$subnet.254/24" dev "k8sp${tag}r"
+  ip link set "k8sp${tag}r" up
+
+  # The package repositories (Debian mirror copy, pkgs.k8s.io stand-in), served in the hub only.
+  ip netns exec "$hub" python3 -m http.server 8080 --bind "$subnet.1" --directory "$E2E_REPOS" >"$state/http.log" 2>&1 &
+  echo $! >"$state/http.pid"
+  port=8080
+  ssh-keygen -q -t ed25519 -N '' -C k8sp-e2e -f "$state/id_ed25519"
+  {
+    echo "HUB_URL=http://$subnet.1:$port"
+    echo "SSH_KEY=$state/id_ed25519"
+    echo "HUB_NETNS=$hub"
+  } >"$state/env"
+
+  # new_node (test/realroot/helpers.bash) lays out each node's overlay under $BATS_TEST_TMPDIR/nodes.
+  BATS_TEST_DIRNAME="$realroot" BATS_TEST_TMPDIR="$state" E2E_PORT="$port"
+  export BATS_TEST_DIRNAME BATS_TEST_TMPDIR E2E_PORT
+  # shellcheck source=test/realroot/helpers.bash
+  . "$realroot/helpers.bash"
+  mkdir -p "$state/cluster"
+  for spec in "$@"; do
+    name="${spec%%=*}" ip="${spec#*=}"
+    i=$((i + 1))
+    ns="k8sp-$tag-$name"
+    vh="k8sp${tag}h$i" vn="k8sp${tag}n$i"
+    log "node $name at $ip (netns $ns)"
+    new_node "$name" ubuntu
+    local d="$state/nodes/$name" up
+    up="$d/upper"
+    echo "deb [signed-by=/etc/apt/keyrings/e2e-debian.asc] http://$subnet.1:$port/debian/ ./" >"$up/etc/apt/sources.list.d/debian.list"
+    # The engine tier's cluster is real: the kubeadm and kubectl stubs switch to it (see there).
+    {
+      echo "BIN_DIRS=/opt/k8sp-e2e/bin0:/opt/k8sp-e2e/bin1:/opt/k8sp-e2e/bin2"
+      echo "KWOK_STAGES=/opt/k8sp-e2e/kwok-stages.yaml"
+      echo "NODE_IP=$ip"
+    } >"$up/var/lib/k8sp-stub/real-cluster"
+    mkdir -p "$up/etc/ssh/sshd_config.d" "$up/root/.ssh" "$up/run/sshd" "$up/opt/k8sp-e2e"
+    install -m 0755 "$here/node/kubeadm" "$up/opt/k8sp-e2e/kubeadm"
+    ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$up/etc/ssh/ssh_host_ed25519_key"
+    mkdir -p "$state/$name" && cp "$up/etc/ssh/ssh_host_ed25519_key.pub" "$state/$name/host_key.pub"
+    install -m 0600 "$state/id_ed25519.pub" "$up/root/.ssh/authorized_keys"
+    chmod 0700 "$up/root/.ssh"
+    printf 'ListenAddress %s\nHostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nMaxStartups 100:30:200\nMaxSessions 100\n' "$ip" >"$up/etc/ssh/sshd_config.d/e2e.conf"
+
+    echo "$ns" >>"$state/namespaces"
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "$hub" link add "$vh" type veth peer name "$vn" netns "$ns"
+    ip -n "$hub" link set "$vh" master br0 up
+    ip -n "$ns" link set "$vn" name eth0
+    ip -n "$ns" addr add "$ip/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    # A hostname of its own (uts), the overlay (mount), its processes (pid), its address (net).
+    ip netns exec "$ns" unshare --mount --pid --uts --kill-child --propagation private /bin/bash -c '
+      set -e
+      d="$1" lower="$2" cluster="$3" name="$4" bins="$5" stages="$6"
+      mount -t overlay overlay -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$d/merged"
+      m="$d/merged"
+      mount --bind /dev "$m/dev"
+      mount -t proc proc "$m/proc"
+      mount -t sysfs sysfs "$m/sys"
+      mount --bind "$cluster" "$m/var/lib/k8sp-stub/cluster"
+      i=0
+      IFS=: read -ra dirs <<<"$bins"
+      for b in "${dirs[@]}"; do mkdir -p "$m/opt/k8sp-e2e/bin$i"; mount --bind -o ro "$b" "$m/opt/k8sp-e2e/bin$i"; i=$((i + 1)); done
+      cp "$stages" "$m/opt/k8sp-e2e/kwok-stages.yaml"
+      hostname "$name"
+      exec chroot "$m" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+        /usr/sbin/sshd -D -e
+    ' node "$d" "$HOSTS_CACHE/sshd-layer:$E2E_CACHE/root" "$state/cluster" "$name" \
+      "$HOSTS_CACHE/bin:$E2E_BIN_DIRS" "$HOSTS_CACHE/kwok-stages.yaml" >"$state/$name/sshd.log" 2>&1 &
+    echo $! >"$state/$name/pid"
+  done
+  # Bounded: every sshd answers within 30 s or the run stops (and the caller runs `down`).
+  for spec in "$@"; do
+    name="${spec%%=*}" ip="${spec#*=}"
+    printf '%s %s\n' "$ip" "$(cut -d' ' -f1,2 "$state/$name/host_key.pub")" >>"$state/known_hosts"
+  done
+  for spec in "$@"; do
+    name="${spec%%=*}" ip="${spec#*=}"
+    for _ in $(seq 1 60); do
+      ssh -q -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$state/known_hosts" \
+        -o ConnectTimeout=2 -i "$state/id_ed25519" "root@$ip" true 2>/dev/null && continue 2
+      sleep 0.5
+    done
+    log "sshd on $name ($ip) did not answer:"; cat "$state/$name/sshd.log" >&2
+    exit 1
+  done
+  log "hosts up: $*"
+}
+
+case "${1:-}" in
+up) shift; up "$@" ;;
+down) shift; down "$@" ;;
+*) echo "usage: hosts.sh up STATE_DIR SUBNET NAME=IP... | down STATE_DIR" >&2; exit 2 ;;
+esac
