@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { etcdSnapshotEnv, KubernetesConfig, maintenanceEnv, NodeSpec, OsConfig } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
-import { readScript } from "./render/script";
+import { readScript, stripScriptComments } from "./render/script";
 
 export interface ControlPlaneMaintenanceArgs {
     /** Every control plane, the bootstrap one included. */
@@ -61,9 +61,10 @@ export class ControlPlaneMaintenance extends pulumi.ComponentResource {
         if (!bootstrap) {
             throw new Error(`bootstrap node ${args.bootstrapNode} is not among the control planes`);
         }
-        // The installed programs are the repository's files, lib.sh next to them (each sources it).
-        // (without the final newline: the script writes each with printf '%s\n', as the file is).
-        const file = (script: Parameters<typeof readScript>[0]) => readScript(script).replace(/\n$/, "");
+        // The installed programs are the repository's files, lib.sh next to them (each sources it),
+        // sent without comments like every script (a comment-only edit re-runs nothing), and
+        // without the final newline: the script writes each with printf '%s\n'.
+        const file = (script: Parameters<typeof readScript>[0]) => stripScriptComments(readScript(script)).replace(/\n$/, "");
         const programs = {
             LIB_SH: file("lib"),
             ETCD_BACKUP_SH: file("etcd-backup"),

@@ -5,6 +5,7 @@ import * as tls from "@pulumi/tls";
 import { KubernetesConfig, NodeSpec, OsConfig } from "../config";
 import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
+import { refusal } from "./refusals";
 import { NodeHost } from "./nodeHost";
 import { runScript, SshAccess } from "./remoteScript";
 import { apiServerCertSANs, caCertHash, InitConfigInput, renderApiServerCertConfig, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
@@ -414,13 +415,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // Keep what the first `up` recorded, whatever the config says later.
             { parent: this, ignoreChanges: ["keepers"] },
         );
-        return pin.keepers.apply((keepers) => {
+        return refusal(pin.keepers.apply((keepers) => {
             const problems = clusterSettingChanges((keepers ?? {}) as Partial<ClusterSettings>, configured);
             if (problems.length > 0) {
                 throw new Error(problems.join("\n"));
             }
             return configured;
-        });
+        }));
     }
 
     /**
@@ -439,7 +440,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 // Keep the IP (and role) the node was created with.
                 { parent: this, ignoreChanges: ["keepers"] },
             );
-            const checked = pin.keepers.apply((keepers) => {
+            const checked = refusal(pin.keepers.apply((keepers) => {
                 const recorded = keepers?.ip ?? node.ip;
                 if (recorded !== node.ip) {
                     throw new Error(nodeIpChanged(node, recorded));
@@ -453,7 +454,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     );
                 }
                 return true;
-            });
+            }));
             addresses[node.name] = pulumi.all([checked, ssh.addresses?.[node.name] ?? node.ip]).apply(([, reach]) => reach);
         }
         return { ...ssh, addresses };
@@ -511,7 +512,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // Keep what the first `up` recorded, whatever the config says later.
             { parent: this, ignoreChanges: ["keepers"] },
         );
-        return pin.keepers.apply((keepers) => {
+        return refusal(pin.keepers.apply((keepers) => {
             const initialised = keepers?.node ?? node;
             if (initialised !== node) {
                 throw new Error(
@@ -521,7 +522,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 );
             }
             return node;
-        });
+        }));
     }
 
     /**

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { refusal } from "./refusals";
 import { HostSpec, VsphereConfig } from "../config";
 import { parseCidr } from "../config";
 import { cloneDisks, templateProblems } from "./render/vsphereClone";
@@ -152,7 +153,8 @@ export class VsphereMachines extends pulumi.ComponentResource {
             );
             this.machines[host.name] = vm;
             this.ids[host.name] = vm.uuid;
-            this.addresses[host.name] = pulumi.all([vm.clone, vm.disks]).apply(([clone, disks]) => {
+            // A refusal (components/refusals.ts): the program fails, so nothing that uses the VM is deleted.
+            this.addresses[host.name] = refusal(pulumi.all([vm.clone, vm.disks]).apply(([clone, disks]) => {
                 refuseDiskGrowth(host, v.linkedClone, disks);
                 const customized = clone?.customize?.networkInterfaces?.[0]?.ipv4Address;
                 if (customized !== undefined && customized !== host.ip) {
@@ -164,7 +166,7 @@ export class VsphereMachines extends pulumi.ComponentResource {
                     );
                 }
                 return host.ip;
-            });
+            }));
         }
         this.registerOutputs({ machines: this.machines });
     }

@@ -38,15 +38,11 @@ export interface KubeadmInfra {
  * A kubeadm cluster and the platform on it: node preparation, init and joins, Flannel, HAProxy,
  * NFS, the in-cluster platform and the nodes' registry trust. Shared by every infrastructure.
  */
-export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra): StackOutputs {
-    const named = (resource: string) => stackIndependent(config.stack, resource);
-    const { machines, ssh } = infra;
-    const hosts = stackHosts(config);
-    const workers = config.nodes.filter((n) => n.role === "worker");
-
-    // With several control planes HAProxy is the control-plane endpoint: it must answer before
-    // init (config validation puts it on a host of its own for that).
-    const haproxyBackends = config.haproxy.enabled
+/** HAProxy's backends. Fronting the API (several control planes, or the endpoint named), HAProxy
+ * is the control-plane endpoint: it must answer before init (config validation puts it on a host
+ * of its own for that). */
+function haproxyBackendsOf(config: PlatformConfig, workers: PlatformConfig["nodes"]) {
+    return config.haproxy.enabled
         ? {
               httpNodePort: config.ingress.httpNodePort,
               httpsNodePort: config.ingress.httpsNodePort,
@@ -54,6 +50,15 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
               apiServers: config.haproxy.frontsApiServer ? config.nodes.filter((n) => n.role === "control-plane") : [],
           }
         : undefined;
+}
+
+export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra): StackOutputs {
+    const named = (resource: string) => stackIndependent(config.stack, resource);
+    const { machines, ssh } = infra;
+    const hosts = stackHosts(config);
+    const workers = config.nodes.filter((n) => n.role === "worker");
+
+    const haproxyBackends = haproxyBackendsOf(config, workers);
     const newBalancer = (after: pulumi.Resource[], reach: SshAccess) =>
         config.haproxy.enabled
             ? new HaproxyBalancer("lb", { host: config.haproxy.host.host, ssh: reach, backends: haproxyBackends!, firewall: config.os.firewall, after }, named("lb"))

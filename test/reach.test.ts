@@ -19,14 +19,14 @@ describe("reaching the hosts", () => {
     it("lab (existing hosts): each node's first step dials 6 times (1.5 min); everything on it waits for that step", async () => {
         const s = await synthStack("lab");
         for (const node of ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]) {
-            const reach = named(s, `lab-cluster-${node}-reachable`);
+            const reach = named(s, `cluster-${node}-reachable`);
             assert.equal(dials(reach), EXISTING_HOST_REACH_DIALS);
             assert.equal(EXISTING_HOST_REACH_DIALS * 15, 90);
             for (const step of ["prepare", "hosts"]) {
-                assert.ok(named(s, `lab-cluster-${node}-${step}`).dependsOn.includes(reach.name), `${node} ${step} waits for it`);
+                assert.ok(named(s, `cluster-${node}-${step}`).dependsOn.includes(reach.name), `${node} ${step} waits for it`);
             }
             // The other commands keep the configured limit (their connection is unchanged).
-            assert.equal(dials(named(s, `lab-cluster-${node}-prepare`)), 40);
+            assert.equal(dials(named(s, `cluster-${node}-prepare`)), 40);
         }
     });
 
@@ -34,7 +34,7 @@ describe("reaching the hosts", () => {
         const low = await synthStack("lab", (raw: RawConfig) => {
             raw.ssh = { ...(raw.ssh as object), dialErrorLimit: 3 };
         });
-        assert.equal(dials(named(low, "lab-cluster-m-k8s-reachable")), 3);
+        assert.equal(dials(named(low, "cluster-m-k8s-reachable")), 3);
         for (const stack of ["dev", "azure"]) {
             const s = await synthStack(stack);
             assert.deepEqual(commands(s).filter((c) => c.name.endsWith("-reachable")).map((c) => c.name), [], stack);
@@ -69,6 +69,6 @@ describe("reaching the hosts", () => {
         );
         const d = compareRenderings("lab", before, added);
         assert.deepEqual(d.changed.filter((c) => c.resource.name.endsWith("-reachable")), []);
-        assert.ok(d.added.some((c) => c.resource.name === "lab-cluster-w4-k8s-reachable"));
+        assert.ok(d.added.some((c) => c.resource.name === "cluster-w4-k8s-reachable"));
     });
 });

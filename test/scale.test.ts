@@ -13,16 +13,20 @@ describe("lab at 3, 4 and 100 workers", () => {
         }
     });
 
-    it("adds the same number of resources per worker, at most 10", () => {
+    it("adds the same number of resources per worker, at most 11", () => {
         const first = s[4].resources.length - s[3].resources.length;
         const average = (s[100].resources.length - s[3].resources.length) / 97;
         assert.equal(average, first);
-        assert.ok(first <= 10, `${first} resources per worker`);
+        // 11: its preparation, hosts block, reachability check, IP record, join, drain and Node-deletion
+        // steps, role patch, registry trust, and the two components around them.
+        assert.ok(first <= 11, `${first} resources per worker`);
     });
 
-    it("runs at most 8 remote commands on any one machine at 100 workers, at most 4 of them at once", () => {
+    it("runs at most 9 remote commands on any one machine at 100 workers, at most 4 of them at once", () => {
         const stats = scaleStats(s[100]);
-        assert.ok(stats.mostCommandsOnOneHost.count <= 8, JSON.stringify(stats.mostCommandsOnOneHost));
+        // The bootstrap control plane: reachability, preparation, hosts block, NFS, init, API server
+        // certificate, join credentials, maintenance, registry trust; none per worker.
+        assert.ok(stats.mostCommandsOnOneHost.count <= 9, JSON.stringify(stats.mostCommandsOnOneHost));
         assert.ok(stats.mostConcurrentOnOneHost.count <= 4, JSON.stringify(stats.mostConcurrentOnOneHost));
         // The check is live: the control plane does carry more than a worker.
         const onWorker = s[100].resources.filter((r) => r.type === "command:remote:Command" && commandHost(r) === "192.168.1.150");
@@ -31,7 +35,8 @@ describe("lab at 3, 4 and 100 workers", () => {
 
     it("keeps the longest chain of remote commands as it is at 3 workers", () => {
         assert.equal(scaleStats(s[100]).longestCommandChain, scaleStats(s[3]).longestCommandChain);
-        assert.ok(scaleStats(s[3]).longestCommandChain <= 5);
+        // reachability → preparation → init → API server certificate → join credentials → maintenance.
+        assert.ok(scaleStats(s[3]).longestCommandChain <= 6);
     });
 });
 

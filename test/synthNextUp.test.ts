@@ -47,7 +47,7 @@ describe("synth:diff: what the next up runs", () => {
             ),
         );
         const d = compareRenderings("lab", before, after);
-        assert.deepEqual([d.added.length, d.removed.length, d.changed.length], [0, 0, 0]);
+        assert.deepEqual([d.added.length, d.removed.length, d.changed.map((c) => c.resource.name)], [0, 0, []]);
         assert.deepEqual(nextUpLines(d), ["next up: no remote command runs"]);
     });
 
@@ -75,14 +75,15 @@ describe("synth:diff: what the next up runs", () => {
         assert.equal(n.reRun.length, d.changed.length);
     });
 
-    it("an edit of cluster-admin.sh re-runs the join credentials; the drain steps (delete only) change only the state", async () => {
+    it("an edit of cluster-admin.sh re-runs nothing: its steps (drain, Node deletion) are delete only and change only the state", async () => {
         const before = renderSynthesis(await synthStack("lab"));
         const after = renderSynthesis(await withScripts((dir) => edit(dir, "cluster-admin", "set -euo pipefail", "set -euo pipefail\n: edited"), () => synthStack("lab")));
         const d = compareRenderings("lab", before, after);
         const n = nextUp(d);
-        assert.deepEqual(n.reRun.map((r) => `${r.script}@${r.target}`), ["cluster-admin@m-k8s"]);
-        // The membership and node-object steps have no create: nothing runs until they are removed.
-        assert.deepEqual(n.stateOnly, d.changed.map((c) => c.resource.name).filter((name) => name !== "lab-cluster-join-credentials").sort());
+        // The join credentials are join-credentials.sh's; the membership and node-object steps have
+        // no create: nothing runs until they are removed.
+        assert.deepEqual(n.reRun, []);
+        assert.deepEqual(n.stateOnly, d.changed.map((c) => c.resource.name).sort());
         assert.ok(n.stateOnly.length === 6 && n.stateOnly.every((name) => /-membership$|-node-object$/.test(name)), n.stateOnly.join(" "));
         assert.match(nextUpLines(d).join("\n"), /^only in state \(nothing runs on a host\): 6 remote commands/m);
     });
@@ -95,7 +96,7 @@ describe("synth:diff: what the next up runs", () => {
             }),
         );
         const n = nextUp(compareRenderings("lab", before, after));
-        assert.deepEqual([...new Set(n.reRun.map((r) => r.script))].sort(), ["cluster-admin", "hosts-block"]);
+        assert.deepEqual([...new Set(n.reRun.map((r) => r.script))].sort(), ["hosts-block", "join-credentials"]);
         assert.ok(n.firstRun.some((r) => r.script === "kubeadm-join" && r.target === "w4-k8s"), "w4-k8s joins");
         assert.ok(n.firstRun.some((r) => r.script === "prepare-node" && r.target === "w4-k8s"));
         assert.deepEqual(n.deleteRun, []);

@@ -285,7 +285,7 @@ export async function synthesize(
     stack: string,
     config: Record<string, string>,
     secretKeys: string[],
-    program: () => Record<string, unknown>,
+    program: () => Record<string, unknown> | Promise<Record<string, unknown>>,
     overrides: MockOverrides = {},
 ): Promise<Synthesis> {
     const declared = new Map<string, DeclaredResource>();
@@ -372,7 +372,7 @@ export async function synthesize(
             return undefined;
         });
         try {
-            outputs = program();
+            outputs = await program();
         } catch (err) {
             // Rethrown once the stack has settled, as the engine would report it.
             programError = err;

@@ -23,8 +23,6 @@ const ALL = [CP, W1, W2, W3];
 
 const skip = missingForEngineTests();
 // Defects fixed on other branches; the assertions stay as they should be (issue 18).
-const MARKERS_TODO = "issue 18 item 1: kubeadm-reset.sh leaves /var/lib/k8s-platform/{init,join}.done, so a re-added or rebuilt node skips its join/init (fixed on branch day2-scripts)";
-const CERT_KEY_TODO = "issue 18 item 14: the kubeadm certificate key comes from random.RandomBytes, whose id is its value in base64 (fixed on branch day2-cluster)";
 
 let hosts: SimHosts | undefined;
 let engine: EngineStack | undefined;
@@ -93,7 +91,7 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         assert.deepEqual(callCounts(), c0, "no stubbed command ran on any host");
     });
 
-    test("(2) stack export holds no secret in plain text, in values or resource ids", { todo: CERT_KEY_TODO }, async () => {
+    test("(2) stack export holds no secret in plain text, in values or resource ids", async () => {
         const exported = e().exportText();
         const kubeconfig = String((await e().outputs()).kubeconfig ?? "");
         assert.ok(kubeconfig.includes("client-key-data"), "the kubeconfig output is there to look for");
@@ -112,7 +110,6 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
             "CA key": [pem(caKey)],
             "admin client key": [clientKey, pem(Buffer.from(clientKey, "base64").toString("utf8"))],
             kubeconfig: [kubeconfig.slice(0, 200)],
-            // Last: the one today's code leaks (see the todo), so the others are checked first.
             "certificate key": [certKeyHex, Buffer.from(certKeyHex, "hex").toString("base64")],
         };
         for (const [what, forms] of Object.entries(secrets)) {
@@ -166,7 +163,7 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         assert.equal(nodesReady().w2, undefined, "w2's Node is gone");
     });
 
-    test("(4) a removed worker added back joins again", { todo: MARKERS_TODO }, async () => {
+    test("(4) a removed worker added back joins again", async () => {
         const t0 = Date.now() / 1000;
         await configure([CP, W1, W2, W3]);
         await e().up();
@@ -189,7 +186,7 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         }
     });
 
-    test("(6) up again on the same hosts builds a working cluster", { todo: MARKERS_TODO }, async () => {
+    test("(6) up again on the same hosts builds a working cluster", async () => {
         await e().up();
         await waitReady([CP.name, W1.name, W2.name, W3.name]);
         await e().preview({ expectNoChanges: true });
