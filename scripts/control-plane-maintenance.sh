@@ -69,7 +69,11 @@ install_etcd_tools() {
   ) || { rm -rf "$tmp"; die "cannot download $url (air-gapped: install etcdctl and etcdutl $ETCD_RELEASE on PATH)"; }
   printf '%s  %s\n' "$sha" "$tmp/etcd.tar.gz" | sha256sum -c --quiet >&2 || { rm -rf "$tmp"; die "$url does not have the pinned sha256 $sha"; }
   tar -xzf "$tmp/etcd.tar.gz" -C "$tmp" --strip-components=1 --wildcards '*/etcdctl' '*/etcdutl'
-  "$tmp/etcdutl" version | grep -q "^etcdutl version: ${ETCD_RELEASE#v}\$" || { rm -rf "$tmp"; die "the etcdutl in $url is not $ETCD_RELEASE"; }
+  # Read whole before matching: `etcdutl version | grep -q` under pipefail fails at random when grep
+  # exits at the first line and etcdutl is killed by SIGPIPE writing the next.
+  local reported
+  reported=$("$tmp/etcdutl" version) || { rm -rf "$tmp"; die "the etcdutl in $url does not run"; }
+  grep -q "^etcdutl version: ${ETCD_RELEASE#v}\$" <<<"$reported" || { rm -rf "$tmp"; die "the etcdutl in $url is not $ETCD_RELEASE"; }
   mkdir -p "$dir"
   install -m 0755 "$tmp/etcdctl" "$tmp/etcdutl" "$dir/"
   printf '%s %s\n' "$ETCD_RELEASE" "$sha" >"$marker"

@@ -102,7 +102,8 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
         // --show-secrets keeps a secret as {<sig>, plaintext: "<JSON of the value>"}.
         const plain = (v: unknown): string =>
             typeof v === "object" && v !== null && "plaintext" in v ? String(JSON.parse(String((v as { plaintext: string }).plaintext))) : String(v ?? "");
-        const certKeyHex = plain(withSecrets.deployment.resources.find((r) => r.urn.endsWith("-certificate-key"))?.outputs?.hex);
+        // A RandomPassword over 0-9a-f (its id is "none"): the key is its result.
+        const certKeyHex = plain(withSecrets.deployment.resources.find((r) => r.urn.endsWith("-certificate-key"))?.outputs?.result);
         const pem = (text: string): string => text.split("\n").filter((l) => l && !l.startsWith("-----")).slice(1, 2).join("");
         const secrets: Record<string, string[]> = {
             "SSH private key": [pem(h().sshPrivateKey)],

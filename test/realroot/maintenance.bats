@@ -15,7 +15,9 @@ setup_file() {
   # print the release's version lines (`etcdutl version`).
   local rel="$BATS_FILE_TMPDIR/release" www="$BATS_FILE_TMPDIR/www" log="$BATS_FILE_TMPDIR/release-http.log"
   mkdir -p "$rel/etcd-v3.6.6-linux-amd64" "$www"
-  printf '#!/bin/sh\necho "etcdutl version: 3.6.6"\necho "API version: 3.6"\n' >"$rel/etcd-v3.6.6-linux-amd64/etcdutl"
+  # The second line comes a moment later, as it can on a loaded machine: a reader that stops at
+  # the first line (`| grep -q` under pipefail) fails then by SIGPIPE, as the real one did at random.
+  printf '#!/bin/sh\necho "etcdutl version: 3.6.6"\nsleep 0.3\necho "API version: 3.6"\n' >"$rel/etcd-v3.6.6-linux-amd64/etcdutl"
   printf '#!/bin/sh\necho "etcdctl version: 3.6.6"\necho "API version: 3.6"\n' >"$rel/etcd-v3.6.6-linux-amd64/etcdctl"
   printf '#!/bin/sh\nexit 0\n' >"$rel/etcd-v3.6.6-linux-amd64/etcd"
   chmod 0755 "$rel"/etcd-v3.6.6-linux-amd64/*

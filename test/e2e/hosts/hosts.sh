@@ -80,6 +80,15 @@ up() {
   # shellcheck source=test/realroot/helpers.bash
   . "$realroot/helpers.bash"
   mkdir -p "$state/cluster"
+  # The tool directories as each node mounts them (/opt/k8sp-e2e/bin<i>, in this order).
+  local node_bin_dirs="" j=0 dir
+  declare -A tool_dir=()
+  IFS=: read -ra host_dirs <<<"$HOSTS_CACHE/bin:$E2E_BIN_DIRS"
+  for dir in "${host_dirs[@]}"; do
+    node_bin_dirs="${node_bin_dirs:+$node_bin_dirs:}/opt/k8sp-e2e/bin$j"
+    for tool in etcdctl etcdutl; do [ ! -x "$dir/$tool" ] || tool_dir[$tool]="/opt/k8sp-e2e/bin$j"; done
+    j=$((j + 1))
+  done
   for spec in "$@"; do
     name="${spec%%=*}" ip="${spec#*=}"
     i=$((i + 1))
@@ -92,11 +101,17 @@ up() {
     echo "deb [signed-by=/etc/apt/keyrings/e2e-debian.asc] http://$subnet.1:$port/debian/ ./" >"$up/etc/apt/sources.list.d/debian.list"
     # The engine tier's cluster is real: the kubeadm and kubectl stubs switch to it (see there).
     {
-      echo "BIN_DIRS=/opt/k8sp-e2e/bin0:/opt/k8sp-e2e/bin1:/opt/k8sp-e2e/bin2"
+      echo "BIN_DIRS=$node_bin_dirs"
       echo "KWOK_STAGES=/opt/k8sp-e2e/kwok-stages.yaml"
       echo "NODE_IP=$ip"
     } >"$up/var/lib/k8sp-stub/real-cluster"
     mkdir -p "$up/etc/ssh/sshd_config.d" "$up/root/.ssh" "$up/run/sshd" "$up/opt/k8sp-e2e"
+    # etcdctl and etcdutl on the node's PATH, as an air-gapped site installs them: the program's
+    # maintenance step then downloads nothing (it could not: no network here).
+    mkdir -p "$up/usr/local/bin"
+    for tool in etcdctl etcdutl; do
+      [ -z "${tool_dir[$tool]:-}" ] || ln -sfn "${tool_dir[$tool]}/$tool" "$up/usr/local/bin/$tool"
+    done
     install -m 0755 "$here/node/kubeadm" "$up/opt/k8sp-e2e/kubeadm"
     ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$up/etc/ssh/ssh_host_ed25519_key"
     mkdir -p "$state/$name" && cp "$up/etc/ssh/ssh_host_ed25519_key.pub" "$state/$name/host_key.pub"

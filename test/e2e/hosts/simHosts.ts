@@ -113,7 +113,11 @@ export class SimHosts {
     /** Starts `nodes` on `subnet` (e.g. "10.213.7": a /24 of its own per test file). */
     static start(subnet: string, nodes: SimNode[], caches: { root: string; repos: string; hosts: string }): SimHosts {
         const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-hosts-"));
-        const binDirs = ["kube-apiserver", "etcd"].map((t) => path.dirname(onPath(t) as string));
+        // etcdctl/etcdutl (when built) go on each node's PATH: the maintenance step then uses them.
+        const binDirs = [
+            ...["kube-apiserver", "etcd"].map((t) => path.dirname(onPath(t) as string)),
+            ...["etcdctl", "etcdutl"].flatMap((t) => (onPath(t) ? [path.dirname(onPath(t) as string)] : [])),
+        ];
         const env = { ...process.env, E2E_CACHE: caches.root, E2E_REPOS: caches.repos, HOSTS_CACHE: caches.hosts, E2E_BIN_DIRS: [...new Set(binDirs)].join(":") };
         try {
             sh("bash", [path.join(HERE, "hosts.sh"), "up", stateDir, subnet, ...nodes.map((n) => `${n.name}=${n.ip}`)], { env, timeout: 300_000 });
