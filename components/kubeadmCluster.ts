@@ -124,7 +124,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const controlPlaneCount = args.nodes.filter((n) => n.role === "control-plane").length;
         // What kubeadm init fixed, as recorded at the first `up`: resolves only while the config agrees.
         const settings = this.pinClusterSettings(name, args.kubernetes);
-        const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh);
+        // Resolves only if the bootstrap node is the one the cluster was initialised on.
+        const bootstrapNode = this.pinBootstrapNode(name, first.name);
+        // Every command on a node connects through every refusal check: a refused change stops
+        // them all, even under `pulumi up --skip-preview` (no preview to fail first).
+        const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh, [settings, bootstrapNode]);
         this.ssh = ssh;
 
         const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
@@ -171,8 +175,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 create: {
                     script: "kubeadm-init",
                     env: {
-                        // Resolves only if the bootstrap node is the one the cluster was initialised on.
-                        NODE_NAME: this.pinBootstrapNode(name, first.name),
+                        NODE_NAME: bootstrapNode,
                         KUBEADM_CONFIG: initConfig,
                         UPLOAD_CERTS: String(controlPlaneCount > 1),
                     },
@@ -431,7 +434,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * re-runs those. A changed IP is refused on every provider, before any command reaches the
      * node; removing the node and adding it back records the new one (the pin goes with the node).
      */
-    private pinNodeAddresses(name: string, nodes: NodeSpec[], ssh: SshAccess): SshAccess {
+    private pinNodeAddresses(name: string, nodes: NodeSpec[], ssh: SshAccess, gates: pulumi.Output<unknown>[]): SshAccess {
         const addresses: Record<string, pulumi.Input<string>> = { ...ssh.addresses };
         for (const node of nodes) {
             const pin = new random.RandomId(
@@ -455,7 +458,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 }
                 return true;
             }));
-            addresses[node.name] = pulumi.all([checked, ssh.addresses?.[node.name] ?? node.ip]).apply(([, reach]) => reach);
+            addresses[node.name] = pulumi.all([checked, ...gates, ssh.addresses?.[node.name] ?? node.ip]).apply((all) => all[all.length - 1] as string);
         }
         return { ...ssh, addresses };
     }
