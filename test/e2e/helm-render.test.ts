@@ -91,7 +91,7 @@ describe("charts rendered offline with Helm", { skip: helm ? false : "helm is no
 
     it("renders each chart as Chart v4 does: release name, namespace, values, CRDs, no hooks, the stack's Kubernetes version", async () => {
         const files = await render(archives);
-        const dir = chartObjectsDir("lab-platform-metrics-server-chart");
+        const dir = chartObjectsDir("platform-metrics-server-chart");
         const objects = Object.keys(files).filter((f) => f.startsWith(`${dir}/`)).sort();
         assert.deepEqual(objects, [`${dir}/CustomResourceDefinition._cluster.things.example.com.yaml`, `${dir}/Deployment.kube-system.metrics-server.yaml`]);
         const deployment = parse(files[`${dir}/Deployment.kube-system.metrics-server.yaml`]);
@@ -99,7 +99,7 @@ describe("charts rendered offline with Helm", { skip: helm ? false : "helm is no
         assert.equal(deployment.metadata.labels["app.kubernetes.io/instance"], "metrics-server", "the release name is the Chart's name input");
         assert.match(deployment.metadata.labels.kube, /^v1\.35\./, "rendered for the stack's Kubernetes minor");
         assert.deepEqual(deployment.spec.template.spec.containers[0].args, ["--kubelet-insecure-tls"], "the program's values");
-        for (const chart of ["lab-flannel-chart", "lab-platform-ingress-chart", "lab-platform-metallb-chart"]) {
+        for (const chart of ["flannel-chart", "platform-ingress-chart", "platform-metallb-chart"]) {
             assert.ok(Object.keys(files).some((f) => f.startsWith(`${chartObjectsDir(chart)}/Deployment.`)), chart);
         }
         assert.ok(!Object.keys(files).some((f) => f.includes("Job.")), "hooks are not rendered");
@@ -122,28 +122,28 @@ describe("charts rendered offline with Helm", { skip: helm ? false : "helm is no
             raw.metricsServer = { ...(raw.metricsServer as object), kubeletInsecureTls: false };
         });
         const d = compareRenderings("lab", before, after);
-        const chart = d.changed.find((c) => c.resource.name === "lab-platform-metrics-server-chart");
+        const chart = d.changed.find((c) => c.resource.name === "platform-metrics-server-chart");
         assert.ok(chart, "the chart resource changed");
-        const dir = chartObjectsDir("lab-platform-metrics-server-chart");
+        const dir = chartObjectsDir("platform-metrics-server-chart");
         const added = chart.files.filter((f) => f.before === undefined).map((f) => f.path);
         assert.deepEqual(added, [`${dir}/ConfigMap.kube-system.extra.yaml`]);
         const changed = chart.files.filter((f) => f.before !== undefined && f.after !== undefined).map((f) => f.path).sort();
-        assert.deepEqual(changed, [`${dir}/Deployment.kube-system.metrics-server.yaml`, "charts/lab-platform-metrics-server-chart.yaml"]);
-        assert.deepEqual(d.changed.map((c) => c.resource.name), ["lab-platform-metrics-server-chart"], "nothing else changes");
+        assert.deepEqual(changed, [`${dir}/Deployment.kube-system.metrics-server.yaml`, "charts/platform-metrics-server-chart.yaml"]);
+        assert.deepEqual(d.changed.map((c) => c.resource.name), ["platform-metrics-server-chart"], "nothing else changes");
         assert.deepEqual(chartObjectLines(d), [
-            "chart lab-platform-metrics-server-chart: objects 1 (ConfigMap kube-system/extra) added, 0 removed, 1 (Deployment kube-system/metrics-server) changed",
+            "chart platform-metrics-server-chart: objects 1 (ConfigMap kube-system/extra) added, 0 removed, 1 (Deployment kube-system/metrics-server) changed",
         ]);
     });
 
     it("a chart that cannot be had is shown as its inputs, with a note saying why", async () => {
         const files = await render(path.join(root, "empty"));
-        for (const chart of ["lab-flannel-chart", "lab-platform-metrics-server-chart"]) {
+        for (const chart of ["flannel-chart", "platform-metrics-server-chart"]) {
             assert.match(files[chartNotePath(chart)], /^not rendered: the chart \/.+ could not be rendered\nhelm: .+/);
             assert.ok(files[`charts/${chart}.yaml`], "its inputs are still shown");
         }
         const offline = await synthStack("lab");
         const notes = renderCharts(offline, { helm }, "1.35");
         // No network here: the public repositories cannot be reached.
-        assert.match(notes[chartNotePath("lab-flannel-chart")], /^not rendered: the chart could not be fetched from https:\/\/flannel-io\.github\.io\/flannel\//);
+        assert.match(notes[chartNotePath("flannel-chart")], /^not rendered: the chart could not be fetched from https:\/\/flannel-io\.github\.io\/flannel\//);
     });
 });
