@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ChartsConfig } from "../config";
+import { ChartsConfig, IngressControllerKind } from "../config";
 import { IngressController } from "./ingressController";
 import { MetalLb } from "./metallb";
 import { MetricsServer } from "./metricsServer";
@@ -31,6 +31,8 @@ export interface PlatformArgs {
     readonly domain: string;
     /** The ingress controller (default: none; the registry and test app need it). */
     readonly ingress?: {
+        /** Which controller (default: "ingress-nginx"). */
+        readonly controller?: IngressControllerKind;
         readonly serviceType: "LoadBalancer" | "NodePort";
         readonly httpNodePort: number;
         readonly httpsNodePort: number;
@@ -108,8 +110,8 @@ export class Platform extends pulumi.ComponentResource {
             }
             return { ingress: this.ingress, storage: args.storage };
         };
-        // Ingress objects are checked by ingress-nginx's admission webhook, which must be up; volumes
-        // need their storage.
+        // Ingress objects are served once the controller is up (Pulumi waits for their status
+        // address, which the controller publishes); volumes need their storage.
         const afterIngress = () => ({ parent: this, dependsOn: [this.ingress!, ...(args.storageReady ?? [])] });
 
         const appNamespace = args.testApp || args.managedDiskClaim
@@ -126,6 +128,7 @@ export class Platform extends pulumi.ComponentResource {
                     provider: args.provider,
                     domain: args.domain,
                     ingressClassName: ingress.className,
+                    ingressController: ingress.controller,
                     mode: args.registry.mode,
                     storage: volumeBackend(storage, VOLUME_DIRECTORIES.registry),
                     size: args.registry.size,

@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { IMAGES } from "../config";
+import { IMAGES, IngressControllerKind } from "../config";
+import { registryIngressAnnotations } from "./render/ingress";
 import { containerSecurityContext, namespaceMetadata, POD_SECURITY_CONTEXT, recommendedLabels } from "./render/workload";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 
@@ -11,6 +12,8 @@ export interface RegistryArgs {
     /** registry.<domain> is the registry's host name. */
     readonly domain: string;
     readonly ingressClassName: string;
+    /** The controller serving that class: its annotations for large pushes (default: "ingress-nginx"). */
+    readonly ingressController?: IngressControllerKind;
     /** tls: HTTPS with a generated CA and htpasswd auth; insecure: plain HTTP, no auth (seed 000, labs). */
     readonly mode: "tls" | "insecure";
     /** Where the images live (an NFS directory, or a storage class). */
@@ -237,11 +240,8 @@ export class Registry extends pulumi.ComponentResource {
                     name: "registry",
                     namespace,
                     labels: LABELS,
-                    annotations: {
-                        // Image layers are large: no request body limit (seed 000).
-                        "nginx.ingress.kubernetes.io/proxy-body-size": "0",
-                        ...(args.mode === "insecure" ? { "nginx.ingress.kubernetes.io/ssl-redirect": "false" } : {}),
-                    },
+                    // Image layers are large: no request body limit (seed 000), on either controller.
+                    annotations: registryIngressAnnotations(args.ingressController ?? "ingress-nginx", args.mode),
                 },
                 spec: {
                     ingressClassName: args.ingressClassName,

@@ -218,6 +218,13 @@ const vmSize = z.string({ error: (iss) => `expected an Azure VM size, got ${show
     error: (iss) => `${show(iss.input)} is not an Azure VM size (expected e.g. "Standard_D2s_v3")`,
 });
 
+/**
+ * The ingress controllers `ingress.controller` chooses from: ingress-nginx (the design's, retired
+ * upstream in March 2026) and Traefik Proxy (maintained; serves the same Ingress objects).
+ */
+export const INGRESS_CONTROLLERS = ["ingress-nginx", "traefik"] as const;
+export type IngressControllerKind = (typeof INGRESS_CONTROLLERS)[number];
+
 export const OS_DISK_TYPES = ["Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Standard_LRS"] as const;
 export type OsDiskType = (typeof OS_DISK_TYPES)[number];
 
@@ -364,6 +371,7 @@ const addonSchemas = {
     domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a DNS domain` }).default("localtest.com"),
     ingress: strict({
         enabled: z.boolean().default(true),
+        controller: choice(INGRESS_CONTROLLERS).default("ingress-nginx"),
         httpNodePort: nodePort.default(30080),
         httpsNodePort: nodePort.default(30443),
     }).prefault({}),

@@ -36,9 +36,27 @@ export interface ChartPin {
 export const CHARTS = {
     flannel: { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.27.4" },
     ingressNginx: { repo: "https://kubernetes.github.io/ingress-nginx", chart: "ingress-nginx", version: "4.15.0" },
+    /** Traefik Proxy, the maintained alternative to ingress-nginx (`ingress.controller: traefik`).
+     * 41.3.0 (traefik/traefik-helm-chart tag v41.3.0, Chart.yaml appVersion v3.7.11). */
+    traefik: { repo: "https://traefik.github.io/charts", chart: "traefik", version: "41.3.0" },
     metallb: { repo: "https://metallb.github.io/metallb", chart: "metallb", version: "0.15.2" },
     metricsServer: { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.1" },
 } as const satisfies Record<string, ChartPin>;
+
+/**
+ * Images the program sets in a chart's values (rather than leaving them to the chart's defaults),
+ * in the chart's own value shape: one place to pin them and to rewrite them for a mirror.
+ * Traefik: chart 41.3.0's `image.registry` / `image.repository` / `image.tag` (values.yaml; the
+ * template `traefik.image-name` in templates/_helpers.tpl joins them as registry/repository:tag),
+ * the tag being the chart's appVersion v3.7.11.
+ */
+export const CHART_IMAGES = {
+    traefik: { registry: "docker.io", repository: "traefik", tag: "v3.7.11" },
+} as const satisfies Record<string, { readonly registry: string; readonly repository: string; readonly tag: string }>;
+
+/** The reference a chart image pin resolves to (registry/repository:tag). */
+export const chartImageReference = (image: { readonly registry: string; readonly repository: string; readonly tag: string }): string =>
+    `${image.registry}/${image.repository}:${image.tag}`;
 
 export const IMAGES = {
     /** distribution v3: its config file lives at /etc/distribution/config.yml. */

@@ -45,7 +45,7 @@ export function buildAks(config: PlatformConfig): StackOutputs {
         namePrefix: stackName,
         domain: config.domain,
         ingress: config.ingress.enabled
-            ? { serviceType: "LoadBalancer", httpNodePort: config.ingress.httpNodePort, httpsNodePort: config.ingress.httpsNodePort }
+            ? { controller: config.ingress.controller, serviceType: "LoadBalancer", httpNodePort: config.ingress.httpNodePort, httpsNodePort: config.ingress.httpsNodePort }
             : undefined,
         storage: { kind: "storageClass", storageClassName: aks.sharedStorageClass },
         registry: config.registry.enabled ? { mode: config.registry.mode, size: config.registry.size } : undefined,

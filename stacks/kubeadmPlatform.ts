@@ -135,6 +135,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             domain: config.domain,
             ingress: config.ingress.enabled
                 ? {
+                      controller: config.ingress.controller,
                       serviceType: config.ingress.serviceType,
                       httpNodePort: config.ingress.httpNodePort,
                       httpsNodePort: config.ingress.httpsNodePort,
