@@ -196,6 +196,14 @@ describe("stack config: add-ons", () => {
         assert.match(errorFor((raw) => (raw.ingress = { httpNodePort: 8080 })), /k8s-platform:ingress\.httpNodePort: 8080 is not in the NodePort range \(30000-32767\)/);
         assert.match(errorFor((raw) => (raw.ingress = { httpNodePort: 30443 })), /k8s-platform:ingress\.httpsNodePort: 30443 is the same as ingress\.httpNodePort/);
         assert.match(errorFor((raw) => (raw.registry = { mode: "plain" })), /k8s-platform:registry\.mode: "plain" is not allowed; allowed values: tls, insecure/);
+        // ingress.controller: ingress-nginx (default) or traefik; anything else names the key, the value and the choices.
+        assert.equal(parse(rawConfigOf("dev")).ingress.controller, "ingress-nginx");
+        const traefik = structuredClone(rawConfigOf("dev")) as any;
+        traefik.ingress = { controller: "traefik" };
+        assert.equal(parse(traefik).ingress.controller, "traefik");
+        assert.match(errorFor((raw) => (raw.ingress = { controller: "nginx" })), /k8s-platform:ingress\.controller: "nginx" is not allowed; allowed values: ingress-nginx, traefik/);
+        assert.match(errorFor((raw) => (raw.ingress = { controller: "Traefik" })), /k8s-platform:ingress\.controller: "Traefik" is not allowed; allowed values: ingress-nginx, traefik/);
+        assert.match(errorFor((raw) => (raw.ingress = { controller: true })), /k8s-platform:ingress\.controller: true is not allowed; allowed values: ingress-nginx, traefik/);
         assert.match(errorFor((raw) => (raw.metricsServer = { enabled: false })), /k8s-platform:autoscaling\.enabled: the HPA reads CPU from metrics-server/);
     });
 });
@@ -219,7 +227,7 @@ describe("stack config: wrong types and values name the key, the value and what 
             (raw) => (raw.registry = { size: "10GB" }),
             /k8s-platform:registry\.size: "10GB" is not a size in Mi, Gi or Ti \(a whole number and the unit, e\.g\. "10Gi"; "GB" is not a Kubernetes unit\)/,
         ],
-        ["a string where a map belongs", (raw) => (raw.ingress = "on"), /k8s-platform:ingress: expected a map of keys \(enabled, httpNodePort, httpsNodePort\), got "on"/],
+        ["a string where a map belongs", (raw) => (raw.ingress = "on"), /k8s-platform:ingress: expected a map of keys \(enabled, controller, httpNodePort, httpsNodePort\), got "on"/],
         ["a list of numbers where strings belong", (raw) => (raw.network.dnsServers = [5]), /k8s-platform:network\.dnsServers\[0\]: expected an IPv4 address string, got 5/],
         ["a number where a domain belongs", (raw) => (raw.kubernetes.dnsDomain = 5), /k8s-platform:kubernetes\.dnsDomain: expected a string, got the number 5; YAML reads unquoted digits/],
         ["a malformed domain", (raw) => (raw.kubernetes.dnsDomain = "Cluster_Local"), /k8s-platform:kubernetes\.dnsDomain: "Cluster_Local" is not a DNS domain \(lowercase letters, digits, '-' and '\.', e\.g\. "cluster\.local"\)/],

@@ -6,12 +6,13 @@
  *    plane's tag is the newest patch when a node installs kubeadm, shown as v1.35.x;
  *  - the program's own workloads (registry, test app), from its manifests;
  *  - each chart's images, from the chart rendered as `npm run synth` renders it (tools/helmRender.ts);
- *    a chart that cannot be rendered here is named with the reason, its images not listed.
+ *    a chart that cannot be rendered here is named with the reason, its images not listed — except
+ *    those the program pins in the chart's values (config/versions.ts CHART_IMAGES), always listed.
  * One image per line, then `# ` and where it comes from. AKS stacks list no kubeadm images (AKS
  * pulls its own system images). No digests: they cannot be looked up from here.
  */
 import { parse } from "yaml";
-import { KUBEADM_IMAGES, KUBERNETES_VERSION } from "../config";
+import { CHART_IMAGES, chartImageReference, CHARTS, KUBEADM_IMAGES, KUBERNETES_VERSION } from "../config";
 import { chartNotePath, chartObjectsDir, findHelm, renderCharts } from "./helmRender";
 import { listStacks, readStackFile, synthesize, Synthesis, unwrapSecrets } from "./mockRuntime";
 import { program } from "../stacks/program";
@@ -67,6 +68,15 @@ function imagesOfObject(obj: { kind?: string; spec?: { template?: { spec?: PodSp
     return [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])].map((c) => c.image).filter((i): i is string => !!i);
 }
 
+/** The images the program pins in a Chart resource's values (config/versions.ts CHART_IMAGES), by
+ * the chart it names: the pinned name, or a `charts.directory` archive `<chart>-<version>.tgz`. */
+export function pinnedChartImages(chartInput: string): string[] {
+    const pinned: Record<string, { registry: string; repository: string; tag: string }> = CHART_IMAGES;
+    return Object.entries(CHARTS)
+        .filter(([key, pin]) => pinned[key] && (chartInput === pin.chart || chartInput.endsWith(`/${pin.chart}-${pin.version}.tgz`)))
+        .map(([key]) => chartImageReference(pinned[key]));
+}
+
 /** Every image of a stack: kubeadm's, the program's workloads', and the rendered charts' (pure). */
 export function listImages(synthesis: Synthesis, chartFiles: Record<string, string>): { images: ImageLine[]; notes: string[] } {
     const lines: ImageLine[] = [];
@@ -86,9 +96,11 @@ export function listImages(synthesis: Synthesis, chartFiles: Record<string, stri
     }
     for (const r of synthesis.resources.filter((x) => x.type.startsWith("kubernetes:helm.sh/") && x.type.endsWith(":Chart"))) {
         const what = `chart ${String(r.inputs.chart).split("/").pop()}${r.inputs.version ? ` ${r.inputs.version}` : ""}`;
+        const pinned = pinnedChartImages(String(r.inputs.chart));
+        lines.push(...pinned.map((image) => ({ image: fullReference(image), source: `${what}: image pinned in config/versions.ts` })));
         const note = chartFiles[chartNotePath(r.name)];
         if (note !== undefined) {
-            notes.push(`${what} (${r.name}): ${note.split("\n")[0]}; its images are not listed`);
+            notes.push(`${what} (${r.name}): ${note.split("\n")[0]}; ${pinned.length > 0 ? "only its pinned images are listed" : "its images are not listed"}`);
             continue;
         }
         for (const [file, text] of Object.entries(chartFiles).filter(([f]) => f.startsWith(`${chartObjectsDir(r.name)}/`))) {
