@@ -72,7 +72,7 @@ describe("ingress.controller", () => {
             spec: { type: "LoadBalancer" },
             annotations: { "metallb.io/loadBalancerIPs": "192.168.1.11" },
         });
-        assert.deepEqual((values as { global: unknown }).global, { checkNewVersion: false, sendAnonymousUsage: false });
+        assert.deepEqual(values.global, { checkNewVersion: false, sendAnonymousUsage: false });
         assert.deepEqual(ingressClasses(s), { "platform-registry-ingress": "traefik", "platform-test-app-ingress": "traefik" });
         assert.deepEqual(annotationsOf(s, "platform-registry-ingress"), {}, "Traefik limits no body and redirects nothing");
         // The namespace and the chart are the same resources as with ingress-nginx.

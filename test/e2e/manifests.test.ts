@@ -21,7 +21,7 @@ import { after, before, describe, it } from "node:test";
 import { parseAllDocuments, stringify } from "yaml";
 import { listStacks, unwrapSecrets } from "../../tools/mockRuntime";
 import { manifestOf } from "../../tools/synth";
-import { synthStack } from "../helpers";
+import { RawConfig, synthStack } from "../helpers";
 import { run, SHARED_SCHEMAS, skipUnless } from "./tools";
 
 const K8S_SCHEMAS = path.join(SHARED_SCHEMAS, "k8s-1.35");
@@ -135,10 +135,20 @@ describe("kubectl-validate on every declared manifest (strict, Kubernetes 1.35)"
         assert.equal(validate([file], schemas).get(file), "Success");
     });
 
-    for (const stack of listStacks()) {
-        it(`${stack}: every manifest validates`, async () => {
-            const synthesis = await synthStack(stack);
-            const dir = path.join(work, stack);
+    // Every stack as committed, and the variants whose objects differ: Traefik as the ingress
+    // controller (its Ingress objects: class traefik, no nginx annotations; insecure registry too).
+    const variants: [string, string, ((raw: RawConfig) => void) | undefined][] = [
+        ...listStacks().map((stack): [string, string, undefined] => [stack, stack, undefined]),
+        ["lab-traefik", "lab", (raw) => (raw.ingress = { ...(raw.ingress as object), controller: "traefik" })],
+        ["dev-traefik-insecure", "dev", (raw) => {
+            raw.ingress = { ...(raw.ingress as object), controller: "traefik" };
+            raw.registry = { ...(raw.registry as object), mode: "insecure" };
+        }],
+    ];
+    for (const [label, stack, edit] of variants) {
+        it(`${label}: every manifest validates`, async () => {
+            const synthesis = await synthStack(stack, edit);
+            const dir = path.join(work, label);
             fs.mkdirSync(dir);
             const files: string[] = [];
             const unknown: string[] = [];
