@@ -17,7 +17,7 @@ import { after, before, describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { listStacks, unwrapSecrets } from "../../tools/mockRuntime";
 import { manifestOf } from "../../tools/synth";
-import { synthStack } from "../helpers";
+import { RawConfig, synthStack } from "../helpers";
 import { ApiServer } from "./apiserver";
 import { onPath, SHARED_SCHEMAS } from "./tools";
 
@@ -143,9 +143,14 @@ describe("server-side dry-run apply on a real kube-apiserver 1.35", { skip }, ()
         assert.match(message(range.body), /spec\.ports\[0\]\.port/);
     });
 
-    for (const stack of listStacks()) {
-        it(`${stack}: every object is accepted`, async () => {
-            const synthesis = await synthStack(stack);
+    // Every committed stack, and lab with Traefik as the ingress controller (its Ingress objects).
+    const variants: [string, string, ((raw: RawConfig) => void) | undefined][] = [
+        ...listStacks().map((stack): [string, string, undefined] => [stack, stack, undefined]),
+        ["lab-traefik", "lab", (raw) => (raw.ingress = { ...(raw.ingress as object), controller: "traefik" })],
+    ];
+    for (const [label, stack, edit] of variants) {
+        it(`${label}: every object is accepted`, async () => {
+            const synthesis = await synthStack(stack, edit);
             const manifests: { name: string; manifest: Manifest }[] = [];
             for (const resource of synthesis.resources) {
                 const masked = manifestOf(resource);
