@@ -196,6 +196,45 @@ const TRAEFIK: Record<string, string> = {
         "            {{- end }}",
         "          {{- end }}",
     ].join("\n") + "\n",
+    // values.schema.json: the real chart's constraints (v41.3.0 traefik/values.schema.json) on the
+    // paths the program sets, written out here: no other key under image, ingressClass, providers,
+    // providers.kubernetesCRD/kubernetesIngress or a port; node ports integers >= 0; read timeouts
+    // a string, an integer or null. Helm checks the values against it before rendering.
+    "values.schema.json": JSON.stringify({
+        type: "object",
+        properties: {
+            image: { type: "object", additionalProperties: false, properties: { registry: { type: ["string", "null"] }, repository: { type: ["string", "null"] }, tag: { type: ["string", "null"] }, digest: { type: ["string", "null"] }, pullPolicy: { type: "string" } } },
+            ingressClass: { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, isDefaultClass: { type: "boolean" }, name: { type: "string" } } },
+            providers: {
+                type: "object",
+                additionalProperties: false,
+                properties: {
+                    kubernetesCRD: { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" } } },
+                    kubernetesIngress: {
+                        type: "object",
+                        additionalProperties: false,
+                        properties: { enabled: { type: "boolean" }, publishedService: { type: "object", properties: { enabled: { type: "boolean" }, pathOverride: { type: "string" } } } },
+                    },
+                },
+            },
+            ports: {
+                type: "object",
+                additionalProperties: {
+                    type: "object",
+                    additionalProperties: false,
+                    properties: {
+                        port: { type: "integer" },
+                        expose: { type: "object", properties: { default: { type: "boolean" } } },
+                        exposedPort: { type: "integer" },
+                        protocol: { type: "string" },
+                        nodePort: { type: ["integer", "null"], minimum: 0 },
+                        transport: { type: "object", properties: { respondingTimeouts: { type: "object", properties: { readTimeout: { type: ["string", "integer", "null"] } } } } },
+                    },
+                },
+            },
+            service: { type: "object", properties: { nameOverride: { type: ["string", "null"] }, annotations: { type: "object" }, spec: { type: "object" } } },
+        },
+    }),
     "crds/middlewares.yaml":
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: middlewares.traefik.io}\nspec:\n  group: traefik.io\n  names: {kind: Middleware, plural: middlewares}\n  scope: Namespaced\n  versions: [{name: v1alpha1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]\n",
 };
@@ -279,6 +318,12 @@ describe("ingress controllers' charts rendered with the program's values", { ski
         assert.deepEqual(service.spec.ports.map((p: { name: string; targetPort: string }) => [p.name, p.targetPort]), [["web", "web"], ["websecure", "websecure"]]);
         const images = listImages(synthesis, renderCharts(synthesis, { helm }, "1.35")).images.filter((l) => l.image.includes("traefik"));
         assert.deepEqual(images.map((l) => l.image), ["docker.io/traefik:v3.7.11"], "once: pinned and rendered are the same reference");
+    });
+
+    it("the chart's values schema is in force: a misspelt key under a closed object is refused", () => {
+        const run = spawnSync(helm!, ["template", "t", path.join(archives, `traefik-${CHARTS.traefik.version}.tgz`), "--set", "providers.kubernetesCRD.enabld=false"], { encoding: "utf8" });
+        assert.notEqual(run.status, 0);
+        assert.match(run.stderr, /kubernetesCRD|enabld/);
     });
 
     it("switching ingress-nginx → traefik: the Service changes in place, the old Deployment and IngressClass go, the new ones come", async () => {
