@@ -61,8 +61,12 @@ prepare() {
   case "$tool" in
     pulumi-resource-kubernetes)
       # The provider embeds its schema and terraform mapping, made from the module zip's files.
-      local moddir
-      moddir="$(cd "$src" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+      # `go list -m` reports a module's Dir only once it is in the module cache, and nothing has
+      # downloaded it yet on a cold cache: download it first (an empty Dir stopped a cold run).
+      local moddir module=github.com/pulumi/pulumi-kubernetes/provider/v4
+      (cd "$src" && go mod download "$module")
+      moddir="$(cd "$src" && go list -m -f '{{.Dir}}' "$module")"
+      [ -n "$moddir" ] || { log "no module directory for $module"; return 1; }
       (cd "$src" && go run ./embedgen -module-dir "$moddir" -version "$version" -out .)
       ;;
   esac
