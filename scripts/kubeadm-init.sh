@@ -19,6 +19,8 @@
 #   KUBEADM_CONFIG       the rendered kubeadm config (YAML), with @BOOTSTRAP_TOKEN@,
 #                        @CERTIFICATE_KEY@ and @KUBERNETES_VERSION@ placeholders
 #   UPLOAD_CERTS         true when more control-plane nodes will join
+#   KUBE_VIP_MANIFEST    kube-vip's static pod (mode "kube-vip"; default: none), placed before
+#                        init mounting super-admin.conf, switched to admin.conf once init ended
 # Standard input: CA_CRT, CA_KEY, BOOTSTRAP_TOKEN, CERTIFICATE_KEY as NAME=<base64> lines.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -26,8 +28,16 @@ set -euo pipefail
 
 require_env NODE_NAME KUBEADM_CONFIG
 record_done() { write_if_changed "$INIT_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
+# kube-vip_after_init: kube-vip reads admin.conf from now on (its pod is replaced when that is a
+# change), and the next steps reach the API through the VIP again.
+kube_vip_after_init() {
+  place_kube_vip admin
+  [ "$WRITTEN" = 0 ] || wait_for_endpoint
+}
 if trust_record "$INIT_DONE" control-plane; then
   log "$NODE_NAME is already initialised; leaving it alone"
+  # A new kube-vip manifest (another image) still reaches an initialised node.
+  kube_vip_after_init
   exit 0
 fi
 # init_completed: kubeadm's files are all there (what the record would be trusted on), admin.conf
@@ -43,6 +53,7 @@ init_completed() {
 }
 if init_completed; then
   log "$NODE_NAME was initialised without a record (cluster-info, kubeadm-config, coredns and kube-proxy exist); recording it, kubeadm init is not run again"
+  kube_vip_after_init
   record_done
   exit 0
 fi
@@ -85,7 +96,10 @@ args=(init --config "$config" --skip-token-print --skip-certificate-key-print)
 # Finishing: preflight would refuse the existing manifests and etcd data; the other phases
 # reuse what is there (certificates, kubeconfigs) and redo the rest.
 [ "$finish" = false ] || args+=(--skip-phases=preflight)
+# kube-vip announces the VIP (the endpoint init waits on) as soon as the local API server answers.
+place_kube_vip super-admin
 log "kubeadm init on $NODE_NAME (Kubernetes $kubeadm_version): preflight, certificates, kubeconfigs, etcd and control-plane manifests, then up to 4 minutes waiting for the API server, then the cluster-side phases"
 kubeadm "${args[@]}"
+kube_vip_after_init
 record_done
 log "$NODE_NAME initialised"

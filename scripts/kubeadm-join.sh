@@ -18,6 +18,8 @@
 #   NODE_NAME
 #   KUBEADM_CONFIG       the rendered JoinConfiguration (YAML), with @BOOTSTRAP_TOKEN@ and
 #                        @CERTIFICATE_KEY@ placeholders
+#   KUBE_VIP_MANIFEST    kube-vip's static pod (mode "kube-vip", control planes; default: none),
+#                        placed before the join, mounting admin.conf (a join writes no super-admin.conf)
 # Standard input: BOOTSTRAP_TOKEN and, for control-plane nodes, CERTIFICATE_KEY.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -29,6 +31,8 @@ if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=c
 record_done() { write_if_changed "$JOIN_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
 if trust_record "$JOIN_DONE" "$role"; then
   log "$NODE_NAME has already joined; leaving it alone"
+  # A new kube-vip manifest (another image) still reaches a joined control plane.
+  place_kube_vip admin
   exit 0
 fi
 if [ -f "$KUBELET_KUBECONFIG" ] && [ "$control_plane" = false ]; then
@@ -49,6 +53,7 @@ if kubeadm_files_present control-plane; then
   fi
   if [[ "$labels" == *'"node-role.kubernetes.io/control-plane":'* ]]; then
     log "$NODE_NAME is a joined control plane (its Node has the control-plane label, etcd.yaml exists) without a record; recording it, no reset"
+    place_kube_vip admin
     record_done
     exit 0
   fi
@@ -69,6 +74,9 @@ text="${KUBEADM_CONFIG//@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN}"
 printf '%s\n' "${text//@CERTIFICATE_KEY@/${CERTIFICATE_KEY:-}}" >"$config"
 trap 'rm -f "$config"' EXIT
 
+# After any reset above (which empties manifests/): the kubelet starts kube-vip with the control
+# plane's own pods, once the join's control-plane-prepare has written admin.conf.
+[ "$control_plane" = false ] || place_kube_vip admin
 log "kubeadm join on $NODE_NAME ($role): discovery, TLS bootstrap$([ "$control_plane" = false ] || echo ', certificates, etcd member, control-plane manifests')"
 kubeadm join --config "$config"
 record_done
