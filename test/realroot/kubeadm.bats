@@ -630,9 +630,9 @@ init_vip() { # [manifest]
   secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
     node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=true KUBE_VIP_MANIFEST="${1:-$KUBE_VIP}"
 }
-join_cp_vip() { # node
+join_cp_vip() { # node [manifest]
   secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_CP" KUBE_VIP_MANIFEST="$KUBE_VIP"
+    node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_CP" KUBE_VIP_MANIFEST="${2:-$KUBE_VIP}"
 }
 vip_manifest() { node_file "$1" /etc/kubernetes/manifests/kube-vip.yaml; }
 # The host file the pod mounts: its hostPath volume's `path:` (the container's side is `mountPath:`).
@@ -680,7 +680,7 @@ vip_kubeconfig() { sed -nE 's/^ +path: "?([^"]*)"?$/\1/p' "$(vip_manifest "$1")"
   [ "$(stub_calls cp1 | grep -c '^kubeadm init --config')" -eq 1 ]
 }
 
-@test "kube-vip: a joining control plane has the pod before kubeadm join, mounting admin.conf (a join writes no super-admin.conf); reset removes it" {
+@test "kube-vip: a joining control plane has the pod before kubeadm join, mounting admin.conf (a join writes no super-admin.conf); a new manifest reaches it later; reset removes it" {
   prepared cp1 control-plane
   prepared cp2 control-plane
   init_vip
@@ -697,6 +697,12 @@ vip_kubeconfig() { sed -nE 's/^ +path: "?([^"]*)"?$/\1/p' "$(vip_manifest "$1")"
   [ "$(vip_kubeconfig cp2)" = /etc/kubernetes/admin.conf ]
   run join_cp_vip cp2
   [[ "$output" == *"already joined"* ]]
+  # A new manifest (another image) reaches the joined control plane; it does not join again.
+  run join_cp_vip cp2 "${KUBE_VIP//ghcr.io/registry.example.internal/ghcr.io}"
+  [ "$status" -eq 0 ]
+  grep -q 'image: registry.example.internal/ghcr.io/kube-vip/kube-vip:' "$(vip_manifest cp2)"
+  [ "$(vip_kubeconfig cp2)" = /etc/kubernetes/admin.conf ]
+  [ "$(stub_calls cp2 | grep -c '^kubeadm join --config')" -eq 2 ]
   run reset_node cp2
   echo "$output"
   [ "$status" -eq 0 ]
