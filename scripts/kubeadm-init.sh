@@ -27,8 +27,38 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
+
+# kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): its static pod, rendered by the
+# program (components/render/kubeVip.ts) with @KUBE_VIP_KUBECONFIG@ where the kubeconfig it mounts
+# goes. kubeadm's preflight checks only its own four manifests, so this one may be in place before
+# `kubeadm init`/`join`; `kubeadm reset` removes it with the rest of manifests/.
+KUBE_VIP_MANIFEST_FILE="$ROOT/etc/kubernetes/manifests/kube-vip.yaml"
+# place_kube_vip super-admin|admin: writes $KUBE_VIP_MANIFEST (when the stack runs kube-vip)
+# mounting /etc/kubernetes/<that>.conf. kubeadm >= 1.29 binds admin.conf's group to cluster-admin
+# late in `kubeadm init`, so kube-vip on the bootstrap node reads super-admin.conf until init ends
+# (github.com/kube-vip/kube-vip issue #684); super-admin.conf exists only where init ran.
+place_kube_vip() {
+  WRITTEN=0
+  [ -n "${KUBE_VIP_MANIFEST:-}" ] || return 0
+  local kubeconfig="/etc/kubernetes/$1.conf"
+  write_if_changed "$KUBE_VIP_MANIFEST_FILE" 0600 printf '%s\n' "${KUBE_VIP_MANIFEST//@KUBE_VIP_KUBECONFIG@/$kubeconfig}"
+  [ "$WRITTEN" = 0 ] || log "kube-vip's static pod mounts $kubeconfig"
+}
+# wait_for_endpoint: after kube-vip's pod was replaced, the VIP moves to a new holder (its lease
+# lasts 15 s): the API must answer through admin.conf (the endpoint) again before the next step
+# uses it. Bounded: 36 tries, 5 s apart.
+wait_for_endpoint() {
+  local try
+  for try in $(seq 1 36); do
+    kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=5s get --raw /readyz >/dev/null 2>&1 && return 0
+    [ "$try" = 1 ] && log "waiting for the API server to answer at the control-plane endpoint (kube-vip's VIP) again"
+    sleep 5
+  done
+  die "the API server does not answer through $ADMIN_KUBECONFIG (the control-plane endpoint, kube-vip's VIP) after 3 minutes: check 'crictl ps --name kube-vip' and 'crictl logs' of it on the control planes, and that the VIP is free on the network"
+}
+
 record_done() { write_if_changed "$INIT_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
-# kube-vip_after_init: kube-vip reads admin.conf from now on (its pod is replaced when that is a
+# kube_vip_after_init: kube-vip reads admin.conf from now on (its pod is replaced when that is a
 # change), and the next steps reach the API through the VIP again.
 kube_vip_after_init() {
   place_kube_vip admin
