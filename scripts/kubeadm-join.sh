@@ -27,16 +27,15 @@ set -euo pipefail
 
 require_env NODE_NAME KUBEADM_CONFIG
 
-# kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"; the same as in kubeadm-init.sh, kept
-# out of lib.sh, which every command carries): its static pod, rendered by the
+# kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): its static pod, rendered by the
 # program (components/render/kubeVip.ts) with @KUBE_VIP_KUBECONFIG@ where the kubeconfig it mounts
-# goes. kubeadm's preflight checks only its own four manifests, so this one may be in place before
-# `kubeadm init`/`join`; `kubeadm reset` removes it with the rest of manifests/.
+# goes. kubeadm's preflight checks only its own four manifests, so it may be in place before
+# `kubeadm join`; `kubeadm reset` removes it with the rest of manifests/. (As in kubeadm-init.sh:
+# kept out of lib.sh, which every command carries.)
 KUBE_VIP_MANIFEST_FILE="$ROOT/etc/kubernetes/manifests/kube-vip.yaml"
-# place_kube_vip super-admin|admin: writes $KUBE_VIP_MANIFEST (when the stack runs kube-vip)
-# mounting /etc/kubernetes/<that>.conf. kubeadm >= 1.29 binds admin.conf's group to cluster-admin
-# late in `kubeadm init`, so kube-vip on the bootstrap node reads super-admin.conf until init ends
-# (github.com/kube-vip/kube-vip issue #684); super-admin.conf exists only where init ran.
+# place_kube_vip admin: writes $KUBE_VIP_MANIFEST (when the stack runs kube-vip) mounting
+# /etc/kubernetes/admin.conf: a join writes admin.conf (control-plane-prepare, before the kubelet
+# starts static pods) and never super-admin.conf, which only `kubeadm init` writes.
 place_kube_vip() {
   WRITTEN=0
   [ -n "${KUBE_VIP_MANIFEST:-}" ] || return 0
