@@ -58,11 +58,30 @@ wait_for_endpoint() {
 }
 
 record_done() { write_if_changed "$INIT_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
-# kube_vip_after_init: kube-vip reads admin.conf from now on (its pod is replaced when that is a
-# change), and the next steps reach the API through the VIP again.
+# kube_vip_container: the running kube-vip container's id (none without crictl).
+kube_vip_container() {
+  command -v crictl >/dev/null 2>&1 || return 0
+  crictl ps -q --state running --name '^kube-vip$' 2>/dev/null | head -n 1
+}
+# kube_vip_after_init: kube-vip reads admin.conf from now on. A changed manifest is a new static
+# pod for the kubelet (its UID hashes the pod: pkg/kubelet/config/common.go, applyDefaults), so
+# the old container stops and a new one starts; only then is the VIP's gap ahead of us or behind
+# us, and the next steps reach the API through the VIP again once it answers. Bounded: 36 tries,
+# 5 s apart, for the new container.
 kube_vip_after_init() {
+  local before try id
+  before=$(kube_vip_container)
   place_kube_vip admin
-  [ "$WRITTEN" = 0 ] || wait_for_endpoint
+  [ "$WRITTEN" = 1 ] || return 0
+  if command -v crictl >/dev/null 2>&1; then
+    for try in $(seq 1 36); do
+      id=$(kube_vip_container)
+      if [ -n "$id" ] && [ "$id" != "$before" ]; then break; fi
+      [ "$try" -lt 36 ] || die "the kubelet did not start kube-vip's pod with admin.conf within 3 minutes: check 'crictl ps -a --name kube-vip', its logs and 'journalctl -u kubelet' on $NODE_NAME"
+      sleep 5
+    done
+  fi
+  wait_for_endpoint
 }
 if trust_record "$INIT_DONE" control-plane; then
   log "$NODE_NAME is already initialised; leaving it alone"

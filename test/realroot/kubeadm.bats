@@ -655,7 +655,9 @@ vip_kubeconfig() { sed -nE 's/^ +path: "?([^"]*)"?$/\1/p' "$(vip_manifest "$1")"
   [ "$status" -eq 0 ]
   [ "$(vip_kubeconfig cp1)" = /etc/kubernetes/admin.conf ]
   [[ "$output" == *"kube-vip's static pod mounts /etc/kubernetes/admin.conf"* ]]
-  # The next steps use admin.conf, i.e. the VIP: the API was asked through it after the switch.
+  # The next steps use admin.conf, i.e. the VIP: once the kubelet runs the new pod (a new
+  # container), the API was asked through it.
+  stub_calls cp1 | tail -n 2 | head -n 1 | grep -qxF 'crictl ps -q --state running --name ^kube-vip$'
   stub_calls cp1 | tail -n 1 | grep -q '^kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=5s get --raw /readyz'
   [ -f "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
   # Everything else as the manifest was rendered.
