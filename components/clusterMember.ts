@@ -18,6 +18,8 @@ export interface ClusterMemberArgs {
     readonly bootstrapToken: pulumi.Input<string>;
     /** Certificate key for control-plane joins (secret); undefined for workers. */
     readonly certificateKey?: pulumi.Input<string>;
+    /** kube-vip's static pod, placed before a control plane joins (default: none, no kube-vip). */
+    readonly kubeVipManifest?: string;
     /** Resources that must be done before this node joins (its preparation, the armed token; see KubeadmCluster). */
     readonly after: pulumi.Resource[];
     /** How long a removal waits for pods to be evicted (default "10m"). */
@@ -63,6 +65,7 @@ export class ClusterMember extends pulumi.ComponentResource {
                     env: pulumi.output(args.joinConfig).apply((config) => ({
                         ...nodeEnv,
                         KUBEADM_CONFIG: config,
+                        ...(args.kubeVipManifest ? { KUBE_VIP_MANIFEST: args.kubeVipManifest } : {}),
                     })),
                 },
                 secrets: { BOOTSTRAP_TOKEN: args.bootstrapToken, CERTIFICATE_KEY: args.certificateKey },

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { KubernetesConfig, NodeSpec, OsConfig } from "../config";
+import { IMAGES, KubernetesConfig, NodeSpec, OsConfig } from "../config";
 import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { refusal } from "./refusals";
@@ -10,6 +10,7 @@ import { NodeHost } from "./nodeHost";
 import { runScript, SshAccess } from "./remoteScript";
 import { apiServerCertSANs, caCertHash, InitConfigInput, renderApiServerCertConfig, renderInitConfig, renderJoinConfig } from "./render/kubeadm";
 import { renderAdminKubeconfig } from "./render/kubeconfig";
+import { renderKubeVipManifest } from "./render/kubeVip";
 
 export interface KubeadmClusterArgs {
     /** kubeadm's clusterName, also naming the kubeconfig's cluster, the provider's clusterIdentifier
@@ -48,6 +49,8 @@ export interface KubeadmClusterArgs {
 /** What `kubeadm init` fixes for the life of a cluster. */
 export interface ClusterSettings {
     readonly controlPlaneEndpoint: string;
+    /** "kube-vip" when the control planes hold the endpoint's address themselves, else "none". */
+    readonly endpointVip: "kube-vip" | "none";
     readonly podSubnet: string;
     readonly serviceSubnet: string;
     readonly dnsDomain: string;
@@ -62,11 +65,28 @@ const SETTING_CHANGE: Record<keyof ClusterSettings, (recorded: string) => string
         `does not move a running cluster to another endpoint. Without kubernetes.controlPlaneEndpoint the endpoint follows the ` +
         `control-plane count (one: that node's IP; several: the HAProxy host), so adding or removing control planes moves it: set ` +
         `kubernetes.controlPlaneEndpoint: "${recorded}" to keep it (control planes can join behind a load balancer or DNS name; ` +
-        `behind one node's IP that node stays a single point of failure), or rebuild the cluster. For HA, give the first \`up\` a ` +
-        `stable endpoint (README "Changing a running stack").`,
+        `behind one node's IP that node stays a single point of failure), or rebuild the cluster, or move it by hand (new certificate ` +
+        `names first, then every kubeconfig: README "Moving the control-plane endpoint"). For HA, give the first \`up\` a stable ` +
+        `endpoint: {mode: "kube-vip", address: "<free IP>"} or a load balancer (README "Changing a running stack").`,
+    endpointVip: (recorded) =>
+        recorded === "kube-vip"
+            ? `kube-vip's static pod on every control plane announces the endpoint's address, and nothing removes it: another ` +
+              `load balancer at that address would fight it for the address. Set kubernetes.controlPlaneEndpoint back to ` +
+              `{mode: "kube-vip", …}, or move the endpoint by hand (README "Moving the control-plane endpoint").`
+            : `the control planes would start announcing the endpoint's address while the load balancer that holds it now still ` +
+              `answers there. Put the recorded form back, or move the endpoint by hand (README "Moving the control-plane endpoint").`,
     podSubnet: () => `every node's podCIDR and Flannel's network were cut from it at init. ${REBUILD}`,
     serviceSubnet: () => `every Service's clusterIP, the DNS Service and the API server certificate come from it. ${REBUILD}`,
     dnsDomain: () => `every pod's resolv.conf, CoreDNS and the API server certificate use it. ${REBUILD}`,
+};
+
+/** The config key each recorded setting comes from (endpointVip: the endpoint's mode). */
+const SETTING_KEY: Record<keyof ClusterSettings, string> = {
+    controlPlaneEndpoint: "controlPlaneEndpoint",
+    endpointVip: "controlPlaneEndpoint.mode",
+    podSubnet: "podSubnet",
+    serviceSubnet: "serviceSubnet",
+    dnsDomain: "dnsDomain",
 };
 
 /** The refusals for settings that differ from the ones recorded at init (none when they agree). */
@@ -75,7 +95,7 @@ export function clusterSettingChanges(recorded: Partial<ClusterSettings>, config
         .filter((key) => recorded[key] !== undefined && recorded[key] !== configured[key])
         .map(
             (key) =>
-                `k8s-platform:kubernetes.${key}: the cluster was initialised with ${JSON.stringify(recorded[key])}, the config now gives ` +
+                `k8s-platform:kubernetes.${SETTING_KEY[key]}: the cluster was initialised with ${JSON.stringify(recorded[key])}, the config now gives ` +
                 `${JSON.stringify(configured[key])}; kubeadm fixed it at init: ${SETTING_CHANGE[key](String(recorded[key]))}`,
         );
 }
@@ -132,6 +152,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         this.ssh = ssh;
 
         const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
+        // The same manifest on every control plane (no per-node content): a new control plane changes no other's step.
+        const vip = args.kubernetes.kubeVip;
+        const kubeVipManifest = vip ? renderKubeVipManifest({ address: vip.address, port: 6443, interface: vip.interface, image: IMAGES.kubeVip }) : undefined;
 
         const hosts: Record<string, NodeHost> = {};
         for (const node of args.nodes) {
@@ -159,7 +182,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
-        const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([pulumi.all(args.extraCertSANs ?? []), settings, args.clusterName]).apply(([extraSANs, recorded, clusterName]) => ({
+        const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([pulumi.all(args.extraCertSANs ?? []), settings, args.clusterName]).apply(([extraSANs, { endpointVip: _vip, ...recorded }, clusterName]) => ({
             clusterName,
             node: first,
             kubernetesVersion: args.kubernetes.version,
@@ -178,6 +201,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                         NODE_NAME: bootstrapNode,
                         KUBEADM_CONFIG: initConfig,
                         UPLOAD_CERTS: String(controlPlaneCount > 1),
+                        // Only with kube-vip: other stacks' init step stays as it was.
+                        ...(kubeVipManifest ? { KUBE_VIP_MANIFEST: kubeVipManifest } : {}),
                     },
                 },
                 secrets: {
@@ -235,7 +260,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 ? this.joinCredentials(name, { first, joiners, hosts, ssh, after: [init, bootstrapCerts], bootstrapToken, certificateKey })
                 : undefined;
 
-        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh });
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest });
         // The credentials step ends only once every join completed; what waits for the joins waits
         // for it too, so its long SSH session on the bootstrap node never overlaps later steps there
         // (the control plane's maintenance: test/scale.test.ts keeps that host at 4 sessions at once).
@@ -360,9 +385,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             certificateKey: pulumi.Output<string>;
             settings: pulumi.Output<ClusterSettings>;
             ssh: SshAccess;
+            kubeVipManifest?: string;
         },
     ): Record<string, pulumi.Resource> {
-        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh } = ctx;
+        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest } = ctx;
         const joins: Record<string, pulumi.Resource> = {};
         let previousControlPlane: pulumi.Resource = init;
         for (const node of joiners) {
@@ -379,6 +405,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     ),
                     bootstrapToken,
                     certificateKey: controlPlane ? certificateKey : undefined,
+                    kubeVipManifest: controlPlane ? kubeVipManifest : undefined,
                     // The node must be prepared and the cluster initialised (the join credentials are
                     // armed alongside, see above). Control planes join one at a time (each adds an etcd
                     // member; concurrent adds can lose quorum); workers wait for nothing else, so they
@@ -408,6 +435,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     private pinClusterSettings(name: string, kubernetes: KubernetesConfig): pulumi.Output<ClusterSettings> {
         const configured: ClusterSettings = {
             controlPlaneEndpoint: kubernetes.controlPlaneEndpoint,
+            endpointVip: kubernetes.endpointMode === "kube-vip" ? "kube-vip" : "none",
             podSubnet: kubernetes.podSubnet,
             serviceSubnet: kubernetes.serviceSubnet,
             dnsDomain: kubernetes.dnsDomain,

@@ -79,11 +79,13 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
             serviceSubnet: raw.kubernetes.serviceSubnet,
             dnsDomain: raw.kubernetes.dnsDomain,
             controlPlaneEndpoint: topology.controlPlaneEndpoint,
+            endpointMode: topology.endpointMode,
+            ...(topology.kubeVip ? { kubeVip: topology.kubeVip } : {}),
             apiServerCertSANs: raw.kubernetes.apiServerCertSANs,
             bootstrapNode: topology.bootstrapNode,
             // Flannel uses the default-route interface otherwise: on hosts whose NAT NIC has the same
             // address everywhere (seed 003's Vagrant boxes: 10.0.2.15), cross-node pod traffic breaks.
-            podNetworkInterface: raw.kubernetes.podNetworkInterface ?? { canReach: topology.controlPlaneEndpoint.replace(/:\d+$/, "") },
+            podNetworkInterface: raw.kubernetes.podNetworkInterface ?? defaultPodNetworkInterface(raw, topology),
             etcdBackup,
             certRenewal: raw.kubernetes.certRenewal,
         },
@@ -103,6 +105,22 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
         metricsServer: { ...raw.metricsServer, enabled: metricsServerEnabled },
         autoscaling: raw.autoscaling,
     };
+}
+
+/**
+ * Flannel's interface when the config names none: the one that reaches the control-plane endpoint.
+ * Not with kube-vip: on the VIP's holder the route to the VIP is local (dev lo), and flanneld's
+ * --iface-can-reach takes the interface of that route (flannel v0.27.4 pkg/ip/iface.go
+ * GetInterfaceBySpecificIPRouting, netlink.RouteGet). There it is the VIP's interface when named,
+ * else the one that reaches the gateway, else the bootstrap control plane's address.
+ */
+function defaultPodNetworkInterface(raw: Raw, topology: ReturnType<typeof resolveTopology>): PlatformConfig["kubernetes"]["podNetworkInterface"] {
+    if (topology.kubeVip) {
+        if (topology.kubeVip.interface) return { name: topology.kubeVip.interface };
+        const bootstrap = topology.controlPlanes.find((n) => n.name === topology.bootstrapNode);
+        return { canReach: raw.network.gateway ?? bootstrap?.ip ?? topology.kubeVip.address };
+    }
+    return { canReach: topology.controlPlaneEndpoint.replace(/:\d+$/, "") };
 }
 
 function infraConfig(raw: Raw): PlatformConfig["infra"] {

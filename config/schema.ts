@@ -163,6 +163,22 @@ export const certRenewalSchema = strict({
     thresholdDays: intRange(2, 180, "a number of days").default(60),
 });
 
+/** How the API endpoint of several control planes is provided (kubernetes.controlPlaneEndpoint.mode). */
+export const ENDPOINT_MODES = ["haproxy", "kube-vip"] as const;
+export type EndpointMode = (typeof ENDPOINT_MODES)[number];
+const ENDPOINT_FORMS = `"host" or "host:port" (a load balancer or DNS name of your own), {mode: "haproxy"} or {mode: "kube-vip", address: "<virtual IP>"[, interface: "<NIC>"]}`;
+/** The union's message: a wrong mode named as such, anything else with the allowed forms. */
+function endpointError(iss: { input?: unknown }): string {
+    const value = iss.input;
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && "mode" in value) {
+        const mode = (value as { mode: unknown }).mode;
+        if (!(ENDPOINT_MODES as readonly unknown[]).includes(mode)) {
+            return `mode ${describeValue(mode)} is not allowed; allowed modes: ${ENDPOINT_MODES.join(", ")} (keepalived is not implemented)`;
+        }
+    }
+    return `expected ${ENDPOINT_FORMS}, got ${describeValue(value)}`;
+}
+
 const kubernetesSchema = strict({
     version: kubernetesVersion.default(KUBERNETES_VERSION),
     podSubnet: cidr.default("10.244.0.0/16"),
@@ -172,8 +188,22 @@ const kubernetesSchema = strict({
         .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a DNS domain (lowercase letters, digits, '-' and '.', e.g. "cluster.local")` })
         .default("cluster.local"),
     controlPlaneEndpoint: z
-        .string()
-        .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, { error: (iss) => `${show(iss.input)} is not "host" or "host:port"` })
+        .union(
+            [
+                z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, { error: (iss) => `${show(iss.input)} is not "host" or "host:port"` }),
+                strict({
+                    mode: choice(ENDPOINT_MODES),
+                    /** kube-vip: the virtual IP (in network.cidr, no machine's address, outside MetalLB's pool). */
+                    address: ipv4.optional(),
+                    /** kube-vip: the interface it announces the VIP on (default: the default route's). */
+                    interface: z
+                        .string({ error: (iss) => `expected a network interface name, got ${describeValue(iss.input)}` })
+                        .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, { error: (iss) => `${show(iss.input)} is not a network interface name (1-15 letters, digits, "_", ".", ":", "@", "-")` })
+                        .optional(),
+                }),
+            ],
+            { error: endpointError },
+        )
         .optional(),
     apiServerCertSANs: z.array(z.string()).default([]),
     /** The control plane that runs `kubeadm init`; fixed for the life of the cluster. */

@@ -14,6 +14,16 @@ export function stackHosts(config: PlatformConfig): { host: HostSpec; role: stri
     return entries;
 }
 
+/**
+ * The name of kube-vip's address in the `hostsFile` output (and in the API server certificate):
+ * `api.<domain>`. Only with kube-vip: otherwise the endpoint is a machine of the list (the one
+ * control plane, the HAProxy host) or the user's own load balancer or DNS name.
+ */
+export function apiServerName(config: PlatformConfig): { ip: string; name: string } | undefined {
+    const vip = config.kubernetes.kubeVip;
+    return vip ? { ip: vip.address, name: `api.${config.domain}` } : undefined;
+}
+
 /** Where the platform's host names point: MetalLB's address, the HAProxy host, or a worker. */
 export function ingressAddress(config: PlatformConfig): { ip: string; httpPort: number; httpsPort: number } {
     if (config.metallb.enabled) {

@@ -61,6 +61,12 @@ export interface KubernetesConfig {
     readonly dnsDomain: string;
     /** host:port every node and the kubeconfig use to reach the API server. */
     readonly controlPlaneEndpoint: string;
+    /** What answers at the endpoint (kubernetes.controlPlaneEndpoint): "node" the one control
+     * plane's own IP, "haproxy" the HAProxy host, "kube-vip" a virtual IP the control planes hold,
+     * "external" a load balancer or DNS name the user runs. */
+    readonly endpointMode: "node" | "haproxy" | "kube-vip" | "external";
+    /** kube-vip's settings when endpointMode is "kube-vip" (default: none). */
+    readonly kubeVip?: { readonly address: string; readonly interface?: string };
     readonly apiServerCertSANs: string[];
     /** Name of the control plane that runs `kubeadm init` ("" on AKS). */
     readonly bootstrapNode: string;

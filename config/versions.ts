@@ -62,6 +62,10 @@ export const IMAGES = {
     /** distribution v3: its config file lives at /etc/distribution/config.yml. */
     registry: "registry:3.0.0",
     tomcat: "tomcat:10.1.44-jdk21",
+    /** The control planes' virtual IP (kubernetes.controlPlaneEndpoint mode "kube-vip"), a static
+     * pod on every control plane; its manifest is rendered by components/render/kubeVip.ts from
+     * kube-vip v1.2.3's own generator (pkg/kubevip/config_generator.go). */
+    kubeVip: "ghcr.io/kube-vip/kube-vip:v1.2.3",
 } as const;
 
 /**

@@ -19,15 +19,74 @@
 #   KUBEADM_CONFIG       the rendered kubeadm config (YAML), with @BOOTSTRAP_TOKEN@,
 #                        @CERTIFICATE_KEY@ and @KUBERNETES_VERSION@ placeholders
 #   UPLOAD_CERTS         true when more control-plane nodes will join
+#   KUBE_VIP_MANIFEST    kube-vip's static pod (mode "kube-vip"; default: none), placed before
+#                        init mounting super-admin.conf, switched to admin.conf once init ended
 # Standard input: CA_CRT, CA_KEY, BOOTSTRAP_TOKEN, CERTIFICATE_KEY as NAME=<base64> lines.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
+
+# kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): its static pod, rendered by the
+# program (components/render/kubeVip.ts) with @KUBE_VIP_KUBECONFIG@ where the kubeconfig it mounts
+# goes. kubeadm's preflight checks only its own four manifests, so this one may be in place before
+# `kubeadm init`/`join`; `kubeadm reset` removes it with the rest of manifests/.
+KUBE_VIP_MANIFEST_FILE="$ROOT/etc/kubernetes/manifests/kube-vip.yaml"
+# place_kube_vip super-admin|admin: writes $KUBE_VIP_MANIFEST (when the stack runs kube-vip)
+# mounting /etc/kubernetes/<that>.conf. kubeadm >= 1.29 binds admin.conf's group to cluster-admin
+# late in `kubeadm init`, so kube-vip on the bootstrap node reads super-admin.conf until init ends
+# (github.com/kube-vip/kube-vip issue #684); super-admin.conf exists only where init ran.
+place_kube_vip() {
+  WRITTEN=0
+  [ -n "${KUBE_VIP_MANIFEST:-}" ] || return 0
+  local kubeconfig="/etc/kubernetes/$1.conf"
+  write_if_changed "$KUBE_VIP_MANIFEST_FILE" 0600 printf '%s\n' "${KUBE_VIP_MANIFEST//@KUBE_VIP_KUBECONFIG@/$kubeconfig}"
+  [ "$WRITTEN" = 0 ] || log "kube-vip's static pod mounts $kubeconfig"
+}
+# wait_for_endpoint: after kube-vip's pod was replaced, the VIP moves to a new holder (its lease
+# lasts 15 s): the API must answer through admin.conf (the endpoint) again before the next step
+# uses it. Bounded: 36 tries, 5 s apart.
+wait_for_endpoint() {
+  local try
+  for try in $(seq 1 36); do
+    kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=5s get --raw /readyz >/dev/null 2>&1 && return 0
+    [ "$try" = 1 ] && log "waiting for the API server to answer at the control-plane endpoint (kube-vip's VIP) again"
+    sleep 5
+  done
+  die "the API server does not answer through $ADMIN_KUBECONFIG (the control-plane endpoint, kube-vip's VIP) after 3 minutes: check 'crictl ps --name kube-vip' and 'crictl logs' of it on the control planes, and that the VIP is free on the network"
+}
+
 record_done() { write_if_changed "$INIT_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
+# kube_vip_container: the running kube-vip container's id (none without crictl).
+kube_vip_container() {
+  command -v crictl >/dev/null 2>&1 || return 0
+  crictl ps -q --state running --name '^kube-vip$' 2>/dev/null | head -n 1
+}
+# kube_vip_after_init: kube-vip reads admin.conf from now on. A changed manifest is a new static
+# pod for the kubelet (its UID hashes the pod: pkg/kubelet/config/common.go, applyDefaults), so
+# the old container stops and a new one starts; only then is the VIP's gap ahead of us or behind
+# us, and the next steps reach the API through the VIP again once it answers. Bounded: 36 tries,
+# 5 s apart, for the new container.
+kube_vip_after_init() {
+  local before try id
+  before=$(kube_vip_container)
+  place_kube_vip admin
+  [ "$WRITTEN" = 1 ] || return 0
+  if command -v crictl >/dev/null 2>&1; then
+    for try in $(seq 1 36); do
+      id=$(kube_vip_container)
+      if [ -n "$id" ] && [ "$id" != "$before" ]; then break; fi
+      [ "$try" -lt 36 ] || die "the kubelet did not start kube-vip's pod with admin.conf within 3 minutes: check 'crictl ps -a --name kube-vip', its logs and 'journalctl -u kubelet' on $NODE_NAME"
+      sleep 5
+    done
+  fi
+  wait_for_endpoint
+}
 if trust_record "$INIT_DONE" control-plane; then
   log "$NODE_NAME is already initialised; leaving it alone"
+  # A new kube-vip manifest (another image) still reaches an initialised node.
+  kube_vip_after_init
   exit 0
 fi
 # init_completed: kubeadm's files are all there (what the record would be trusted on), admin.conf
@@ -43,6 +102,7 @@ init_completed() {
 }
 if init_completed; then
   log "$NODE_NAME was initialised without a record (cluster-info, kubeadm-config, coredns and kube-proxy exist); recording it, kubeadm init is not run again"
+  kube_vip_after_init
   record_done
   exit 0
 fi
@@ -85,7 +145,10 @@ args=(init --config "$config" --skip-token-print --skip-certificate-key-print)
 # Finishing: preflight would refuse the existing manifests and etcd data; the other phases
 # reuse what is there (certificates, kubeconfigs) and redo the rest.
 [ "$finish" = false ] || args+=(--skip-phases=preflight)
+# kube-vip announces the VIP (the endpoint init waits on) as soon as the local API server answers.
+place_kube_vip super-admin
 log "kubeadm init on $NODE_NAME (Kubernetes $kubeadm_version): preflight, certificates, kubeconfigs, etcd and control-plane manifests, then up to 4 minutes waiting for the API server, then the cluster-side phases"
 kubeadm "${args[@]}"
+kube_vip_after_init
 record_done
 log "$NODE_NAME initialised"

@@ -18,17 +18,38 @@
 #   NODE_NAME
 #   KUBEADM_CONFIG       the rendered JoinConfiguration (YAML), with @BOOTSTRAP_TOKEN@ and
 #                        @CERTIFICATE_KEY@ placeholders
+#   KUBE_VIP_MANIFEST    kube-vip's static pod (mode "kube-vip", control planes; default: none),
+#                        placed before the join, mounting admin.conf (a join writes no super-admin.conf)
 # Standard input: BOOTSTRAP_TOKEN and, for control-plane nodes, CERTIFICATE_KEY.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
+
+# kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): its static pod, rendered by the
+# program (components/render/kubeVip.ts) with @KUBE_VIP_KUBECONFIG@ where the kubeconfig it mounts
+# goes. kubeadm's preflight checks only its own four manifests, so it may be in place before
+# `kubeadm join`; `kubeadm reset` removes it with the rest of manifests/. (As in kubeadm-init.sh:
+# kept out of lib.sh, which every command carries.)
+KUBE_VIP_MANIFEST_FILE="$ROOT/etc/kubernetes/manifests/kube-vip.yaml"
+# place_kube_vip admin: writes $KUBE_VIP_MANIFEST (when the stack runs kube-vip) mounting
+# /etc/kubernetes/admin.conf: a join writes admin.conf (control-plane-prepare, before the kubelet
+# starts static pods) and never super-admin.conf, which only `kubeadm init` writes.
+place_kube_vip() {
+  WRITTEN=0
+  [ -n "${KUBE_VIP_MANIFEST:-}" ] || return 0
+  local kubeconfig="/etc/kubernetes/$1.conf"
+  write_if_changed "$KUBE_VIP_MANIFEST_FILE" 0600 printf '%s\n' "${KUBE_VIP_MANIFEST//@KUBE_VIP_KUBECONFIG@/$kubeconfig}"
+  [ "$WRITTEN" = 0 ] || log "kube-vip's static pod mounts $kubeconfig"
+}
 control_plane=false role=worker
 if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=control-plane; fi
 record_done() { write_if_changed "$JOIN_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
 if trust_record "$JOIN_DONE" "$role"; then
   log "$NODE_NAME has already joined; leaving it alone"
+  # A new kube-vip manifest (another image) still reaches a joined control plane.
+  place_kube_vip admin
   exit 0
 fi
 if [ -f "$KUBELET_KUBECONFIG" ] && [ "$control_plane" = false ]; then
@@ -49,6 +70,7 @@ if kubeadm_files_present control-plane; then
   fi
   if [[ "$labels" == *'"node-role.kubernetes.io/control-plane":'* ]]; then
     log "$NODE_NAME is a joined control plane (its Node has the control-plane label, etcd.yaml exists) without a record; recording it, no reset"
+    place_kube_vip admin
     record_done
     exit 0
   fi
@@ -69,6 +91,9 @@ text="${KUBEADM_CONFIG//@BOOTSTRAP_TOKEN@/$BOOTSTRAP_TOKEN}"
 printf '%s\n' "${text//@CERTIFICATE_KEY@/${CERTIFICATE_KEY:-}}" >"$config"
 trap 'rm -f "$config"' EXIT
 
+# After any reset above (which empties manifests/): the kubelet starts kube-vip with the control
+# plane's own pods, once the join's control-plane-prepare has written admin.conf.
+[ "$control_plane" = false ] || place_kube_vip admin
 log "kubeadm join on $NODE_NAME ($role): discovery, TLS bootstrap$([ "$control_plane" = false ] || echo ', certificates, etcd member, control-plane manifests')"
 kubeadm join --config "$config"
 record_done

@@ -8,7 +8,7 @@ import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
 import { registryHostFor } from "../components/registry";
 import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
-import { AddonHost, ingressAddress, PlatformConfig, stackHosts } from "../config";
+import { AddonHost, apiServerName, ingressAddress, PlatformConfig, stackHosts } from "../config";
 import { StackOutputs } from "./outputs";
 import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
@@ -56,6 +56,8 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     const named = (resource: string) => stackIndependent(config.stack, resource);
     const { machines, ssh } = infra;
     const hosts = stackHosts(config);
+    // kube-vip's address has no machine of its own in the list: it gets a name (and that name a place in the certificate).
+    const apiName = apiServerName(config);
     const workers = config.nodes.filter((n) => n.role === "worker");
 
     const haproxyBackends = haproxyBackendsOf(config, workers);
@@ -89,7 +91,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         machines,
         initAfter: apiBalancer ? [apiBalancer] : [],
         kubeconfigServer: infra.kubeconfigServer,
-        extraCertSANs: infra.extraCertSANs,
+        extraCertSANs: [...(infra.extraCertSANs ?? []), ...(apiName ? [apiName.name] : [])],
     }, named("cluster"));
     const maintenance = controlPlaneMaintenance(config, cluster, ssh);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
@@ -173,6 +175,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     const hostsFile = pulumi.output(ingress.ip).apply((ip) =>
         hostsLines([
             ...hosts.map((h) => ({ ip: h.host.ip, names: [h.host.name] })),
+            ...(apiName ? [{ ip: apiName.ip, names: [apiName.name] }] : []),
             ...(platformHosts.length > 0 ? [{ ip, names: platformHosts }] : []),
         ]),
     );

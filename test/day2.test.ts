@@ -20,7 +20,7 @@ describe("what kubeadm init fixed is recorded and a change refused before anythi
         const pin = named(s, "cluster-cluster-settings");
         assert.equal(pin.type, "random:index/randomId:RandomId");
         assert.deepEqual(pin.options.ignoreChanges, ["keepers"]);
-        assert.deepEqual(pin.inputs.keepers, { controlPlaneEndpoint: "192.168.1.10:6443", podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local" });
+        assert.deepEqual(pin.inputs.keepers, { controlPlaneEndpoint: "192.168.1.10:6443", endpointVip: "none", podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local" });
     });
 
     it("1 → 3 control planes without an endpoint: refused, naming the key, both values and how to keep the endpoint", () => {

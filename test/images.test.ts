@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { KUBEADM_IMAGES } from "../config";
+import { IMAGES, KUBEADM_IMAGES } from "../config";
 import { formatImages, fullReference, kubeadmImages, listImages } from "../tools/images";
 import { renderCharts } from "../tools/helmRender";
 import { RawConfig, synthStack } from "./helpers";
@@ -66,5 +66,23 @@ describe("npm run images", () => {
         assert.match(run.stdout, /^registry\.k8s\.io\/kube-apiserver:/m);
         const usage = spawnSync(tsx, ["tools/images.ts"], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
         assert.equal(usage.status, 2);
+    });
+
+    it("a stack with kube-vip lists its pinned image once, as the control planes' static pod", async () => {
+        const s = await synthStack("lab", (raw: RawConfig) => {
+            const workers = (raw.nodes as { role: string }[]).filter((n) => n.role === "worker");
+            raw.nodes = [
+                { name: "m-k8s", ip: "192.168.1.10", role: "control-plane" },
+                { name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" },
+                { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" },
+                ...workers,
+            ];
+            raw.kubernetes = { controlPlaneEndpoint: { mode: "kube-vip", address: "192.168.1.9" } };
+        });
+        const listed = listImages(s, renderCharts(s, off, "1.35"));
+        const vip = listed.images.filter((l) => l.image.includes("kube-vip"));
+        assert.deepEqual(vip, [{ image: IMAGES.kubeVip, source: "static pod: kube-system/kube-vip on every control plane" }]);
+        const lab = listImages(await synthStack("lab"), renderCharts(await synthStack("lab"), off, "1.35"));
+        assert.ok(!lab.images.some((l) => l.image.includes("kube-vip")));
     });
 });

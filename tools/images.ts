@@ -87,6 +87,14 @@ export function listImages(synthesis: Synthesis, chartFiles: Record<string, stri
     } else {
         notes.push("no kubeadm images: the cluster's nodes are not kubeadm's (AKS pulls its own system images)");
     }
+    // Static pods the node scripts place (kube-vip, kubernetes.controlPlaneEndpoint mode "kube-vip"):
+    // their manifest travels as the init step's KUBE_VIP_MANIFEST parameter.
+    for (const r of synthesis.resources.filter((x) => x.type === "command:remote:Command")) {
+        const manifest = /^export KUBE_VIP_MANIFEST='((?:[^']|'\\'')*)'$/m.exec(String(unwrapSecrets(r.inputs.create) ?? ""))?.[1].replace(/'\\''/g, "'");
+        for (const image of manifest ? imagesOfObject(parse(manifest)) : []) {
+            lines.push({ image: fullReference(image), source: "static pod: kube-system/kube-vip on every control plane" });
+        }
+    }
     for (const r of synthesis.resources.filter((x) => /^kubernetes:(apps|batch|core)\/v1:(Deployment|StatefulSet|DaemonSet|Job|CronJob|Pod)$/.test(x.type) && !x.read)) {
         const obj = unwrapSecrets(r.inputs) as Parameters<typeof imagesOfObject>[0] & { metadata?: { name?: string; namespace?: string } };
         obj.kind = r.type.split(":").pop();

@@ -1,7 +1,7 @@
 import { configKey as k, duplicates, Problems } from "../errors";
-import { cidrContains, ipToNumber, isIpv4, networkAddress, parseCidr } from "../net";
+import { cidrContains, ipToNumber, isIpv4, networkAddress, parseCidr, parseIpRange, rangeContains } from "../net";
 import { HostRef, NodeRole, Raw, show } from "../schema";
-import { AddonHost, DEFAULT_SIZES, HostSpec, MachineSize, NodeSpec } from "../types";
+import { AddonHost, DEFAULT_SIZES, HostSpec, KubernetesConfig, MachineSize, NodeSpec } from "../types";
 
 /** The machines of a stack: cluster nodes and the add-on hosts, each checked on its own and together. */
 export interface Topology {
@@ -16,6 +16,10 @@ export interface Topology {
     readonly haproxyFrontsApi: boolean;
     /** host:port of the API server ("" on AKS). */
     readonly controlPlaneEndpoint: string;
+    /** What answers at the endpoint (see KubernetesConfig.endpointMode). */
+    readonly endpointMode: KubernetesConfig["endpointMode"];
+    /** kube-vip's VIP and interface, in mode "kube-vip". */
+    readonly kubeVip?: KubernetesConfig["kubeVip"];
     /** The control plane that runs `kubeadm init` ("" on AKS). */
     readonly bootstrapNode: string;
 }
@@ -68,7 +72,10 @@ export function resolveTopology(raw: Raw, problems: Problems): Topology {
 
     checkHosts(raw, hosts, hostKeys, problems);
     const haproxyFrontsApi = frontsApiServer(raw, controlPlanes, haproxyHost);
-    const controlPlaneEndpoint = resolveEndpoint(raw, controlPlanes, haproxyHost, haproxyFrontsApi, problems);
+    const endpoint = resolveEndpoint(raw, controlPlanes, haproxyHost, haproxyFrontsApi, problems);
+    if (endpoint.kubeVip) {
+        checkKubeVipAddress(raw, hosts, endpoint.kubeVip.address, problems);
+    }
     return {
         nodes: [...controlPlanes, ...nodes.filter((n) => n.role === "worker")],
         controlPlanes,
@@ -76,7 +83,7 @@ export function resolveTopology(raw: Raw, problems: Problems): Topology {
         haproxyHost,
         nfsHost,
         haproxyFrontsApi,
-        controlPlaneEndpoint,
+        ...endpoint,
         bootstrapNode: resolveBootstrapNode(raw, controlPlanes, problems),
     };
 }
@@ -189,41 +196,136 @@ function checkHosts(raw: Raw, hosts: HostSpec[], hostKeys: Map<HostSpec, string>
     }
 }
 
+/** The endpoint key as written: a "host[:port]" string, or the {mode, …} form. */
+type EndpointKey = Raw["kubernetes"]["controlPlaneEndpoint"];
+
 /**
  * HAProxy fronts the API server on :6443 with several control planes, and also with one when
- * kubernetes.controlPlaneEndpoint names the HAProxy host: the stable endpoint from the first `up`
- * that lets control planes be added later without moving the endpoint kubeadm init recorded.
+ * kubernetes.controlPlaneEndpoint names the HAProxy host (or is {mode: "haproxy"}): the stable
+ * endpoint from the first `up` that lets control planes be added later without moving the
+ * endpoint kubeadm init recorded. With kube-vip the control planes hold the endpoint themselves.
  */
 function frontsApiServer(raw: Raw, controlPlanes: NodeSpec[], haproxyHost: AddonHost | undefined): boolean {
-    if (!haproxyHost) {
+    const key: EndpointKey = raw.kubernetes.controlPlaneEndpoint;
+    if (!haproxyHost || (typeof key === "object" && key.mode === "kube-vip")) {
         return false;
     }
-    const endpointHost = raw.kubernetes.controlPlaneEndpoint?.replace(/:\d+$/, "");
+    if (typeof key === "object") {
+        return true;
+    }
+    const endpointHost = key?.replace(/:\d+$/, "");
     return controlPlanes.length > 1 || (endpointHost !== undefined && [haproxyHost.host.ip, haproxyHost.host.name].includes(endpointHost));
 }
 
-/** Control-plane endpoint: one control plane → its own address; several → a load balancer. */
-function resolveEndpoint(raw: Raw, controlPlanes: NodeSpec[], haproxyHost: AddonHost | undefined, haproxyFrontsApi: boolean, problems: Problems): string {
-    let controlPlaneEndpoint = raw.kubernetes.controlPlaneEndpoint;
+/** Control-plane endpoint: one control plane → its own address; several → a load balancer or kube-vip's VIP. */
+function resolveEndpoint(
+    raw: Raw,
+    controlPlanes: NodeSpec[],
+    haproxyHost: AddonHost | undefined,
+    haproxyFrontsApi: boolean,
+    problems: Problems,
+): Pick<Topology, "controlPlaneEndpoint" | "endpointMode" | "kubeVip"> {
+    const key: EndpointKey = raw.kubernetes.controlPlaneEndpoint;
     if (haproxyHost && haproxyFrontsApi && haproxyHost.kind === "node") {
         problems.push(
             `${k("haproxy.host")}: with ${controlPlanes.length > 1 ? `${controlPlanes.length} control-plane nodes` : "kubernetes.controlPlaneEndpoint naming it"} HAProxy fronts the API server on :6443 ` +
                 `and must answer before kubeadm init; give it a host of its own ({name, ip}) instead of node ${haproxyHost.host.name}`,
         );
     }
-    if (!controlPlaneEndpoint && raw.infra.provider !== "aks") {
-        if (controlPlanes.length === 1) {
-            controlPlaneEndpoint = `${controlPlanes[0].ip}:6443`;
-        } else if (haproxyFrontsApi && haproxyHost) {
-            controlPlaneEndpoint = `${haproxyHost.host.ip}:6443`;
-        } else if (controlPlanes.length > 1) {
-            problems.push(
-                `${k("kubernetes.controlPlaneEndpoint")}: is required with ${controlPlanes.length} control-plane nodes ` +
-                    `(an L4 load balancer address in front of them), or enable haproxy on a host that is not a control plane`,
-            );
-        }
+    if (typeof key === "object") {
+        return endpointOfMode(raw, key, haproxyHost, problems);
     }
-    return controlPlaneEndpoint && !/:\d+$/.test(controlPlaneEndpoint) ? `${controlPlaneEndpoint}:6443` : (controlPlaneEndpoint ?? "");
+    if (key) {
+        const withPort = /:\d+$/.test(key) ? key : `${key}:6443`;
+        const namesHaproxy = haproxyFrontsApi && haproxyHost !== undefined && [haproxyHost.host.ip, haproxyHost.host.name].includes(key.replace(/:\d+$/, ""));
+        return { controlPlaneEndpoint: withPort, endpointMode: namesHaproxy ? "haproxy" : "external" };
+    }
+    if (raw.infra.provider === "aks") {
+        return { controlPlaneEndpoint: "", endpointMode: "external" };
+    }
+    if (controlPlanes.length === 1) {
+        return { controlPlaneEndpoint: `${controlPlanes[0].ip}:6443`, endpointMode: "node" };
+    }
+    if (haproxyFrontsApi && haproxyHost) {
+        return { controlPlaneEndpoint: `${haproxyHost.host.ip}:6443`, endpointMode: "haproxy" };
+    }
+    if (controlPlanes.length > 1) {
+        problems.push(
+            `${k("kubernetes.controlPlaneEndpoint")}: is required with ${controlPlanes.length} control-plane nodes: ` +
+                `{mode: "kube-vip", address: "<free IP in network.cidr>"} (a virtual IP the control planes hold), ` +
+                `an L4 load balancer address in front of them, or enable haproxy on a host that is not a control plane`,
+        );
+    }
+    return { controlPlaneEndpoint: "", endpointMode: "node" };
+}
+
+/** The {mode, …} form: "haproxy" needs the HAProxy host; "kube-vip" a VIP on a kubeadm provider with layer 2. */
+function endpointOfMode(
+    raw: Raw,
+    key: Exclude<EndpointKey, string | undefined>,
+    haproxyHost: AddonHost | undefined,
+    problems: Problems,
+): Pick<Topology, "controlPlaneEndpoint" | "endpointMode" | "kubeVip"> {
+    const where = k("kubernetes.controlPlaneEndpoint");
+    if (key.mode === "haproxy") {
+        for (const extra of ["address", "interface"] as const) {
+            if (key[extra] !== undefined) {
+                problems.push(`${where}.${extra}: ${show(key[extra])} is not allowed with mode "haproxy" (the endpoint is the HAProxy host); remove it, or use mode "kube-vip"`);
+            }
+        }
+        if (!haproxyHost) {
+            problems.push(`${where}.mode: "haproxy" needs haproxy.enabled: true with haproxy.host: {name, ip} (a host of its own); or use mode "kube-vip"`);
+            return { controlPlaneEndpoint: "", endpointMode: "haproxy" };
+        }
+        return { controlPlaneEndpoint: `${haproxyHost.host.ip}:6443`, endpointMode: "haproxy" };
+    }
+    const provider = raw.infra.provider;
+    if (provider !== "vsphere" && provider !== "existing") {
+        problems.push(
+            `${where}.mode: "kube-vip" is not allowed with infra.provider ${show(provider)}; allowed: vsphere, existing. ` +
+                (provider === "azure"
+                    ? "An Azure virtual network delivers only the addresses it assigned to a NIC, so a VIP announced by ARP is unreachable: use an external load balancer's address as kubernetes.controlPlaneEndpoint"
+                    : "AKS runs its own API endpoint"),
+        );
+    }
+    if (!key.address) {
+        problems.push(`${where}.address: is required with mode "kube-vip" (a free IPv4 address in network.cidr that no machine uses, e.g. the one before MetalLB's pool)`);
+        return { controlPlaneEndpoint: "", endpointMode: "kube-vip" };
+    }
+    return {
+        controlPlaneEndpoint: `${key.address}:6443`,
+        endpointMode: "kube-vip",
+        kubeVip: { address: key.address, ...(key.interface ? { interface: key.interface } : {}) },
+    };
+}
+
+/**
+ * kube-vip's address answers ARP on the node network for whichever control plane holds it: it must
+ * be in network.cidr, and no machine, the gateway, the network or broadcast address nor MetalLB's
+ * pool (whose speakers answer ARP for their own addresses) may have it.
+ */
+export function checkKubeVipAddress(raw: Raw, hosts: HostSpec[], address: string, problems: Problems): void {
+    const where = k("kubernetes.controlPlaneEndpoint.address");
+    const nodeNet = parseCidr(raw.network.cidr)!;
+    if (!cidrContains(nodeNet, address)) {
+        problems.push(`${where}: ${show(address)} is outside network.cidr ${nodeNet.text}; the VIP must be on the control planes' network (ARP reaches no further)`);
+        return;
+    }
+    const first = ipToNumber(networkAddress(nodeNet));
+    const last = first + 2 ** (32 - nodeNet.prefix) - 1;
+    if (nodeNet.prefix < 31 && (ipToNumber(address) === first || ipToNumber(address) === last)) {
+        problems.push(`${where}: ${show(address)} is the network or broadcast address of ${nodeNet.text}; pick a free host address`);
+    }
+    hosts.filter((h) => h.ip === address).forEach((h) =>
+        problems.push(`${where}: ${show(address)} is the address of ${h.name}; the VIP must be an address no machine has`),
+    );
+    if (raw.network.gateway === address) {
+        problems.push(`${where}: ${show(address)} is network.gateway; the VIP must be an address no machine has`);
+    }
+    const pool = raw.metallb.enabled && raw.metallb.addresses ? parseIpRange(raw.metallb.addresses) : undefined;
+    if (pool && rangeContains(pool, address)) {
+        problems.push(`${where}: ${show(address)} is inside metallb.addresses ${raw.metallb.addresses}; MetalLB would hand it to a Service: pick an address outside the pool`);
+    }
 }
 
 function stripUndefined<T extends object>(value: T | undefined): Partial<T> {

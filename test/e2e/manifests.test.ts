@@ -22,6 +22,8 @@ import { parseAllDocuments, stringify } from "yaml";
 import { listStacks, unwrapSecrets } from "../../tools/mockRuntime";
 import { manifestOf } from "../../tools/synth";
 import { RawConfig, synthStack } from "../helpers";
+import { IMAGES } from "../../config";
+import { kubeVipManifestFor, renderKubeVipManifest } from "../../components/render/kubeVip";
 import { run, SHARED_SCHEMAS, skipUnless } from "./tools";
 
 const K8S_SCHEMAS = path.join(SHARED_SCHEMAS, "k8s-1.35");
@@ -133,6 +135,21 @@ describe("kubectl-validate on every declared manifest (strict, Kubernetes 1.35)"
             stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } } }),
         );
         assert.equal(validate([file], schemas).get(file), "Success");
+    });
+
+    it("kube-vip's static pod, as the bootstrap node (super-admin.conf) and every other control plane (admin.conf) write it, is a valid 1.35 Pod; a broken one is not", () => {
+        const manifest = renderKubeVipManifest({ address: "10.0.0.50", port: 6443, interface: "eth1", image: IMAGES.kubeVip });
+        const files = (["/etc/kubernetes/super-admin.conf", "/etc/kubernetes/admin.conf"] as const).map((kubeconfig, i) => {
+            const file = path.join(work, `kube-vip-${i}.yaml`);
+            fs.writeFileSync(file, kubeVipManifestFor(manifest, kubeconfig));
+            return file;
+        });
+        // The same check catches a slip in it: a misspelt field.
+        const broken = path.join(work, "kube-vip-broken.yaml");
+        fs.writeFileSync(broken, kubeVipManifestFor(manifest, "/etc/kubernetes/admin.conf").replace("hostAliases:", "hostAlias:"));
+        const verdicts = validate([...files, broken], schemas);
+        assert.deepEqual(files.map((f) => verdicts.get(f)), ["Success", "Success"]);
+        assert.match(verdicts.get(broken) ?? "", /hostAlias/);
     });
 
     // Every stack as committed, and the variants whose objects differ: Traefik as the ingress

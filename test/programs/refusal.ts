@@ -31,20 +31,28 @@ const SCENARIOS: Record<string, (raw: RawConfig) => void> = {
         raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: "192.168.1.10:6443" };
     },
     "cert-sans": (raw) => (raw.kubernetes = { ...kubernetes(raw), apiServerCertSANs: ["api.lab.example"] }),
+    // kube-vip (test/kubeVip.test.ts): lab's one control plane moved behind a VIP.
+    "kube-vip-added": (raw) => (raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: { mode: "kube-vip", address: "192.168.1.9" } }),
+    // Against RECORDED_KUBE_VIP: a load balancer of the user's at the VIP's address, and the VIP kept.
+    "kube-vip-removed": (raw) => (raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: "192.168.1.9" }),
+    "kube-vip-kept": (raw) => (raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: { mode: "kube-vip", address: "192.168.1.9" } }),
 };
+/** What a first `up` with kube-vip at 192.168.1.9 recorded (the scenarios "kube-vip-removed" and "-kept"). */
+const RECORDED_KUBE_VIP = { ...RECORDED_SETTINGS, controlPlaneEndpoint: "192.168.1.9:6443", endpointVip: "kube-vip" };
+
+const scenario = process.argv[2];
 
 const state = (type: string, name: string) => {
     if (type !== "random:index/randomId:RandomId") {
         return undefined;
     }
     if (name === "cluster-cluster-settings") {
-        return { keepers: RECORDED_SETTINGS };
+        return { keepers: ["kube-vip-removed", "kube-vip-kept"].includes(scenario) ? RECORDED_KUBE_VIP : RECORDED_SETTINGS };
     }
     const node = /^cluster-(.+)-ip$/.exec(name)?.[1];
     return node && RECORDED_IPS[node] ? { keepers: { ip: RECORDED_IPS[node], role: node.startsWith("m") ? "control-plane" : "worker" } } : undefined;
 };
 
-const scenario = process.argv[2];
 process.on("unhandledRejection", () => undefined);
 synthStack("lab", SCENARIOS[scenario], { mocks: { state } }).then(
     () => {

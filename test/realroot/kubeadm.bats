@@ -622,3 +622,93 @@ cert_names() { openssl x509 -in "$(node_file cp1 /etc/kubernetes/pki/apiserver.c
   [[ "$output" == *"to drop: api.lab.example"* ]]
   ! cert_names | grep -q 'api.lab.example' || false
 }
+
+# kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): the static pod as the program renders
+# it (test/fixtures/kube-vip.yaml; test/kubeVip.test.ts keeps it equal to the renderer's output).
+KUBE_VIP="$(cat "$BATS_TEST_DIRNAME/../fixtures/kube-vip.yaml")"
+init_vip() { # [manifest]
+  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
+    node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=true KUBE_VIP_MANIFEST="${1:-$KUBE_VIP}"
+}
+join_cp_vip() { # node [manifest]
+  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
+    node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_CP" KUBE_VIP_MANIFEST="${2:-$KUBE_VIP}"
+}
+vip_manifest() { node_file "$1" /etc/kubernetes/manifests/kube-vip.yaml; }
+# The host file the pod mounts: its hostPath volume's `path:` (the container's side is `mountPath:`).
+vip_kubeconfig() { sed -nE 's/^ +path: "?([^"]*)"?$/\1/p' "$(vip_manifest "$1")"; }
+
+@test "kube-vip: the bootstrap node's pod mounts super-admin.conf through init (preflight accepts it), admin.conf once init ended; a re-run changes nothing" {
+  prepared cp1 control-plane
+  echo addon/kube-proxy >"$(node_put cp1 /var/lib/k8sp-stub/fail-at)"
+  run init_vip
+  echo "$output"
+  [ "$status" -ne 0 ]
+  # Placed before init: its preflight ran (kubeadm checks only its own four manifests) and passed.
+  stub_calls cp1 | grep -q '^kubeadm init --config'
+  ! stub_calls cp1 | grep -q -- '--skip-phases' || false
+  [ "$(vip_kubeconfig cp1)" = /etc/kubernetes/super-admin.conf ]
+  [ -f "$(node_file cp1 /etc/kubernetes/super-admin.conf)" ]
+  grep -q 'value: 10.0.0.10' "$(vip_manifest cp1)"
+  run init_vip
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(vip_kubeconfig cp1)" = /etc/kubernetes/admin.conf ]
+  [[ "$output" == *"kube-vip's static pod mounts /etc/kubernetes/admin.conf"* ]]
+  # The next steps use admin.conf, i.e. the VIP: once the kubelet runs the new pod (a new
+  # container), the API was asked through it.
+  stub_calls cp1 | tail -n 2 | head -n 1 | grep -qxF 'crictl ps -q --state running --name ^kube-vip$'
+  stub_calls cp1 | tail -n 1 | grep -q '^kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=5s get --raw /readyz'
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
+  # Everything else as the manifest was rendered.
+  diff <(sed 's#@KUBE_VIP_KUBECONFIG@#/etc/kubernetes/admin.conf#' <<<"$KUBE_VIP") "$(vip_manifest cp1)"
+  before=$(stat -c '%Y %s' "$(vip_manifest cp1)")
+  calls=$(stub_calls cp1 | wc -l)
+  run init_vip
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"already initialised"* ]]
+  [ "$(stat -c '%Y %s' "$(vip_manifest cp1)")" = "$before" ]
+  # Nothing ran but a look at the running containers: no kubeadm, no API call.
+  [ "$(stub_calls cp1 | tail -n +$((calls + 1)) | grep -vc '^crictl ps ')" -eq 0 ]
+}
+
+@test "kube-vip: a new manifest (another image, e.g. a mirror's) reaches an initialised bootstrap node, still mounting admin.conf" {
+  prepared cp1 control-plane
+  init_vip
+  run init_vip "${KUBE_VIP//ghcr.io/registry.example.internal/ghcr.io}"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -q 'image: registry.example.internal/ghcr.io/kube-vip/kube-vip:' "$(vip_manifest cp1)"
+  [ "$(vip_kubeconfig cp1)" = /etc/kubernetes/admin.conf ]
+  [ "$(stub_calls cp1 | grep -c '^kubeadm init --config')" -eq 1 ]
+}
+
+@test "kube-vip: a joining control plane has the pod before kubeadm join, mounting admin.conf (a join writes no super-admin.conf); a new manifest reaches it later; reset removes it" {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init_vip
+  credentials cp2
+  echo control-plane-prepare >"$(node_put cp2 /var/lib/k8sp-stub/fail-at)"
+  run join_cp_vip cp2
+  [ "$status" -ne 0 ]
+  [ "$(vip_kubeconfig cp2)" = /etc/kubernetes/admin.conf ]
+  run join_cp_vip cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ -f "$(node_file cp2 /etc/kubernetes/admin.conf)" ]
+  [ ! -e "$(node_file cp2 /etc/kubernetes/super-admin.conf)" ]
+  [ "$(vip_kubeconfig cp2)" = /etc/kubernetes/admin.conf ]
+  run join_cp_vip cp2
+  [[ "$output" == *"already joined"* ]]
+  # A new manifest (another image) reaches the joined control plane; it does not join again.
+  run join_cp_vip cp2 "${KUBE_VIP//ghcr.io/registry.example.internal/ghcr.io}"
+  [ "$status" -eq 0 ]
+  grep -q 'image: registry.example.internal/ghcr.io/kube-vip/kube-vip:' "$(vip_manifest cp2)"
+  [ "$(vip_kubeconfig cp2)" = /etc/kubernetes/admin.conf ]
+  [ "$(stub_calls cp2 | grep -c '^kubeadm join --config')" -eq 2 ]
+  run reset_node cp2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ ! -e "$(vip_manifest cp2)" ]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-vip.yaml)" ]
+}
