@@ -91,7 +91,8 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: infra.extraCertSANs,
     }, named("cluster"));
-    const maintenance = controlPlaneMaintenance(config, cluster, ssh);
+    // Through the cluster's checks, like every command on its nodes: a refused change runs none.
+    const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
     const afterHost = (addon: AddonHost): pulumi.Resource[] => {
