@@ -7,7 +7,8 @@
  *             host (the automation API's `up` runs with --skip-preview);
  *   (rename)  `pulumi stack rename`: nothing to replace, create or delete, and `up` runs nothing;
  *   (SANs)    kubernetes.apiServerCertSANs: the API server certificate step runs on the control
- *             plane, the certificate carries the new names, a second `up` runs nothing;
+ *             plane, the certificate carries the new names, a second `up` runs nothing; emptied
+ *             again, the names are dropped;
  *   (key)     sshPrivateKey rotation: every command with a create step runs once more, with the
  *             new key; after the old key is revoked on every host, removing a worker (delete
  *             steps recorded before the rotation) still works: nothing uses the old key.
@@ -176,20 +177,27 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         await assertRefused([
             new RegExp(`k8s-platform:nodes: the IP of w1 changed from ${literal(W1.ip)} to ${literal(moved.ip)}[\\s\\S]*remove it from nodes and \`pulumi up\`[\\s\\S]*add it with the new IP`),
         ]);
+        for (const n of ALL) {
+            const block = h().file(n.name, "/etc/hosts") ?? "";
+            assert.ok(new RegExp(`^${literal(W1.ip)}\\s+w1$`, "m").test(block) && !block.includes(moved.ip), `${n.name}'s /etc/hosts still has w1 at ${W1.ip}`);
+        }
         await configure({ nodes: ALL });
         // Nothing was recorded by the refused runs: the state is as the first up left it.
         await e().preview({ expectNoChanges: true });
     });
 
-    test("kubernetes.podSubnet, serviceSubnet and dnsDomain changed: each refused with the recorded value and the rebuild procedure; nothing runs", async () => {
-        await configure({ kubernetes: { podSubnet: "10.100.0.0/16", serviceSubnet: "10.112.0.0/12", dnsDomain: "other.local" } });
-        const refused = (key: string, recorded: string, wanted: string) =>
-            new RegExp(`k8s-platform:kubernetes\\.${key}: the cluster was initialised with "${literal(recorded)}", the config now gives "${literal(wanted)}"[^\\n]*pulumi destroy, then pulumi up`);
+    test("kubernetes.controlPlaneEndpoint, podSubnet, serviceSubnet and dnsDomain changed: each refused with the recorded value and the procedure; nothing runs", async () => {
+        const endpoint = `${SUBNET}.50:6443`;
+        await configure({ kubernetes: { controlPlaneEndpoint: endpoint, podSubnet: "10.100.0.0/16", serviceSubnet: "10.112.0.0/12", dnsDomain: "other.local" } });
+        const refused = (key: string, recorded: string, wanted: string, procedure: string) =>
+            new RegExp(`k8s-platform:kubernetes\\.${key}: the cluster was initialised with "${literal(recorded)}", the config now gives "${literal(wanted)}"[^\\n]*${procedure}`);
+        const rebuild = "pulumi destroy, then pulumi up";
         // Every refusal is named in the one error (components/refusals.ts settleRefusals).
         await assertRefused([
-            refused("podSubnet", "10.244.0.0/16", "10.100.0.0/16"),
-            refused("serviceSubnet", "10.96.0.0/12", "10.112.0.0/12"),
-            refused("dnsDomain", "cluster.local", "other.local"),
+            refused("controlPlaneEndpoint", `${CP.ip}:6443`, endpoint, literal(`set kubernetes.controlPlaneEndpoint: "${CP.ip}:6443" to keep it`)),
+            refused("podSubnet", "10.244.0.0/16", "10.100.0.0/16", rebuild),
+            refused("serviceSubnet", "10.96.0.0/12", "10.112.0.0/12", rebuild),
+            refused("dnsDomain", "cluster.local", "other.local", rebuild),
         ]);
         await configure({ kubernetes: {} });
         await e().preview({ expectNoChanges: true });
@@ -240,7 +248,8 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         assert.ok(h().file(CP.name, "/etc/kubernetes/k8s-platform-previous-apiserver/apiserver.crt"), "the previous certificate is kept");
         assert.match(h().ssh(CP.name, `${ADMIN} -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}'`), /api\.day2\.example/);
         // The simulated control plane is not restarted (no kubelet): the real kube-apiserver reloads
-        // its serving certificate from the file (k8s.io/apiserver dynamiccertificates, file watch).
+        // its serving certificate from the file (k8s.io/apiserver pkg/server/dynamiccertificates/
+        // dynamic_serving_content.go: DynamicCertKeyPairContent "can dynamically react to new file content", fsnotify).
         let served: string[] = [];
         for (let i = 0; i < 40 && !served.includes(added[0]); i++) {
             served = sans(servedCertificate(CP.ip) || "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----");
@@ -255,6 +264,20 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         assert.deepEqual(described(changed(second.steps)), [], "the second up changes nothing");
         assert.deepEqual(sessions(), s2, "no SSH session was opened by the second up");
         assert.deepEqual(callCounts(), c2, "no stubbed command ran");
+    });
+
+    test("kubernetes.apiServerCertSANs emptied again: the certificate step drops the names it had added", async () => {
+        await configure({ kubernetes: {} });
+        const [s0, t0] = [sessions(), now()];
+        const up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), ["update cluster-apiserver-certs", "update cluster-init"]);
+        const s1 = sessions();
+        assert.deepEqual({ cp1: s1.cp1 - s0.cp1, w1: s1.w1 - s0.w1, w2: s1.w2 - s0.w2 }, { cp1: 2, w1: 0, w2: 0 });
+        assert.ok(callsSince(t0).cp1.some((c) => c.startsWith("kubeadm init phase certs apiserver")), "the certificate was signed again");
+        const onDisk = sans(h().file(CP.name, "/etc/kubernetes/pki/apiserver.crt") ?? "");
+        assert.ok(!onDisk.includes("api.day2.example") && !onDisk.includes(`${SUBNET}.100`), `the removed names are gone: ${onDisk.join(" ")}`);
+        assert.ok(onDisk.includes(CP.ip) && onDisk.includes(CP.name), "kubeadm's own names stay");
+        await e().preview({ expectNoChanges: true });
     });
 
     test("sshPrivateKey rotated: every command with a create step runs once more, with the new key; no init, join or reset", async () => {
@@ -330,6 +353,6 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         await e().preview({ expectNoChanges: true });
     });
 
-    // The upgrade case (kubernetes.version) comes here, on the same stack: cp1 and w1, the new key
-    // (h().useIdentity), the renamed stack, apiServerCertSANs in `current.kubernetes`.
+    // The upgrade case (kubernetes.version) comes here, on the same stack: cp1 and w1 (`current`),
+    // the rotated key (`current.sshPrivateKey`; h().ssh uses it too), the renamed stack.
 });
