@@ -35,8 +35,10 @@ export interface KubeadmClusterArgs {
     /** VM per node name when the program creates them (default: none, existing hosts). */
     readonly machines?: Record<string, pulumi.Resource>;
     /** What `kubeadm init` waits for besides the node's preparation (default: nothing), e.g. the
-     * load balancer that is the control-plane endpoint: init talks to the API through it. */
-    readonly initAfter?: pulumi.Resource[];
+     * load balancer that is the control-plane endpoint: init talks to the API through it. Given as
+     * a function, it is called with the cluster's checked SSH access (see `ssh`), so what it makes
+     * connects through the refusal checks too. */
+    readonly initAfter?: pulumi.Resource[] | ((checkedSsh: SshAccess) => pulumi.Resource[]);
     /** API server URL written into the kubeconfig output, when the control-plane endpoint is not
      * reachable from where Pulumi runs (default: https://<control-plane endpoint>). */
     readonly kubeconfigServer?: pulumi.Input<string>;
@@ -131,6 +133,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // them all, even under `pulumi up --skip-preview` (no preview to fail first).
         const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh, [settings, bootstrapNode]);
         this.ssh = ssh;
+        const initAfter = typeof args.initAfter === "function" ? args.initAfter(ssh) : (args.initAfter ?? []);
 
         const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
 
@@ -194,7 +197,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 machineBound: false,
             },
             // kubeadm, containerd and the kernel settings must be in place first.
-            { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
+            { parent: this, dependsOn: [hosts[first.name].prepared, ...initAfter] },
         );
 
         this.apiEndpoint = args.kubeconfigServer ?? pulumi.interpolate`https://${settings.controlPlaneEndpoint}`;
