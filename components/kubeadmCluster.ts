@@ -36,8 +36,10 @@ export interface KubeadmClusterArgs {
     /** VM per node name when the program creates them (default: none, existing hosts). */
     readonly machines?: Record<string, pulumi.Resource>;
     /** What `kubeadm init` waits for besides the node's preparation (default: nothing), e.g. the
-     * load balancer that is the control-plane endpoint: init talks to the API through it. */
-    readonly initAfter?: pulumi.Resource[];
+     * load balancer that is the control-plane endpoint: init talks to the API through it. Given as
+     * a function, it is called with the cluster's checked SSH access (see `ssh`), so what it makes
+     * connects through the refusal checks too. */
+    readonly initAfter?: pulumi.Resource[] | ((checkedSsh: SshAccess) => pulumi.Resource[]);
     /** API server URL written into the kubeconfig output, when the control-plane endpoint is not
      * reachable from where Pulumi runs (default: https://<control-plane endpoint>). */
     readonly kubeconfigServer?: pulumi.Input<string>;
@@ -130,8 +132,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource[];
     /** The preparation command per node (containerd and packages in place). */
     public readonly prepared: Record<string, pulumi.Resource>;
-    /** SSH access whose node addresses resolve only while each node keeps the IP it was created
-     * with (see pinNodeAddresses): every command on a node goes through it. */
+    /** SSH access whose connections resolve only while no change is refused (every node keeps the
+     * IP and role it was created with, the settings init fixed and the bootstrap node are the
+     * recorded ones; see pinNodeAddresses): every command on a host of the cluster goes through it. */
     public readonly ssh: SshAccess;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -150,6 +153,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // them all, even under `pulumi up --skip-preview` (no preview to fail first).
         const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh, [settings, bootstrapNode]);
         this.ssh = ssh;
+        const initAfter = typeof args.initAfter === "function" ? args.initAfter(ssh) : (args.initAfter ?? []);
 
         const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
         // The same manifest on every control plane (no per-node content): a new control plane changes no other's step.
@@ -218,7 +222,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 machineBound: false,
             },
             // kubeadm, containerd and the kernel settings must be in place first.
-            { parent: this, dependsOn: [hosts[first.name].prepared, ...(args.initAfter ?? [])] },
+            { parent: this, dependsOn: [hosts[first.name].prepared, ...initAfter] },
         );
 
         this.apiEndpoint = args.kubeconfigServer ?? pulumi.interpolate`https://${settings.controlPlaneEndpoint}`;
@@ -459,19 +463,24 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * Records each node's IP (and role) when its resources are created (a RandomId per node, keepers
      * ignored later): kubeadm wrote it into the kubelet's --node-ip, the node's certificates and, on a
      * control plane, etcd's member URLs and the API server's advertise address, and nothing
-     * re-runs those. A changed IP is refused on every provider, before any command reaches the
-     * node; removing the node and adding it back records the new one (the pin goes with the node).
+     * re-runs those. A changed IP is refused on every provider, before any command reaches any
+     * host; removing the node and adding it back records the new one (the pin goes with the node).
+     *
+     * The returned access's `gate` waits for every node's check and for `gates` (the other refusals),
+     * so a refused change stops every command on every host reached through it, not only on the
+     * node concerned: another node's IP is in every machine's /etc/hosts block, HAProxy's backends
+     * and NFS's export, whose commands would otherwise run with the refused value (seen under the
+     * real engine: test/e2e/engine-day2.test.ts, a refused worker IP rewrote the other nodes' blocks).
      */
     private pinNodeAddresses(name: string, nodes: NodeSpec[], ssh: SshAccess, gates: pulumi.Output<unknown>[]): SshAccess {
-        const addresses: Record<string, pulumi.Input<string>> = { ...ssh.addresses };
-        for (const node of nodes) {
+        const checks = nodes.map((node) => {
             const pin = new random.RandomId(
                 `${name}-${node.name}-ip`,
                 { byteLength: 4, keepers: { ip: node.ip, role: node.role } },
                 // Keep the IP (and role) the node was created with.
                 { parent: this, ignoreChanges: ["keepers"] },
             );
-            const checked = refusal(pin.keepers.apply((keepers) => {
+            return refusal(pin.keepers.apply((keepers) => {
                 const recorded = keepers?.ip ?? node.ip;
                 if (recorded !== node.ip) {
                     throw new Error(nodeIpChanged(node, recorded));
@@ -486,9 +495,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 }
                 return true;
             }));
-            addresses[node.name] = pulumi.all([checked, ...gates, ssh.addresses?.[node.name] ?? node.ip]).apply((all) => all[all.length - 1] as string);
-        }
-        return { ...ssh, addresses };
+        });
+        return { ...ssh, gate: pulumi.all([ssh.gate, ...checks, ...gates]).apply(() => true) };
     }
 
     /**

@@ -22,6 +22,11 @@ export interface SshAccess {
      * so a machine recreated under the same name (deleted out of band, then `pulumi up`) is prepared
      * and joined again, and an unchanged machine re-runs nothing. */
     readonly machineIds?: Record<string, pulumi.Input<string>>;
+    /** A value every connection waits for (default: none): the refusal checks (components/refusals.ts).
+     * A refused change rejects it, so no command connects to any host, even under
+     * `pulumi up --skip-preview`. (A new node's record is known at preview, its keepers planned from
+     * the config: adding a node leaves the other connections known, test/e2e/engine-cluster.test.ts.) */
+    readonly gate?: pulumi.Input<unknown>;
 }
 
 /**
@@ -37,8 +42,9 @@ export function connectionFor(
 ): command.types.input.remote.ConnectionArgs {
     const bastion = ssh.bastion;
     const hostKey = host.hostKey ?? ssh.hostKeys?.[host.name];
+    const address = ssh.addresses?.[host.name] ?? host.ip;
     return {
-        host: ssh.addresses?.[host.name] ?? host.ip,
+        host: ssh.gate === undefined ? address : pulumi.all([ssh.gate, address]).apply(([, resolved]) => resolved),
         port: host.sshPort,
         user: host.sshUser,
         privateKey: pulumi.secret(ssh.privateKey),

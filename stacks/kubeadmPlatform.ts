@@ -65,11 +65,14 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         config.haproxy.enabled
             ? new HaproxyBalancer("lb", { host: config.haproxy.host.host, ssh: reach, backends: haproxyBackends!, firewall: config.os.firewall, after }, named("lb"))
             : undefined;
-    // Fronting the API, HAProxy is on a host of its own (validated), so it only waits for that VM.
-    const apiBalancer =
-        config.haproxy.enabled && config.haproxy.frontsApiServer
-            ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [], ssh)
-            : undefined;
+    // Fronting the API, HAProxy is on a host of its own (validated), so it only waits for that VM;
+    // made by the cluster before init (init talks to the API through it), with the cluster's
+    // checked access: its backends carry the nodes' IPs, so a refused change must not reach it.
+    const frontsApi = config.haproxy.enabled && config.haproxy.frontsApiServer;
+    const apiBalancer = (checkedSsh: SshAccess): pulumi.Resource[] => {
+        const balancer = frontsApi ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [], checkedSsh) : undefined;
+        return balancer ? [balancer] : [];
+    };
 
     const cluster = new KubeadmCluster("cluster", {
         clusterName: infra.clusterName,
@@ -89,11 +92,12 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         metallb: config.metallb.enabled,
         ssh,
         machines,
-        initAfter: apiBalancer ? [apiBalancer] : [],
+        initAfter: apiBalancer,
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: [...(infra.extraCertSANs ?? []), ...(apiName ? [apiName.name] : [])],
     }, named("cluster"));
-    const maintenance = controlPlaneMaintenance(config, cluster, ssh);
+    // Through the cluster's checks, like every command on its nodes: a refused change runs none.
+    const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
     const afterHost = (addon: AddonHost): pulumi.Resource[] => {
@@ -108,7 +112,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     );
 
     // On a cluster node, host services reach it at its recorded address (cluster.ssh).
-    if (config.haproxy.enabled && !apiBalancer) {
+    if (config.haproxy.enabled && !frontsApi) {
         newBalancer(afterHost(config.haproxy.host), cluster.ssh);
     }
     const nfs = config.nfs.enabled

@@ -153,6 +153,26 @@ describe("a node's IP is recorded at its creation, on every provider (issue 18 i
         });
     }
 
+    it("every command on every host waits for every node's check: one refused IP connects nowhere", async () => {
+        // A check that has not resolved (here: its record's keepers unknown, as in a preview) holds
+        // back every connection, so a check that throws stops them all. Before, only the node's own
+        // commands waited: a refused w1 IP still rewrote the other machines' /etc/hosts blocks with
+        // it (found under the real engine: test/e2e/engine-day2.test.ts).
+        const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        // With HAProxy as the control-plane endpoint on a host of its own: made before init, its
+        // backends carry the nodes' IPs, so it waits too.
+        const withApiBalancer = (raw: any) => {
+            raw.haproxy = { enabled: true, host: { name: "lb-k8s", ip: "192.168.1.5" } };
+            raw.kubernetes = { ...(raw.kubernetes ?? {}), controlPlaneEndpoint: "192.168.1.5" };
+        };
+        const s = await synthStack("lab", withApiBalancer, { mocks: { preview: true, state: (_t, name) => (name === "cluster-w1-k8s-ip" ? { keepers: UNKNOWN } : undefined) } });
+        const all = commands(s);
+        assert.ok(all.length > 10 && all.some((c) => envOf(c, "NODE_NAME") === "m-k8s") && all.some((c) => scriptOf(c) === "control-plane-maintenance"));
+        assert.ok(all.some((c) => scriptOf(c) === "haproxy") && named(s, "cluster-init").dependsOn.includes("lb"), "the API balancer is there, and init waits for it");
+        const reached = all.filter((c) => !JSON.stringify(c.inputs.connection).includes('"__pulumiUnknown":true') && (unwrapSecrets(c.inputs.connection) as { host?: unknown }).host !== undefined);
+        assert.deepEqual(reached.map((c) => c.name), [], "no command's connection resolves while w1's check has not");
+    });
+
     it("every command on a node reaches it through the checked address", async () => {
         const s = await synthStack("lab", undefined, { mocks: { state: (type, name) => (name === "cluster-w1-k8s-ip" ? { keepers: { ip: "192.168.1.101" } } : undefined) } });
         for (const c of commands(s).filter((c) => envOf(c, "NODE_NAME") === "w1-k8s" && scriptOf(c) !== "cluster-admin")) {

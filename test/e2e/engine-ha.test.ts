@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildTestCharts } from "./hosts/charts";
-import { EngineStack, engineConfig } from "./hosts/engineStack";
+import { collectingRejections, EngineStack, engineConfig } from "./hosts/engineStack";
 import { buildCaches, missingForEngineTests, SimHosts, SimNode } from "./hosts/simHosts";
 
 const SUBNET = "10.213.72";
@@ -38,30 +38,6 @@ function e(): EngineStack {
 const sessions = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().sessions(n.name)]));
 function labelsOf(node: string): string {
     return h().ssh(CP1.name, `kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${node} -o jsonpath='{.metadata.labels}'`);
-}
-
-/**
- * Runs `run` with this process's unhandled rejections collected instead of reported, until none
- * has arrived for half a second (at most 10 s): a refused inline program's registrations reject
- * after the program has failed, which node:test would otherwise count against the next test.
- */
-async function collectingRejections<T>(run: () => Promise<T>): Promise<{ result: T; rejections: unknown[] }> {
-    const rejections: unknown[] = [];
-    const collect = (reason: unknown) => rejections.push(reason);
-    const others = process.listeners("unhandledRejection");
-    process.removeAllListeners("unhandledRejection");
-    process.on("unhandledRejection", collect);
-    try {
-        const result = await run();
-        for (let i = 0, seen = -1; i < 20 && seen !== rejections.length; i++) {
-            seen = rejections.length;
-            await new Promise((done) => setTimeout(done, 500));
-        }
-        return { result, rejections };
-    } finally {
-        process.off("unhandledRejection", collect);
-        others.forEach((listener) => process.on("unhandledRejection", listener as (...args: unknown[]) => void));
-    }
 }
 
 describe("the program under the real engine: three control planes on simulated hosts", { skip, timeout: 3_600_000 }, () => {

@@ -97,6 +97,7 @@ export class EngineStack {
         await this.stack.setAllConfig(all);
     }
 
+    /** `pulumi up`: the automation API always runs it with `--skip-preview` (automation/stack.ts up()). */
     async up(): Promise<{ steps: StepSeen[]; output: string }> {
         const steps: StepSeen[] = [];
         let output = "";
@@ -115,6 +116,11 @@ export class EngineStack {
             delete process.env.PULUMI_SKIP_CHECKPOINTS;
         }
         return { steps, output };
+    }
+
+    /** `pulumi stack rename` on the same backend; this object then names the renamed stack. */
+    async rename(newName: string): Promise<void> {
+        await this.stack.rename({ stackName: newName });
     }
 
     async destroy(): Promise<string> {
@@ -159,6 +165,30 @@ export class EngineStack {
     /** Removes the stack's working directory and backend (the hosts are stopped separately). */
     remove(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Runs `run` with this process's unhandled rejections collected instead of reported, until none
+ * has arrived for half a second (at most 10 s): a refused inline program's registrations reject
+ * after the program has failed, which node:test would otherwise count against the next test.
+ */
+export async function collectingRejections<T>(run: () => Promise<T>): Promise<{ result: T; rejections: unknown[] }> {
+    const rejections: unknown[] = [];
+    const collectRejection = (reason: unknown) => rejections.push(reason);
+    const others = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", collectRejection);
+    try {
+        const result = await run();
+        for (let i = 0, seen = -1; i < 20 && seen !== rejections.length; i++) {
+            seen = rejections.length;
+            await new Promise((done) => setTimeout(done, 500));
+        }
+        return { result, rejections };
+    } finally {
+        process.off("unhandledRejection", collectRejection);
+        others.forEach((listener) => process.on("unhandledRejection", listener as (...args: unknown[]) => void));
     }
 }
 

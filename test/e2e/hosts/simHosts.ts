@@ -89,6 +89,8 @@ export function buildCaches(): { root: string; repos: string; hosts: string } {
 
 export class SimHosts {
     readonly sshPrivateKey: string;
+    /** The private key file `ssh()` logs in with (the generated key, until `useIdentity`). */
+    private identity: string;
     readonly hubUrl: string;
     readonly hostKeys: Record<string, string> = {};
 
@@ -104,6 +106,7 @@ export class SimHosts {
                 .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
         );
         this.sshPrivateKey = fs.readFileSync(env.SSH_KEY, "utf8");
+        this.identity = env.SSH_KEY;
         this.hubUrl = env.HUB_URL;
         for (const n of nodes) {
             this.hostKeys[n.name] = fs.readFileSync(path.join(stateDir, n.name, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
@@ -178,10 +181,24 @@ export class SimHosts {
         return log.split("\n").filter((l) => l.startsWith("Accepted publickey for root")).length;
     }
 
+    /**
+     * The same, per key: the SHA256 fingerprint of the key of each session sshd accepted
+     * ("Accepted publickey for root from … ssh2: ED25519 SHA256:…", OpenSSH auth2-pubkey.c).
+     */
+    sessionKeys(name: string): string[] {
+        const log = fs.readFileSync(path.join(this.stateDir, name, "sshd.log"), "utf8");
+        return log.split("\n").filter((l) => l.startsWith("Accepted publickey for root")).map((l) => /SHA256:\S+/.exec(l)?.[0] ?? "?");
+    }
+
+    /** Makes `ssh()` log in with another private key file (after a key rotation revoked the first). */
+    useIdentity(privateKeyFile: string): void {
+        this.identity = privateKeyFile;
+    }
+
     /** Runs a command on the node over SSH (host key pinned); counted in `sessions`. */
     ssh(name: string, command: string): string {
         const n = this.node(name);
         return sh("ssh", ["-q", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(this.stateDir, "known_hosts")}`,
-            "-i", path.join(this.stateDir, "id_ed25519"), `root@${n.ip}`, command], { timeout: 120_000 });
+            "-i", this.identity, `root@${n.ip}`, command], { timeout: 120_000 });
     }
 }

@@ -1,0 +1,358 @@
+/**
+ * Day-2 changes that need state, under the real Pulumi engine on simulated hosts (issue 19,
+ * assertion 7; README "Changing a running stack"): one stack of one control plane and two
+ * workers, changed case after case (the cases build on each other, in order):
+ *   (refused) a node's IP, and the settings kubeadm init fixed: the program fails with the key,
+ *             the recorded and the new value and the procedure; no SSH session is opened on any
+ *             host (the automation API's `up` runs with --skip-preview);
+ *   (rename)  `pulumi stack rename`: nothing to replace, create or delete, and `up` runs nothing;
+ *   (SANs)    kubernetes.apiServerCertSANs: the API server certificate step runs on the control
+ *             plane, the certificate carries the new names, a second `up` runs nothing; emptied
+ *             again, the names are dropped;
+ *   (key)     sshPrivateKey rotation: every command with a create step runs once more, with the
+ *             new key; after the old key is revoked on every host, removing a worker (delete
+ *             steps recorded before the rotation) still works: nothing uses the old key.
+ * An upgrade case (kubernetes.version) goes after these, on the same stack (see the end).
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { buildTestCharts } from "./hosts/charts";
+import { collectingRejections, EngineStack, engineConfig, nameOf, StepSeen } from "./hosts/engineStack";
+import { buildCaches, missingForEngineTests, SimHosts, SimNode } from "./hosts/simHosts";
+import { SECRET_SIG } from "./engine";
+
+const SUBNET = "10.213.73";
+const CP: SimNode = { name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" };
+const W1: SimNode = { name: "w1", ip: `${SUBNET}.21`, role: "worker" };
+const W2: SimNode = { name: "w2", ip: `${SUBNET}.22`, role: "worker" };
+const ALL = [CP, W1, W2];
+const ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
+
+const skip = missingForEngineTests();
+let hosts: SimHosts | undefined;
+let engine: EngineStack | undefined;
+let chartsDir = "";
+let keyDir = "";
+/** What the stack is configured with now (each case changes some of it, and puts it back). */
+const current: { nodes: SimNode[]; kubernetes: Record<string, unknown>; sshPrivateKey: string } = { nodes: ALL, kubernetes: {}, sshPrivateKey: "" };
+
+function h(): SimHosts {
+    assert.ok(hosts, "the simulated hosts did not start");
+    return hosts;
+}
+function e(): EngineStack {
+    assert.ok(engine, "the engine stack was not created");
+    return engine;
+}
+async function configure(change: Partial<typeof current> = {}): Promise<void> {
+    Object.assign(current, change);
+    await e().configure(engineConfig(h(), current.nodes, chartsDir, { kubernetes: current.kubernetes }), current.sshPrivateKey);
+}
+const sessions = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().sessions(n.name)]));
+const callCounts = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().calls(n.name).length]));
+/** What ran on the hosts since `t0` (the stubs' timed logs), per node. */
+const callsSince = (t0: number): Record<string, string[]> => Object.fromEntries(ALL.map((n) => [n.name, h().timedCalls(n.name).filter((c) => c.at >= t0).map((c) => c.call)]));
+const changed = (steps: StepSeen[]): StepSeen[] => steps.filter((s) => s.op !== "same" && s.op !== "read");
+const described = (steps: StepSeen[]): string[] => steps.map((s) => `${s.op} ${nameOf(s.urn)}`).sort();
+const now = (): number => Date.now() / 1000;
+
+/** Node name → Ready status, as the real API server says. */
+function nodesReady(): Record<string, string> {
+    const out = h().ssh(CP.name, `${ADMIN} get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'`);
+    return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => l.split("=") as [string, string]));
+}
+async function waitReady(names: string[]): Promise<void> {
+    for (let i = 0; i < 60; i++) {
+        const ready = nodesReady();
+        if (names.every((n) => ready[n] === "True")) {
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.fail(`nodes not Ready after 60 s: ${JSON.stringify(nodesReady())}`);
+}
+
+/** A secret of `stack export --show-secrets` ({<sig>, plaintext: "<JSON>"}) opened, recursively. */
+function plain(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(plain);
+    }
+    if (typeof value === "object" && value !== null) {
+        const v = value as Record<string, unknown>;
+        if (SECRET_SIG in v && "plaintext" in v) {
+            return plain(JSON.parse(String(v.plaintext)));
+        }
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    }
+    return value;
+}
+/** Every remote command in state: the host it connects to, whether it has a create step. */
+function commandsInState(): Map<string, { host: string; create: boolean; privateKey: string }> {
+    const state = JSON.parse(e().exportWithSecrets()) as { deployment: { resources: { urn: string; type: string; inputs?: Record<string, unknown> }[] } };
+    const commands = new Map<string, { host: string; create: boolean; privateKey: string }>();
+    for (const r of state.deployment.resources.filter((x) => x.type === "command:remote:Command")) {
+        const inputs = plain(r.inputs ?? {}) as { connection?: { host?: string; privateKey?: string }; create?: string };
+        commands.set(nameOf(r.urn), { host: String(inputs.connection?.host), create: Boolean(inputs.create), privateKey: String(inputs.connection?.privateKey) });
+    }
+    return commands;
+}
+const nodeAt = (ip: string): string => ALL.find((n) => n.ip === ip)?.name ?? ip;
+
+/** The error text of a failed automation API run. */
+const errorText = (x: unknown): string => String(x instanceof Error ? x.message : x);
+
+/**
+ * A change the program refuses: preview and `up` both fail naming every one of `messages`, and
+ * nothing runs on any host. The automation API's up is `pulumi up --skip-preview`: the refusal
+ * must stop it by itself. The inline program runs in this process, so the registrations that used
+ * a refused value reject too (the refusal, wrapped): each must be one of the refusals.
+ */
+async function assertRefused(messages: RegExp[]): Promise<void> {
+    const [s0, c0] = [sessions(), callCounts()];
+    for (const run of [() => e().preview(), () => e().up()]) {
+        const { result: err, rejections } = await collectingRejections(() => run().then(() => undefined, (x: unknown) => x));
+        assert.ok(err, "the run was refused");
+        for (const m of messages) {
+            assert.match(errorText(err), m);
+        }
+        for (const r of rejections) {
+            assert.ok(messages.some((m) => m.test(errorText(r))), `a registration failed with something else: ${errorText(r).slice(0, 2000)}`);
+        }
+    }
+    assert.deepEqual(sessions(), s0, "no SSH session was opened on any host");
+    assert.deepEqual(callCounts(), c0, "no stubbed command ran on any host");
+}
+const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The subject alternative names of a PEM certificate, as openssl prints them. */
+function sans(pem: string): string[] {
+    const r = spawnSync("openssl", ["x509", "-noout", "-ext", "subjectAltName"], { input: pem, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split("\n").slice(1).join(",").split(",").map((s) => s.trim().replace(/^(DNS|IP Address):/, "")).filter(Boolean);
+}
+/** The certificate the API server at `ip`:6443 serves now. */
+function servedCertificate(ip: string): string {
+    const r = spawnSync("openssl", ["s_client", "-connect", `${ip}:6443`, "-showcerts"], { input: "", encoding: "utf8", timeout: 30_000 });
+    return /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(r.stdout)?.[0] ?? "";
+}
+function fingerprint(publicKeyFile: string): string {
+    const r = spawnSync("ssh-keygen", ["-l", "-E", "sha256", "-f", publicKeyFile], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split(" ")[1];
+}
+
+describe("day-2 changes under the real engine: 1 control plane + 2 workers on simulated hosts", { skip, timeout: 3_600_000 }, () => {
+    before(async () => {
+        const caches = buildCaches();
+        chartsDir = buildTestCharts(fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-charts-")));
+        keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-keys-"));
+        hosts = SimHosts.start(SUBNET, ALL, caches);
+        current.sshPrivateKey = h().sshPrivateKey;
+        engine = await EngineStack.create("e2e-day2");
+        await configure();
+    });
+    after(() => {
+        hosts?.stop();
+        engine?.remove();
+        for (const dir of [chartsDir, keyDir]) {
+            if (dir) {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        }
+    });
+
+    test("up builds the cluster; preview --expect-no-changes passes", async () => {
+        await e().up();
+        await waitReady(ALL.map((n) => n.name));
+        await e().preview({ expectNoChanges: true });
+    });
+
+    test("nodes[].ip changed: refused naming the node, the old and the new IP and the move procedure; nothing runs", async () => {
+        const moved = { ...W1, ip: `${SUBNET}.31` };
+        await configure({ nodes: [CP, moved, W2] });
+        await assertRefused([
+            new RegExp(`k8s-platform:nodes: the IP of w1 changed from ${literal(W1.ip)} to ${literal(moved.ip)}[\\s\\S]*remove it from nodes and \`pulumi up\`[\\s\\S]*add it with the new IP`),
+        ]);
+        for (const n of ALL) {
+            const block = h().file(n.name, "/etc/hosts") ?? "";
+            assert.ok(new RegExp(`^${literal(W1.ip)}\\s+w1$`, "m").test(block) && !block.includes(moved.ip), `${n.name}'s /etc/hosts still has w1 at ${W1.ip}`);
+        }
+        await configure({ nodes: ALL });
+        // Nothing was recorded by the refused runs: the state is as the first up left it.
+        await e().preview({ expectNoChanges: true });
+    });
+
+    test("kubernetes.controlPlaneEndpoint, podSubnet, serviceSubnet and dnsDomain changed: each refused with the recorded value and the procedure; nothing runs", async () => {
+        const endpoint = `${SUBNET}.50:6443`;
+        await configure({ kubernetes: { controlPlaneEndpoint: endpoint, podSubnet: "10.100.0.0/16", serviceSubnet: "10.112.0.0/12", dnsDomain: "other.local" } });
+        const refused = (key: string, recorded: string, wanted: string, procedure: string) =>
+            new RegExp(`k8s-platform:kubernetes\\.${key}: the cluster was initialised with "${literal(recorded)}", the config now gives "${literal(wanted)}"[^\\n]*${procedure}`);
+        const rebuild = "pulumi destroy, then pulumi up";
+        // Every refusal is named in the one error (components/refusals.ts settleRefusals).
+        await assertRefused([
+            refused("controlPlaneEndpoint", `${CP.ip}:6443`, endpoint, literal(`set kubernetes.controlPlaneEndpoint: "${CP.ip}:6443" to keep it`)),
+            refused("podSubnet", "10.244.0.0/16", "10.100.0.0/16", rebuild),
+            refused("serviceSubnet", "10.96.0.0/12", "10.112.0.0/12", rebuild),
+            refused("dnsDomain", "cluster.local", "other.local", rebuild),
+        ]);
+        await configure({ kubernetes: {} });
+        await e().preview({ expectNoChanges: true });
+    });
+
+    test("pulumi stack rename: no replace, create or delete; up runs no remote command", async () => {
+        const before = commandsInState();
+        await e().rename("e2e-day2-renamed");
+        const renamed = e().exportText();
+        assert.match(renamed, /"urn:pulumi:e2e-day2-renamed::/, "the state's URNs carry the new name");
+        assert.doesNotMatch(renamed, /"urn:pulumi:e2e-day2::/, "and none the old one");
+        const plan = await e().preview();
+        assert.deepEqual(described(changed(plan.steps)), [], "every resource stays as it is");
+        assert.equal(plan.steps.filter((s) => s.type === "command:remote:Command").length, before.size, "every command is in the plan, unchanged");
+        const [s0, c0] = [sessions(), callCounts()];
+        const up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), [], "the up changes nothing");
+        assert.deepEqual(sessions(), s0, "no SSH session was opened on any host");
+        assert.deepEqual(callCounts(), c0, "no stubbed command ran on any host");
+        // Names derived from the stack's name come from the one recorded at the first up.
+        assert.match(h().file(W1.name, "/etc/hosts") ?? "", /# BEGIN k8s-platform e2e-day2\n/, "the hosts block keeps its name");
+    });
+
+    test("kubernetes.apiServerCertSANs added: the certificate step runs on the control plane, the certificate carries the names; a second up runs nothing", async () => {
+        const added = ["api.day2.example", `${SUBNET}.100`];
+        await configure({ kubernetes: { apiServerCertSANs: added } });
+        const plan = await e().preview();
+        // The names are in the init configuration too: init's step re-runs and leaves the node alone.
+        assert.deepEqual(described(changed(plan.steps)), ["update cluster-apiserver-certs", "update cluster-init"], "only init's and the certificate step change");
+        const [s0, t0] = [sessions(), now()];
+        const up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), ["update cluster-apiserver-certs", "update cluster-init"]);
+        const s1 = sessions();
+        assert.deepEqual(
+            { cp1: s1.cp1 - s0.cp1, w1: s1.w1 - s0.w1, w2: s1.w2 - s0.w2 },
+            { cp1: 2, w1: 0, w2: 0 },
+            "two sessions on the control plane (init's step, the certificate step), none on the workers",
+        );
+        const ran = callsSince(t0);
+        assert.ok(ran.cp1.some((c) => c.startsWith("kubeadm init phase certs apiserver")), `the certificate was signed again: ${ran.cp1.join("; ")}`);
+        assert.ok(ran.cp1.some((c) => c.startsWith("kubeadm init phase upload-config kubeadm")), "the ClusterConfiguration was stored for later joins");
+        assert.ok(!ran.cp1.some((c) => /^kubeadm (init(?! phase)|reset|join)/.test(c)), `no init, reset or join: ${ran.cp1.join("; ")}`);
+        assert.deepEqual({ w1: ran.w1, w2: ran.w2 }, { w1: [], w2: [] }, "nothing ran on the workers");
+        const onDisk = sans(h().file(CP.name, "/etc/kubernetes/pki/apiserver.crt") ?? "");
+        for (const name of [...added, CP.ip, CP.name, "kubernetes.default.svc.cluster.local"]) {
+            assert.ok(onDisk.includes(name), `the certificate names ${name}: ${onDisk.join(" ")}`);
+        }
+        assert.ok(h().file(CP.name, "/etc/kubernetes/k8s-platform-previous-apiserver/apiserver.crt"), "the previous certificate is kept");
+        assert.match(h().ssh(CP.name, `${ADMIN} -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}'`), /api\.day2\.example/);
+        // The simulated control plane is not restarted (no kubelet): the real kube-apiserver reloads
+        // its serving certificate from the file (k8s.io/apiserver pkg/server/dynamiccertificates/
+        // dynamic_serving_content.go: DynamicCertKeyPairContent "can dynamically react to new file content", fsnotify).
+        let served: string[] = [];
+        for (let i = 0; i < 40 && !served.includes(added[0]); i++) {
+            served = sans(servedCertificate(CP.ip) || "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----");
+            if (!served.includes(added[0])) {
+                await new Promise((r) => setTimeout(r, 2000));
+            }
+        }
+        assert.ok(served.includes(added[0]), `the API server serves the new certificate: ${served.join(" ")}`);
+
+        const [s2, c2] = [sessions(), callCounts()];
+        const second = await e().up();
+        assert.deepEqual(described(changed(second.steps)), [], "the second up changes nothing");
+        assert.deepEqual(sessions(), s2, "no SSH session was opened by the second up");
+        assert.deepEqual(callCounts(), c2, "no stubbed command ran");
+    });
+
+    test("kubernetes.apiServerCertSANs emptied again: the certificate step drops the names it had added", async () => {
+        await configure({ kubernetes: {} });
+        const [s0, t0] = [sessions(), now()];
+        const up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), ["update cluster-apiserver-certs", "update cluster-init"]);
+        const s1 = sessions();
+        assert.deepEqual({ cp1: s1.cp1 - s0.cp1, w1: s1.w1 - s0.w1, w2: s1.w2 - s0.w2 }, { cp1: 2, w1: 0, w2: 0 });
+        assert.ok(callsSince(t0).cp1.some((c) => c.startsWith("kubeadm init phase certs apiserver")), "the certificate was signed again");
+        const onDisk = sans(h().file(CP.name, "/etc/kubernetes/pki/apiserver.crt") ?? "");
+        assert.ok(!onDisk.includes("api.day2.example") && !onDisk.includes(`${SUBNET}.100`), `the removed names are gone: ${onDisk.join(" ")}`);
+        assert.ok(onDisk.includes(CP.ip) && onDisk.includes(CP.name), "kubeadm's own names stay");
+        await e().preview({ expectNoChanges: true });
+    });
+
+    test("sshPrivateKey rotated: every command with a create step runs once more, with the new key; no init, join or reset", async () => {
+        const newKey = path.join(keyDir, "id_new");
+        assert.equal(spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rotated", "-f", newKey]).status, 0);
+        const [oldPrint, newPrint] = [fingerprint(`${h().stateDir}/id_ed25519.pub`), fingerprint(`${newKey}.pub`)];
+        // README: the new public key goes into authorized_keys on every host first.
+        const newPublic = fs.readFileSync(`${newKey}.pub`, "utf8").trim();
+        for (const n of ALL) {
+            h().ssh(n.name, `echo '${newPublic}' >> /root/.ssh/authorized_keys`);
+        }
+        await configure({ sshPrivateKey: fs.readFileSync(newKey, "utf8") });
+        const commands = commandsInState();
+        const plan = await e().preview();
+        const planned = changed(plan.steps);
+        assert.deepEqual(
+            planned.filter((s) => s.type !== "command:remote:Command" || s.op !== "update").map((s) => `${s.op} ${nameOf(s.urn)}`),
+            [],
+            "nothing but in-place updates of remote commands",
+        );
+        assert.deepEqual(planned.map((s) => nameOf(s.urn)).sort(), [...commands.keys()].sort(), "every remote command is updated");
+        // A command with a create step opens one session on its host; a delete-only one none.
+        const expected: Record<string, number> = Object.fromEntries(ALL.map((n) => [n.name, 0]));
+        for (const c of commands.values()) {
+            if (c.create) {
+                expected[nodeAt(c.host)] += 1;
+            }
+        }
+        const keysBefore = Object.fromEntries(ALL.map((n) => [n.name, h().sessionKeys(n.name).length]));
+        const t0 = now();
+        await e().up();
+        for (const n of ALL) {
+            const used = h().sessionKeys(n.name).slice(keysBefore[n.name]);
+            assert.equal(used.length, expected[n.name], `${n.name}: one session per command with a create step`);
+            assert.deepEqual([...new Set(used)], [newPrint], `${n.name}: every session used the new key`);
+        }
+        for (const [node, ran] of Object.entries(callsSince(t0))) {
+            assert.ok(!ran.some((c) => /^kubeadm (init(?! phase)|join|reset)/.test(c)), `${node} ran no init, join or reset: ${ran.join("; ")}`);
+        }
+        for (const [name, c] of commandsInState()) {
+            assert.equal(c.privateKey.trim(), current.sshPrivateKey.trim(), `${name} holds the new key in state`);
+        }
+        // The key's body without its first line (the same "openssh-key-v1 … ssh-ed25519" header in every key).
+        const keyBody = (key: string) => key.split("\n").filter((l) => l && !l.startsWith("-----")).slice(1).join("");
+        const state = e().exportWithSecrets().replace(/\\+n/g, "");
+        assert.ok(state.includes(keyBody(current.sshPrivateKey)), "the search finds the new key in state");
+        assert.ok(!state.includes(keyBody(h().sshPrivateKey)), "the old key is nowhere in state");
+        await waitReady(ALL.map((n) => n.name));
+        await e().preview({ expectNoChanges: true });
+
+        // The old key is revoked on every host; from now on only the new key gets in.
+        for (const n of ALL) {
+            h().ssh(n.name, `echo '${newPublic}' > /root/.ssh/authorized_keys`);
+        }
+        h().useIdentity(newKey);
+        assert.ok(oldPrint !== newPrint);
+    });
+
+    test("after the rotation (old key revoked), removing a worker runs its delete steps with the new key: drain, reset, Node deletion", async () => {
+        const oldPrint = fingerprint(`${h().stateDir}/id_ed25519.pub`);
+        const keysBefore = Object.fromEntries(ALL.map((n) => [n.name, h().sessionKeys(n.name).length]));
+        const t0 = now();
+        await configure({ nodes: [CP, W1] });
+        await e().up();
+        const onCp = h().timedCalls(CP.name).filter((c) => c.at >= t0);
+        assert.ok(onCp.some((c) => /^kubectl drain w2\b/.test(c.call)), "cp1 drained w2");
+        assert.ok(onCp.some((c) => /^kubectl delete node w2\b/.test(c.call)), "cp1 deleted w2's Node");
+        assert.ok(h().timedCalls(W2.name).some((c) => c.at >= t0 && c.call.startsWith("kubeadm reset")), "w2 ran kubeadm reset");
+        for (const n of ALL) {
+            assert.ok(!h().sessionKeys(n.name).slice(keysBefore[n.name]).includes(oldPrint), `${n.name}: the old key was not used`);
+        }
+        assert.equal(nodesReady().w2, undefined, "w2's Node is gone");
+        await e().preview({ expectNoChanges: true });
+    });
+
+    // The upgrade case (kubernetes.version) comes here, on the same stack: cp1 and w1 (`current`),
+    // the rotated key (`current.sshPrivateKey`; h().ssh uses it too), the renamed stack.
+});
