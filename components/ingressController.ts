@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { chartReference, CHARTS, ChartsConfig } from "../config";
+import { chartReference, CHARTS, ChartsConfig, ImageMirrors, registryFor } from "../config";
 import { namespaceMetadata } from "./render/workload";
 
 /**
@@ -41,6 +41,21 @@ export interface IngressControllerArgs {
     readonly azureHealthProbe?: boolean;
     /** Read the address the cloud gave the controller's Service (default: false). */
     readAddress?: boolean;
+    /** Image mirrors (config `images`; default: none): registry.k8s.io's takes the chart's images. */
+    readonly imageMirrors?: ImageMirrors;
+}
+
+/**
+ * The chart's values for the configured mirrors (`{}` without a registry.k8s.io mirror). Every
+ * image of chart 4.15.0 is `<registry>/<image>:<tag>@<digest>` with `registry` from
+ * `global.image.registry` (values.yaml; templates/controller-deployment.yaml merges
+ * `.Values.controller.image` over `.Values.global.image`, and so do the admission and
+ * default-backend templates): one value moves them all. The digests stay: a mirror copied with
+ * its manifests (`crane copy`, `skopeo copy --all`) serves the same digest.
+ */
+export function ingressImageValues(mirrors: ImageMirrors): Record<string, unknown> {
+    const registry = registryFor("registry.k8s.io", mirrors);
+    return registry === "registry.k8s.io" ? {} : { global: { image: { registry } } };
 }
 
 /**
@@ -81,6 +96,7 @@ export class IngressController extends pulumi.ComponentResource {
                 resourcePrefix: args.namePrefix ? pulumi.interpolate`${args.namePrefix}-${name}-chart` : undefined,
                 namespace: this.namespace,
                 values: {
+                    ...ingressImageValues(args.imageMirrors ?? {}),
                     fullnameOverride: "ingress-nginx",
                     controller: {
                         // Chart v4 applies no Helm hooks (pulumi-kubernetes helm/v4/chart.go sets

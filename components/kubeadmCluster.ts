@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { KubernetesConfig, NodeSpec, OsConfig } from "../config";
+import { ImageMirrors, KubernetesConfig, NodeSpec, OsConfig } from "../config";
 import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { refusal } from "./refusals";
@@ -43,6 +43,9 @@ export interface KubeadmClusterArgs {
     /** Names added to the API server certificate that are known only at deployment, e.g. a cloud
      * DNS name with a generated part (default: none). */
     readonly extraCertSANs?: pulumi.Input<string>[];
+    /** Image mirrors (config `images`): kubeadm's imageRepository, containerd's sandbox image and
+     * hosts.toml mirrors on every node (default: none). */
+    readonly imageMirrors?: ImageMirrors;
 }
 
 /** What `kubeadm init` fixes for the life of a cluster. */
@@ -149,6 +152,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                         nfsClient: args.nfsClient ?? false,
                         domain: args.domain,
                         metallb: args.metallb,
+                        imageMirrors: args.imageMirrors,
                     }),
                     ssh,
                     machine: args.machines?.[node.name],
@@ -165,6 +169,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             kubernetesVersion: args.kubernetes.version,
             ...recorded,
             certSANs: [...args.kubernetes.apiServerCertSANs, ...extraSANs],
+            imageMirrors: args.imageMirrors,
         }));
         const initConfig = clusterInput.apply(renderInitConfig);
         const init = runScript(

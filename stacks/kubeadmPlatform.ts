@@ -90,6 +90,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         initAfter: apiBalancer ? [apiBalancer] : [],
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: infra.extraCertSANs,
+        imageMirrors: config.images.mirrors,
     }, named("cluster"));
     const maintenance = controlPlaneMaintenance(config, cluster, ssh);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
@@ -100,7 +101,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     };
     const flannel = new Flannel(
         "flannel",
-        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts, namePrefix: infra.clusterName },
+        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts, namePrefix: infra.clusterName, imageMirrors: config.images.mirrors },
         // The API server must be up (init); nodes turn Ready only once Flannel runs, so it waits for nothing else.
         { dependsOn: cluster.ready.slice(0, 1), ...named("flannel") },
     );
@@ -131,6 +132,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             provider: cluster.provider,
             profile: "kubeadm",
             charts: config.charts,
+            imageMirrors: config.images.mirrors,
             namePrefix: infra.clusterName,
             domain: config.domain,
             ingress: config.ingress.enabled
