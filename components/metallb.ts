@@ -47,6 +47,7 @@ export class MetalLb extends pulumi.ComponentResource {
             },
             k8sOpts,
         );
+        const images = metallbImageValues(args.imageMirrors ?? {});
         const chart = new k8s.helm.v4.Chart(
             `${name}-chart`,
             {
@@ -55,7 +56,8 @@ export class MetalLb extends pulumi.ComponentResource {
                 ...chartReference(CHARTS.metallb, args.charts),
                 resourcePrefix: args.namePrefix ? pulumi.interpolate`${args.namePrefix}-${name}-chart` : undefined,
                 namespace: ns.metadata.name,
-                values: metallbImageValues(args.imageMirrors ?? {}),
+                // No values without a quay.io mirror: the chart's inputs stay as they were.
+                ...(Object.keys(images).length > 0 ? { values: images } : {}),
             },
             k8sOpts,
         );
