@@ -61,7 +61,7 @@ export interface KubeadmRepositories {
 
 export function kubeadmRepositoriesOf(synthesis: Synthesis): KubeadmRepositories {
     for (const r of synthesis.resources.filter((x) => x.type === "command:remote:Command")) {
-        const m = /^export KUBEADM_CONFIG='((?:[^']|'\\'')*)'$/m.exec(String(r.inputs.create ?? ""));
+        const m = /^export KUBEADM_CONFIG='((?:[^']|'\\'')*)'$/m.exec(String(unwrapSecrets(r.inputs.create) ?? ""));
         if (!m) continue;
         for (const doc of parseAllDocuments(m[1].split("'\\''").join("'"))) {
             const obj = doc.toJSON() as { kind?: string; imageRepository?: string; dns?: { imageRepository?: string } } | null;
@@ -160,7 +160,7 @@ export function listImages(synthesis: Synthesis, chartFiles: Record<string, stri
 /** The mirrors a synthesized stack was configured with, from its nodes' IMAGE_MIRRORS. */
 export function mirrorsOf(synthesis: Synthesis): ImageMirrors {
     for (const r of synthesis.resources.filter((x) => x.type === "command:remote:Command")) {
-        const m = /^export IMAGE_MIRRORS='([^']*)'$/m.exec(String(r.inputs.create ?? ""));
+        const m = /^export IMAGE_MIRRORS='([^']*)'$/m.exec(String(unwrapSecrets(r.inputs.create) ?? ""));
         if (m) {
             return Object.fromEntries(m[1].split(" ").filter((w) => w.includes("=")).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]));
         }
