@@ -70,11 +70,14 @@ describe("images config", () => {
         ]);
     });
 
-    it("refuses the in-cluster registry as a mirror, and mirrors on AKS", () => {
+    it("refuses the in-cluster registry or a public source as a mirror, and mirrors on AKS", () => {
         assert.deepEqual(
             problemsOf((raw) => (raw.images = { mirrors: { "docker.io": "registry.localtest.com/hub" } })),
             ['k8s-platform:images.mirrors.docker.io: "registry.localtest.com/hub" is the in-cluster registry (registry.localtest.com), which runs on the cluster whose images it would have to serve first; give a registry outside the cluster'],
         );
+        assert.deepEqual(problemsOf((raw) => (raw.images = { mirrors: { "ghcr.io": "quay.io/ghcr" } })), [
+            'k8s-platform:images.mirrors.ghcr.io: "quay.io/ghcr" is a public source registry, not a mirror of ghcr.io; give the site\'s own registry (or leave ghcr.io unmirrored)',
+        ]);
         assert.ok(problemsOf((raw) => (raw.images = { registry: MIRROR }), "aks").some((p) => p.startsWith("k8s-platform:images: mirrors are for kubeadm stacks")));
     });
 

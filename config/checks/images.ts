@@ -29,8 +29,11 @@ export function resolveImages(raw: Raw, registryEnabled: boolean, problems: Prob
     const inCluster = `registry.${raw.domain}`;
     for (const [source, mirror] of Object.entries(mirrors)) {
         const host = mirror.split("/")[0].replace(/:\d+$/, "");
+        const key = raw.images.mirrors[source] ? `images.mirrors.${source}` : "images.registry";
+        if ((IMAGE_SOURCES as readonly string[]).includes(host) || host === "index.docker.io" || host === "registry-1.docker.io") {
+            problems.push(`${k(key)}: ${show(mirror)} is a public source registry, not a mirror of ${source}; give the site's own registry (or leave ${source} unmirrored)`);
+        }
         if (registryEnabled && host === inCluster) {
-            const key = raw.images.mirrors[source] ? `images.mirrors.${source}` : "images.registry";
             problems.push(`${k(key)}: ${show(mirror)} is the in-cluster registry (${inCluster}), which runs on the cluster whose images it would have to serve first; give a registry outside the cluster`);
         }
     }
