@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { namespaceMetadata } from "./render/workload";
-import { chartReference, CHARTS, ChartsConfig, KubernetesConfig } from "../config";
+import { chartReference, CHARTS, ChartsConfig, ImageMirrors, KubernetesConfig, mirroredRepositories } from "../config";
 
 export interface FlannelArgs {
     /** Prefix of the chart's object resource names, `<namePrefix>-<this name>-chart` (default: the
@@ -19,7 +19,14 @@ export interface FlannelArgs {
     readonly provider: k8s.Provider;
     /** Where the chart comes from (default: its public repository, config/versions.ts). */
     readonly charts?: ChartsConfig;
+    /** Image mirrors (config `images`; default: none): ghcr.io's takes the chart's images. */
+    readonly imageMirrors?: ImageMirrors;
 }
+
+/** The chart's image repositories (chart/kube-flannel/values.yaml at v0.27.4: flannel.image and
+ * flannel.image_cni, rendered by templates/daemonset.yaml as `<repository>:<tag>`; the tags stay
+ * the chart's). */
+export const FLANNEL_IMAGES = { image: "ghcr.io/flannel-io/flannel", image_cni: "ghcr.io/flannel-io/flannel-cni-plugin" } as const;
 
 /** flanneld's interface flag for the configured choice (pure; tested directly). */
 export function flannelInterfaceArg(choice: KubernetesConfig["podNetworkInterface"]): string {
@@ -58,7 +65,10 @@ export class Flannel extends pulumi.ComponentResource {
                     podCidr: args.podCidr,
                     // Helm replaces lists: the chart's defaults (values.yaml flannel.args at v0.27.4:
                     // --ip-masq, --kube-subnet-mgr) are repeated before the interface choice.
-                    flannel: { args: ["--ip-masq", "--kube-subnet-mgr", flannelInterfaceArg(args.podNetworkInterface)] },
+                    flannel: {
+                        args: ["--ip-masq", "--kube-subnet-mgr", flannelInterfaceArg(args.podNetworkInterface)],
+                        ...mirroredRepositories(FLANNEL_IMAGES, args.imageMirrors ?? {}),
+                    },
                 },
             },
             k8sOpts,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { chartReference, CHARTS, ChartsConfig, IngressControllerKind } from "../config";
+import { chartReference, CHARTS, ChartsConfig, ImageMirrors, IngressControllerKind } from "../config";
 import { CONTROLLER_NAMESPACE, CONTROLLER_SERVICE, INGRESS_CLASS, ingressNginxValues, traefikValues } from "./render/ingress";
 import { namespaceMetadata } from "./render/workload";
 
@@ -27,6 +27,8 @@ export interface IngressControllerArgs {
     readonly azureHealthProbe?: boolean;
     /** Read the address the cloud gave the controller's Service (default: false). */
     readAddress?: boolean;
+    /** Image mirrors (config `images`; default: none): registry.k8s.io's takes the chart's images. */
+    readonly imageMirrors?: ImageMirrors;
 }
 
 /**
@@ -56,6 +58,7 @@ export class IngressController extends pulumi.ComponentResource {
         // chart at hand), so the namespace does not bet on it.
         const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: namespaceMetadata("ingress-nginx", { name: CONTROLLER_NAMESPACE }, "baseline") }, k8sOpts);
         this.namespace = ns.metadata.name;
+        const mirrors = args.imageMirrors ?? {};
         const service = {
             serviceType: args.serviceType,
             httpNodePort: args.httpNodePort,
@@ -73,7 +76,7 @@ export class IngressController extends pulumi.ComponentResource {
                 namespace: this.namespace,
                 // Traefik: no CRD is used (its CRD provider is off), so none is installed.
                 ...(this.controller === "traefik" ? { skipCrds: true } : {}),
-                values: this.controller === "traefik" ? traefikValues(service) : ingressNginxValues(service),
+                values: this.controller === "traefik" ? traefikValues(service, mirrors) : ingressNginxValues(service, mirrors),
             },
             k8sOpts,
         );

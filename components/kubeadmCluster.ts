@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { IMAGES, KubernetesConfig, NodeSpec, OsConfig } from "../config";
+import { ImageMirrors, imageFor, IMAGES, KubernetesConfig, NodeSpec, OsConfig } from "../config";
 import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { refusal } from "./refusals";
@@ -46,6 +46,9 @@ export interface KubeadmClusterArgs {
     /** Names added to the API server certificate that are known only at deployment, e.g. a cloud
      * DNS name with a generated part (default: none). */
     readonly extraCertSANs?: pulumi.Input<string>[];
+    /** Image mirrors (config `images`): kubeadm's imageRepository, containerd's sandbox image and
+     * hosts.toml mirrors on every node (default: none). */
+    readonly imageMirrors?: ImageMirrors;
 }
 
 /** What `kubeadm init` fixes for the life of a cluster. */
@@ -158,7 +161,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const { caKey, caCert, caHash, bootstrapToken, certificateKey } = this.clusterSecrets(name);
         // The same manifest on every control plane (no per-node content): a new control plane changes no other's step.
         const vip = args.kubernetes.kubeVip;
-        const kubeVipManifest = vip ? renderKubeVipManifest({ address: vip.address, port: 6443, interface: vip.interface, image: IMAGES.kubeVip }) : undefined;
+        const kubeVipManifest = vip ? renderKubeVipManifest({ address: vip.address, port: 6443, interface: vip.interface, image: imageFor(IMAGES.kubeVip, args.imageMirrors ?? {}) }) : undefined;
 
         const hosts: Record<string, NodeHost> = {};
         for (const node of args.nodes) {
@@ -176,6 +179,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                         nfsClient: args.nfsClient ?? false,
                         domain: args.domain,
                         metallb: args.metallb,
+                        imageMirrors: args.imageMirrors,
                     }),
                     ssh,
                     machine: args.machines?.[node.name],
@@ -192,6 +196,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             kubernetesVersion: args.kubernetes.version,
             ...recorded,
             certSANs: [...args.kubernetes.apiServerCertSANs, ...extraSANs],
+            imageMirrors: args.imageMirrors,
         }));
         const initConfig = clusterInput.apply(renderInitConfig);
         const init = runScript(

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { namespaceMetadata, recommendedLabels } from "./render/workload";
-import { chartReference, CHARTS, ChartsConfig } from "../config";
+import { chartReference, CHARTS, ChartsConfig, ImageMirrors, imageFor } from "../config";
 
 export interface MetalLbArgs {
     /** Prefix of the chart's object resource names, `<namePrefix>-<this name>-chart` (default: the
@@ -15,6 +15,23 @@ export interface MetalLbArgs {
     readonly charts?: ChartsConfig;
     /** Layer-2 address range "first-last" on the node network (validated in config/checks/addons.ts). */
     readonly addresses: string;
+    /** Image mirrors (config `images`; default: none): quay.io's takes the chart's images. */
+    readonly imageMirrors?: ImageMirrors;
+}
+
+/** The chart's image repositories (charts/metallb/values.yaml at v0.15.2: controller.image,
+ * speaker.image and speaker.frr.image (frr on by default), rendered by templates/controller.yaml
+ * and speaker.yaml as `<repository>:<tag or appVersion>`; the tags stay the chart's). */
+export const METALLB_IMAGES = { controller: "quay.io/metallb/controller", speaker: "quay.io/metallb/speaker", frr: "quay.io/frrouting/frr" } as const;
+
+/** The chart's values for the configured mirrors (`{}` without a quay.io mirror). */
+export function metallbImageValues(mirrors: ImageMirrors): Record<string, unknown> {
+    const repo = (image: string) => imageFor(image, mirrors);
+    if (repo(METALLB_IMAGES.controller) === METALLB_IMAGES.controller) return {};
+    return {
+        controller: { image: { repository: repo(METALLB_IMAGES.controller) } },
+        speaker: { image: { repository: repo(METALLB_IMAGES.speaker) }, frr: { image: { repository: repo(METALLB_IMAGES.frr) } } },
+    };
 }
 
 /** MetalLB in layer-2 mode (seed 002): LoadBalancer Services get addresses from `addresses`. */
@@ -30,6 +47,7 @@ export class MetalLb extends pulumi.ComponentResource {
             },
             k8sOpts,
         );
+        const images = metallbImageValues(args.imageMirrors ?? {});
         const chart = new k8s.helm.v4.Chart(
             `${name}-chart`,
             {
@@ -38,6 +56,8 @@ export class MetalLb extends pulumi.ComponentResource {
                 ...chartReference(CHARTS.metallb, args.charts),
                 resourcePrefix: args.namePrefix ? pulumi.interpolate`${args.namePrefix}-${name}-chart` : undefined,
                 namespace: ns.metadata.name,
+                // No values without a quay.io mirror: the chart's inputs stay as they were.
+                ...(Object.keys(images).length > 0 ? { values: images } : {}),
             },
             k8sOpts,
         );

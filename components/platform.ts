@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ChartsConfig, IngressControllerKind } from "../config";
+import { ChartsConfig, ImageMirrors, IngressControllerKind } from "../config";
 import { IngressController } from "./ingressController";
 import { MetalLb } from "./metallb";
 import { MetricsServer } from "./metricsServer";
@@ -27,6 +27,8 @@ export interface PlatformArgs {
     readonly profile: "kubeadm" | "aks";
     /** Where the charts come from (default: their public repositories). */
     readonly charts?: ChartsConfig;
+    /** Image mirrors (config `images`), for every chart and workload here (default: none). */
+    readonly imageMirrors?: ImageMirrors;
     /** Base domain of the platform's host names (registry.<domain>, share-storage.<domain>). */
     readonly domain: string;
     /** The ingress controller (default: none; the registry and test app need it). */
@@ -80,7 +82,7 @@ export class Platform extends pulumi.ComponentResource {
         super("k8s-platform:platform:Platform", name, {}, opts);
         const child = { parent: this };
 
-        const metallb = args.metallb ? new MetalLb(`${name}-metallb`, { provider: args.provider, charts: args.charts, namePrefix: args.namePrefix, addresses: args.metallb.addresses }, child) : undefined;
+        const metallb = args.metallb ? new MetalLb(`${name}-metallb`, { provider: args.provider, charts: args.charts, namePrefix: args.namePrefix, addresses: args.metallb.addresses, imageMirrors: args.imageMirrors }, child) : undefined;
         if (args.ingress) {
             this.ingress = new IngressController(
                 `${name}-ingress`,
@@ -88,6 +90,7 @@ export class Platform extends pulumi.ComponentResource {
                     provider: args.provider,
                     charts: args.charts,
                     namePrefix: args.namePrefix,
+                    imageMirrors: args.imageMirrors,
                     ...args.ingress,
                     azureHealthProbe: args.profile === "aks",
                     readAddress: args.profile === "aks",
@@ -97,7 +100,7 @@ export class Platform extends pulumi.ComponentResource {
             );
         }
         if (args.metricsServer) {
-            new MetricsServer(`${name}-metrics-server`, { provider: args.provider, charts: args.charts, namePrefix: args.namePrefix, ...args.metricsServer }, child);
+            new MetricsServer(`${name}-metrics-server`, { provider: args.provider, charts: args.charts, namePrefix: args.namePrefix, imageMirrors: args.imageMirrors, ...args.metricsServer }, child);
         }
 
         // Config validation guarantees both; this only guards direct use of the component.
@@ -133,6 +136,7 @@ export class Platform extends pulumi.ComponentResource {
                     storage: volumeBackend(storage, VOLUME_DIRECTORIES.registry),
                     size: args.registry.size,
                     pullSecretNamespaces: appNamespace ? [appNamespace] : [],
+                    imageMirrors: args.imageMirrors,
                 },
                 afterIngress(),
             );
@@ -151,6 +155,7 @@ export class Platform extends pulumi.ComponentResource {
                     replicas: args.testApp.replicas,
                     imagePullSecret: this.registry?.password ? PULL_SECRET_NAME : undefined,
                     autoscaling: args.autoscaling,
+                    imageMirrors: args.imageMirrors,
                 },
                 afterIngress(),
             );

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { IMAGES, IngressControllerKind } from "../config";
+import { ImageMirrors, imageFor, IMAGES, IngressControllerKind } from "../config";
 import { registryIngressAnnotations } from "./render/ingress";
 import { containerSecurityContext, namespaceMetadata, POD_SECURITY_CONTEXT, recommendedLabels } from "./render/workload";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
@@ -22,6 +22,8 @@ export interface RegistryArgs {
     readonly size?: string;
     /** Namespaces that get an imagePullSecret for this registry (default: none). */
     readonly pullSecretNamespaces?: pulumi.Input<string>[];
+    /** Image mirrors (config `images`; default: none): docker.io's serves the registry image. */
+    readonly imageMirrors?: ImageMirrors;
 }
 
 /** What the registry container gets: environment, volumes and their mounts, the TLS secret. */
@@ -211,7 +213,7 @@ export class Registry extends pulumi.ComponentResource {
                             containers: [
                                 {
                                     name: "registry",
-                                    image: IMAGES.registry,
+                                    image: imageFor(IMAGES.registry, args.imageMirrors ?? {}),
                                     ports: [{ name: "http", containerPort: 5000 }],
                                     env: pod.env,
                                     volumeMounts: pod.mounts,

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { IMAGES } from "../config";
+import { ImageMirrors, imageFor, IMAGES } from "../config";
 import { containerSecurityContext, POD_SECURITY_CONTEXT, recommendedLabels } from "./render/workload";
 import { SharedVolume, SharedVolumeBackend } from "./sharedVolume";
 
@@ -38,6 +38,8 @@ export interface TestAppArgs {
     readonly imagePullSecret?: pulumi.Input<string>;
     /** An autoscaling/v2 HPA on CPU (seed 002; default: none). */
     readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly cpuUtilization: number };
+    /** Image mirrors (config `images`; default: none): docker.io's serves the tomcat image. */
+    readonly imageMirrors?: ImageMirrors;
 }
 
 /**
@@ -80,7 +82,7 @@ export class TestApp extends pulumi.ComponentResource {
                             initContainers: [
                                 {
                                     name: "deliver-test-page",
-                                    image: IMAGES.tomcat,
+                                    image: imageFor(IMAGES.tomcat, args.imageMirrors ?? {}),
                                     command: ["sh", "-c", `mkdir -p /webapps/ROOT && cp /page/test.jsp /webapps/ROOT/test.jsp && echo ok > /webapps/ROOT${PROBE_PATH}`],
                                     volumeMounts: [
                                         { name: "webapps", mountPath: "/webapps" },
@@ -96,7 +98,7 @@ export class TestApp extends pulumi.ComponentResource {
                             containers: [
                                 {
                                     name: "tomcat",
-                                    image: IMAGES.tomcat,
+                                    image: imageFor(IMAGES.tomcat, args.imageMirrors ?? {}),
                                     ports: [{ name: "http", containerPort: 8080 }],
                                     volumeMounts: [
                                         { name: "webapps", mountPath: "/usr/local/tomcat/webapps" },

@@ -4,6 +4,7 @@
  * environment. It imports nothing else of the program; everything above imports from here.
  */
 export * from "./errors";
+export * from "./images";
 export * from "./load";
 export * from "./net";
 export * from "./maintenanceEnv";

@@ -1,3 +1,4 @@
+import { ImageMirrors, imageMirrorsEnv } from "./images";
 import { KubernetesConfig, NodeSpec, OsConfig } from "./types";
 
 /**
@@ -16,6 +17,10 @@ export function prepareNodeEnv(args: {
     /** The platform's domain: Go matches NO_PROXY CIDRs only against IP literals, so
      * `registry.<domain>` needs its suffix listed (default: none). */
     domain?: string;
+    /** Image mirrors (config `images`; default: none): containerd's hosts.toml mirrors and, with a
+     * registry.k8s.io mirror, the sandbox image from it. Absent without mirrors, so a stack
+     * without them re-runs no preparation; removing them re-runs it once, removing the files. */
+    imageMirrors?: ImageMirrors;
 }): Record<string, string> {
     const { node, kubernetes, os } = args;
     const env: Record<string, string> = {
@@ -29,6 +34,10 @@ export function prepareNodeEnv(args: {
         FIREWALL_MODE: os.firewall,
         NFS_CLIENT: String(args.nfsClient),
     };
+    const mirrors = imageMirrorsEnv(args.imageMirrors ?? {});
+    if (mirrors) {
+        env.IMAGE_MIRRORS = mirrors;
+    }
     // Only an open firewall needs them: with it disabled, toggling MetalLB re-runs no preparation.
     if (os.firewall === "open") {
         env.POD_SUBNET = kubernetes.podSubnet;

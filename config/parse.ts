@@ -4,6 +4,7 @@ import { checkNodeSoftware } from "./checks/os";
 import { resolveAddons, resolveMetallb } from "./checks/addons";
 import { defaultSshUser, resolveTopology } from "./checks/nodes";
 import { resolveEtcdBackup } from "./checks/maintenance";
+import { resolveImages } from "./checks/images";
 import { checkNamespaces, checkSshKey, SshKeyFacts } from "./checks/stack";
 import { closest, ConfigError, keyName } from "./errors";
 import { describeIssue } from "./issueMessage";
@@ -65,6 +66,7 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
     const { haproxyHost, nfsHost, haproxyFrontsApi } = topology;
     const defaultUser = defaultSshUser(raw);
     const etcdBackup = resolveEtcdBackup(raw, nfsHost, problems);
+    const images = resolveImages(raw, registryEnabled, problems);
 
     const [major, minor] = raw.kubernetes.version.split(".");
     const b = raw.ssh.bastion;
@@ -95,6 +97,7 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
         ssh: { bastion, dialErrorLimit: raw.ssh.dialErrorLimit },
         os: raw.os,
         charts: raw.charts,
+        images,
         domain: raw.domain,
         ingress: { ...raw.ingress, serviceType: metallb.enabled ? "LoadBalancer" : "NodePort" },
         metallb,

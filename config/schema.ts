@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isIpv4, networkAddress, parseCidr } from "./net";
+import { mirrorPrefixProblem } from "./images";
 import { AKS_KUBERNETES_VERSION, AZURE_NODE_IMAGE, KUBERNETES_VERSION } from "./versions";
 
 /**
@@ -27,6 +28,7 @@ export const CONFIG_KEYS = [
     "metricsServer",
     "autoscaling",
     "charts",
+    "images",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -455,6 +457,27 @@ const chartsSchema = z.union(
     { error: (iss) => `expected {repository: "<Helm repository URL>"} or {directory: "<absolute path of the chart archives>"}, got ${describeValue(iss.input)}` },
 );
 
+/** A registry prefix that mirrors a source registry (config/images.ts). */
+const mirrorPrefix = z
+    .string({ error: (iss) => `expected a registry prefix string such as "harbor.example.com/k8s", got ${describeValue(iss.input)}` })
+    .superRefine((value, ctx) => {
+        const problem = mirrorPrefixProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
+
+/**
+ * Air-gapped sites (issue 16 §4): where images are pulled from. `registry` mirrors every source
+ * registry under one prefix (Kubespray's `registry_host`); `mirrors` gives a source its own
+ * prefix (k3s registries.yaml `mirrors`), and wins over `registry`. The sources are checked in
+ * ./checks/images.ts.
+ */
+export const imagesSchema = strict({
+    registry: mirrorPrefix.optional(),
+    mirrors: z
+        .record(z.string(), mirrorPrefix, { error: (iss) => `expected a map of source registry → mirror prefix, e.g. {"registry.k8s.io": "harbor.example.com/k8s"}, got ${describeValue(iss.input)}` })
+        .default({}),
+});
+
 export const rawSchema = z.object({
     kubernetes: kubernetesSchema.prefault({}),
     infra: infraSchema,
@@ -465,6 +488,7 @@ export const rawSchema = z.object({
     ssh: sshSchema.prefault({}),
     os: osSchema.prefault({}),
     charts: chartsSchema.default({}),
+    images: imagesSchema.prefault({}),
     ...addonSchemas,
 });
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ImageMirrors } from "./images";
 import { AksConfig, AzureConfig, CertRenewalConfig, ChartsConfig, NodeRole, OsConfig, OsDiskType, Raw, VsphereConfig } from "./schema";
 
 /** The typed, validated configuration every layer above receives (built by ./parse.ts). */
@@ -102,6 +103,8 @@ export interface PlatformConfig {
     readonly os: OsConfig;
     /** Where the pinned Helm charts come from. */
     readonly charts: ChartsConfig;
+    /** Where images are pulled from: each source registry's mirror (`images`; default: none). */
+    readonly images: { readonly mirrors: ImageMirrors };
     readonly domain: string;
     readonly ingress: Raw["ingress"] & { readonly serviceType: "LoadBalancer" | "NodePort" };
     readonly metallb: { readonly enabled: false } | { readonly enabled: true; readonly addresses: string };

@@ -11,6 +11,11 @@
 #      <file>` stores the new ClusterConfiguration in kube-system/kubeadm-config, which joins read.
 # Nothing happens when every configured name is in the certificate and no name applied by an
 # earlier run has been removed (the names applied are kept in /var/lib/k8s-platform/apiserver-sans).
+# The bootstrap node also stores a ClusterConfiguration that changed otherwise (imageRepository,
+# config `images`): `kubeadm upgrade apply` and `upgrade node` read it from kubeadm-config, not from
+# a file (cmd/kubeadm/app/cmd/upgrade/common.go enforceRequirements at v1.35.4:
+# FetchInitConfigurationFromCluster), and so do joins; the static pods follow at the next upgrade.
+# What was stored last is kept as its sha256 in /var/lib/k8s-platform/cluster-configuration.sha256.
 #
 # Parameters (environment):
 #   NODE_NAME       this control plane
@@ -46,9 +51,13 @@ for san in $recorded_sans; do
   case " $CERT_SANS " in *" $san "*) ;; *) ! grep -qxF -- "$san" <<<"$present" || removed+=("$san") ;; esac
 done
 
+uploaded="$ROOT/var/lib/k8s-platform/cluster-configuration.sha256"
 upload_config() {
   log "storing the ClusterConfiguration (apiServer.certSANs: $CERT_SANS) in kube-system/kubeadm-config"
   kubeadm init phase upload-config kubeadm --config "$config"
+  mkdir -p "$(dirname "$uploaded")"
+  printf '%s\n' "$config_sum" >"$uploaded.tmp"
+  mv "$uploaded.tmp" "$uploaded"
 }
 record_sans() {
   mkdir -p "$(dirname "$record")"
@@ -59,10 +68,11 @@ record_sans() {
 config=$(mktemp)
 trap 'rm -f "$config"' EXIT
 printf '%s\n' "${KUBEADM_CONFIG//@KUBERNETES_VERSION@/$(kubeadm version -o short)}" >"$config"
+config_sum=$(sha256sum "$config" | cut -d' ' -f1)
 
 if [ "${#missing[@]}" -eq 0 ] && [ "${#removed[@]}" -eq 0 ]; then
   log "the API server certificate of $NODE_NAME has every configured name; nothing to do"
-  if [ "${UPLOAD_CONFIG:-false}" = true ] && [ "$recorded_sans" != "$CERT_SANS" ]; then
+  if [ "${UPLOAD_CONFIG:-false}" = true ] && { [ "$recorded_sans" != "$CERT_SANS" ] || [ "$(cat "$uploaded" 2>/dev/null || true)" != "$config_sum" ]; }; then
     upload_config
   fi
   record_sans

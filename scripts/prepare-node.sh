@@ -15,6 +15,9 @@
 #     (true: MetalLB's memberlist port 7946 tcp/udp opened)
 #   HTTP_PROXY_URL, HTTPS_PROXY_URL, NO_PROXY_LIST (optional; for internal networks)
 #   NFS_CLIENT (true|false): install the NFS client so pods can mount NFS volumes
+#   IMAGE_MIRRORS (optional): "<source>=<host[:port][/path]> ..." for registry.k8s.io, docker.io,
+#     quay.io, ghcr.io: containerd's hosts.toml mirror per source; registry.k8s.io's also gives
+#     the sandbox (pause) image. A source left out loses the mirror file this script wrote.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -262,12 +265,66 @@ EOF
   grep -qs '^containerd\.io-' "$ROOT/etc/dnf/plugins/versionlock.list" || dnf versionlock add containerd.io
 }
 
-# The pause image this kubeadm expects (containerd's own default is older: 3.8 in 1.7, 3.10 in 2.1).
+# The sources whose images may be mirrored (config/images.ts IMAGE_SOURCES).
+IMAGE_SOURCES="registry.k8s.io docker.io quay.io ghcr.io"
+MIRROR_MARK="# Managed by k8s-platform: image mirror"
+
+# mirror_of SOURCE: the configured mirror prefix of SOURCE ("" when none).
+mirror_of() {
+  local word
+  for word in ${IMAGE_MIRRORS:-}; do
+    if [ "${word%%=*}" = "$1" ]; then
+      printf '%s' "${word#*=}"
+      return 0
+    fi
+  done
+}
+
+# The pause image this kubeadm expects (containerd's own default is older: 3.8 in 1.7, 3.10 in 2.1),
+# from registry.k8s.io's mirror when there is one: kubeadm's own preflight compares the runtime's
+# sandbox image with <imageRepository>/pause (cmd/kubeadm/app/images/images.go GetPauseImage).
 sandbox_image() {
-  local images
-  images=$(kubeadm config images list --kubernetes-version "$(kubeadm version -o short)" 2>/dev/null) ||
+  local images repository
+  repository=$(mirror_of registry.k8s.io)
+  images=$(kubeadm config images list --kubernetes-version "$(kubeadm version -o short)" ${repository:+--image-repository "$repository"} 2>/dev/null) ||
     die "'kubeadm config images list' failed"
   grep -m 1 '/pause:' <<<"$images" || die "kubeadm lists no pause image"
+}
+
+# containerd's hosts.toml mirror for each configured source (containerd docs/hosts.md; read on
+# every pull, so no restart): the mirror first, then (no `server` given) the source itself, the
+# default containerd adds last (remotes/docker/config/hosts.go: an empty last host becomes the
+# source, registry-1.docker.io for docker.io). A mirror with a path is an API root of its own:
+# "https://<host>/v2/<path>" with override_path, so `<source>/<name>` is asked for at
+# /v2/<path>/<name>/..., the same name `imageFor` gives (config/images.ts). A source without a
+# mirror loses the file this script wrote; a file someone else wrote is never overwritten.
+configure_image_mirrors() {
+  local source mirror dir file host path endpoint
+  for source in $IMAGE_SOURCES; do
+    mirror=$(mirror_of "$source")
+    dir="$ROOT/etc/containerd/certs.d/$source"
+    file="$dir/hosts.toml"
+    if [ -z "$mirror" ]; then
+      if [ -f "$file" ] && grep -qxF "$MIRROR_MARK of $source" "$file"; then
+        log "no mirror for $source any more: removing $file"
+        rm -f "$file"
+        rmdir "$dir" 2>/dev/null || true
+      fi
+      continue
+    fi
+    if [ -f "$file" ] && ! grep -qxF "$MIRROR_MARK of $source" "$file"; then
+      die "$file exists and was not written by k8s-platform; move it away (or remove images.mirrors.$source / images.registry) so the configured mirror $mirror can be written"
+    fi
+    host="${mirror%%/*}"
+    path=""
+    [ "$host" = "$mirror" ] || path="/${mirror#*/}"
+    if [ -n "$path" ]; then endpoint="https://$host/v2$path"; else endpoint="https://$host"; fi
+    log "image mirror for $source: $mirror"
+    {
+      printf '%s of %s\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$MIRROR_MARK" "$source" "$endpoint"
+      [ -z "$path" ] || printf '  override_path = true\n'
+    } | write_if_changed "$file" 0644
+  done
 }
 
 configure_containerd() {
@@ -327,6 +384,7 @@ EOF
   write_if_changed "$ROOT/etc/crictl.yaml" 0644 \
     printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\n'
   mkdir -p "$ROOT/etc/containerd/certs.d"
+  configure_image_mirrors
   unit_enable_now containerd
   # Restart whenever the running containerd has not loaded the current files (recorded after
   # each successful restart, in /run, so after a reboot, which loads them anyway, once more): a

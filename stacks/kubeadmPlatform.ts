@@ -95,6 +95,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         initAfter: apiBalancer,
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: [...(infra.extraCertSANs ?? []), ...(apiName ? [apiName.name] : [])],
+        imageMirrors: config.images.mirrors,
     }, named("cluster"));
     // Through the cluster's checks, like every command on its nodes: a refused change runs none.
     const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh);
@@ -106,7 +107,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     };
     const flannel = new Flannel(
         "flannel",
-        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts, namePrefix: infra.clusterName },
+        { podCidr: config.kubernetes.podSubnet, podNetworkInterface: config.kubernetes.podNetworkInterface, provider: cluster.provider, charts: config.charts, namePrefix: infra.clusterName, imageMirrors: config.images.mirrors },
         // The API server must be up (init); nodes turn Ready only once Flannel runs, so it waits for nothing else.
         { dependsOn: cluster.ready.slice(0, 1), ...named("flannel") },
     );
@@ -137,6 +138,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             provider: cluster.provider,
             profile: "kubeadm",
             charts: config.charts,
+            imageMirrors: config.images.mirrors,
             namePrefix: infra.clusterName,
             domain: config.domain,
             ingress: config.ingress.enabled

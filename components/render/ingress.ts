@@ -13,7 +13,7 @@
  * the new ones). The provider replaces a Service only on `.spec.clusterIP` or `.spec.type`
  * (provider/pkg/provider/diff.go forceNewProperties), which neither controller's values change.
  */
-import { CHART_IMAGES, IngressControllerKind } from "../../config";
+import { CHART_IMAGES, fullReference, ImageMirrors, IngressControllerKind, registryFor } from "../../config";
 
 /** The namespace of either controller (the name ingress-nginx gave it first). */
 export const CONTROLLER_NAMESPACE = "ingress-nginx";
@@ -55,8 +55,21 @@ function metallbAnnotations(s: ControllerServiceSettings): Record<string, string
     return s.loadBalancerIP ? { "metallb.io/loadBalancerIPs": s.loadBalancerIP } : {};
 }
 
-/** ingress-nginx chart 4.15.0's values (unchanged from before `ingress.controller` existed). */
-export function ingressNginxValues(s: ControllerServiceSettings): Record<string, unknown> {
+/**
+ * The chart's values for the configured mirrors (`{}` without a registry.k8s.io mirror). Every
+ * image of chart 4.15.0 is `<registry>/<image>:<tag>@<digest>` with `registry` from
+ * `global.image.registry` (values.yaml; templates/controller-deployment.yaml merges
+ * `.Values.controller.image` over `.Values.global.image`, and so do the admission and
+ * default-backend templates): one value moves them all. The digests stay: a mirror copied with
+ * its manifests (`crane copy`, `skopeo copy --all`) serves the same digest.
+ */
+export function ingressImageValues(mirrors: ImageMirrors): Record<string, unknown> {
+    const registry = registryFor("registry.k8s.io", mirrors);
+    return registry === "registry.k8s.io" ? {} : { global: { image: { registry } } };
+}
+
+/** ingress-nginx chart 4.15.0's values (unchanged from before `ingress.controller` existed), onto the mirrors (default: none). */
+export function ingressNginxValues(s: ControllerServiceSettings, mirrors: ImageMirrors = {}): Record<string, unknown> {
     const annotations: Record<string, string> = { ...metallbAnnotations(s) };
     if (s.azure) {
         // The chart gives its ports appProtocol http/https, so cloud-provider-azure (>= 1.24)
@@ -64,6 +77,7 @@ export function ingressNginxValues(s: ControllerServiceSettings): Record<string,
         annotations["service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path"] = "/healthz";
     }
     return {
+        ...ingressImageValues(mirrors),
         fullnameOverride: "ingress-nginx",
         controller: {
             // Chart v4 applies no Helm hooks (pulumi-kubernetes helm/v4/chart.go sets
@@ -89,11 +103,25 @@ export function ingressNginxValues(s: ControllerServiceSettings): Record<string,
 }
 
 /**
+ * Traefik's image values onto a docker.io mirror (as pinned without one). The chart pulls
+ * `<image.registry>/<image.repository>:<tag>` (templates/_podtemplate.tpl); docker.io's
+ * `traefik` is `library/traefik` to a registry (config/images.ts splitReference), so a mirror
+ * filled by the copy `npm run images` prints holds it under `library/traefik`.
+ */
+export function traefikImage(mirrors: ImageMirrors): { registry: string; repository: string; tag: string } {
+    const pin = CHART_IMAGES.traefik;
+    const registry = registryFor("docker.io", mirrors);
+    if (registry === pin.registry) return { ...pin };
+    const path = fullReference(pin.repository).slice("docker.io/".length);
+    return { registry, repository: path, tag: pin.tag };
+}
+
+/**
  * Traefik chart 41.3.0's values (traefik/traefik-helm-chart tag v41.3.0, traefik/values.yaml and
  * the templates named below). Only Ingress objects are served: the platform uses no Traefik CRD,
  * so the CRD provider is off and the chart's CRDs are skipped (`skipCrds`).
  */
-export function traefikValues(s: ControllerServiceSettings): Record<string, unknown> {
+export function traefikValues(s: ControllerServiceSettings, mirrors: ImageMirrors = {}): Record<string, unknown> {
     // Traefik v3 reads a whole request, body included, within `readTimeout`, 60 s by default
     // (traefik pkg/config/static/static_config.go: DefaultReadTimeout, "the maximum duration for
     // reading the entire request, including the body"): a registry layer push longer than that
@@ -103,7 +131,7 @@ export function traefikValues(s: ControllerServiceSettings): Record<string, unkn
     return {
         fullnameOverride: "traefik",
         // One place for the image (config/versions.ts CHART_IMAGES), in the chart's own shape.
-        image: { ...CHART_IMAGES.traefik },
+        image: traefikImage(mirrors),
         // No calls home (values.yaml global.checkNewVersion defaults to true).
         global: { checkNewVersion: false, sendAnonymousUsage: false },
         ingressClass: { enabled: true, isDefaultClass: true, name: INGRESS_CLASS.traefik },

@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import { stringify } from "yaml";
+import { ImageMirrors, kubeadmImageSettings } from "../../config";
 
 /**
  * kubeadm configuration files (kubeadm.k8s.io/v1beta4), rendered without secrets: the bootstrap
@@ -28,6 +29,8 @@ export interface InitConfigInput {
     readonly dnsDomain: string;
     readonly controlPlaneEndpoint: string;
     readonly certSANs: string[];
+    /** Image mirrors (config `images`): registry.k8s.io's becomes kubeadm's imageRepository (default: none). */
+    readonly imageMirrors?: ImageMirrors;
 }
 
 function nodeRegistration(node: KubeadmNode) {
@@ -63,6 +66,8 @@ function clusterConfiguration(input: InitConfigInput) {
             dnsDomain: input.dnsDomain,
         },
         apiServer: { certSANs: apiServerCertSANs(input) },
+        // Nothing without a mirror: the ClusterConfiguration of a stack without one is unchanged.
+        ...kubeadmImageSettings(input.imageMirrors ?? {}),
     };
 }
 

@@ -587,6 +587,13 @@ certs() { # names...
   for n in "$@"; do cfg+=$'\n'"    - $n"; done
   node_script cp1 apiserver-certs NODE_NAME=cp1 NODE_IP=10.0.0.10 CERT_SANS="$*" KUBEADM_CONFIG="$cfg" UPLOAD_CONFIG=true MANIFEST_CHECK_SECONDS=0
 }
+certs_with() { # ClusterConfiguration line (e.g. imageRepository), then names...
+  local cfg="$CERT_CONFIG_HEAD" n extra="$1"
+  shift
+  for n in "$@"; do cfg+=$'\n'"    - $n"; done
+  cfg+=$'\n'"$extra"
+  node_script cp1 apiserver-certs NODE_NAME=cp1 NODE_IP=10.0.0.10 CERT_SANS="$*" KUBEADM_CONFIG="$cfg" UPLOAD_CONFIG=true MANIFEST_CHECK_SECONDS=0
+}
 cert_names() { openssl x509 -in "$(node_file cp1 /etc/kubernetes/pki/apiserver.crt)" -noout -ext subjectAltName | tail -n +2; }
 
 @test "API server certificate: a new name is added the documented way (aside, certs apiserver, static pod restart, upload-config); unchanged does nothing; a removed name goes" {
@@ -711,4 +718,28 @@ vip_kubeconfig() { sed -nE 's/^ +path: "?([^"]*)"?$/\1/p' "$(vip_manifest "$1")"
   [ "$status" -eq 0 ]
   [ ! -e "$(vip_manifest cp2)" ]
   [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-vip.yaml)" ]
+}
+
+@test "API server step: a ClusterConfiguration changed otherwise (imageRepository) is stored for upgrades and joins, once, without touching the certificate" {
+  prepared cp1 control-plane
+  init
+  run certs cp1
+  [ "$status" -eq 0 ]
+  uploads=$(stub_calls cp1 | grep -c 'init phase upload-config kubeadm')
+  run certs_with "imageRepository: harbor.example.com/k8s" cp1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"has every configured name; nothing to do"* ]]
+  [ "$(stub_calls cp1 | grep -c 'init phase upload-config kubeadm')" -eq "$((uploads + 1))" ]
+  grep -q '^imageRepository: harbor.example.com/k8s' "$(cluster)/kubeadm-config.yaml"
+  ! stub_calls cp1 | grep -q 'init phase certs apiserver' || false
+  # Unchanged: not stored again.
+  run certs_with "imageRepository: harbor.example.com/k8s" cp1
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls cp1 | grep -c 'init phase upload-config kubeadm')" -eq "$((uploads + 1))" ]
+  # The mirror removed: stored again, without it.
+  run certs cp1
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls cp1 | grep -c 'init phase upload-config kubeadm')" -eq "$((uploads + 2))" ]
+  ! grep -q 'imageRepository' "$(cluster)/kubeadm-config.yaml" || false
 }

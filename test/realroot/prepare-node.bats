@@ -355,3 +355,61 @@ for _ in range(2): s.handle_request()
   rules=$(in_node n1 ufw status)
   grep -q '^10250/tcp .*ALLOW' <<<"$rules"
 }
+
+# containerd's own reading of certs.d (test/realroot/containerd-hosts: remotes/docker/config at
+# v1.7.29): the hosts a pull from SOURCE tries, in order.
+containerd_hosts() { # node source
+  "$("$REALROOT_DIR/containerd-hosts/build.sh")" "$(node_file "$1" /etc/containerd/certs.d)" "$2"
+}
+
+@test "image mirrors: a hosts.toml per mirrored source as containerd reads it, the sandbox image from registry.k8s.io's mirror; a removed mirror takes its file; a foreign file is refused" {
+  command -v go >/dev/null || skip "Go builds containerd's hosts.toml reader"
+  new_node n1 ubuntu
+  mirrors="registry.k8s.io=harbor.example.com/k8s docker.io=10.0.0.5:5000 quay.io=harbor.example.com/quay"
+  run prepare n1 IMAGE_MIRRORS="$mirrors"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"[k8s-platform] image mirror for registry.k8s.io: harbor.example.com/k8s"* ]]
+  # The mirror first (its path under /v2, override_path), the source itself last.
+  [ "$(containerd_hosts n1 registry.k8s.io)" = "https://harbor.example.com/v2/k8s pull,resolve
+https://registry.k8s.io/v2 pull,resolve,push" ]
+  [ "$(containerd_hosts n1 docker.io)" = "https://10.0.0.5:5000/v2 pull,resolve
+https://registry-1.docker.io/v2 pull,resolve,push" ]
+  [ "$(containerd_hosts n1 ghcr.io)" = "https://ghcr.io/v2 pull,resolve,push" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/ghcr.io)" ]
+  dump=$("$E2E_CACHE/containerd-2.1/containerd" --config "$(node_file n1 /etc/containerd/config.toml)" config dump)
+  grep -q "sandbox = 'harbor.example.com/k8s/pause:3.10.1'" <<<"$dump"
+  grep -q "config_path = '/etc/containerd/certs.d'" <<<"$dump"
+  restarts=$(stub_calls n1 | grep -c '^systemctl restart containerd')
+  # Again: nothing changes.
+  before=$(etc_state n1)
+  run prepare n1 IMAGE_MIRRORS="$mirrors"
+  [ "$status" -eq 0 ]
+  [ "$(etc_state n1)" = "$before" ]
+  # docker.io's mirror and registry.k8s.io's removed: their files go, quay.io's stays; the sandbox
+  # image is registry.k8s.io's again (containerd restarted for it, once).
+  run prepare n1 IMAGE_MIRRORS="quay.io=harbor.example.com/quay"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"no mirror for docker.io any more: removing"* ]]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io)" ]
+  [ "$(containerd_hosts n1 docker.io)" = "https://registry-1.docker.io/v2 pull,resolve,push" ]
+  [ "$(containerd_hosts n1 quay.io)" = "https://harbor.example.com/v2/quay pull,resolve
+https://quay.io/v2 pull,resolve,push" ]
+  grep -q 'registry.k8s.io/pause:3.10.1' "$(node_file n1 /etc/containerd/config.toml)"
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$((restarts + 1))" ]
+  # No mirror at all: quay.io's goes too.
+  run prepare n1
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/quay.io)" ]
+  # A hosts.toml the program did not write is never overwritten (nor removed).
+  printf 'server = "https://ghcr.io"\n' >"$(node_put n1 /etc/containerd/certs.d/ghcr.io/hosts.toml)"
+  run prepare n1
+  [ "$status" -eq 0 ]
+  [ -f "$(node_file n1 /etc/containerd/certs.d/ghcr.io/hosts.toml)" ]
+  run prepare n1 IMAGE_MIRRORS="ghcr.io=harbor.example.com/ghcr"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/containerd/certs.d/ghcr.io/hosts.toml exists and was not written by k8s-platform; move it away (or remove images.mirrors.ghcr.io / images.registry)"* ]]
+  grep -qx 'server = "https://ghcr.io"' "$(node_file n1 /etc/containerd/certs.d/ghcr.io/hosts.toml)"
+}
