@@ -98,6 +98,9 @@ describe("imageFor", () => {
         assert.equal(imageFor("quay.io/metallb/speaker", mirrors), "quay.io/metallb/speaker");
         assert.equal(imageFor("registry:3.0.0", {}), "registry:3.0.0");
         assert.equal(fullReference("registry:3.0.0"), "docker.io/library/registry:3.0.0");
+        // An explicit docker.io with a one-part path is an official image too (distribution's normalisation).
+        assert.equal(fullReference("docker.io/traefik:v3.7.11"), "docker.io/library/traefik:v3.7.11");
+        assert.equal(imageFor("docker.io/traefik:v3.7.11", mirrors), "10.0.0.5:5000/library/traefik:v3.7.11");
     });
 });
 

@@ -118,12 +118,20 @@ describe("ingress.controller", () => {
     it("npm run images lists Traefik's pinned image even when the chart cannot be rendered", async () => {
         const s = await synthStack("lab", withController("traefik"));
         const listed = listImages(s, renderCharts(s, { reason: "Helm rendering is off (--no-charts)" }, "1.35"));
-        const line = listed.images.find((l) => l.image === "docker.io/traefik:v3.7.11");
+        const line = listed.images.find((l) => l.image === "docker.io/library/traefik:v3.7.11");
         assert.ok(line, listed.images.map((l) => l.image).join("\n"));
         assert.equal(line.source, "chart traefik 41.3.0: image pinned in config/versions.ts");
         assert.ok(listed.notes.some((n) => n.startsWith("chart traefik 41.3.0 (platform-ingress-chart): not rendered") && n.endsWith("only its pinned images are listed")));
         const nginx = await synthStack("lab");
         assert.ok(!listImages(nginx, {}).images.some((l) => l.image.includes("traefik")));
+    });
+
+    it("a docker.io mirror moves Traefik's image, and npm run images lists what the nodes pull", async () => {
+        const s = await synthStack("lab", withController("traefik", (raw) => (raw.images = { mirrors: { "docker.io": "mirror.example.com/hub" } })));
+        const values = ingressChart(s).values as { image: { registry: string; repository: string; tag: string } };
+        assert.deepEqual(values.image, { registry: "mirror.example.com/hub", repository: "library/traefik", tag: CHART_IMAGES.traefik.tag });
+        const listed = listImages(s, renderCharts(s, { reason: "Helm rendering is off (--no-charts)" }, "1.35"));
+        assert.ok(listed.images.some((l) => l.image === `mirror.example.com/hub/library/traefik:${CHART_IMAGES.traefik.tag}`), listed.images.map((l) => l.image).join("\n"));
     });
 
     for (const [from, to] of [["ingress-nginx", "traefik"], ["traefik", "ingress-nginx"]] as const) {
