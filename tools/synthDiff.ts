@@ -198,7 +198,7 @@ export interface HostRun {
  * delete step, runs nothing: only the state changes. So do the stack outputs.
  */
 export interface NextUp {
-    /** Changed commands: `create` runs again. */
+    /** Changed commands: `create` runs again (`update` where a command has one). */
     readonly reRun: HostRun[];
     /** Added commands with a create step: run for the first time. */
     readonly firstRun: HostRun[];
@@ -211,7 +211,7 @@ export interface NextUp {
 
 /** The script and node of a rendered command file (its `# k8s-platform: X.sh` and NODE_NAME lines). */
 function hostRunOf(resource: string, text: string | undefined): HostRun | undefined {
-    if (text === undefined || /^# on create: nothing/m.test(text)) {
+    if (text === undefined || /^# on create: nothing \(a delete-only/m.test(text)) {
         return undefined;
     }
     // Not a node script (the reachability step): named by its resource's last word.
@@ -246,7 +246,9 @@ export function nextUp(d: StackDiff): NextUp {
         place(reRun, c.resource.name, hostRunOf(c.resource.name, file(c, "after")));
     }
     for (const c of d.added.filter(isCommand)) {
-        place(firstRun, c.resource.name, hostRunOf(c.resource.name, file(c, "after")));
+        const text = file(c, "after");
+        // An update-only step (the Kubernetes upgrade) runs nothing when it is created.
+        place(firstRun, c.resource.name, text && /^# on create: nothing; runs only when/m.test(text) ? undefined : hostRunOf(c.resource.name, text));
     }
     for (const c of d.removed.filter(isCommand)) {
         // The delete file carries the create file's header, "on create: nothing" included.
