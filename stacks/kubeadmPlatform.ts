@@ -3,6 +3,7 @@ import { Flannel } from "../components/flannel";
 import { HaproxyBalancer } from "../components/haproxyBalancer";
 import { ControlPlaneMaintenance } from "../components/controlPlaneMaintenance";
 import { KubeadmCluster } from "../components/kubeadmCluster";
+import { KubernetesUpgrade } from "../components/kubernetesUpgrade";
 import { NfsServer } from "../components/nfsServer";
 import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
 import { registryHostFor } from "../components/registry";
@@ -13,6 +14,7 @@ import { StackOutputs } from "./outputs";
 import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
 import { withPort } from "../components/render/urls";
+import { kubernetesVersionPlan, recordedKubernetesVersion } from "./versionRecord";
 
 /** What the infrastructure (vSphere, existing hosts, Azure VMs) hands to the kubeadm platform. */
 export interface KubeadmInfra {
@@ -69,8 +71,11 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
             ? newBalancer(machines[config.haproxy.host.host.name] ? [machines[config.haproxy.host.host.name]] : [], ssh)
             : undefined;
 
+    // The version to run: the configured one (an upgrade when it moved), or the recorded one.
+    const version = kubernetesVersionPlan(config.kubernetes, recordedKubernetesVersion());
     const cluster = new KubeadmCluster("cluster", {
         clusterName: infra.clusterName,
+        version,
         kubernetes: config.kubernetes,
         nodes: config.nodes,
         // Every node knows every machine and resolves the registry at the ingress as nodes reach it.
@@ -92,6 +97,26 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         extraCertSANs: infra.extraCertSANs,
     }, named("cluster"));
     const maintenance = controlPlaneMaintenance(config, cluster, ssh);
+    const bootstrap = config.kubernetes.bootstrapNode;
+    const upgrade = new KubernetesUpgrade(
+        "upgrade",
+        {
+            nodes: config.nodes,
+            bootstrapNode: bootstrap,
+            version,
+            maxUnavailable: config.kubernetes.upgrade.maxUnavailable,
+            after: {
+                ...Object.fromEntries(Object.entries(cluster.joins).map(([node, joined]) => [node, [joined]])),
+                // Init, and the maintenance programs (etcd-backup.sh takes the snapshot before `kubeadm upgrade apply`).
+                [bootstrap]: [cluster.ready[0], maintenance],
+            },
+            etcdSnapshot: config.kubernetes.etcdBackup,
+            adminKubeconfig: cluster.kubeconfig,
+            apiServer: `https://${config.kubernetes.controlPlaneEndpoint}`,
+            ssh: cluster.ssh,
+        },
+        named("upgrade"),
+    );
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
     const afterHost = (addon: AddonHost): pulumi.Resource[] => {
@@ -192,6 +217,8 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         registryCredentials: platform.registry?.credentials,
         registryCaCert: platform.registry?.caCertPem,
         certificateExpiry: maintenance.certificateExpiry,
+        // Read back by the next `up` (stacks/versionRecord.ts): set once every upgrade step completed.
+        kubernetesVersion: upgrade.version,
     };
 }
 
