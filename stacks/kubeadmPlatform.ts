@@ -9,7 +9,7 @@ import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
 import { registryHostFor } from "../components/registry";
 import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
-import { AddonHost, ingressAddress, PlatformConfig, stackHosts } from "../config";
+import { AddonHost, ingressAddress, KubernetesVersionPlan, PlatformConfig, stackHosts } from "../config";
 import { StackOutputs } from "./outputs";
 import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
@@ -97,26 +97,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         extraCertSANs: infra.extraCertSANs,
     }, named("cluster"));
     const maintenance = controlPlaneMaintenance(config, cluster, ssh);
-    const bootstrap = config.kubernetes.bootstrapNode;
-    const upgrade = new KubernetesUpgrade(
-        "upgrade",
-        {
-            nodes: config.nodes,
-            bootstrapNode: bootstrap,
-            version,
-            maxUnavailable: config.kubernetes.upgrade.maxUnavailable,
-            after: {
-                ...Object.fromEntries(Object.entries(cluster.joins).map(([node, joined]) => [node, [joined]])),
-                // Init, and the maintenance programs (etcd-backup.sh takes the snapshot before `kubeadm upgrade apply`).
-                [bootstrap]: [cluster.ready[0], maintenance],
-            },
-            etcdSnapshot: config.kubernetes.etcdBackup,
-            adminKubeconfig: cluster.kubeconfig,
-            apiServer: `https://${config.kubernetes.controlPlaneEndpoint}`,
-            ssh: cluster.ssh,
-        },
-        named("upgrade"),
-    );
+    const upgrade = kubernetesUpgrade(config, cluster, maintenance, version);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
     const afterHost = (addon: AddonHost): pulumi.Resource[] => {
@@ -220,6 +201,33 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         // Read back by the next `up` (stacks/versionRecord.ts): set once every upgrade step completed.
         kubernetesVersion: upgrade.version,
     };
+}
+
+/**
+ * The step per node that upgrades Kubernetes when the version changes (components/kubernetesUpgrade.ts):
+ * each after its node's init or join; the bootstrap node's also after the maintenance programs,
+ * whose etcd-backup.sh takes the snapshot before `kubeadm upgrade apply`.
+ */
+function kubernetesUpgrade(config: PlatformConfig, cluster: KubeadmCluster, maintenance: ControlPlaneMaintenance, version: pulumi.Output<KubernetesVersionPlan>): KubernetesUpgrade {
+    const bootstrap = config.kubernetes.bootstrapNode;
+    return new KubernetesUpgrade(
+        "upgrade",
+        {
+            nodes: config.nodes,
+            bootstrapNode: bootstrap,
+            version,
+            maxUnavailable: config.kubernetes.upgrade.maxUnavailable,
+            after: {
+                ...Object.fromEntries(Object.entries(cluster.joins).map(([node, joined]) => [node, [joined]])),
+                [bootstrap]: [cluster.ready[0], maintenance],
+            },
+            etcdSnapshot: config.kubernetes.etcdBackup,
+            adminKubeconfig: cluster.kubeconfig,
+            apiServer: `https://${config.kubernetes.controlPlaneEndpoint}`,
+            ssh: cluster.ssh,
+        },
+        stackIndependent(config.stack, "upgrade"),
+    );
 }
 
 /**

@@ -47,6 +47,7 @@ upgrade() { # node role version [VAR=value...]
 kind: Config" | node_script "$node" kubeadm-upgrade NODE_NAME="$node" UPGRADE_ROLE="$role" K8S_VERSION="$version" \
     K8S_MINOR="${version%.*}" API_SERVER=https://10.0.0.10:6443 "$@"
 }
+cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
 pkg() { in_node "$1" dpkg-query -W -f='${Version}' "$2"; }
 image() { sed -n 's#^ *image: ##p' "$(node_file "$1" "/etc/kubernetes/manifests/$2.yaml")"; }
 held() { in_node "$1" apt-mark showhold | sort | paste -sd' '; }
@@ -70,7 +71,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ "$(pkg cp1 kubeadm)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubelet)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubectl)" = 1.36.1-1.1 ]
   [ "$(held cp1)" = "containerd kubeadm kubectl kubelet" ]
   for c in kube-apiserver kube-controller-manager kube-scheduler; do [ "$(image cp1 $c)" = "registry.k8s.io/$c:v1.36.1" ]; done
-  [ "$(image cp1 etcd)" = registry.k8s.io/etcd:3.6.6-0 ]
+  [ "$(image cp1 etcd)" = registry.k8s.io/etcd:3.6.6-0 ] || { cat "$(node_file cp1 /etc/kubernetes/manifests/etcd.yaml)"; false; }
   [ "$(cat "$(cluster)/version")" = v1.36.1 ]
   # kubeadm's order: plan, apply (with --yes: nothing answers its question), then the kubelet restarted.
   stub_calls cp1 | grep -E '^kubeadm upgrade|^systemctl (daemon-reload|restart kubelet)' >"$BATS_TEST_TMPDIR/order"
