@@ -32,7 +32,15 @@ export interface KubernetesUpgradeArgs {
  * version already) and runs whenever its inputs change, i.e. when the version changes (or the
  * script, or the admin credentials: then it finds the node at the version and does nothing). A
  * failed step stops every later one; the next `up` runs it again (a failed update keeps the old
- * inputs in state) and it resumes where the node stopped.
+ * inputs in state: pulumi-go-provider v1.3.0 infer/resource.go Update returns a plain error, no
+ * partial state) and it resumes where the node stopped.
+ *
+ * The same order as Kubespray's (kubernetes-sigs/kubespray roles/kubernetes/control-plane/tasks/
+ * kubeadm-upgrade.yml: "Upgrade first master" with `kubeadm upgrade apply -y <version>`, then the
+ * other control planes, then "restart kubelet"; playbooks/upgrade_cluster.yml: control planes at
+ * `serial: 1`, nodes at `serial: "{{ serial | default('20%') }}"`, each drained first). Here the
+ * other control planes run `kubeadm upgrade node`, as kubernetes.io "Upgrading kubeadm clusters"
+ * says, and the workers go maxUnavailable at a time (default 1: the cautious end of Kubespray's).
  */
 export class KubernetesUpgrade extends pulumi.ComponentResource {
     /** Every node's step, in rollout order. */
