@@ -192,8 +192,9 @@ export interface HostRun {
 
 /**
  * What the next `pulumi up` does on hosts, as opposed to what changes only in Pulumi's state.
- * pulumi-command runs `create` again when ANY input of a Command changes (it has no `update`
- * step here: components/remoteScript.ts), runs `create` for a new one and its `delete` for a
+ * pulumi-command runs `create` again when ANY input of a Command changes (its `update` where it
+ * has one: only the Kubernetes upgrade steps, which have no `create`, so they run nothing when
+ * created: components/kubernetesUpgrade.ts), runs `create` for a new one and its `delete` for a
  * removed one. A delete-only step (no create) whose inputs change, or a removed command with no
  * delete step, runs nothing: only the state changes. So do the stack outputs.
  */

@@ -65,6 +65,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   grep -q '/v1.36/deb/' "$(node_file cp1 /etc/apt/sources.list.d/kubernetes.list)"
   [ "$(pkg cp1 kubeadm)" = 1.35.2-1.1 ]
 
+  before=$(stub_calls cp1 | wc -l)
   run upgrade cp1 bootstrap 1.36.1
   echo "$output"
   [ "$status" -eq 0 ]
@@ -74,20 +75,22 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ "$(image cp1 etcd)" = registry.k8s.io/etcd:3.6.6-0 ] || { cat "$(node_file cp1 /etc/kubernetes/manifests/etcd.yaml)"; false; }
   [ "$(cat "$(cluster)/version")" = v1.36.1 ]
   # kubeadm's order: plan, apply (with --yes: nothing answers its question), then the kubelet restarted.
-  stub_calls cp1 | grep -E '^kubeadm upgrade|^systemctl (daemon-reload|restart kubelet)' >"$BATS_TEST_TMPDIR/order"
+  calls_since cp1 "$before" | grep -E '^kubeadm upgrade|^systemctl (daemon-reload|restart kubelet)' >"$BATS_TEST_TMPDIR/order"
   diff -u <(printf '%s\n' "kubeadm upgrade plan v1.36.1" "kubeadm upgrade apply v1.36.1 --yes" "systemctl daemon-reload" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
   [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
 
   prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  before=$(stub_calls w1 | wc -l)
   run upgrade w1 worker 1.36.1
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$(pkg w1 kubelet)" = 1.36.1-1.1 ] && [ "$(pkg w1 kubeadm)" = 1.36.1-1.1 ]
   grep -q '^# kubelet-config of the cluster at v1.36.1$' "$(node_file w1 /var/lib/kubelet/config.yaml)"
   [ ! -f "$(cluster)/nodes/w1.cordoned" ]
-  stub_calls w1 | grep -E '^kubectl .*(drain|uncordon)|^kubeadm upgrade|^systemctl restart kubelet' | sed 's/--kubeconfig [^ ]* //' >"$BATS_TEST_TMPDIR/order"
-  grep -q '^kubectl --server https://10.0.0.10:6443 drain w1 --ignore-daemonsets --delete-emptydir-data --timeout=10m$' "$BATS_TEST_TMPDIR/order"
-  [ "$(cut -d' ' -f1-3 "$BATS_TEST_TMPDIR/order" | sed 's/--server https:\/\/10.0.0.10:6443 //' | paste -sd'|')" = "kubectl drain w1|kubeadm upgrade node|systemctl restart kubelet|kubectl uncordon w1" ] ||
+  calls_since w1 "$before" | grep -E '^kubectl .*(drain|uncordon)|^kubeadm upgrade|^systemctl restart kubelet' >"$BATS_TEST_TMPDIR/order"
+  # kubectl reaches the API server through the endpoint, with the kubeconfig from standard input.
+  grep -qE '^kubectl --kubeconfig /run/k8s-platform/upgrade-kubeconfig\.[A-Za-z0-9]+ --server https://10\.0\.0\.10:6443 drain w1 --ignore-daemonsets --delete-emptydir-data --timeout=10m$' "$BATS_TEST_TMPDIR/order"
+  [ "$(sed 's/ --kubeconfig [^ ]* --server [^ ]*//' "$BATS_TEST_TMPDIR/order" | cut -d' ' -f1-3 | paste -sd'|')" = "kubectl drain w1|kubeadm upgrade node|systemctl restart kubelet|kubectl uncordon w1" ] ||
     { cat "$BATS_TEST_TMPDIR/order"; false; }
   # The admin kubeconfig came on standard input and is gone.
   [ -z "$(ls "$(node_file w1 /run/k8s-platform)" 2>/dev/null | grep upgrade-kubeconfig || true)" ]
