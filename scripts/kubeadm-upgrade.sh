@@ -93,9 +93,16 @@ upgrade_packages() {
     apt_get install -y --allow-change-held-packages "${specs[@]}"
     apt_retry apt-mark hold "${todo[@]}"
   else
+    # The repository's exclude= keeps them from any other dnf run; a pinned patch is installed
+    # exactly (dnf install of another version of an installed package replaces it), a minor takes
+    # its newest (`dnf install` of an installed name would do nothing).
     local specs=()
-    for pkg in "${todo[@]}"; do if pinned; then specs+=("$pkg-$K8S_VERSION"); else specs+=("$pkg"); fi; done
-    dnf install -y -q "${specs[@]}" --disableexcludes=kubernetes
+    if pinned; then
+      for pkg in "${todo[@]}"; do specs+=("$pkg-$K8S_VERSION"); done
+      dnf install -y -q "${specs[@]}" --disableexcludes=kubernetes
+    else
+      dnf upgrade -y -q "${todo[@]}" --disableexcludes=kubernetes
+    fi
   fi
   for pkg in "${todo[@]}"; do
     at_target "$(pkg_version "$pkg")" || die "$pkg on $NODE_NAME is $(pkg_version "$pkg") after the install, not $K8S_VERSION (is it in the v$K8S_MINOR repository?)"
