@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { EtcdBackupSettings, KubernetesVersionPlan, NodeSpec } from "../config";
+import { KubernetesVersionPlan, NodeSpec } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 
 export interface KubernetesUpgradeArgs {
@@ -12,10 +12,10 @@ export interface KubernetesUpgradeArgs {
     /** Workers upgraded at once (kubernetes.upgrade.maxUnavailable; default 1). */
     readonly maxUnavailable?: number;
     /** What each node's upgrade waits for besides the order below: its init or join (required per
-     * node), and on the bootstrap node the maintenance programs that take the etcd snapshot. */
+     * node), and on the bootstrap node the maintenance step: its etcd-backup.sh and settings
+     * (/etc/k8s-platform/k8s-platform-etcd-backup.env, present while kubernetes.etcdBackup is on)
+     * take the snapshot before `kubeadm upgrade apply`, so no backup setting is an input here. */
     readonly after: Record<string, pulumi.Resource[]>;
-    /** Snapshot etcd on the bootstrap node before `kubeadm upgrade apply` (default: no snapshot). */
-    readonly etcdSnapshot?: EtcdBackupSettings;
     /** A kubeconfig allowed to drain and uncordon (secret), for the workers. */
     readonly adminKubeconfig: pulumi.Input<string>;
     /** https://<control-plane endpoint>: where the workers' kubectl talks to. */
@@ -57,7 +57,6 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
         const controlPlanes = [bootstrap, ...args.nodes.filter((n) => n.role === "control-plane" && n !== bootstrap)];
         const workers = args.nodes.filter((n) => n.role === "worker");
         const maxUnavailable = args.maxUnavailable ?? 1;
-        const snapshot = args.etcdSnapshot?.enabled ? args.etcdSnapshot : undefined;
 
         const step = (node: NodeSpec, role: "bootstrap" | "control-plane" | "worker", after: pulumi.Resource[]) =>
             runScript(
@@ -73,13 +72,6 @@ export class KubernetesUpgrade extends pulumi.ComponentResource {
                             K8S_VERSION: plan.version,
                             K8S_MINOR: plan.minor,
                             ...(role === "worker" ? { API_SERVER: args.apiServer } : {}),
-                            ...(role === "bootstrap" && snapshot
-                                ? {
-                                      SNAPSHOT_DIRECTORY: snapshot.directory,
-                                      SNAPSHOT_RETENTION: String(snapshot.retention),
-                                      ...(snapshot.nfsTarget ? { SNAPSHOT_NFS_TARGET: snapshot.nfsTarget } : {}),
-                                  }
-                                : {}),
                         })),
                     },
                     ...(role === "worker" ? { secrets: { ADMIN_KUBECONFIG: args.adminKubeconfig } } : {}),

@@ -2,7 +2,9 @@
 # Upgrades this node to K8S_VERSION the way kubernetes.io "Upgrading kubeadm clusters" (v1.35)
 # orders it, one step per node, run by the program when kubernetes.version changes:
 #   bootstrap control plane: kubeadm package -> `kubeadm upgrade plan` -> `kubeadm upgrade apply
-#     vX.Y.Z --yes` (an etcd snapshot first with SNAPSHOT_DIRECTORY) -> kubelet and kubectl
+#     vX.Y.Z --yes` (an etcd snapshot first where scheduled snapshots are on: the settings
+#     control-plane-maintenance.sh keeps in /etc/k8s-platform/k8s-platform-etcd-backup.env, so a
+#     change of kubernetes.etcdBackup never re-runs this step) -> kubelet and kubectl
 #     packages -> kubelet restart
 #   other control planes (after it, one at a time): kubeadm package -> `kubeadm upgrade node` ->
 #     kubelet and kubectl packages -> kubelet restart
@@ -25,8 +27,6 @@
 #   K8S_VERSION (1.36 or 1.36.1: a patch pins the packages), K8S_MINOR (1.36)
 #   API_SERVER      (worker) https://<control-plane endpoint>, where kubectl drains and uncordons
 #   DRAIN_TIMEOUT   (worker) how long evictions may take (default 10m)
-#   SNAPSHOT_DIRECTORY, SNAPSHOT_RETENTION, SNAPSHOT_NFS_TARGET (bootstrap, optional): take an
-#     etcd snapshot with the installed etcd-backup.sh before `kubeadm upgrade apply`
 # Secrets (standard input): ADMIN_KUBECONFIG (worker): a kubeconfig allowed to drain.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -116,11 +116,21 @@ restart_kubelet() {
 }
 
 etcd_snapshot() {
-  [ -n "${SNAPSHOT_DIRECTORY:-}" ] || return 0
-  [ -x "$LIBEXEC/etcd-backup.sh" ] || die "kubernetes.etcdBackup is on but $LIBEXEC/etcd-backup.sh is not installed on $NODE_NAME (control-plane-maintenance.sh installs it); nothing was upgraded"
+  local settings="$ROOT/etc/k8s-platform/k8s-platform-etcd-backup.env"
+  if [ ! -f "$settings" ]; then
+    log "no scheduled etcd snapshots on $NODE_NAME (kubernetes.etcdBackup.enabled: false): no snapshot before the upgrade"
+    return 0
+  fi
+  [ -x "$LIBEXEC/etcd-backup.sh" ] || die "$LIBEXEC/etcd-backup.sh is not installed on $NODE_NAME (control-plane-maintenance.sh installs it); nothing was upgraded"
   log "taking an etcd snapshot before the upgrade"
-  NODE_NAME="$NODE_NAME" DIRECTORY="$SNAPSHOT_DIRECTORY" RETENTION="${SNAPSHOT_RETENTION:-7}" REASON="before-upgrade-to-$1" \
-    NFS_TARGET="${SNAPSHOT_NFS_TARGET:-}" K8SP_ROOT="$ROOT" "$LIBEXEC/etcd-backup.sh" >/dev/null
+  # The timer's own parameters (NODE_NAME, DIRECTORY, RETENTION, NFS_TARGET), another reason.
+  (
+    set -a
+    # shellcheck source=/dev/null
+    . "$settings"
+    set +a
+    REASON="before-upgrade-to-$1" K8SP_ROOT="$ROOT" "$LIBEXEC/etcd-backup.sh" >/dev/null
+  )
 }
 
 KUBECTL=()

@@ -221,7 +221,6 @@ function kubernetesUpgrade(config: PlatformConfig, cluster: KubeadmCluster, main
                 ...Object.fromEntries(Object.entries(cluster.joins).map(([node, joined]) => [node, [joined]])),
                 [bootstrap]: [cluster.ready[0], maintenance],
             },
-            etcdSnapshot: config.kubernetes.etcdBackup,
             adminKubeconfig: cluster.kubeconfig,
             apiServer: `https://${config.kubernetes.controlPlaneEndpoint}`,
             ssh: cluster.ssh,
