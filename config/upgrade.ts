@@ -5,9 +5,11 @@
  * kubeadm's skew policy (kubernetes.io "Upgrading kubeadm clusters": "Skipping MINOR versions when
  * upgrading is unsupported"; cmd/kubeadm/app/phases/upgrade/policy.go at v1.35: "Specified version
  * to upgrade to ... is at least one minor release higher than the kubeadm minor release"/"too
- * high; kubeadm can upgrade only 1 minor version at a time", and no minor downgrade): a change is
- * an upgrade when it moves one minor up, or changes the patch within the minor; anything else is
- * refused before anything runs.
+ * high; kubeadm can upgrade only 1 minor version at a time"): a change is an upgrade when it moves
+ * one minor up, or changes the patch within the minor; anything else is refused before anything
+ * runs. kubeadm would take one minor down (MaximumAllowedMinorVersionDowngradeSkew = 1), but what
+ * the newer version wrote to etcd is not promised to read back in the older one: the way back is
+ * an etcd restore (README "Restore etcd"), so downgrades are refused too.
  */
 
 export interface KubernetesVersionPlan {
@@ -59,7 +61,7 @@ export function planKubernetesVersion(args: {
     const next = `1.${from.minor + 1}`;
     const allowed =
         `allowed: a patch of 1.${from.minor} (e.g. "1.${from.minor}.${(from.patch ?? 0) + 1}") or the next minor ("${next}" or "${next}.PATCH"); ` +
-        `kubeadm upgrades one minor at a time and never downgrades (kubernetes.io "Upgrading kubeadm clusters").`;
+        `kubeadm upgrades one minor at a time (kubernetes.io "Upgrading kubeadm clusters"), and this program does not downgrade (the way back is an etcd restore).`;
     const refuse = (why: string) =>
         new Error(
             `k8s-platform:kubernetes.version: the cluster runs ${recorded} (recorded by the last completed \`pulumi up\`), the config now gives ` +

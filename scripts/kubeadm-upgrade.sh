@@ -2,7 +2,7 @@
 # Upgrades this node to K8S_VERSION the way kubernetes.io "Upgrading kubeadm clusters" (v1.35)
 # orders it, one step per node, run by the program when kubernetes.version changes:
 #   bootstrap control plane: kubeadm package -> `kubeadm upgrade plan` -> `kubeadm upgrade apply
-#     vX.Y.Z --yes` (an etcd snapshot first where scheduled snapshots are on: the settings
+#     vX.Y.Z --yes` (an etcd snapshot right before it where scheduled snapshots are on: the settings
 #     control-plane-maintenance.sh keeps in /etc/k8s-platform/k8s-platform-etcd-backup.env, so a
 #     change of kubernetes.etcdBackup never re-runs this step) -> kubelet and kubectl
 #     packages -> kubelet restart
@@ -18,7 +18,8 @@
 # the first change and removed after the last) does nothing; a node with one carries on from the
 # start (each step is one kubeadm accepts again: apply/node to the version it runs).
 # Refused before anything changes: a target more than one minor above the installed kubeadm, or
-# below it (kubeadm upgrades one minor at a time and never downgrades).
+# below it (kubeadm upgrades one minor at a time; downgrades are not this program's, see
+# config/upgrade.ts).
 # On failure: a worker whose drain failed is uncordoned (nothing was changed on it); a later
 # failure leaves it cordoned, says so, and the next `pulumi up` resumes it.
 #
@@ -61,7 +62,7 @@ check_skew() {
   from=$(minor_number "$installed")
   to=$(minor_number "$K8S_MINOR")
   if [ "$to" -lt "$from" ]; then
-    die "$NODE_NAME runs kubeadm $installed; Kubernetes $K8S_VERSION would be a downgrade, which kubeadm does not do (nothing was changed)"
+    die "$NODE_NAME runs kubeadm $installed; Kubernetes $K8S_VERSION would be a downgrade, which this program does not do (nothing was changed)"
   elif [ "$to" -gt $((from + 1)) ]; then
     die "$NODE_NAME runs kubeadm $installed; Kubernetes $K8S_VERSION skips a minor (kubeadm upgrades one minor at a time: 1.$((from + 1)) first; nothing was changed)"
   elif pinned && [ "$to" -eq "$from" ] && [ "${K8S_VERSION##*.}" -lt "${installed##*.}" ]; then
@@ -188,9 +189,10 @@ bootstrap)
   if [ "$(apiserver_tag)" = "$target" ]; then
     log "the control plane of $NODE_NAME runs $target already (kubeadm upgrade apply finished earlier)"
   else
-    etcd_snapshot "${target#v}"
+    # The plan checks the cluster's health first; the snapshot is the state right before apply.
     log "kubeadm upgrade plan $target"
     kubeadm upgrade plan "$target"
+    etcd_snapshot "${target#v}"
     log "kubeadm upgrade apply $target"
     kubeadm upgrade apply "$target" --yes
   fi

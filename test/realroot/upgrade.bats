@@ -65,6 +65,12 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   grep -q '/v1.36/deb/' "$(node_file cp1 /etc/apt/sources.list.d/kubernetes.list)"
   [ "$(pkg cp1 kubeadm)" = 1.35.2-1.1 ]
 
+  # Scheduled snapshots are on: the maintenance step left its settings and etcd-backup.sh (here one
+  # that records how it is called and answers as it does; the real one: maintenance.bats).
+  printf 'NODE_NAME=cp1\nDIRECTORY=/var/backups/etcd\nRETENTION=3\nNFS_TARGET=\n' >"$(node_put cp1 /etc/k8s-platform/k8s-platform-etcd-backup.env)"
+  printf '#!/bin/sh\necho "etcd-backup.sh NODE_NAME=$NODE_NAME DIRECTORY=$DIRECTORY RETENTION=$RETENTION REASON=$REASON" >>/var/lib/k8sp-stub/calls\necho "$DIRECTORY/etcd-cp1-x-$REASON.db"\n' \
+    >"$(node_put cp1 /usr/local/libexec/k8s-platform/etcd-backup.sh)"
+  chmod 0755 "$(node_put cp1 /usr/local/libexec/k8s-platform/etcd-backup.sh)"
   before=$(stub_calls cp1 | wc -l)
   run upgrade cp1 bootstrap 1.36.1
   echo "$output"
@@ -74,9 +80,9 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   for c in kube-apiserver kube-controller-manager kube-scheduler; do [ "$(image cp1 $c)" = "registry.k8s.io/$c:v1.36.1" ]; done
   [ "$(image cp1 etcd)" = registry.k8s.io/etcd:3.6.6-0 ] || { cat "$(node_file cp1 /etc/kubernetes/manifests/etcd.yaml)"; false; }
   [ "$(cat "$(cluster)/version")" = v1.36.1 ]
-  # kubeadm's order: plan, apply (with --yes: nothing answers its question), then the kubelet restarted.
-  calls_since cp1 "$before" | grep -E '^kubeadm upgrade|^systemctl (daemon-reload|restart kubelet)' >"$BATS_TEST_TMPDIR/order"
-  diff -u <(printf '%s\n' "kubeadm upgrade plan v1.36.1" "kubeadm upgrade apply v1.36.1 --yes" "systemctl daemon-reload" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
+  # kubeadm's order: plan, the snapshot, apply (with --yes: nothing answers its question), then the kubelet restarted.
+  calls_since cp1 "$before" | grep -E '^etcd-backup|^kubeadm upgrade|^systemctl (daemon-reload|restart kubelet)' >"$BATS_TEST_TMPDIR/order"
+  diff -u <(printf '%s\n' "kubeadm upgrade plan v1.36.1" "etcd-backup.sh NODE_NAME=cp1 DIRECTORY=/var/backups/etcd RETENTION=3 REASON=before-upgrade-to-1.36.1" "kubeadm upgrade apply v1.36.1 --yes" "systemctl daemon-reload" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
   [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
 
   prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
