@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { ImageMirrors, imageFor, IMAGES, KubernetesConfig, NodeSpec, OsConfig } from "../config";
+import { ImageMirrors, imageFor, IMAGES, KubernetesConfig, KubernetesVersionPlan, NodeSpec, OsConfig } from "../config";
 import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { refusal } from "./refusals";
@@ -49,6 +49,10 @@ export interface KubeadmClusterArgs {
     /** Image mirrors (config `images`): kubeadm's imageRepository, containerd's sandbox image and
      * hosts.toml mirrors on every node (default: none). */
     readonly imageMirrors?: ImageMirrors;
+    /** The Kubernetes version the nodes are prepared for (config/upgrade.ts: the configured one,
+     * or the recorded one while kubernetes.version is unset; it rejects on a refused change, and
+     * then no command runs). Default: kubernetes.version as configured. */
+    readonly version?: pulumi.Output<KubernetesVersionPlan>;
 }
 
 /** What `kubeadm init` fixes for the life of a cluster. */
@@ -152,9 +156,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const settings = this.pinClusterSettings(name, args.kubernetes);
         // Resolves only if the bootstrap node is the one the cluster was initialised on.
         const bootstrapNode = this.pinBootstrapNode(name, first.name);
+        const version = args.version ?? pulumi.output<KubernetesVersionPlan>({ version: args.kubernetes.version, minor: args.kubernetes.minor, upgrade: "none" });
         // Every command on a node connects through every refusal check: a refused change stops
         // them all, even under `pulumi up --skip-preview` (no preview to fail first).
-        const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh, [settings, bootstrapNode]);
+        const ssh = this.pinNodeAddresses(name, args.nodes, args.ssh, [settings, bootstrapNode, version]);
         this.ssh = ssh;
         const initAfter = typeof args.initAfter === "function" ? args.initAfter(ssh) : (args.initAfter ?? []);
 
@@ -171,16 +176,20 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     node,
                     hostsLines: args.hostsLines,
                     hostsBlockName: args.clusterName,
-                    prepareEnv: prepareNodeEnv({
-                        node,
-                        kubernetes: args.kubernetes,
-                        os: args.os,
-                        nodeNetwork: args.nodeNetwork,
-                        nfsClient: args.nfsClient ?? false,
-                        domain: args.domain,
-                        metallb: args.metallb,
-                        imageMirrors: args.imageMirrors,
-                    }),
+                    // The version is the only input that changes with an upgrade: prepare-node runs again
+                    // (it moves the package repository; the packages are kubeadm-upgrade.sh's).
+                    prepareEnv: version.apply((v) =>
+                        prepareNodeEnv({
+                            node,
+                            kubernetes: { ...args.kubernetes, version: v.version, minor: v.minor },
+                            os: args.os,
+                            nodeNetwork: args.nodeNetwork,
+                            nfsClient: args.nfsClient ?? false,
+                            domain: args.domain,
+                            metallb: args.metallb,
+                            imageMirrors: args.imageMirrors,
+                        }),
+                    ),
                     ssh,
                     machine: args.machines?.[node.name],
                 },
@@ -193,7 +202,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([pulumi.all(args.extraCertSANs ?? []), settings, args.clusterName]).apply(([extraSANs, { endpointVip: _vip, ...recorded }, clusterName]) => ({
             clusterName,
             node: first,
-            kubernetesVersion: args.kubernetes.version,
+            // Never the configured patch: the rendered version is the placeholder the node fills in
+            // from its installed kubeadm (renderInitConfig), the version prepare-node installed at
+            // init and the one kubeadm-upgrade.sh installed since. So a version change re-runs
+            // neither init nor the API server certificate steps (which upload this
+            // ClusterConfiguration: a stale version there would undo `kubeadm upgrade apply`'s).
+            kubernetesVersion: args.kubernetes.minor,
             ...recorded,
             certSANs: [...args.kubernetes.apiServerCertSANs, ...extraSANs],
             imageMirrors: args.imageMirrors,

@@ -20,7 +20,7 @@ export interface NodeHostArgs {
     /** Names the marked block in /etc/hosts (the stack). */
     readonly hostsBlockName: pulumi.Input<string>;
     /** Parameters of prepare-node.sh (see config/nodeEnv.ts). */
-    readonly prepareEnv: Record<string, string>;
+    readonly prepareEnv: pulumi.Input<Record<string, string>>;
     readonly ssh: SshAccess;
     /** The VM behind the node, when the program creates it (default: none, an existing host). */
     readonly machine?: pulumi.Resource;
@@ -76,7 +76,9 @@ export class NodeHost extends pulumi.ComponentResource {
     private reachable(name: string, args: NodeHostArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
         const dials = Math.min(args.ssh.dialErrorLimit ?? EXISTING_HOST_REACH_DIALS, EXISTING_HOST_REACH_DIALS);
         // The command prepare-node runs with (the same text runScript sends), hashed.
-        const prepareHash = crypto.createHash("sha256").update(renderInvocation("prepare-node", args.prepareEnv)).digest("hex").slice(0, 16);
+        const prepareHash = pulumi
+            .output(args.prepareEnv)
+            .apply((env) => crypto.createHash("sha256").update(renderInvocation("prepare-node", env)).digest("hex").slice(0, 16));
         return new command.remote.Command(
             `${name}-reachable`,
             {

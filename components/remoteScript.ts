@@ -78,7 +78,11 @@ export interface RunScriptArgs {
     /** What runs on create (and again whenever an input changes); none: a delete-only step, which
      * opens no SSH session until it is removed. */
     readonly create?: ScriptStep;
-    /** Secrets for the create step, delivered on standard input (default: none). */
+    /** What runs when an input changes, instead of the create step (default: the create step).
+     * Alone (no create): a step that runs nothing when created and runs on every later change of
+     * its inputs (pulumi-command v1.2.1 runs `update` when set, else `create`). */
+    readonly update?: ScriptStep;
+    /** Secrets for the create and update steps, delivered on standard input (default: none). */
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string | undefined>>>;
     /** What runs when the resource is deleted (default: nothing). */
     readonly delete?: ScriptStep;
@@ -119,6 +123,7 @@ export function runScript(name: string, args: RunScriptArgs, opts: pulumi.Custom
         {
             connection: connectionFor(args.host, args.ssh),
             create: create ? render(create) : undefined,
+            update: args.update ? render(args.update) : undefined,
             delete: args.delete ? render(args.delete) : undefined,
             stdin: args.secrets
                 ? pulumi.secret(pulumi.output(args.secrets).apply((s) => renderSecretStdin(s as Record<string, string | undefined>)))

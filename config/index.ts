@@ -13,4 +13,5 @@ export * from "./parse";
 export * from "./schema";
 export * from "./topology";
 export * from "./types";
+export * from "./upgrade";
 export * from "./versions";

@@ -10,6 +10,7 @@ import { closest, ConfigError, keyName } from "./errors";
 import { describeIssue } from "./issueMessage";
 import { CONFIG_KEYS, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig } from "./types";
+import { KUBERNETES_VERSION } from "./versions";
 
 export interface ParseOptions {
     readonly stack: string;
@@ -68,14 +69,17 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
     const etcdBackup = resolveEtcdBackup(raw, nfsHost, problems);
     const images = resolveImages(raw, registryEnabled, problems);
 
-    const [major, minor] = raw.kubernetes.version.split(".");
+    const version = raw.kubernetes.version ?? KUBERNETES_VERSION;
+    const [major, minor] = version.split(".");
     const b = raw.ssh.bastion;
     const bastion = b ? { host: b.host, port: b.port, user: b.user ?? defaultUser, ...(b.hostKey ? { hostKey: b.hostKey } : {}) } : undefined;
     return {
         project: PROJECT,
         stack: opts.stack,
         kubernetes: {
-            version: raw.kubernetes.version,
+            version,
+            versionSet: raw.kubernetes.version !== undefined,
+            upgrade: raw.kubernetes.upgrade,
             minor: `${major}.${minor}`,
             podSubnet: raw.kubernetes.podSubnet,
             serviceSubnet: raw.kubernetes.serviceSubnet,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isIpv4, networkAddress, parseCidr } from "./net";
 import { mirrorPrefixProblem } from "./images";
-import { AKS_KUBERNETES_VERSION, AZURE_NODE_IMAGE, KUBERNETES_VERSION } from "./versions";
+import { AKS_KUBERNETES_VERSION, AZURE_NODE_IMAGE } from "./versions";
 
 /**
  * The shape of the stack configuration (zod): every key, its type and default. Values that pass
@@ -181,8 +181,17 @@ function endpointError(iss: { input?: unknown }): string {
     return `expected ${ENDPOINT_FORMS}, got ${describeValue(value)}`;
 }
 
+export const upgradeSchema = strict({
+    /** Workers upgraded (drained) at once; control planes always go one at a time. */
+    maxUnavailable: intRange(1, 1000, "a number of workers").default(1),
+});
+
 const kubernetesSchema = strict({
-    version: kubernetesVersion.default(KUBERNETES_VERSION),
+    /** Left unset, a new cluster gets KUBERNETES_VERSION and an existing one keeps the version it
+     * runs (recorded in the stack's outputs): a moved default never upgrades a cluster. */
+    version: kubernetesVersion.optional(),
+    /** How a change of `version` rolls out (README "Upgrading Kubernetes"). */
+    upgrade: upgradeSchema.prefault({}),
     podSubnet: cidr.default("10.244.0.0/16"),
     serviceSubnet: cidr.default("10.96.0.0/12"),
     dnsDomain: z

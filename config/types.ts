@@ -57,6 +57,11 @@ export interface KubernetesConfig {
     readonly version: string;
     /** "1.MINOR": selects the pkgs.k8s.io repository. */
     readonly minor: string;
+    /** Whether the stack sets kubernetes.version (unset: an existing cluster keeps the version it
+     * runs, see config/upgrade.ts). */
+    readonly versionSet: boolean;
+    /** How a version change rolls out. */
+    readonly upgrade: { readonly maxUnavailable: number };
     readonly podSubnet: string;
     readonly serviceSubnet: string;
     readonly dnsDomain: string;

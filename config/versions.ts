@@ -11,7 +11,7 @@ export const KUBERNETES_VERSION = "1.35";
  * settings (pause image) and charts this program is tested with. Add a minor here only with its
  * tests; another one is refused before anything is created, instead of failing on the nodes.
  */
-export const SUPPORTED_KUBERNETES_MINORS: readonly string[] = ["1.35"];
+export const SUPPORTED_KUBERNETES_MINORS: readonly string[] = ["1.35", "1.36"];
 
 /** Default Kubernetes version for AKS (AKS takes a minor and picks its newest supported patch;
  * check `az aks get-versions` before bumping). */

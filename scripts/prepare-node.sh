@@ -112,8 +112,12 @@ EOF
   [ "$WRITTEN" -eq 0 ] || sysctl --system >/dev/null
 }
 
-# Refuses to change an installed kubeadm: that is `kubeadm upgrade`, not a re-install. Returns 1
-# when kubeadm is not installed. "1.35.2" pins a patch exactly; "1.35" takes the minor's newest.
+# Never changes an installed kubeadm: that is `kubeadm upgrade`, not a re-install. Returns 1 when
+# kubeadm is not installed. "1.35.2" pins a patch exactly; "1.35" takes the minor's newest. On a
+# cluster member (kubelet.conf: joined or initialised) another version is the upgrade's to make
+# (kubeadm-upgrade.sh, the step after this one when kubernetes.version changed): the packages stay,
+# held, and only the repository moves to the new minor here. Elsewhere (a host with a kubeadm of
+# its own) it is refused.
 check_installed_version() {
   local installed="${1%%-*}" # without the package revision (1.35.2-1.1)
   [ -n "$installed" ] || return 1
@@ -122,7 +126,11 @@ check_installed_version() {
   else
     [[ "$installed" == "$K8S_MINOR".* ]] && return 0
   fi
-  die "kubeadm $installed is installed but the stack asks for $K8S_VERSION; upgrade with 'kubeadm upgrade' first (see README)"
+  if [ -f "$ROOT/etc/kubernetes/kubelet.conf" ]; then
+    log "kubeadm $installed is installed and the stack asks for $K8S_VERSION: left to the upgrade step (kubeadm-upgrade.sh)"
+    return 0
+  fi
+  die "kubeadm $installed is installed but the stack asks for $K8S_VERSION, and $NODE_NAME is not a member of the cluster; remove that kubeadm (or set kubernetes.version to $installed) and run again"
 }
 
 # Oldest containerd each line may have for this Kubernetes minor (containerd RELEASES.md,

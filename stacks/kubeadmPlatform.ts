@@ -3,16 +3,18 @@ import { Flannel } from "../components/flannel";
 import { HaproxyBalancer } from "../components/haproxyBalancer";
 import { ControlPlaneMaintenance } from "../components/controlPlaneMaintenance";
 import { KubeadmCluster } from "../components/kubeadmCluster";
+import { KubernetesUpgrade } from "../components/kubernetesUpgrade";
 import { NfsServer } from "../components/nfsServer";
 import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
 import { registryHostFor } from "../components/registry";
 import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
-import { AddonHost, apiServerName, ingressAddress, PlatformConfig, stackHosts } from "../config";
+import { AddonHost, apiServerName, ingressAddress, KubernetesVersionPlan, PlatformConfig, stackHosts } from "../config";
 import { StackOutputs } from "./outputs";
 import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
 import { withPort } from "../components/render/urls";
+import { kubernetesVersionPlan, recordedKubernetesVersion } from "./versionRecord";
 
 /** What the infrastructure (vSphere, existing hosts, Azure VMs) hands to the kubeadm platform. */
 export interface KubeadmInfra {
@@ -74,8 +76,11 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         return balancer ? [balancer] : [];
     };
 
+    // The version to run: the configured one (an upgrade when it moved), or the recorded one.
+    const version = kubernetesVersionPlan(config.kubernetes, recordedKubernetesVersion());
     const cluster = new KubeadmCluster("cluster", {
         clusterName: infra.clusterName,
+        version,
         kubernetes: config.kubernetes,
         nodes: config.nodes,
         // Every node knows every machine and resolves the registry at the ingress as nodes reach it.
@@ -99,6 +104,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     }, named("cluster"));
     // Through the cluster's checks, like every command on its nodes: a refused change runs none.
     const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh);
+    const upgrade = kubernetesUpgrade(config, cluster, maintenance, version);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
     const afterHost = (addon: AddonHost): pulumi.Resource[] => {
@@ -202,7 +208,35 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         registryCredentials: platform.registry?.credentials,
         registryCaCert: platform.registry?.caCertPem,
         certificateExpiry: maintenance.certificateExpiry,
+        // Read back by the next `up` (stacks/versionRecord.ts): set once every upgrade step completed.
+        kubernetesVersion: upgrade.version,
     };
+}
+
+/**
+ * The step per node that upgrades Kubernetes when the version changes (components/kubernetesUpgrade.ts):
+ * each after its node's init or join; the bootstrap node's also after the maintenance programs,
+ * whose etcd-backup.sh takes the snapshot before `kubeadm upgrade apply`.
+ */
+function kubernetesUpgrade(config: PlatformConfig, cluster: KubeadmCluster, maintenance: ControlPlaneMaintenance, version: pulumi.Output<KubernetesVersionPlan>): KubernetesUpgrade {
+    const bootstrap = config.kubernetes.bootstrapNode;
+    return new KubernetesUpgrade(
+        "upgrade",
+        {
+            nodes: config.nodes,
+            bootstrapNode: bootstrap,
+            version,
+            maxUnavailable: config.kubernetes.upgrade.maxUnavailable,
+            after: {
+                ...Object.fromEntries(Object.entries(cluster.joins).map(([node, joined]) => [node, [joined]])),
+                [bootstrap]: [cluster.ready[0], maintenance],
+            },
+            adminKubeconfig: cluster.kubeconfig,
+            apiServer: `https://${config.kubernetes.controlPlaneEndpoint}`,
+            ssh: cluster.ssh,
+        },
+        stackIndependent(config.stack, "upgrade"),
+    );
 }
 
 /**

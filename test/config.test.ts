@@ -289,11 +289,11 @@ describe("stack config: caught before the nodes would fail", () => {
     });
 
     it("refuses a Kubernetes minor the program does not support, listing the supported ones", () => {
-        assert.deepEqual(SUPPORTED_KUBERNETES_MINORS, ["1.35"]);
-        for (const version of ["1.30", "1.34.2", "1.36"]) {
+        assert.deepEqual(SUPPORTED_KUBERNETES_MINORS, ["1.35", "1.36"]);
+        for (const version of ["1.30", "1.34.2", "1.37"]) {
             assert.match(
                 errorFor((raw) => (raw.kubernetes.version = version), "lab"),
-                new RegExp(`k8s-platform:kubernetes\\.version: "${version.replace(/\./g, "\\.")}" is Kubernetes 1\\.\\d+, which this program does not support; supported minors: 1\\.35`),
+                new RegExp(`k8s-platform:kubernetes\\.version: "${version.replace(/\./g, "\\.")}" is Kubernetes 1\\.\\d+, which this program does not support; supported minors: 1\\.35, 1\\.36`),
             );
         }
         assert.ok(SUPPORTED_KUBERNETES_MINORS.includes(KUBERNETES_VERSION), "the default minor is a supported one");

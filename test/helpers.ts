@@ -16,13 +16,13 @@ export function named(s: Synthesis, name: string): DeclaredResource {
 }
 
 /** The script a remote command runs on create ("prepare-node", "kubeadm-join", …). */
-export function scriptOf(r: DeclaredResource, phase: "create" | "delete" = "create"): string | undefined {
+export function scriptOf(r: DeclaredResource, phase: "create" | "delete" | "update" = "create"): string | undefined {
     const text = String(unwrapSecrets(r.inputs[phase]) ?? "");
     return /# k8s-platform: ([a-z-]+)\.sh/.exec(text)?.[1];
 }
 
 /** A parameter the command's script receives (from its `export NAME='value'` line). */
-export function envOf(r: DeclaredResource, name: string, phase: "create" | "delete" = "create"): string | undefined {
+export function envOf(r: DeclaredResource, name: string, phase: "create" | "delete" | "update" = "create"): string | undefined {
     const text = String(unwrapSecrets(r.inputs[phase]) ?? "");
     const match = new RegExp(`^export ${name}='((?:[^']|'\\\\'')*)'$`, "m").exec(text);
     return match?.[1].replace(/'\\''/g, "'");

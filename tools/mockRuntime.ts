@@ -142,6 +142,9 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
         }
         case "random:index/randomBytes:RandomBytes":
             return { hex: "ab".repeat(Number(inputs.length ?? 32)), base64: "bW9jaw==" };
+        case "pulumi:pulumi:StackReference":
+            // A stack with no outputs yet (a new stack); tests give the recorded ones through `state`.
+            return { outputs: {}, secretOutputNames: [] };
         case "command:remote:Command":
             return { stdout: name.endsWith("-kubeconfig") ? MOCK_KUBECONFIG : "", stderr: "" };
         case "random:index/randomString:RandomString":
@@ -320,6 +323,9 @@ export async function synthesize(
         PROJECT_NAME,
         stack,
         overrides.preview ?? false,
+        // What a self-managed (diy) backend reports; the program's StackReference to its own stack
+        // (stacks/versionRecord.ts) names it.
+        "organization",
     );
     // The SDK's mock monitor has no RegisterResourceHook (SDK 3.270 runtime/mocks.js): accept the
     // registration as the engine would; the hooks themselves are kept in `options.hooks` for tests

@@ -72,12 +72,13 @@ export function renderResource(resource: DeclaredResource): Record<string, strin
             `# unreachable host: fails after ${connection?.dialErrorLimit ?? 10} dials of ${connection?.perDialTimeout ?? 15} s`,
             inputs.stdin !== undefined ? "# standard input: [secret]" : "# standard input: none",
             `# output: ${secretOutput ? "secret in state, not logged" : "kept in state and logged"}`,
-            ...(inputs.create === undefined ? ["# on create: nothing (a delete-only step: no SSH session until it is removed)"] : []),
+            ...(inputs.create === undefined && inputs.update === undefined ? ["# on create: nothing (a delete-only step: no SSH session until it is removed)"] : []),
+            ...(inputs.create === undefined && inputs.update !== undefined ? ["# on create: nothing; runs only when its inputs change (update step)"] : []),
             ...(Array.isArray(inputs.triggers) ? [`# triggers (a change replaces it, so it runs again): ${JSON.stringify(maskSecrets(inputs.triggers))}`] : []),
             "",
         ].join("\n");
         return {
-            [PATHS.command(name)]: header + String(maskSecrets(inputs.create) ?? ""),
+            [PATHS.command(name)]: header + String(maskSecrets(inputs.create ?? inputs.update) ?? ""),
             ...(inputs.delete !== undefined ? { [PATHS.deleteCommand(name)]: header + String(maskSecrets(inputs.delete)) } : {}),
         };
     }

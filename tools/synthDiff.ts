@@ -192,13 +192,14 @@ export interface HostRun {
 
 /**
  * What the next `pulumi up` does on hosts, as opposed to what changes only in Pulumi's state.
- * pulumi-command runs `create` again when ANY input of a Command changes (it has no `update`
- * step here: components/remoteScript.ts), runs `create` for a new one and its `delete` for a
+ * pulumi-command runs `create` again when ANY input of a Command changes (its `update` where it
+ * has one: only the Kubernetes upgrade steps, which have no `create`, so they run nothing when
+ * created: components/kubernetesUpgrade.ts), runs `create` for a new one and its `delete` for a
  * removed one. A delete-only step (no create) whose inputs change, or a removed command with no
  * delete step, runs nothing: only the state changes. So do the stack outputs.
  */
 export interface NextUp {
-    /** Changed commands: `create` runs again. */
+    /** Changed commands: `create` runs again (`update` where a command has one). */
     readonly reRun: HostRun[];
     /** Added commands with a create step: run for the first time. */
     readonly firstRun: HostRun[];
@@ -211,7 +212,7 @@ export interface NextUp {
 
 /** The script and node of a rendered command file (its `# k8s-platform: X.sh` and NODE_NAME lines). */
 function hostRunOf(resource: string, text: string | undefined): HostRun | undefined {
-    if (text === undefined || /^# on create: nothing/m.test(text)) {
+    if (text === undefined || /^# on create: nothing \(a delete-only/m.test(text)) {
         return undefined;
     }
     // Not a node script (the reachability step): named by its resource's last word.
@@ -246,7 +247,9 @@ export function nextUp(d: StackDiff): NextUp {
         place(reRun, c.resource.name, hostRunOf(c.resource.name, file(c, "after")));
     }
     for (const c of d.added.filter(isCommand)) {
-        place(firstRun, c.resource.name, hostRunOf(c.resource.name, file(c, "after")));
+        const text = file(c, "after");
+        // An update-only step (the Kubernetes upgrade) runs nothing when it is created.
+        place(firstRun, c.resource.name, text && /^# on create: nothing; runs only when/m.test(text) ? undefined : hostRunOf(c.resource.name, text));
     }
     for (const c of d.removed.filter(isCommand)) {
         // The delete file carries the create file's header, "on create: nothing" included.

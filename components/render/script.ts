@@ -27,7 +27,8 @@ export type ScriptName =
     | "cert-renewal"
     | "etcd-restore"
     | "apiserver-certs"
-    | "join-credentials";
+    | "join-credentials"
+    | "kubeadm-upgrade";
 
 const HEREDOC = "K8S_PLATFORM_SCRIPT_EOF";
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;

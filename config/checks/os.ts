@@ -1,6 +1,6 @@
 import { configKey as k, Problems } from "../errors";
 import { Raw, show } from "../schema";
-import { SUPPORTED_KUBERNETES_MINORS } from "../versions";
+import { KUBERNETES_VERSION, SUPPORTED_KUBERNETES_MINORS } from "../versions";
 
 /**
  * What the nodes would only find out late: a Kubernetes minor the program does not support (no
@@ -9,7 +9,7 @@ import { SUPPORTED_KUBERNETES_MINORS } from "../versions";
  */
 export function checkNodeSoftware(raw: Raw, problems: Problems): void {
     if (raw.infra.provider !== "aks") {
-        const version = raw.kubernetes.version;
+        const version = raw.kubernetes.version ?? KUBERNETES_VERSION;
         const minor = version.split(".").slice(0, 2).join(".");
         if (!SUPPORTED_KUBERNETES_MINORS.includes(minor)) {
             problems.push(

@@ -6,6 +6,9 @@
 #                     kubeadm/kubelet/kubectl at 1.35.1 and 1.35.2, kubernetes-cni, cri-tools.
 #                     The kubelet package ships /etc/kubernetes/manifests/.kubelet-keep, as the
 #                     real one does (REFERENCE.md, "Day-2 facts").
+#   k8s/v1.36/deb/    the same for the next minor (stub kubeadm/kubelet/kubectl 1.36.0 and 1.36.1): a
+#                     cluster upgraded one minor (pkgs.k8s.io has one repository per minor).
+#                     apt only: the Rocky runs install unpinned from one flat rpms/ directory.
 #   debian/           the real Debian packages of ROOT_CACHE_DIR/mirror (flat, signed the same way)
 #   debian-old-containerd/  the same, but with Debian trixie's containerd 1.7.24 instead of 2.1:
 #                     a distribution whose containerd is too old for Kubernetes 1.35
@@ -20,6 +23,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 base="$1"
 K8S_PATCHES=(1.35.1 1.35.2)
+K8S_NEXT_MINOR_PATCHES=(1.36.0 1.36.1)
 key=$( (cat "$0" "$here"/stubs/*) | sha256sum | cut -c1-16)
 out="$base/repos-$key"
 # Two test files (or two engineers' runs) may want the same entry at once: one builds it.
@@ -92,6 +96,18 @@ build_deb "$out/other-minor" kubeadm 1.34.5-1.1 "cri-tools (>= 1.30.0)" usr/bin/
 build_deb "$deb" kubernetes-cni 1.7.1-1.1 "" opt/cni/bin/bridge "$out/cni" opt/cni/bin/loopback "$out/cni" opt/cni/bin/portmap "$out/cni"
 build_deb "$deb" cri-tools 1.35.0-1.1 "" usr/bin/crictl "$out/crictl"
 sign_flat_repo "$deb"
+# The next minor's repository: its own packages, the same cni and cri-tools (as pkgs.k8s.io serves
+# each minor's repository with its own copies).
+next="$out/k8s/v1.36/deb"
+mkdir -p "$next"
+for v in "${K8S_NEXT_MINOR_PATCHES[@]}"; do
+  build_deb "$next" kubeadm "$v-1.1" "cri-tools (>= 1.30.0)" usr/bin/kubeadm "$here/stubs/kubeadm"
+  build_deb "$next" kubelet "$v-1.1" "iptables (>= 1.4.21), kubernetes-cni (>= 1.2.0), iproute2, mount" \
+    usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit" etc/kubernetes/manifests/.kubelet-keep /dev/null
+  build_deb "$next" kubectl "$v-1.1" "" usr/bin/kubectl "$here/stubs/kubectl"
+done
+ln "$deb"/kubernetes-cni_*.deb "$deb"/cri-tools_*.deb "$next/"
+sign_flat_repo "$next"
 EXTRA_CONTROL=$'Provides: containerd, runc\nConflicts: containerd, runc\nReplaces: containerd, runc' \
   build_deb "$out/docker" containerd.io 1.7.28-1 "" usr/bin/containerd "$here/stubs/containerd-io" \
   lib/systemd/system/containerd.service "$out/containerd.service"

@@ -142,7 +142,7 @@ prepare() { # node [VAR=value...]
   ! grep -q '##' "$(node_file n1 /etc/fstab)" || false
 }
 
-@test "a node whose kubeadm has another minor (1.34) is refused, not silently upgraded" {
+@test "a host (no cluster member) whose kubeadm has another minor (1.34) is refused, not silently upgraded" {
   new_node n1 ubuntu
   cp "$E2E_REPOS"/other-minor/kubeadm_1.34.5-1.1_amd64.deb "$(node_put n1 /tmp/kubeadm.deb)"
   cp "$E2E_REPOS"/k8s/v1.35/deb/cri-tools_*.deb "$(node_put n1 /tmp/cri-tools.deb)"
@@ -150,7 +150,7 @@ prepare() { # node [VAR=value...]
   run prepare n1
   echo "$output"
   [ "$status" -ne 0 ]
-  [[ "$output" == *"kubeadm 1.34.5 is installed but the stack asks for 1.35; upgrade with 'kubeadm upgrade' first"* ]]
+  [[ "$output" == *"kubeadm 1.34.5 is installed but the stack asks for 1.35, and n1 is not a member of the cluster"* ]]
   [ "$(in_node n1 dpkg-query -W -f='${Version}' kubeadm)" = 1.34.5-1.1 ]
   run grep -q 'kubelet=' <<<"$(stub_calls n1)"
   [ "$status" -eq 1 ]

@@ -1,0 +1,27 @@
+// Runs the lab stack with kubernetes.version set to argv[3] ("unset": not set) against a stack
+// whose last completed `up` recorded argv[2] as its kubernetesVersion output (stacks/versionRecord.ts),
+// as `pulumi up` would: a refusal fails the whole program, so it runs in a process of its own and
+// reports on stderr; on success it prints the version prepare-node gets on m-k8s.
+import { unwrapSecrets } from "../../tools/mockRuntime";
+import { synthStack } from "../helpers";
+import type { RawConfig } from "../helpers";
+
+const [recorded, configured] = process.argv.slice(2);
+const edit = (raw: RawConfig) => {
+    if (configured !== "unset") {
+        raw.kubernetes = { ...((raw.kubernetes ?? {}) as Record<string, unknown>), version: configured };
+    }
+};
+const state = (type: string) => (type === "pulumi:pulumi:StackReference" ? { outputs: { kubernetesVersion: recorded } } : undefined);
+process.on("unhandledRejection", () => undefined);
+synthStack("lab", edit, { mocks: { state } }).then(
+    (s) => {
+        const prepare = s.resources.find((r) => r.name === "cluster-m-k8s-prepare")!;
+        console.log(`synthesized: ${/^export K8S_VERSION='([^']*)'$/m.exec(String(unwrapSecrets(prepare.inputs.create)))?.[1]}`);
+        process.exit(0);
+    },
+    (err: Error) => {
+        console.error(err.message);
+        process.exit(1);
+    },
+);

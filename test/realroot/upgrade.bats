@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# kubeadm-upgrade.sh for real on prepared and joined nodes (issue 16 item 1): real apt moves the
+# stub packages from the v1.35 repository (1.35.2) to v1.36's (1.36.1), the stub kubeadm's
+# `upgrade plan|apply|node` follow kubeadm's phases and refusals (stubs/kubeadm), kubectl drains
+# and uncordons in the shared stub API server.
+load helpers
+setup_file() { realroot_setup_file; }
+teardown_file() { realroot_teardown_file; }
+
+TOKEN=abcdef.0123456789abcdef
+CERT_KEY=0011223344556677889900112233445566778899001122334455667788990011
+INIT_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - token: "@BOOTSTRAP_TOKEN@"
+certificateKey: "@CERTIFICATE_KEY@"
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: "@KUBERNETES_VERSION@"'
+JOIN_WORKER='apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 10.0.0.10:6443
+    token: "@BOOTSTRAP_TOKEN@"
+    caCertHashes: ["sha256:abc"]'
+
+prepare() { # node role minor version
+  node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE="$2" K8S_MINOR="$3" K8S_VERSION="$4" \
+    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
+}
+# A control plane cp1 and a worker w1 at 1.35.2, as the program's first up leaves them.
+cluster_at_1_35() {
+  new_node cp1 ubuntu
+  new_node w1 ubuntu
+  prepare cp1 control-plane 1.35 1.35.2 >/dev/null 2>&1
+  prepare w1 worker 1.35 1.35.2 >/dev/null 2>&1
+  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
+    node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false >/dev/null 2>&1
+  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script w1 kubeadm-join NODE_NAME=w1 KUBEADM_CONFIG="$JOIN_WORKER" >/dev/null 2>&1
+}
+upgrade() { # node role version [VAR=value...]
+  local node="$1" role="$2" version="$3"
+  shift 3
+  secret_stdin "ADMIN_KUBECONFIG=apiVersion: v1
+kind: Config" | node_script "$node" kubeadm-upgrade NODE_NAME="$node" UPGRADE_ROLE="$role" K8S_VERSION="$version" \
+    K8S_MINOR="${version%.*}" API_SERVER=https://10.0.0.10:6443 "$@"
+}
+cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
+pkg() { in_node "$1" dpkg-query -W -f='${Version}' "$2"; }
+image() { sed -n 's#^ *image: ##p' "$(node_file "$1" "/etc/kubernetes/manifests/$2.yaml")"; }
+held() { in_node "$1" apt-mark showhold | sort | paste -sd' '; }
+fail_once() { echo "$2" >"$(node_put "$1" /var/lib/k8sp-stub/fail-at)"; }
+calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
+
+@test "upgrade 1.35.2 -> 1.36.1: the bootstrap control plane (plan, apply), then the worker (drained, kubeadm upgrade node, uncordoned); a second run does nothing" {
+  cluster_at_1_35
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.35.2 ]
+  # prepare-node with the new version: the repository moves, the installed packages stay.
+  run prepare cp1 control-plane 1.36 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm 1.35.2 is installed and the stack asks for 1.36.1: left to the upgrade step"* ]]
+  grep -q '/v1.36/deb/' "$(node_file cp1 /etc/apt/sources.list.d/kubernetes.list)"
+  [ "$(pkg cp1 kubeadm)" = 1.35.2-1.1 ]
+
+  # Scheduled snapshots are on: the maintenance step left its settings and etcd-backup.sh (here one
+  # that records how it is called and answers as it does; the real one: maintenance.bats).
+  printf 'NODE_NAME=cp1\nDIRECTORY=/var/backups/etcd\nRETENTION=3\nNFS_TARGET=\n' >"$(node_put cp1 /etc/k8s-platform/k8s-platform-etcd-backup.env)"
+  printf '#!/bin/sh\necho "etcd-backup.sh NODE_NAME=$NODE_NAME DIRECTORY=$DIRECTORY RETENTION=$RETENTION REASON=$REASON" >>/var/lib/k8sp-stub/calls\necho "$DIRECTORY/etcd-cp1-x-$REASON.db"\n' \
+    >"$(node_put cp1 /usr/local/libexec/k8s-platform/etcd-backup.sh)"
+  chmod 0755 "$(node_put cp1 /usr/local/libexec/k8s-platform/etcd-backup.sh)"
+  before=$(stub_calls cp1 | wc -l)
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(pkg cp1 kubeadm)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubelet)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubectl)" = 1.36.1-1.1 ]
+  [ "$(held cp1)" = "containerd kubeadm kubectl kubelet" ]
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do [ "$(image cp1 $c)" = "registry.k8s.io/$c:v1.36.1" ]; done
+  [ "$(image cp1 etcd)" = registry.k8s.io/etcd:3.6.6-0 ] || { cat "$(node_file cp1 /etc/kubernetes/manifests/etcd.yaml)"; false; }
+  [ "$(cat "$(cluster)/version")" = v1.36.1 ]
+  # kubeadm's order: plan, the snapshot, apply (with --yes: nothing answers its question), then the kubelet restarted.
+  calls_since cp1 "$before" | grep -E '^etcd-backup|^kubeadm upgrade|^systemctl (daemon-reload|restart kubelet)' >"$BATS_TEST_TMPDIR/order"
+  diff -u <(printf '%s\n' "kubeadm upgrade plan v1.36.1" "etcd-backup.sh NODE_NAME=cp1 DIRECTORY=/var/backups/etcd RETENTION=3 REASON=before-upgrade-to-1.36.1" "kubeadm upgrade apply v1.36.1 --yes" "systemctl daemon-reload" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
+  [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
+
+  prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  before=$(stub_calls w1 | wc -l)
+  run upgrade w1 worker 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(pkg w1 kubelet)" = 1.36.1-1.1 ] && [ "$(pkg w1 kubeadm)" = 1.36.1-1.1 ]
+  grep -q '^# kubelet-config of the cluster at v1.36.1$' "$(node_file w1 /var/lib/kubelet/config.yaml)"
+  [ ! -f "$(cluster)/nodes/w1.cordoned" ]
+  calls_since w1 "$before" | grep -E '^kubectl .*(drain|uncordon)|^kubeadm upgrade|^systemctl restart kubelet' >"$BATS_TEST_TMPDIR/order"
+  # kubectl reaches the API server through the endpoint, with the kubeconfig from standard input.
+  grep -qE '^kubectl --kubeconfig /run/k8s-platform/upgrade-kubeconfig\.[A-Za-z0-9]+ --server https://10\.0\.0\.10:6443 drain w1 --ignore-daemonsets --delete-emptydir-data --timeout=10m$' "$BATS_TEST_TMPDIR/order"
+  [ "$(sed 's/ --kubeconfig [^ ]* --server [^ ]*//' "$BATS_TEST_TMPDIR/order" | cut -d' ' -f1-3 | paste -sd'|')" = "kubectl drain w1|kubeadm upgrade node|systemctl restart kubelet|kubectl uncordon w1" ] ||
+    { cat "$BATS_TEST_TMPDIR/order"; false; }
+  # The admin kubeconfig came on standard input and is gone.
+  [ -z "$(ls "$(node_file w1 /run/k8s-platform)" 2>/dev/null | grep upgrade-kubeconfig || true)" ]
+
+  # Again (the step re-runs on a script edit): nothing happens on either node.
+  for n in cp1:bootstrap w1:worker; do
+    before=$(stub_calls "${n%%:*}" | wc -l)
+    run upgrade "${n%%:*}" "${n#*:}" 1.36.1
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"runs Kubernetes 1.36.1 already: nothing to upgrade"* ]]
+    [ -z "$(calls_since "${n%%:*}" "$before" | grep -E '^(kubeadm upgrade|kubectl|apt|systemctl restart)' || true)" ]
+  done
+}
+
+@test "a rollout that fails part way resumes on the next run: apply failed on the control plane; kubelet-config failed on a drained worker (left cordoned, said so)" {
+  cluster_at_1_35
+  prepare cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  fail_once cp1 upgrade/control-plane
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"couldn't upgrade control plane"* ]]
+  # kubeadm moved, the kubelet did not; the unfinished upgrade is recorded.
+  [ "$(pkg cp1 kubeadm)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubelet)" = 1.35.2-1.1 ]
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.35.2 ]
+  [ "$(cat "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)")" = 1.36.1 ]
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"resuming the upgrade of cp1 to Kubernetes 1.36.1 that stopped part way"* ]]
+  [ "$(pkg cp1 kubelet)" = 1.36.1-1.1 ] && [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
+  [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
+
+  prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  fail_once w1 upgrade/kubelet-config
+  run upgrade w1 worker 1.36.1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"the upgrade of w1 stopped part way; it stays cordoned"* ]]
+  [ -f "$(cluster)/nodes/w1.cordoned" ]
+  [ "$(pkg w1 kubelet)" = 1.35.2-1.1 ]
+  run upgrade w1 worker 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ ! -f "$(cluster)/nodes/w1.cordoned" ] && [ "$(pkg w1 kubelet)" = 1.36.1-1.1 ]
+}
+
+@test "a drain that fails uncordons the worker and changes nothing on it" {
+  cluster_at_1_35
+  prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  # A pod that never terminates: the kubelet is gone (NotReady), evictions time out.
+  printf 'NotReady\n' >"$(cluster)/nodes/w1"
+  mkdir -p "$(cluster)/pods/w1" && touch "$(cluster)/pods/w1/default_web-1"
+  run upgrade w1 worker 1.36.1 DRAIN_TIMEOUT=1s
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not drain w1 within 1s"*"it is uncordoned and was not upgraded"* ]]
+  [ ! -f "$(cluster)/nodes/w1.cordoned" ]
+  [ "$(pkg w1 kubeadm)" = 1.35.2-1.1 ]
+}
+
+@test "refused before anything changes: a skipped minor and a downgrade (the script); kubeadm itself refuses a target above its minor and a NotReady control plane" {
+  cluster_at_1_35
+  run upgrade cp1 bootstrap 1.37.0
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"cp1 runs kubeadm 1.35.2; Kubernetes 1.37.0 skips a minor (kubeadm upgrades one minor at a time: 1.36 first; nothing was changed)"* ]]
+  run upgrade cp1 bootstrap 1.34.5
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"would be a downgrade"* ]]
+  [ "$(pkg cp1 kubeadm)" = 1.35.2-1.1 ]
+  [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
+  # The stub's own policy (cmd/kubeadm/app/phases/upgrade/policy.go).
+  run in_node cp1 kubeadm upgrade apply v1.36.1 --yes
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'Specified version to upgrade to "v1.36.1" is at least one minor release higher than the kubeadm minor release (36 > 35). Such an upgrade is not supported'* ]]
+  run in_node cp1 kubeadm upgrade apply v1.35.2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"won't proceed; the user didn't answer (Y|n) in order to continue"* ]]
+  printf 'NotReady\n' >"$(cluster)/nodes/cp1"
+  run in_node cp1 kubeadm upgrade plan
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [cp1]"* ]]
+}

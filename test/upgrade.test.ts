@@ -1,0 +1,145 @@
+// Kubernetes upgrades by changing kubernetes.version (issue 16 item 1): the skew rules (pure), the
+// recorded version (the stack output kubernetesVersion, read back through a StackReference to the
+// stack itself), and what the next `up` runs on a version bump.
+import { describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { KUBERNETES_VERSION, planKubernetesVersion } from "../config";
+import { renderSynthesis } from "../tools/synth";
+import { compareRenderings, nextUp } from "../tools/synthDiff";
+import { MockOverrides } from "../tools/mockRuntime";
+import { commands, envOf, named, RawConfig, scriptOf, synthStack, threeControlPlanes } from "./helpers";
+
+const recordedAs = (version: string): MockOverrides => ({
+    state: (type) => (type === "pulumi:pulumi:StackReference" ? { outputs: { kubernetesVersion: version } } : undefined),
+});
+const withVersion = (version: string | undefined, more?: (raw: RawConfig) => void) => (raw: RawConfig) => {
+    const kubernetes = { ...((raw.kubernetes ?? {}) as Record<string, unknown>) };
+    if (version === undefined) delete kubernetes.version;
+    else kubernetes.version = version;
+    raw.kubernetes = kubernetes;
+    more?.(raw);
+};
+function changeAgainstRecord(recorded: string, configured: string): { status: number | null; out: string } {
+    const run = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "programs", "versionChange.ts"), recorded, configured], { encoding: "utf8" });
+    return { status: run.status, out: run.stdout + run.stderr };
+}
+
+describe("kubernetes.version changes: one minor at a time, never down (kubeadm's skew policy)", () => {
+    const plan = (recorded: string | undefined, configured: string, explicit = true) => planKubernetesVersion({ recorded, configured, explicit });
+
+    it("a new stack (nothing recorded) takes the configured version", () => {
+        assert.deepEqual(plan(undefined, "1.35.2"), { version: "1.35.2", minor: "1.35", upgrade: "none" });
+    });
+    it("a patch within the minor and the next minor are upgrades", () => {
+        assert.deepEqual(plan("1.35.2", "1.35.4"), { version: "1.35.4", minor: "1.35", upgrade: "patch" });
+        assert.deepEqual(plan("1.35", "1.35.4"), { version: "1.35.4", minor: "1.35", upgrade: "patch" });
+        assert.deepEqual(plan("1.35.2", "1.36.1"), { version: "1.36.1", minor: "1.36", upgrade: "minor" });
+        assert.deepEqual(plan("1.35.2", "1.36"), { version: "1.36", minor: "1.36", upgrade: "minor" });
+        assert.deepEqual(plan("1.36.1", "1.36.1"), { version: "1.36.1", minor: "1.36", upgrade: "none" });
+    });
+    it("unset, the version stays the recorded one: a moved default upgrades nothing", () => {
+        assert.deepEqual(plan("1.35.2", "1.37", false), { version: "1.35.2", minor: "1.35", upgrade: "none" });
+        assert.deepEqual(plan(undefined, KUBERNETES_VERSION, false), { version: KUBERNETES_VERSION, minor: KUBERNETES_VERSION, upgrade: "none" });
+    });
+    it("a skipped minor is refused, naming the key, both versions and what is allowed", () => {
+        assert.throws(
+            () => plan("1.35.2", "1.37.0"),
+            (e: Error) =>
+                e.message.startsWith("k8s-platform:kubernetes.version: the cluster runs 1.35.2 (recorded by the last completed `pulumi up`), the config now gives 1.37.0: it skips minor 1.36;") &&
+                e.message.includes('allowed: a patch of 1.35 (e.g. "1.35.3") or the next minor ("1.36" or "1.36.PATCH")'),
+        );
+        assert.throws(() => plan("1.34.1", "1.37"), /it skips minors 1\.35 to 1\.36/);
+    });
+    it("a downgrade, of the minor or of the patch, is refused", () => {
+        assert.throws(() => plan("1.36.1", "1.35.4"), /the cluster runs 1\.36\.1 .*the config now gives 1\.35\.4: a downgrade;/);
+        assert.throws(() => plan("1.35.4", "1.35.2"), /the config now gives 1\.35\.2: a patch downgrade;/);
+    });
+});
+
+describe("the recorded version, through the program (the stack output kubernetesVersion)", () => {
+    it("refusals stop the program before anything runs; allowed changes and an unset version go through", () => {
+        const skip = changeAgainstRecord("1.34.5", "1.36.1");
+        assert.equal(skip.status, 1, skip.out);
+        assert.match(skip.out, /k8s-platform:kubernetes\.version: the cluster runs 1\.34\.5 .*the config now gives 1\.36\.1: it skips minor 1\.35;/);
+        const down = changeAgainstRecord("1.36.1", "1.35.2");
+        assert.equal(down.status, 1, down.out);
+        assert.match(down.out, /the cluster runs 1\.36\.1 .*the config now gives 1\.35\.2: a downgrade;/);
+        assert.match(changeAgainstRecord("1.35.2", "1.36.1").out, /^synthesized: 1\.36\.1$/m);
+        // kubernetes.version unset, the cluster upgraded to 1.36.1 earlier: it stays there (the default is 1.35).
+        assert.match(changeAgainstRecord("1.36.1", "unset").out, /^synthesized: 1\.36\.1$/m);
+    });
+
+    it("the stack exports the version it brought the cluster to, and reads it back from its own outputs", async () => {
+        const s = await synthStack("lab", withVersion("1.36.1"), { mocks: recordedAs("1.35.2") });
+        assert.equal(s.outputs.kubernetesVersion.value, "1.36.1");
+        const ref = named(s, "kubernetes-version-record");
+        assert.equal(ref.type, "pulumi:pulumi:StackReference");
+        assert.equal(ref.inputs.name, "organization/k8s-platform/lab");
+        const fresh = await synthStack("lab");
+        assert.equal(fresh.outputs.kubernetesVersion.value, KUBERNETES_VERSION);
+    });
+});
+
+describe("the rollout: one update-only kubeadm-upgrade step per node, in kubeadm's order", () => {
+    it("bootstrap control plane, the other control planes one at a time, then workers maxUnavailable at once", async () => {
+        const s = await synthStack(
+            "lab",
+            withVersion("1.35.2", (raw) => {
+                threeControlPlanes(["m-k8s", "m2-k8s", "m3-k8s"])(raw);
+                (raw.nodes as unknown[]).push({ name: "w4-k8s", ip: "192.168.1.104", role: "worker" });
+                raw.kubernetes = { ...(raw.kubernetes as object), controlPlaneEndpoint: "192.168.1.9", upgrade: { maxUnavailable: 2 } };
+            }),
+        );
+        const steps = commands(s).filter((c) => scriptOf(c, "update") === "kubeadm-upgrade");
+        assert.deepEqual(steps.map((c) => c.name).sort(), ["m-k8s", "m2-k8s", "m3-k8s", "w1-k8s", "w2-k8s", "w3-k8s", "w4-k8s"].map((n) => `upgrade-${n}`));
+        for (const step of steps) {
+            // Nothing runs when it is created (a new cluster, a new node: at the version already).
+            assert.equal(step.inputs.create, undefined, step.name);
+        }
+        const role = (n: string) => envOf(named(s, `upgrade-${n}`), "UPGRADE_ROLE", "update");
+        assert.deepEqual(["m-k8s", "m2-k8s", "w1-k8s"].map(role), ["bootstrap", "control-plane", "worker"]);
+        const upgradeDeps = (n: string) => named(s, `upgrade-${n}`).dependsOn.filter((d) => d.startsWith("upgrade-")).sort();
+        assert.deepEqual(upgradeDeps("m-k8s"), []);
+        assert.deepEqual(upgradeDeps("m2-k8s"), ["upgrade-m-k8s"]);
+        assert.deepEqual(upgradeDeps("m3-k8s"), ["upgrade-m2-k8s"]);
+        assert.deepEqual(upgradeDeps("w1-k8s"), ["upgrade-m3-k8s"]);
+        assert.deepEqual(upgradeDeps("w2-k8s"), ["upgrade-m3-k8s"]);
+        assert.deepEqual(upgradeDeps("w3-k8s"), ["upgrade-w1-k8s", "upgrade-w2-k8s"]);
+        assert.deepEqual(upgradeDeps("w4-k8s"), ["upgrade-w1-k8s", "upgrade-w2-k8s"]);
+        // Each waits for its own node's membership; the bootstrap one for the snapshot program too.
+        assert.ok(named(s, "upgrade-w4-k8s").dependsOn.includes("cluster-w4-k8s-join"), named(s, "upgrade-w4-k8s").dependsOn.join(" "));
+        assert.ok(named(s, "upgrade-m-k8s").dependsOn.includes("maintenance"), named(s, "upgrade-m-k8s").dependsOn.join(" "));
+        // The etcd snapshot before `kubeadm upgrade apply` uses the maintenance step's settings on
+        // the node: no backup setting is a parameter (a change of kubernetes.etcdBackup runs no
+        // upgrade step: test/maintenance.test.ts "what a change of each key re-runs").
+        assert.doesNotMatch(String(named(s, "upgrade-m-k8s").inputs.update), /^export (SNAPSHOT|DIRECTORY|RETENTION)/m);
+        // Workers drain through the endpoint with the admin kubeconfig, on standard input only.
+        assert.equal(envOf(named(s, "upgrade-w1-k8s"), "API_SERVER", "update"), "https://192.168.1.9:6443");
+        assert.ok(named(s, "upgrade-w1-k8s").inputs.stdin !== undefined);
+        assert.doesNotMatch(String(named(s, "upgrade-w1-k8s").inputs.update), /client-key-data/);
+    });
+
+    it("a version bump runs exactly prepare-node and kubeadm-upgrade on every node, nothing else", async () => {
+        const before = renderSynthesis(await synthStack("lab", withVersion("1.35.2"), { mocks: recordedAs("1.35.2") }));
+        const after = renderSynthesis(await synthStack("lab", withVersion("1.36.1"), { mocks: recordedAs("1.35.2") }));
+        const d = compareRenderings("lab", before, after);
+        const n = nextUp(d);
+        const nodes = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"];
+        assert.deepEqual(
+            n.reRun.map((r) => `${r.script}@${r.target}`),
+            [...nodes.map((x) => `kubeadm-upgrade@${x}`), ...nodes.map((x) => `prepare-node@${x}`), ...nodes.map((x) => `reachable@${x}`)],
+        );
+        assert.deepEqual([n.firstRun, n.deleteRun, n.stateOnly], [[], [], []]);
+        assert.match(after["commands/upgrade-m-k8s.sh"], /^export K8S_VERSION='1\.36\.1'$/m);
+        assert.match(after["commands/upgrade-m-k8s.sh"], /^# on create: nothing; runs only when its inputs change \(update step\)$/m);
+    });
+
+    it("an unchanged version (set or left unset) runs nothing, with the recorded version as the new one", async () => {
+        const base = renderSynthesis(await synthStack("lab", withVersion("1.35.2"), { mocks: recordedAs("1.35.2") }));
+        const unset = renderSynthesis(await synthStack("lab", withVersion(undefined), { mocks: recordedAs("1.35.2") }));
+        const n = nextUp(compareRenderings("lab", base, unset));
+        assert.deepEqual([n.reRun, n.firstRun, n.deleteRun, n.stateOnly], [[], [], [], []]);
+    });
+});
