@@ -1,6 +1,6 @@
 import { noProxyList } from "./nodeEnv";
 import { EtcdBackupSettings, KubernetesConfig, OsConfig } from "./types";
-import { ETCD_TOOLS } from "./versions";
+import { ETCD_TOOLS, forMinor } from "./versions";
 
 /**
  * Parameters of the control-plane maintenance scripts (pure). Like prepareNodeEnv, built from the
@@ -10,13 +10,14 @@ import { ETCD_TOOLS } from "./versions";
 /** control-plane-maintenance.sh for one control plane (the programs' text is added by the component). */
 export function maintenanceEnv(args: { node: string; kubernetes: KubernetesConfig; os: OsConfig; nodeNetwork: string; domain?: string }): Record<string, string> {
     const { etcdBackup, certRenewal } = args.kubernetes;
+    const etcdTools = forMinor(ETCD_TOOLS, "ETCD_TOOLS", args.kubernetes.minor);
     const env: Record<string, string> = {
         NODE_NAME: args.node,
         BACKUP_ENABLED: String(etcdBackup.enabled),
         RENEWAL_ENABLED: String(certRenewal.enabled),
-        ETCD_RELEASE: ETCD_TOOLS.version,
-        ETCD_RELEASE_URL: ETCD_TOOLS.url,
-        ETCD_RELEASE_SHA256: Object.entries(ETCD_TOOLS.sha256)
+        ETCD_RELEASE: etcdTools.version,
+        ETCD_RELEASE_URL: etcdTools.url,
+        ETCD_RELEASE_SHA256: Object.entries(etcdTools.sha256)
             .map(([arch, sha]) => `${arch}=${sha}`)
             .join(" "),
     };

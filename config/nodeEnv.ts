@@ -1,5 +1,6 @@
 import { ImageMirrors, imageMirrorsEnv } from "./images";
 import { KubernetesConfig, NodeSpec, OsConfig } from "./types";
+import { CONTAINERD_MINIMUMS, forMinor } from "./versions";
 
 /**
  * The parameters of prepare-node.sh for one node. Pure, and built only from the node itself and
@@ -28,6 +29,7 @@ export function prepareNodeEnv(args: {
         NODE_ROLE: node.role,
         K8S_VERSION: kubernetes.version,
         K8S_MINOR: kubernetes.minor,
+        CONTAINERD_MINIMUMS: forMinor(CONTAINERD_MINIMUMS, "CONTAINERD_MINIMUMS", kubernetes.minor).join(" "),
         K8S_REPO_BASE: os.kubernetesRepoBase.replace(/\/+$/, ""),
         CONTAINERD_REPO_URL: os.containerdRepoUrl,
         CONTAINERD_APT_REPO_URL: os.containerdAptRepoUrl.replace(/\/+$/, ""),

@@ -3,15 +3,51 @@
  * change: `pulumi preview` shows exactly which resources it touches.
  */
 
-/** Default Kubernetes minor for kubeadm clusters (pkgs.k8s.io has one repository per minor). */
-export const KUBERNETES_VERSION = "1.35";
+/**
+ * Default Kubernetes minor for kubeadm clusters (pkgs.k8s.io has one repository per minor): the
+ * newest supported one. A stack that sets `kubernetes.version` keeps its own.
+ */
+export const KUBERNETES_VERSION = "1.37";
 
 /**
  * The minors a kubeadm stack may ask for: those whose kubeadm configuration (v1beta4), containerd
- * settings (pause image) and charts this program is tested with. Add a minor here only with its
- * tests; another one is refused before anything is created, instead of failing on the nodes.
+ * settings (pause image, minimum version) and charts this program is tested with — each minor's
+ * rendered configs are validated by that minor's own kubeadm (test/e2e/kubeadm-config.test.ts).
+ * Add a minor here only with its rows in the tables below and its tests; another one is refused
+ * before anything is created, instead of failing on the nodes.
+ *
+ * kubeadm.k8s.io/v1beta4 is the config API of all three: kubeadm 1.37 adds kubeadm.k8s.io/v1 only
+ * as an experimental version it refuses without --allow-experimental-api, and prefers v1beta4
+ * (cmd/kubeadm/app/util/config/common.go validateSupportedVersion: experimentalAPIVersions
+ * {"kubeadm.k8s.io/v1"}; apis/kubeadm/scheme/scheme.go SetVersionPriority(v1beta4, v1), at v1.37.2).
  */
-export const SUPPORTED_KUBERNETES_MINORS: readonly string[] = ["1.35", "1.36"];
+export const SUPPORTED_KUBERNETES_MINORS: readonly string[] = ["1.35", "1.36", "1.37"];
+
+/** A per-minor table's row for `minor`, or an error naming the table (a supported minor without
+ * its row is a defect of this file, which test/config.test.ts rules out). */
+export function forMinor<T>(table: Readonly<Record<string, T>>, tableName: string, minor: string): T {
+    const row = Object.hasOwn(table, minor) ? table[minor] : undefined;
+    if (row === undefined) {
+        throw new Error(`no ${tableName} row for Kubernetes ${minor} in config/versions.ts (rows: ${Object.keys(table).join(", ")})`);
+    }
+    return row;
+}
+
+/**
+ * The oldest containerd of each release line that containerd recommends for a Kubernetes minor
+ * (containerd RELEASES.md, "Kubernetes Support", at 301026e5 of 2026-08-22):
+ *   | 1.35 | 2.2.0+, 2.1.5+, 1.7.28+ |   | 1.36 | 2.3.0+, 2.2.0+ |
+ * A line not listed is refused, except lines newer than every listed one (containerd keeps
+ * supporting Kubernetes n-3). That table has no 1.37 row yet: 1.37 takes 1.36's (containerd 1.7
+ * and 2.1 are already out for 1.36; 2.2 and 2.3 are the lines supported then).
+ * scripts/prepare-node.sh gets the row as CONTAINERD_MINIMUMS, refuses an installed containerd
+ * below it and installs Docker's containerd.io when the distribution's is below it.
+ */
+export const CONTAINERD_MINIMUMS: Readonly<Record<string, readonly string[]>> = {
+    "1.35": ["2.2.0", "2.1.5", "1.7.28"],
+    "1.36": ["2.3.0", "2.2.0"],
+    "1.37": ["2.3.0", "2.2.0"],
+};
 
 /** Default Kubernetes version for AKS (AKS takes a minor and picks its newest supported patch;
  * check `az aks get-versions` before bumping). */
@@ -90,30 +126,60 @@ export function chartReference(
     return { chart: pin.chart, version: pin.version, repositoryOpts: { repo: source.repository ?? pin.repo } };
 }
 
+export interface EtcdTools {
+    readonly version: string;
+    /** The release tarball, `@ARCH@` standing for amd64 or arm64. */
+    readonly url: string;
+    readonly sha256: { readonly amd64: string; readonly arm64: string };
+}
+
+function etcdRelease(version: string, sha256: EtcdTools["sha256"]): EtcdTools {
+    return { version, url: `https://github.com/etcd-io/etcd/releases/download/${version}/etcd-${version}-linux-@ARCH@.tar.gz`, sha256 };
+}
+
 /**
- * etcdctl and etcdutl on the control planes (snapshots, their check, restores): the etcd release
- * kubeadm 1.35 runs (DefaultEtcdVersion "3.6.6-0", cmd/kubeadm/app/constants/constants.go at
- * v1.35.4), downloaded by scripts/control-plane-maintenance.sh and checked against these sha256
+ * etcdctl and etcdutl on the control planes (snapshots, their check, restores), per Kubernetes
+ * minor: the etcd release kubeadm of that minor runs (DefaultEtcdVersion in
+ * cmd/kubeadm/app/constants/constants.go: "3.6.6-0" at v1.35.4, "3.6.8-0" at v1.36.3, "3.7.0-0" at
+ * v1.37.2), downloaded by scripts/control-plane-maintenance.sh and checked against these sha256
  * sums (the release's own, as kubespray pins them in
- * roles/kubespray_defaults/vars/main/checksums.yml, etcd_binary_checksums). The etcd image kubeadm
- * runs carries no etcdutl, hence a release of its own. `@ARCH@` is amd64 or arm64.
+ * roles/kubespray_defaults/vars/main/checksums.yml, etcd_binary_checksums, at 46dbdd39). The etcd
+ * image kubeadm runs carries no etcdutl, hence a release of its own.
+ *
+ * 1.37: kubespray pins no 3.7 release yet (its checksums stop at 3.6.14) and etcd's own release
+ * sums cannot be read from here, so 1.37 control planes get the newest 3.6 release with pinned
+ * sums. etcdctl's `snapshot save` is a client call (any 3.x server); etcdutl 3.6's `snapshot
+ * restore` copies the snapshot's database and rewrites membership without migrating its storage
+ * version (etcdutl/snapshot/v3_snapshot.go Restore at v3.6.6), so etcd 3.7 starts on it. Replace
+ * the row with etcd 3.7's release once its sums are pinned.
  */
-export const ETCD_TOOLS = {
-    version: "v3.6.6",
-    url: "https://github.com/etcd-io/etcd/releases/download/v3.6.6/etcd-v3.6.6-linux-@ARCH@.tar.gz",
-    sha256: {
+export const ETCD_TOOLS: Readonly<Record<string, EtcdTools>> = {
+    "1.35": etcdRelease("v3.6.6", {
         amd64: "887afaa4a99f22d802ccdfbe65730a5e79aa5c9ce2c8799c67e9d804c50ecedb",
         arm64: "8a15f5427c111ff4692753682374970fb68878401d946c2c28bdad6857db652f",
-    },
-} as const;
+    }),
+    "1.36": etcdRelease("v3.6.8", {
+        amd64: "cf9cfe91a4856cb90eed9c99e6aee4b708db2c7888b88a6f116281f04b0ea693",
+        arm64: "438f56a700d17ce761510a3e63e6fa5c1d587b2dd4d7a22c179c09a649366760",
+    }),
+    "1.37": etcdRelease("v3.6.14", {
+        amd64: "ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5",
+        arm64: "fa1b80565ee6fc2df1ae6f57a508b221f3ecc7d591c317c581cd8281b0842b3e",
+    }),
+};
 
 /**
  * The images kubeadm pulls besides the control plane's own (kube-apiserver, kube-controller-manager,
- * kube-scheduler, kube-proxy, tagged v<Kubernetes version>), per minor, from registry.k8s.io: what
- * `kubeadm config images list --kubernetes-version v1.35.4` prints with kubeadm v1.35.4 (built from
- * k8s.io/kubernetes in the e2e tier; test/e2e/images.test.ts compares them with it). Listed by
- * `npm run images`. No digests: they cannot be looked up from here, and kubeadm pulls by tag.
+ * kube-scheduler, kube-proxy, tagged v<Kubernetes version>), per minor, from registry.k8s.io: the
+ * constants of cmd/kubeadm/app/constants/constants.go (CoreDNSVersion, PauseVersion,
+ * DefaultEtcdVersion) at v1.35.4, v1.36.3 and v1.37.2, which `kubeadm config images list` prints
+ * (kubeadm of each minor is built from k8s.io/kubernetes in the e2e tier; test/e2e/images.test.ts
+ * compares them with it). The pause image is also containerd's sandbox image: prepare-node.sh
+ * asks the node's kubeadm for it. Listed by `npm run images`. No digests: they cannot be looked up
+ * from here, and kubeadm pulls by tag.
  */
-export const KUBEADM_IMAGES: Record<string, { readonly coredns: string; readonly pause: string; readonly etcd: string }> = {
+export const KUBEADM_IMAGES: Readonly<Record<string, { readonly coredns: string; readonly pause: string; readonly etcd: string }>> = {
     "1.35": { coredns: "v1.13.1", pause: "3.10.1", etcd: "3.6.6-0" },
+    "1.36": { coredns: "v1.14.2", pause: "3.10.2", etcd: "3.6.8-0" },
+    "1.37": { coredns: "v1.14.6", pause: "3.10.2", etcd: "3.7.0-0" },
 };

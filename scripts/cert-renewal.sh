@@ -3,9 +3,10 @@
 # k8s-platform-cert-renewal timer that control-plane-maintenance.sh installs (parameters from
 # /etc/k8s-platform/cert-renewal.env), following kubeadm's "Certificate Management with kubeadm"
 # (manual renewal):
-#   - `kubeadm certs check-expiration -o jsonpath=…` (kubeadm 1.35 prints the
+#   - `kubeadm certs check-expiration -o jsonpath=…` (kubeadm 1.35, 1.36 and 1.37 print the
 #     output.kubeadm.k8s.io/v1alpha3 CertificateExpirationInfo with -o json/yaml/jsonpath:
-#     cmd/kubeadm/app/cmd/certs.go newCmdCertsExpiration; stdout then carries only the object);
+#     cmd/kubeadm/app/cmd/certs.go newCmdCertsExpiration; its Certificate fields are the same at
+#     v1.35.4 and v1.37.2, cmd/kubeadm/app/apis/output/types.go; stdout then carries only the object);
 #   - when a certificate expires within THRESHOLD_DAYS: `kubeadm certs renew all`, then the static
 #     pods that read their certificates only at start are restarted the documented way (manifest
 #     moved out of /etc/kubernetes/manifests until the kubelet has stopped the container, then

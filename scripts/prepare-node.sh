@@ -7,6 +7,9 @@
 # Parameters (environment):
 #   NODE_NAME, NODE_ROLE (control-plane|worker)
 #   K8S_MINOR (1.35), K8S_VERSION (1.35 or 1.35.2: a patch pins the packages)
+#   CONTAINERD_MINIMUMS ("2.2.0 2.1.5 1.7.28"): the oldest containerd of each release line
+#     containerd recommends for K8S_MINOR (config/versions.ts CONTAINERD_MINIMUMS, from containerd's
+#     RELEASES.md); a line not listed is refused unless it is newer than every listed one
 #   K8S_REPO_BASE (https://pkgs.k8s.io/core:/stable:)
 #   CONTAINERD_REPO_URL (dnf family: Docker's .repo file for containerd.io)
 #   CONTAINERD_APT_REPO_URL (apt family, only when the archive's containerd is too old: Docker's
@@ -22,7 +25,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require_env NODE_NAME NODE_ROLE K8S_MINOR K8S_VERSION K8S_REPO_BASE FIREWALL_MODE
+require_env NODE_NAME NODE_ROLE K8S_MINOR K8S_VERSION CONTAINERD_MINIMUMS K8S_REPO_BASE FIREWALL_MODE
 FAMILY=$(os_family)
 log "preparing $NODE_NAME ($NODE_ROLE, $FAMILY family, Kubernetes $K8S_VERSION)"
 
@@ -133,18 +136,30 @@ check_installed_version() {
   die "kubeadm $installed is installed but the stack asks for $K8S_VERSION, and $NODE_NAME is not a member of the cluster; remove that kubeadm (or set kubernetes.version to $installed) and run again"
 }
 
-# Oldest containerd each line may have for this Kubernetes minor (containerd RELEASES.md,
-# "Kubernetes support": 1.35 needs 2.2.0+, 2.1.5+ or 1.7.28+; 2.0 is not supported).
+# Whether a containerd version is recommended for this Kubernetes minor: at least the minimum of
+# its own line in CONTAINERD_MINIMUMS ("2.2.0 2.1.5 1.7.28" for 1.35: containerd RELEASES.md,
+# "Kubernetes support"), or of a line newer than every listed one. Older and unlisted lines
+# (2.0 for 1.35; 2.1 and 1.7 for 1.36) are not.
 containerd_supported() {
-  local version="$1" major minor patch
+  local version="$1" major minor patch min min_major min_minor min_patch newest=0
   [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || return 1
   IFS=. read -r major minor patch <<<"$version"
-  case "$major.$minor" in
-  1.7) [ "$patch" -ge 28 ] ;;
-  2.1) [ "$patch" -ge 5 ] ;;
-  2.0 | 1.* | 0.*) return 1 ;;
-  *) return 0 ;; # 2.2 and later
-  esac
+  for min in $CONTAINERD_MINIMUMS; do
+    [[ "$min" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "CONTAINERD_MINIMUMS: '$min' is not a version x.y.z"
+    IFS=. read -r min_major min_minor min_patch <<<"$min"
+    if [ "$major" -eq "$min_major" ] && [ "$minor" -eq "$min_minor" ]; then
+      [ "$patch" -ge "$min_patch" ]
+      return
+    fi
+    [ $((min_major * 1000 + min_minor)) -le "$newest" ] || newest=$((min_major * 1000 + min_minor))
+  done
+  [ $((major * 1000 + minor)) -gt "$newest" ]
+}
+# The minimums as people read them: "2.2.0+, 2.1.5+ or 1.7.28+".
+containerd_minimums_text() {
+  local text
+  text=$(sed -E 's/ +/+, /g; s/$/+/' <<<"$CONTAINERD_MINIMUMS")
+  sed -E 's/, ([^,]*)$/ or \1/' <<<"$text"
 }
 # upstream_version DEBIAN_OR_RPM_VERSION: "1:2.1.9~ds1-3" -> "2.1.9" ("" when there is none).
 upstream_version() {
@@ -157,7 +172,7 @@ check_containerd_version() {
   [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
     die "could not read containerd's version (got '$version' from 'containerd --version'); a containerd that does not say its version is not used"
   containerd_supported "$version" && return 0
-  die "containerd $version is too old for Kubernetes $K8S_MINOR (needs 2.2.0+, 2.1.5+ or 1.7.28+, containerd RELEASES.md); install a supported containerd (e.g. Docker's containerd.io) and run again"
+  die "containerd $version is too old for Kubernetes $K8S_MINOR (needs $(containerd_minimums_text), containerd RELEASES.md); install a supported containerd (e.g. Docker's containerd.io) and run again"
 }
 
 # download URL PATH MODE [dearmor]: PATH gets the file at URL (dearmored: a binary keyring) only
@@ -192,7 +207,7 @@ apt_runtime_package() {
   candidate=$(apt-cache policy containerd | sed -n 's/^ *Candidate: //p')
   version=$(upstream_version "$candidate")
   containerd_supported "$version" && return 0
-  log "the distribution's containerd (candidate '${candidate:-none}') is too old for Kubernetes $K8S_MINOR (needs 2.2.0+, 2.1.5+ or 1.7.28+): using containerd.io from Docker's repository"
+  log "the distribution's containerd (candidate '${candidate:-none}') is too old for Kubernetes $K8S_MINOR (needs $(containerd_minimums_text)): using containerd.io from Docker's repository"
   require_env CONTAINERD_APT_REPO_URL
   # Docker's instructions (docs.docker.com/engine/install/ubuntu): the armored key as docker.asc,
   # "deb [arch=… signed-by=…] https://download.docker.com/linux/ubuntu <codename> stable".

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig, ParseOptions, SUPPORTED_KUBERNETES_MINORS } from "../config";
-import { CONFIG_KEYS, KUBERNETES_VERSION, OTHER_NAMESPACES, rawSchema } from "../config";
+import { CONFIG_KEYS, CONTAINERD_MINIMUMS, ETCD_TOOLS, forMinor, KUBEADM_IMAGES, KUBERNETES_VERSION, OTHER_NAMESPACES, rawSchema } from "../config";
 import { parse as parseYaml } from "yaml";
 import { sshKeyForm } from "../config/checks/stack";
 import { program } from "../stacks/program";
@@ -289,14 +289,48 @@ describe("stack config: caught before the nodes would fail", () => {
     });
 
     it("refuses a Kubernetes minor the program does not support, listing the supported ones", () => {
-        assert.deepEqual(SUPPORTED_KUBERNETES_MINORS, ["1.35", "1.36"]);
-        for (const version of ["1.30", "1.34.2", "1.37"]) {
+        assert.deepEqual(SUPPORTED_KUBERNETES_MINORS, ["1.35", "1.36", "1.37"]);
+        for (const version of ["1.30", "1.34.2", "1.38", "1.38.0"]) {
             assert.match(
                 errorFor((raw) => (raw.kubernetes.version = version), "lab"),
-                new RegExp(`k8s-platform:kubernetes\\.version: "${version.replace(/\./g, "\\.")}" is Kubernetes 1\\.\\d+, which this program does not support; supported minors: 1\\.35, 1\\.36`),
+                new RegExp(`k8s-platform:kubernetes\\.version: "${version.replace(/\./g, "\\.")}" is Kubernetes 1\\.\\d+, which this program does not support; supported minors: 1\\.35, 1\\.36, 1\\.37`),
             );
         }
-        assert.ok(SUPPORTED_KUBERNETES_MINORS.includes(KUBERNETES_VERSION), "the default minor is a supported one");
+        for (const version of ["1.35", "1.35.4", "1.36", "1.36.3", "1.37", "1.37.2"]) {
+            const parsed = parse({ ...structuredClone(rawConfigOf("lab")), kubernetes: { version } });
+            assert.equal(parsed.kubernetes.version, version);
+            assert.equal(parsed.kubernetes.minor, version.split(".").slice(0, 2).join("."));
+        }
+    });
+
+    it("defaults kubeadm stacks to the newest supported minor, 1.37", () => {
+        assert.equal(KUBERNETES_VERSION, "1.37");
+        const newest = [...SUPPORTED_KUBERNETES_MINORS].sort((a, b) => Number(a.split(".")[1]) - Number(b.split(".")[1])).at(-1);
+        assert.equal(KUBERNETES_VERSION, newest);
+        const lab = parse(structuredClone(rawConfigOf("lab")));
+        assert.equal(lab.kubernetes.version, "1.37");
+        assert.equal(lab.kubernetes.minor, "1.37");
+    });
+
+    it("every per-minor table in config/versions.ts has a row for each supported minor, and only those", () => {
+        for (const [name, table] of Object.entries({ KUBEADM_IMAGES, ETCD_TOOLS, CONTAINERD_MINIMUMS })) {
+            assert.deepEqual(Object.keys(table).sort(), [...SUPPORTED_KUBERNETES_MINORS].sort(), name);
+        }
+        for (const minor of SUPPORTED_KUBERNETES_MINORS) {
+            for (const v of CONTAINERD_MINIMUMS[minor]) {
+                assert.match(v, /^\d+\.\d+\.\d+$/, `CONTAINERD_MINIMUMS["${minor}"]`);
+            }
+            const tools = ETCD_TOOLS[minor];
+            assert.match(tools.version, /^v3\.\d+\.\d+$/);
+            assert.equal(tools.url, `https://github.com/etcd-io/etcd/releases/download/${tools.version}/etcd-${tools.version}-linux-@ARCH@.tar.gz`);
+            assert.match(tools.sha256.amd64, /^[0-9a-f]{64}$/);
+            assert.match(tools.sha256.arm64, /^[0-9a-f]{64}$/);
+        }
+        // containerd RELEASES.md: 1.7 and 2.1 are no longer recommended from Kubernetes 1.36 on.
+        assert.deepEqual(CONTAINERD_MINIMUMS["1.35"], ["2.2.0", "2.1.5", "1.7.28"]);
+        assert.deepEqual(CONTAINERD_MINIMUMS["1.36"], ["2.3.0", "2.2.0"]);
+        assert.throws(() => forMinor(KUBEADM_IMAGES, "KUBEADM_IMAGES", "1.99"), /no KUBEADM_IMAGES row for Kubernetes 1\.99 in config\/versions\.ts \(rows: 1\.35, 1\.36, 1\.37\)/);
+        assert.throws(() => forMinor(KUBEADM_IMAGES, "KUBEADM_IMAGES", "toString"), /no KUBEADM_IMAGES row for Kubernetes toString/);
     });
 
     it("refuses proxy URLs without a scheme, suggesting one", () => {

@@ -20,8 +20,10 @@ describe("npm run images", () => {
         assert.equal(fullReference("localhost:5000/x:1"), "localhost:5000/x:1");
     });
 
-    it("lab: kubeadm's images for 1.35 (control plane as v1.35.x: only the minor is pinned), the program's, and names the charts it could not render", async () => {
-        const s = await synthStack("lab");
+    it("lab at 1.35: kubeadm's images for 1.35 (control plane as v1.35.x: only the minor is pinned), the program's, and names the charts it could not render", async () => {
+        const s = await synthStack("lab", (raw: RawConfig) => {
+            raw.kubernetes = { ...(raw.kubernetes as object), version: "1.35" };
+        });
         const listed = listImages(s, renderCharts(s, off, "1.35"));
         const images = listed.images.map((l) => l.image);
         assert.deepEqual(images.filter((i) => i.startsWith("registry.k8s.io/")), [
@@ -39,6 +41,14 @@ describe("npm run images", () => {
         assert.equal(listed.notes.filter((n) => /^chart .+: not rendered: Helm rendering is off/.test(n)).length, 4, "flannel, ingress-nginx, metallb, metrics-server");
         const text = formatImages("lab", listed);
         assert.match(text, /^registry\.k8s\.io\/etcd:3\.6\.6-0 +# kubeadm: etcd$/m);
+    });
+
+    it("lab without kubernetes.version: the default minor 1.37's images (kubeadm v1.37.2's constants)", async () => {
+        const s = await synthStack("lab");
+        const images = listImages(s, {}).images.map((l) => l.image).filter((i) => i.startsWith("registry.k8s.io/"));
+        assert.deepEqual(images.slice(0, 4), ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"].map((c) => `registry.k8s.io/${c}:v1.37.x`));
+        assert.deepEqual(images.slice(4), ["registry.k8s.io/coredns/coredns:v1.14.6", "registry.k8s.io/pause:3.10.2", "registry.k8s.io/etcd:3.7.0-0"]);
+        assert.deepEqual(kubeadmImages("1.36.3").slice(4).map((l) => l.image), ["registry.k8s.io/coredns/coredns:v1.14.2", "registry.k8s.io/pause:3.10.2", "registry.k8s.io/etcd:3.6.8-0"]);
     });
 
     it("an exact Kubernetes version gives exact control-plane tags; a minor without a list is refused by name", async () => {

@@ -7,7 +7,7 @@
  */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { ConfigError, ETCD_TOOLS, etcdSnapshotEnv, parseConfig } from "../config";
+import { ConfigError, ETCD_TOOLS, etcdSnapshotEnv, KUBERNETES_VERSION, parseConfig } from "../config";
 import { parseExpiry } from "../components/controlPlaneMaintenance";
 import { unwrapSecrets } from "../tools/mockRuntime";
 import { fingerprint } from "../tools/fingerprint";
@@ -88,8 +88,11 @@ describe("the maintenance step on every control plane", () => {
         assert.equal(envOf(m2, "BACKUP_DIRECTORY"), "/var/backups/etcd");
         assert.equal(envOf(m2, "BACKUP_RETENTION"), "7");
         assert.equal(envOf(m2, "RENEWAL_THRESHOLD_DAYS"), "60");
-        assert.equal(envOf(m2, "ETCD_RELEASE"), ETCD_TOOLS.version);
-        assert.equal(envOf(m2, "ETCD_RELEASE_SHA256"), `amd64=${ETCD_TOOLS.sha256.amd64} arm64=${ETCD_TOOLS.sha256.arm64}`);
+        // The default minor's etcd tools (lab sets no kubernetes.version).
+        const tools = ETCD_TOOLS[KUBERNETES_VERSION];
+        assert.equal(envOf(m2, "ETCD_RELEASE"), tools.version);
+        assert.equal(envOf(m2, "ETCD_RELEASE_URL"), tools.url);
+        assert.equal(envOf(m2, "ETCD_RELEASE_SHA256"), `amd64=${tools.sha256.amd64} arm64=${tools.sha256.arm64}`);
         for (const program of ["ETCD_BACKUP_SH", "CERT_RENEWAL_SH", "ETCD_RESTORE_SH", "LIB_SH"]) {
             assert.ok((envOf(m2, program) ?? "").length > 1000, `${program} is carried`);
         }
@@ -98,6 +101,19 @@ describe("the maintenance step on every control plane", () => {
         assert.ok(!(m2.options.additionalSecretOutputs ?? []).includes("stdout"), "its output (the expiry) is not secret");
         // Workers get none.
         assert.ok(!maintenance.some((c) => /w\d-k8s/.test(c.name)));
+    });
+
+    it("downloads the etcd tools of the stack's own minor: kubeadm's etcd release for 1.35 and 1.36, the newest pinned 3.6 for 1.37", async () => {
+        const releaseAt = async (version: string) => {
+            const s = await synthStack("lab", (raw) => {
+                raw.kubernetes = { ...((raw.kubernetes as object | undefined) ?? {}), version };
+            });
+            const m = named(s, "maintenance-m-k8s");
+            return [envOf(m, "ETCD_RELEASE"), envOf(m, "ETCD_RELEASE_SHA256")];
+        };
+        assert.deepEqual(await releaseAt("1.35"), ["v3.6.6", `amd64=${ETCD_TOOLS["1.35"].sha256.amd64} arm64=${ETCD_TOOLS["1.35"].sha256.arm64}`]);
+        assert.deepEqual(await releaseAt("1.36.3"), ["v3.6.8", `amd64=${ETCD_TOOLS["1.36"].sha256.amd64} arm64=${ETCD_TOOLS["1.36"].sha256.arm64}`]);
+        assert.deepEqual((await releaseAt("1.37"))[0], "v3.6.14");
     });
 
     it("fits in one SSH command line (Linux MAX_ARG_STRLEN, 128 KiB, for `sh -c <command>`) with room to spare", async () => {

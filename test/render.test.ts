@@ -106,12 +106,26 @@ describe("node preparation parameters", () => {
         const env = envFor(1);
         assert.equal(env.NODE_NAME, "test-node1");
         assert.equal(env.NODE_ROLE, "worker");
-        assert.equal(env.K8S_MINOR, "1.35");
+        assert.equal(env.K8S_MINOR, "1.37", "the default minor (dev sets none)");
+        assert.equal(env.K8S_VERSION, "1.37");
+        assert.equal(env.CONTAINERD_MINIMUMS, "2.3.0 2.2.0");
         assert.equal(env.K8S_REPO_BASE, "https://pkgs.k8s.io/core:/stable:");
         assert.equal(env.NFS_CLIENT, "true");
         for (const other of config.nodes.filter((n) => n.name !== "test-node1")) {
             assert.ok(!JSON.stringify(env).includes(other.ip), `mentions ${other.name}`);
         }
+    });
+
+    it("carry the containerd minimums of the stack's own minor (containerd RELEASES.md, config/versions.ts)", () => {
+        const at = (version: string) => {
+            const c = parseConfig({ ...structuredClone(rawConfigOf("dev")), kubernetes: { version } }, { stack: "dev", hasSshPrivateKey: true });
+            const env = prepareNodeEnv({ node: c.nodes[1], kubernetes: c.kubernetes, os: c.os, nodeNetwork: c.network.cidr, nfsClient: false });
+            return [env.K8S_MINOR, env.K8S_VERSION, env.CONTAINERD_MINIMUMS];
+        };
+        assert.deepEqual(at("1.35"), ["1.35", "1.35", "2.2.0 2.1.5 1.7.28"]);
+        assert.deepEqual(at("1.35.4"), ["1.35", "1.35.4", "2.2.0 2.1.5 1.7.28"]);
+        assert.deepEqual(at("1.36"), ["1.36", "1.36", "2.3.0 2.2.0"]);
+        assert.deepEqual(at("1.37.2"), ["1.37", "1.37.2", "2.3.0 2.2.0"]);
     });
 
     it("give an open firewall the pod network and MetalLB; a disabled one neither (toggling MetalLB re-runs no preparation)", () => {

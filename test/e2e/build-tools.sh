@@ -7,8 +7,10 @@
 #
 # Parameters (environment):
 #   K8S_PLATFORM_E2E_CACHE  cache root (default ~/.cache/k8s-platform-e2e)
-#   E2E_TOOLS               space-separated tools to build (default: kubeadm kubectl-validate
-#                           kube-apiserver etcd etcdctl etcdutl engine). "engine" stands for the Pulumi CLI and the
+#   E2E_TOOLS               space-separated tools to build (default: kubeadm kubeadm-1.36
+#                           kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl
+#                           engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
+#                           is each newer minor's, named so, from its own wrapper module. "engine" stands for the Pulumi CLI and the
 #                           provider plugins a `pulumi up` of the program needs: pulumi,
 #                           pulumi-resource-kubernetes, -command, -tls, -random.
 # Writes "$cache/env" (export PATH=… for the non-engine tools) and, once the engine set is built
@@ -30,6 +32,8 @@ cache="${K8S_PLATFORM_E2E_CACHE:-$HOME/.cache/k8s-platform-e2e}"
 # (pkg/version, set by the provider's own Makefile the same way).
 tools_table=$(cat <<'EOF'
 kubeadm|k8s|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
+kubeadm-1.36|k8s-1.36|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
+kubeadm-1.37|k8s-1.37|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 kube-apiserver|k8s|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
 etcdctl|etcd-client|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
@@ -46,7 +50,7 @@ engine_tools="pulumi pulumi-resource-kubernetes pulumi-resource-command pulumi-r
 
 log() { printf '%s\n' "$*" >&2; }
 
-wanted=" ${E2E_TOOLS:-kubeadm kubectl-validate kube-apiserver etcd etcdctl etcdutl engine} "
+wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl engine} "
 case "$wanted" in *" engine "*) wanted="$wanted $engine_tools " ;; esac
 path_dirs=()
 declare -A built_bin=()

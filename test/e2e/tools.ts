@@ -20,6 +20,17 @@ export function onPath(name: string): string | undefined {
     return undefined;
 }
 
+/**
+ * The kubeadm build-tools.sh builds for each supported Kubernetes minor, by the name it has on
+ * PATH: "kubeadm" is 1.35's (wrapper module tools/k8s, shared with kube-apiserver), each newer
+ * minor's is "kubeadm-<minor>" (wrapper module tools/k8s-<minor>), so the binaries never mix up.
+ */
+export const KUBEADM_TOOLS: Readonly<Record<string, string>> = {
+    "1.35": "kubeadm",
+    "1.36": "kubeadm-1.36",
+    "1.37": "kubeadm-1.37",
+};
+
 /** Why a test about `name` is skipped, or false when the tool is there. */
 export function skipUnless(name: string): string | false {
     return onPath(name) ? false : `${name} is not on PATH: run \`npm run test:e2e\` (builds it with test/e2e/build-tools.sh)`;

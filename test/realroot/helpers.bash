@@ -20,6 +20,14 @@ realroot_setup_file() {
   [ -n "$E2E_PORT" ] || { cat "$log" >&2; return 1; }
   export E2E_CACHE E2E_REPOS E2E_HTTP_PID E2E_PORT
   export E2E_REPO_BASE="http://127.0.0.1:$E2E_PORT/k8s"
+  # The stub repositories serve Kubernetes 1.35: its containerd minimums, as the program passes
+  # them to prepare-node.sh (config/versions.ts CONTAINERD_MINIMUMS, read from there).
+  K8S135_CONTAINERD_MINIMUMS=$(containerd_minimums 1.35)
+  export K8S135_CONTAINERD_MINIMUMS
+}
+# containerd_minimums MINOR: config/versions.ts CONTAINERD_MINIMUMS[MINOR], space-separated.
+containerd_minimums() {
+  (cd "$REALROOT_DIR/../.." && node --import tsx -p "require('./config/versions').CONTAINERD_MINIMUMS['$1'].join(' ')")
 }
 realroot_teardown_file() { [ -z "${E2E_HTTP_PID:-}" ] || kill "$E2E_HTTP_PID" 2>/dev/null || true; }
 

@@ -28,7 +28,7 @@ controlPlane:
 
 prepared() { # node role
   new_node "$1" ubuntu
-  node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE="$2" K8S_MINOR=1.35 K8S_VERSION=1.35 \
+  node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE="$2" K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="$K8S135_CONTAINERD_MINIMUMS" \
     K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled >/dev/null 2>&1
 }
 init() {

@@ -52,7 +52,7 @@ quietly() { # command...: its output only when it fails
 }
 control_plane() { # node: prepared and initialised as the program does it
   new_node "$1" ubuntu
-  quietly node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE=control-plane K8S_MINOR=1.35 K8S_VERSION=1.35 \
+  quietly node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE=control-plane K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="$K8S135_CONTAINERD_MINIMUMS" \
     K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
   secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
     quietly node_script "$1" kubeadm-init NODE_NAME="$1" KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false

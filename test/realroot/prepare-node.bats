@@ -7,7 +7,7 @@ teardown_file() { realroot_teardown_file; }
 prepare() { # node [VAR=value...]
   local node="$1"
   shift
-  node_script "$node" prepare-node NODE_NAME="$node" NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 \
+  node_script "$node" prepare-node NODE_NAME="$node" NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="$K8S135_CONTAINERD_MINIMUMS" \
     K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled CONTAINERD_REPO_URL=http://127.0.0.1:1/unused \
     CONTAINERD_APT_REPO_URL="http://127.0.0.1:$E2E_PORT/docker-apt" POD_SUBNET=10.244.0.0/16 APT_RETRY_INTERVAL=1 "$@"
 }
@@ -80,6 +80,29 @@ prepare() { # node [VAR=value...]
   [[ "$output" == *"containerd 1.7.24 is too old for Kubernetes 1.35"* ]]
 }
 
+@test "the containerd minimum follows the minor's row: Debian's 2.1 is fine for 1.35, refused (2.1 not listed) under 1.36's row, also once installed" {
+  # The stub repositories serve 1.35 only, so the 1.36 row is passed with K8S_MINOR=1.35: this
+  # tests that the script applies whatever row the program passes (test/config.test.ts checks the
+  # rows per minor). Under it the archive's 2.1 is passed over for Docker's containerd.io (1.7.28),
+  # which is refused as well: neither line is recommended for 1.36.
+  minimums_136=$(containerd_minimums 1.36)
+  [ "$minimums_136" = "2.3.0 2.2.0" ]
+  new_node n1 ubuntu
+  run prepare n1 CONTAINERD_MINIMUMS="$minimums_136"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"the distribution's containerd (candidate '"*"is too old for Kubernetes 1.35 (needs 2.3.0+ or 2.2.0+): using containerd.io"* ]]
+  [[ "$output" == *"containerd 1.7.28 is too old for Kubernetes 1.35 (needs 2.3.0+ or 2.2.0+, containerd RELEASES.md)"* ]]
+  # A node prepared under 1.35's row (Debian's 2.1 installed) is refused under 1.36's.
+  new_node n2 ubuntu
+  run prepare n2
+  [ "$status" -eq 0 ]
+  version=$(in_node n2 containerd --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+  run prepare n2 CONTAINERD_MINIMUMS="$minimums_136"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"containerd $version is too old for Kubernetes 1.35 (needs 2.3.0+ or 2.2.0+"* ]]
+}
+
 @test "a containerd restart that failed is made on the next run" {
   new_node n1 ubuntu
   touch "$(node_put n1 /var/lib/k8sp-stub/fail-restart-containerd)"
@@ -98,7 +121,7 @@ prepare() { # node [VAR=value...]
   run in_node n1 bash -c '
     perl -e "use Fcntl; open(my \$f, \">\", \"/var/lib/apt/lists/lock\") or die; my \$l = pack(\"s s l l i\", F_WRLCK, 0, 0, 0, 0); fcntl(\$f, F_SETLKW, \$l) or die \"lock: \$!\"; sleep 4;" &
     sleep 1
-    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled APT_RETRY_INTERVAL=1 bash /opt/k8sp-scripts/prepare-node.sh'
+    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="'"$K8S135_CONTAINERD_MINIMUMS"'" K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled APT_RETRY_INTERVAL=1 bash /opt/k8sp-scripts/prepare-node.sh'
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"apt is busy"* ]]
@@ -226,7 +249,7 @@ prepare() { # node [VAR=value...]
     cp -a /root/etc-copy/. /etc/
     dd if=/dev/zero of=/etc/.fill bs=4k >/dev/null 2>&1 || true
     rc=0
-    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled bash /opt/k8sp-scripts/prepare-node.sh || rc=$?
+    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="'"$K8S135_CONTAINERD_MINIMUMS"'" K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled bash /opt/k8sp-scripts/prepare-node.sh || rc=$?
     echo "--- rc $rc"
     cmp /root/etc-copy/fstab /etc/fstab && echo "--- fstab unchanged"
     ls -A /etc | grep "^\.k8s-platform" && echo "--- leftover" || true'
@@ -275,7 +298,7 @@ prepare() { # node [VAR=value...]
   run in_node n1 bash -c '
     perl -e "use Fcntl; my \$l = pack(\"s s l l i\", F_WRLCK, 0, 0, 0, 0); for my \$p (\"/var/lib/dpkg/lock-frontend\", \"/var/lib/dpkg/lock\") { open(my \$f, \">\", \$p) or die; fcntl(\$f, F_SETLKW, \$l) or die \"lock: \$!\"; push @h, \$f } sleep 4;" &
     sleep 1
-    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled APT_RETRY_INTERVAL=1 bash /opt/k8sp-scripts/prepare-node.sh'
+    env NODE_NAME=n1 NODE_ROLE=worker K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="'"$K8S135_CONTAINERD_MINIMUMS"'" K8S_REPO_BASE='"$E2E_REPO_BASE"' FIREWALL_MODE=disabled APT_RETRY_INTERVAL=1 bash /opt/k8sp-scripts/prepare-node.sh'
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"apt is busy"* ]]

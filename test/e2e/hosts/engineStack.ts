@@ -34,6 +34,9 @@ export function engineConfig(hosts: SimHosts, nodes: SimNode[], chartsDir: strin
         testApp: { enabled: false },
         autoscaling: { enabled: false },
         ...extra,
+        // Kubernetes 1.35, set explicitly: the stand-in of pkgs.k8s.io (test/realroot/make-repos.sh)
+        // serves 1.35 packages only, and the hosts' kubeadm stand-in follows kubeadm 1.35.
+        kubernetes: { version: "1.35", ...((extra.kubernetes as object | undefined) ?? {}) },
     };
 }
 
