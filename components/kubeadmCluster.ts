@@ -168,34 +168,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const vip = args.kubernetes.kubeVip;
         const kubeVipManifest = vip ? renderKubeVipManifest({ address: vip.address, port: 6443, interface: vip.interface, image: imageFor(IMAGES.kubeVip, args.imageMirrors ?? {}) }) : undefined;
 
-        const hosts: Record<string, NodeHost> = {};
-        for (const node of args.nodes) {
-            hosts[node.name] = new NodeHost(
-                `${name}-${node.name}`,
-                {
-                    node,
-                    hostsLines: args.hostsLines,
-                    hostsBlockName: args.clusterName,
-                    // The version is the only input that changes with an upgrade: prepare-node runs again
-                    // (it moves the package repository; the packages are kubeadm-upgrade.sh's).
-                    prepareEnv: version.apply((v) =>
-                        prepareNodeEnv({
-                            node,
-                            kubernetes: { ...args.kubernetes, version: v.version, minor: v.minor },
-                            os: args.os,
-                            nodeNetwork: args.nodeNetwork,
-                            nfsClient: args.nfsClient ?? false,
-                            domain: args.domain,
-                            metallb: args.metallb,
-                            imageMirrors: args.imageMirrors,
-                        }),
-                    ),
-                    ssh,
-                    machine: args.machines?.[node.name],
-                },
-                { parent: this },
-            );
-        }
+        const hosts = this.nodeHosts(name, args, version, ssh);
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
 
@@ -295,6 +268,39 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+    }
+
+    /** Each node's host: its /etc/hosts block and preparation (packages, containerd, kernel). */
+    private nodeHosts(name: string, args: KubeadmClusterArgs, version: pulumi.Output<KubernetesVersionPlan>, ssh: SshAccess): Record<string, NodeHost> {
+        const hosts: Record<string, NodeHost> = {};
+        for (const node of args.nodes) {
+            hosts[node.name] = new NodeHost(
+                `${name}-${node.name}`,
+                {
+                    node,
+                    hostsLines: args.hostsLines,
+                    hostsBlockName: args.clusterName,
+                    // The version is the only input that changes with an upgrade: prepare-node runs again
+                    // (it moves the package repository; the packages are kubeadm-upgrade.sh's).
+                    prepareEnv: version.apply((v) =>
+                        prepareNodeEnv({
+                            node,
+                            kubernetes: { ...args.kubernetes, version: v.version, minor: v.minor },
+                            os: args.os,
+                            nodeNetwork: args.nodeNetwork,
+                            nfsClient: args.nfsClient ?? false,
+                            domain: args.domain,
+                            metallb: args.metallb,
+                            imageMirrors: args.imageMirrors,
+                        }),
+                    ),
+                    ssh,
+                    machine: args.machines?.[node.name],
+                },
+                { parent: this },
+            );
+        }
+        return hosts;
     }
 
     /**

@@ -138,36 +138,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         : undefined;
 
     const ingress = infra.ingress ?? ingressAddress(config);
-    const platform = new Platform(
-        "platform",
-        {
-            provider: cluster.provider,
-            profile: "kubeadm",
-            charts: config.charts,
-            imageMirrors: config.images.mirrors,
-            namePrefix: infra.clusterName,
-            domain: config.domain,
-            ingress: config.ingress.enabled
-                ? {
-                      controller: config.ingress.controller,
-                      serviceType: config.ingress.serviceType,
-                      httpNodePort: config.ingress.httpNodePort,
-                      httpsNodePort: config.ingress.httpsNodePort,
-                      loadBalancerIP: config.metallb.enabled ? String(ingress.ip) : undefined,
-                  }
-                : undefined,
-            metallb: config.metallb.enabled ? { addresses: config.metallb.addresses } : undefined,
-            storage: config.nfs.enabled ? { kind: "nfs", server: config.nfs.host.host.ip, exportPath: config.nfs.exportPath } : undefined,
-            registry: config.registry.enabled ? { mode: config.registry.mode, size: config.registry.size } : undefined,
-            testApp: config.testApp.enabled ? { replicas: config.testApp.replicas, size: config.testApp.size } : undefined,
-            metricsServer: config.metricsServer.enabled ? { kubeletInsecureTls: config.metricsServer.kubeletInsecureTls } : undefined,
-            autoscaling: config.autoscaling.enabled ? config.autoscaling : undefined,
-            storageReady: nfs ? [nfs.ready] : [],
-        },
-        // Pods need the pod network, and the nodes in config (their readiness waits would otherwise race
-        // the joins on a new stack). dependsOn is not an input: a new node changes no existing resource.
-        { dependsOn: [flannel, ...cluster.ready], ...named("platform") },
-    );
+    const platform = buildPlatform(config, infra, cluster, ingress, [flannel, ...cluster.ready], nfs);
 
     if (platform.registry) {
         new RegistryTrust("registry-trust", {
@@ -211,6 +182,49 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         // Read back by the next `up` (stacks/versionRecord.ts): set once every upgrade step completed.
         kubernetesVersion: upgrade.version,
     };
+}
+
+
+/** The in-cluster platform (charts, storage, registry, test app) of a kubeadm cluster. */
+function buildPlatform(
+    config: PlatformConfig,
+    infra: KubeadmInfra,
+    cluster: KubeadmCluster,
+    ingress: { readonly ip: pulumi.Input<string> },
+    podNetworkAndNodes: pulumi.Resource[],
+    nfs: NfsServer | undefined,
+): Platform {
+    const named = (resource: string) => stackIndependent(config.stack, resource);
+    return new Platform(
+        "platform",
+        {
+            provider: cluster.provider,
+            profile: "kubeadm",
+            charts: config.charts,
+            imageMirrors: config.images.mirrors,
+            namePrefix: infra.clusterName,
+            domain: config.domain,
+            ingress: config.ingress.enabled
+                ? {
+                      controller: config.ingress.controller,
+                      serviceType: config.ingress.serviceType,
+                      httpNodePort: config.ingress.httpNodePort,
+                      httpsNodePort: config.ingress.httpsNodePort,
+                      loadBalancerIP: config.metallb.enabled ? String(ingress.ip) : undefined,
+                  }
+                : undefined,
+            metallb: config.metallb.enabled ? { addresses: config.metallb.addresses } : undefined,
+            storage: config.nfs.enabled ? { kind: "nfs", server: config.nfs.host.host.ip, exportPath: config.nfs.exportPath } : undefined,
+            registry: config.registry.enabled ? { mode: config.registry.mode, size: config.registry.size } : undefined,
+            testApp: config.testApp.enabled ? { replicas: config.testApp.replicas, size: config.testApp.size } : undefined,
+            metricsServer: config.metricsServer.enabled ? { kubeletInsecureTls: config.metricsServer.kubeletInsecureTls } : undefined,
+            autoscaling: config.autoscaling.enabled ? config.autoscaling : undefined,
+            storageReady: nfs ? [nfs.ready] : [],
+        },
+        // Pods need the pod network, and the nodes in config (their readiness waits would otherwise race
+        // the joins on a new stack). dependsOn is not an input: a new node changes no existing resource.
+        { dependsOn: podNetworkAndNodes, ...named("platform") },
+    );
 }
 
 /**

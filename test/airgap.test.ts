@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { ConfigError, fullReference, IMAGES, imageFor, mirrorPrefixProblem, parseConfig } from "../config";
+import { ConfigError, fullReference, IMAGES, imageFor, KUBEADM_IMAGES, KUBERNETES_VERSION, mirrorPrefixProblem, parseConfig } from "../config";
 import { renderInitConfig } from "../components/render/kubeadm";
 import { ingressImageValues } from "../components/render/ingress";
 import { metallbImageValues } from "../components/metallb";
@@ -170,19 +170,23 @@ describe("npm run images with mirrors", () => {
         const originals = listImages(plain, {}).images.map((l) => l.image);
         const listed = annotateMirrors(listImages(s, {}), mirrorsOf(s), originals);
         const images = listed.images.map((l) => l.image);
+        // The stack's default minor, as kubeadm of that minor names its images (config/versions.ts).
+        const minor = KUBERNETES_VERSION;
+        const pinned = KUBEADM_IMAGES[minor];
         assert.deepEqual(images.slice(0, 7), [
-            `${MIRROR}/kube-apiserver:v1.35.x`,
-            `${MIRROR}/kube-controller-manager:v1.35.x`,
-            `${MIRROR}/kube-scheduler:v1.35.x`,
-            `${MIRROR}/kube-proxy:v1.35.x`,
-            `${MIRROR}/coredns/coredns:v1.13.1`,
-            `${MIRROR}/pause:3.10.1`,
-            `${MIRROR}/etcd:3.6.6-0`,
+            `${MIRROR}/kube-apiserver:v${minor}.x`,
+            `${MIRROR}/kube-controller-manager:v${minor}.x`,
+            `${MIRROR}/kube-scheduler:v${minor}.x`,
+            `${MIRROR}/kube-proxy:v${minor}.x`,
+            `${MIRROR}/coredns/coredns:${pinned.coredns}`,
+            `${MIRROR}/pause:${pinned.pause}`,
+            `${MIRROR}/etcd:${pinned.etcd}`,
         ]);
         assert.ok(listed.images.every((l) => l.image.startsWith(`${MIRROR}/`) && l.copyFrom && !l.notMirrored), JSON.stringify(listed.images, null, 1));
         const text = formatImages("lab", listed);
+        const escape = (v: string) => v.replace(/\./g, "\\.");
         assert.match(text, new RegExp(`^${MIRROR}/library/registry:3\\.0\\.0 +# program: .*; copy from docker\\.io/library/registry:3\\.0\\.0$`, "m"));
-        assert.match(text, new RegExp(`^${MIRROR}/coredns/coredns:v1\\.13\\.1 +# kubeadm: CoreDNS \\(mirror of registry\\.k8s\\.io\\); copy from registry\\.k8s\\.io/coredns/coredns:v1\\.13\\.1$`, "m"));
+        assert.match(text, new RegExp(`^${MIRROR}/coredns/coredns:${escape(pinned.coredns)} +# kubeadm: CoreDNS \\(mirror of registry\\.k8s\\.io\\); copy from registry\\.k8s\\.io/coredns/coredns:${escape(pinned.coredns)}$`, "m"));
     });
 
     it("kubeadm without dns.imageRepository names CoreDNS <repository>/coredns (kubeadm's renaming applies to registry.k8s.io only)", () => {
