@@ -27,7 +27,8 @@ import { ConfigMap, EngineEvent, LocalWorkspace, PulumiCommand, PulumiFn } from 
 import { program } from "../stacks/program";
 import { buildTestCharts } from "../test/e2e/hosts/charts";
 import { engineConfig } from "../test/e2e/hosts/engineStack";
-import { buildCaches, E2E_CACHE, engineEnv, missingForEngineTests, SimHosts, SimNode } from "../test/e2e/hosts/simHosts";
+import { onPath } from "../test/e2e/tools";
+import { buildCaches, engineEnv, missingForEngineTests, SimHosts, SimNode } from "../test/e2e/hosts/simHosts";
 import { PLACEHOLDER_SSH_KEY } from "./mockRuntime";
 import { rawConfigOf } from "./stackSynth";
 import { withWorkers } from "./stats";
@@ -61,15 +62,22 @@ interface Job {
 }
 
 /**
- * Puts the e2e tier's tools (kube-apiserver, etcd, …) on PATH from the cache's env file, which
- * test/e2e/build-tools.sh writes; the bench never builds them (`npm run test:e2e` does).
+ * Puts the e2e tier's kube-apiserver and etcd (which the simulated control plane runs) on PATH:
+ * test/e2e/build-tools.sh prints their export lines (warm cache: instant; cold: it builds them,
+ * its progress on stderr). Its "$cache/env" file is not read: every run rewrites it with only the
+ * tools that run asked for.
  */
 function e2eToolsOnPath(): void {
-    const file = path.join(E2E_CACHE, "env");
-    if (!fs.existsSync(file)) {
-        return;
+    if (!onPath("go")) {
+        return; // the skip reason names what is missing
     }
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    const r = spawnSync("bash", [path.join(__dirname, "..", "test", "e2e", "build-tools.sh")], {
+        encoding: "utf8",
+        env: { ...process.env, E2E_TOOLS: "kube-apiserver etcd etcdctl etcdutl engine" },
+        stdio: ["ignore", "pipe", "inherit"],
+        timeout: 3_600_000,
+    });
+    for (const line of r.status === 0 ? r.stdout.split("\n") : []) {
         const m = /^export PATH="(.*)"$/.exec(line.trim());
         if (m) {
             process.env.PATH = m[1].replace(/\$PATH|\$\{PATH\}/g, process.env.PATH ?? "");
