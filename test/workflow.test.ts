@@ -37,6 +37,13 @@ describe("GitHub Actions workflow", () => {
         assert.equal(preview.needs, "test");
     });
 
+    it("skips checkpoints in the preview job only, never in up (README, Large stacks)", () => {
+        const pulumiStep = (job: string) => workflow.jobs[job].steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(pulumiStep("preview").env.PULUMI_SKIP_CHECKPOINTS, "true", "a preview's snapshot is discarded: serializing it at every step only costs");
+        assert.equal(pulumiStep("up").env.PULUMI_SKIP_CHECKPOINTS, undefined, "up keeps a checkpoint per step: a crash must not lose state");
+        assert.ok(!JSON.stringify(workflow.env ?? {}).includes("SKIP_CHECKPOINTS") && !JSON.stringify(workflow.jobs.up.env ?? {}).includes("SKIP_CHECKPOINTS"));
+    });
+
     it("compares every stack with the pull request's base offline: no secrets, full history, comment rights for that job only", () => {
         const job = workflow.jobs["synth-diff"];
         assert.equal(job.if, "github.event_name == 'pull_request'");

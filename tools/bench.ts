@@ -4,9 +4,13 @@
  * resources, remote commands, the most commands (and the most that could run at once) against
  * one host, the longest chain of remote commands, wall time and peak memory. Times belong here,
  * never in a test; the counts are also asserted by test/scale.test.ts.
+ *
+ * `npm run bench -- --engine`: the real Pulumi engine instead (tools/benchEngine.ts): preview at
+ * 3/12/100 workers with and without PULUMI_SKIP_CHECKPOINTS, `up` on the simulated hosts.
  */
 import { execFileSync } from "child_process";
 import * as os from "os";
+import { engineBench, runEngineJob } from "./benchEngine";
 import { synthStack } from "./stackSynth";
 import { scaleStats, ScaleStats, withWorkers } from "./stats";
 
@@ -45,6 +49,13 @@ function table(samples: Sample[]): string {
 }
 
 async function main(): Promise<void> {
+    const engineJob = process.argv.indexOf("--engine-one");
+    if (engineJob !== -1) {
+        return runEngineJob(process.argv[engineJob + 1]);
+    }
+    if (process.argv.includes("--engine")) {
+        return engineBench(process.argv.slice(2));
+    }
     const single = process.argv.indexOf("--one");
     if (single !== -1) {
         return one(Number(process.argv[single + 1]));
@@ -59,6 +70,7 @@ async function main(): Promise<void> {
             `100 workers take ${(large.seconds / small.seconds).toFixed(1)}× the time of 3.`,
     );
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+    console.log("the real engine (preview at 3/12/100 workers, up on simulated hosts): npm run bench -- --engine");
 }
 
 main().catch((err: Error) => {

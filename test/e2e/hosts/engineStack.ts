@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigMap, EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { program } from "../../../stacks/program";
+import { withoutCheckpoints } from "../engine";
 import { engineEnv, SimHosts, SimNode } from "./simHosts";
 
 export const PROJECT = "k8s-platform";
@@ -108,16 +109,17 @@ export class EngineStack {
         return { steps, output };
     }
 
-    /** A preview; the checkpoints of a preview are skipped (nothing is written; issue 19 item 9). */
+    /**
+     * A preview, its checkpoints skipped (a preview's snapshot is discarded anyway; why, and why
+     * not for up: withoutCheckpoints in ../engine.ts). Set in this stack's workspace only, not in
+     * process.env, which every other stack of the process would see.
+     */
     async preview(opts: { expectNoChanges?: boolean } = {}): Promise<{ steps: StepSeen[]; output: string }> {
         const steps: StepSeen[] = [];
         let output = "";
-        process.env.PULUMI_SKIP_CHECKPOINTS = "true";
-        try {
-            await this.stack.preview({ expectNoChanges: opts.expectNoChanges, onEvent: collect(steps), onOutput: (o) => (output += o) });
-        } finally {
-            delete process.env.PULUMI_SKIP_CHECKPOINTS;
-        }
+        await withoutCheckpoints(this.stack, () =>
+            this.stack.preview({ expectNoChanges: opts.expectNoChanges, onEvent: collect(steps), onOutput: (o) => (output += o) }),
+        );
         return { steps, output };
     }
 
