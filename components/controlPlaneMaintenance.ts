@@ -16,6 +16,9 @@ export interface ControlPlaneMaintenanceArgs {
     readonly after?: Record<string, pulumi.Resource[]>;
     /** Version, etcdBackup and certRenewal settings, networks (for NO_PROXY). */
     readonly kubernetes: KubernetesConfig;
+    /** The minor the cluster runs, or is being upgraded to: its etcd tools are installed (etcd's
+     * release follows kubeadm's minor). Default: kubernetes.minor as configured. */
+    readonly minor?: pulumi.Input<string>;
     /** Proxy settings for the etcd release download. */
     readonly os: OsConfig;
     /** The node network (NO_PROXY). */
@@ -81,10 +84,10 @@ export class ControlPlaneMaintenance extends pulumi.ComponentResource {
                     ssh: args.ssh,
                     create: {
                         script: "control-plane-maintenance",
-                        env: {
-                            ...maintenanceEnv({ node: node.name, kubernetes: args.kubernetes, os: args.os, nodeNetwork: args.nodeNetwork, domain: args.domain }),
+                        env: pulumi.output(args.minor ?? args.kubernetes.minor).apply((minor) => ({
+                            ...maintenanceEnv({ node: node.name, kubernetes: { ...args.kubernetes, minor }, os: args.os, nodeNetwork: args.nodeNetwork, domain: args.domain }),
                             ...programs,
-                        },
+                        })),
                     },
                 },
                 // kubeadm must have made the control plane (manifests, certificates, kubelet config).

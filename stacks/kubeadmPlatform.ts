@@ -103,7 +103,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         imageMirrors: config.images.mirrors,
     }, named("cluster"));
     // Through the cluster's checks, like every command on its nodes: a refused change runs none.
-    const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh);
+    const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh, version);
     const upgrade = kubernetesUpgrade(config, cluster, maintenance, version);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
@@ -260,7 +260,7 @@ function kubernetesUpgrade(config: PlatformConfig, cluster: KubeadmCluster, main
  * at once (test/scale.test.ts keeps it at 4). A join that fails holds it back until it succeeds, as
  * it holds back the platform.
  */
-function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster, ssh: SshAccess): ControlPlaneMaintenance {
+function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster, ssh: SshAccess, version: pulumi.Output<KubernetesVersionPlan>): ControlPlaneMaintenance {
     const bootstrap = config.kubernetes.bootstrapNode;
     return new ControlPlaneMaintenance("maintenance", {
         controlPlanes: config.nodes.filter((n) => n.role === "control-plane"),
@@ -268,6 +268,9 @@ function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster
         members: { ...cluster.joins, [bootstrap]: cluster.ready[0] },
         after: { [bootstrap]: cluster.ready },
         kubernetes: config.kubernetes,
+        // The version plan's minor (the recorded one while kubernetes.version is unset), not the
+        // configured default: a cluster left at its version keeps its etcd tools.
+        minor: version.apply((v) => v.minor),
         os: config.os,
         nodeNetwork: config.network.cidr,
         domain: config.domain,

@@ -121,7 +121,7 @@ describe("the rollout: one update-only kubeadm-upgrade step per node, in kubeadm
         assert.doesNotMatch(String(named(s, "upgrade-w1-k8s").inputs.update), /client-key-data/);
     });
 
-    it("a version bump runs exactly prepare-node and kubeadm-upgrade on every node, nothing else", async () => {
+    it("a minor bump runs exactly prepare-node and kubeadm-upgrade on every node, and the control plane's maintenance (etcd tools follow the minor), nothing else", async () => {
         const before = renderSynthesis(await synthStack("lab", withVersion("1.35.2"), { mocks: recordedAs("1.35.2") }));
         const after = renderSynthesis(await synthStack("lab", withVersion("1.36.1"), { mocks: recordedAs("1.35.2") }));
         const d = compareRenderings("lab", before, after);
@@ -129,11 +129,20 @@ describe("the rollout: one update-only kubeadm-upgrade step per node, in kubeadm
         const nodes = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"];
         assert.deepEqual(
             n.reRun.map((r) => `${r.script}@${r.target}`),
-            [...nodes.map((x) => `kubeadm-upgrade@${x}`), ...nodes.map((x) => `prepare-node@${x}`), ...nodes.map((x) => `reachable@${x}`)],
+            ["control-plane-maintenance@m-k8s", ...nodes.map((x) => `kubeadm-upgrade@${x}`), ...nodes.map((x) => `prepare-node@${x}`), ...nodes.map((x) => `reachable@${x}`)],
         );
         assert.deepEqual([n.firstRun, n.deleteRun, n.stateOnly], [[], [], []]);
+        assert.match(after["commands/maintenance-m-k8s.sh"], /^export ETCD_RELEASE='v3\.6\.8'$/m);
         assert.match(after["commands/upgrade-m-k8s.sh"], /^export K8S_VERSION='1\.36\.1'$/m);
         assert.match(after["commands/upgrade-m-k8s.sh"], /^# on create: nothing; runs only when its inputs change \(update step\)$/m);
+    });
+
+    it("a patch bump runs prepare-node and kubeadm-upgrade on every node, not the maintenance (same etcd tools)", async () => {
+        const before = renderSynthesis(await synthStack("lab", withVersion("1.35.2"), { mocks: recordedAs("1.35.2") }));
+        const after = renderSynthesis(await synthStack("lab", withVersion("1.35.4"), { mocks: recordedAs("1.35.2") }));
+        const n = nextUp(compareRenderings("lab", before, after));
+        assert.ok(!n.reRun.some((r) => r.script === "control-plane-maintenance"), n.reRun.map((r) => `${r.script}@${r.target}`).join(", "));
+        assert.ok(n.reRun.some((r) => r.script === "kubeadm-upgrade"));
     });
 
     it("an unchanged version (set or left unset) runs nothing, with the recorded version as the new one", async () => {
