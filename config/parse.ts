@@ -10,6 +10,7 @@ import { closest, ConfigError, keyName } from "./errors";
 import { describeIssue } from "./issueMessage";
 import { CONFIG_KEYS, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig } from "./types";
+import { hostAddress, parseCidr } from "./net";
 import { KUBERNETES_VERSION } from "./versions";
 
 export interface ParseOptions {
@@ -115,19 +116,37 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
 }
 
 /**
- * Flannel's interface when the config names none: the one that reaches the control-plane endpoint.
- * Not with kube-vip: on the VIP's holder the route to the VIP is local (dev lo), and flanneld's
- * --iface-can-reach takes the interface of that route (flannel v0.27.4 pkg/ip/iface.go
- * GetInterfaceBySpecificIPRouting, netlink.RouteGet). There it is the VIP's interface when named,
- * else the one that reaches the gateway, else the bootstrap control plane's address.
+ * Flannel's interface when the config names none: the one that reaches the control-plane endpoint,
+ * unless that address is local on a node Flannel runs on. flanneld's --iface-can-reach takes the
+ * interface of the kernel's route to the address (flannel v0.27.4 pkg/ip/iface.go
+ * GetInterfaceBySpecificIPRouting: netlink.RouteGet, the first route's LinkIndex), and on the host
+ * that owns the address that route is the local one, `dev lo` (`ip route get <own address>`:
+ * "local … dev lo"; test/e2e/flannel-interface.test.ts asks the real kernel): VXLAN bound to lo, so
+ * no pod traffic leaves that node. That is the one control plane whose IP is the endpoint (seed
+ * 003's lab), and kube-vip's holder. Then: the interface kube-vip names, else the one reaching the
+ * gateway, else an address of the node network that no node owns (the connected route's NIC; no
+ * host needs to answer there: a route lookup sends nothing).
  */
 function defaultPodNetworkInterface(raw: Raw, topology: ReturnType<typeof resolveTopology>): PlatformConfig["kubernetes"]["podNetworkInterface"] {
-    if (topology.kubeVip) {
-        if (topology.kubeVip.interface) return { name: topology.kubeVip.interface };
-        const bootstrap = topology.controlPlanes.find((n) => n.name === topology.bootstrapNode);
-        return { canReach: raw.network.gateway ?? bootstrap?.ip ?? topology.kubeVip.address };
+    if (topology.kubeVip?.interface) return { name: topology.kubeVip.interface };
+    const endpointHost = topology.controlPlaneEndpoint.replace(/:\d+$/, "");
+    const localOnANode = new Set([...topology.nodes.map((n) => n.ip), ...(topology.kubeVip ? [topology.kubeVip.address] : [])]);
+    if (!topology.kubeVip && !localOnANode.has(endpointHost)) {
+        return { canReach: endpointHost };
     }
-    return { canReach: topology.controlPlaneEndpoint.replace(/:\d+$/, "") };
+    return { canReach: raw.network.gateway ?? unownedNodeNetworkAddress(raw.network.cidr, localOnANode) ?? endpointHost };
+}
+
+/** The first host address of the node network that is none of `owned` (undefined when all are). */
+function unownedNodeNetworkAddress(cidrText: string, owned: ReadonlySet<string>): string | undefined {
+    const cidr = parseCidr(cidrText);
+    if (!cidr) return undefined;
+    const hosts = 2 ** (32 - cidr.prefix) - 2;
+    for (let n = 1; n <= Math.min(hosts, 1024); n++) {
+        const candidate = hostAddress(cidr, n);
+        if (!owned.has(candidate)) return candidate;
+    }
+    return undefined;
 }
 
 function infraConfig(raw: Raw): PlatformConfig["infra"] {
