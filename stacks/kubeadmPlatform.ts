@@ -103,7 +103,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         imageMirrors: config.images.mirrors,
     }, named("cluster"));
     // Through the cluster's checks, like every command on its nodes: a refused change runs none.
-    const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh);
+    const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh, version);
     const upgrade = kubernetesUpgrade(config, cluster, maintenance, version);
     // On a cluster node, host services wait for its preparation (one package manager at a time);
     // on a VM of their own, for the VM.
@@ -246,7 +246,7 @@ function kubernetesUpgrade(config: PlatformConfig, cluster: KubeadmCluster, main
  * at once (test/scale.test.ts keeps it at 4). A join that fails holds it back until it succeeds, as
  * it holds back the platform.
  */
-function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster, ssh: SshAccess): ControlPlaneMaintenance {
+function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster, ssh: SshAccess, version: pulumi.Output<KubernetesVersionPlan>): ControlPlaneMaintenance {
     const bootstrap = config.kubernetes.bootstrapNode;
     return new ControlPlaneMaintenance("maintenance", {
         controlPlanes: config.nodes.filter((n) => n.role === "control-plane"),
@@ -254,6 +254,8 @@ function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster
         members: { ...cluster.joins, [bootstrap]: cluster.ready[0] },
         after: { [bootstrap]: cluster.ready },
         kubernetes: config.kubernetes,
+        // Its minor picks the etcd tools: the cluster's, not the default's.
+        version,
         os: config.os,
         nodeNetwork: config.network.cidr,
         domain: config.domain,
