@@ -352,5 +352,4 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         assert.equal(nodesReady().w2, undefined, "w2's Node is gone");
         await e().preview({ expectNoChanges: true });
     });
-
 });
