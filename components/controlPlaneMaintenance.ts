@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { etcdSnapshotEnv, KubernetesConfig, maintenanceEnv, NodeSpec, OsConfig } from "../config";
+import { etcdSnapshotEnv, KubernetesConfig, KubernetesVersionPlan, maintenanceEnv, NodeSpec, OsConfig } from "../config";
 import { runScript, SshAccess } from "./remoteScript";
 import { readScript, stripScriptComments } from "./render/script";
 
@@ -14,11 +14,12 @@ export interface ControlPlaneMaintenanceArgs {
     readonly members: Record<string, pulumi.Resource>;
     /** Per control plane, what else its maintenance step waits for (default: nothing). */
     readonly after?: Record<string, pulumi.Resource[]>;
-    /** Version, etcdBackup and certRenewal settings, networks (for NO_PROXY). */
+    /** etcdBackup and certRenewal settings, networks (for NO_PROXY). */
     readonly kubernetes: KubernetesConfig;
-    /** The minor the cluster runs, or is being upgraded to: its etcd tools are installed (etcd's
-     * release follows kubeadm's minor). Default: kubernetes.minor as configured. */
-    readonly minor?: pulumi.Input<string>;
+    /** The version the cluster runs after this `up` (its minor picks the etcd tools): with
+     * kubernetes.version unset it is the recorded one, not the default, so a moved default
+     * re-runs nothing. Default: kubernetes.version as configured. */
+    readonly version?: pulumi.Input<KubernetesVersionPlan>;
     /** Proxy settings for the etcd release download. */
     readonly os: OsConfig;
     /** The node network (NO_PROXY). */
@@ -84,8 +85,8 @@ export class ControlPlaneMaintenance extends pulumi.ComponentResource {
                     ssh: args.ssh,
                     create: {
                         script: "control-plane-maintenance",
-                        env: pulumi.output(args.minor ?? args.kubernetes.minor).apply((minor) => ({
-                            ...maintenanceEnv({ node: node.name, kubernetes: { ...args.kubernetes, minor }, os: args.os, nodeNetwork: args.nodeNetwork, domain: args.domain }),
+                        env: pulumi.output(args.version ?? { version: args.kubernetes.version, minor: args.kubernetes.minor, upgrade: "none" as const }).apply((v) => ({
+                            ...maintenanceEnv({ node: node.name, kubernetes: { ...args.kubernetes, version: v.version, minor: v.minor }, os: args.os, nodeNetwork: args.nodeNetwork, domain: args.domain }),
                             ...programs,
                         })),
                     },

@@ -48,9 +48,23 @@ export function planKubernetesVersion(args: {
     readonly explicit: boolean;
     /** What the last completed `up` recorded; undefined on a new stack (or one from before the record). */
     readonly recorded?: string;
+    /**
+     * Whether the stack already has outputs (a completed `up` before this one; default false: a
+     * new stack). With outputs but no recorded version, the stack predates the record.
+     */
+    readonly existing?: boolean;
 }): KubernetesVersionPlan {
     const { configured, explicit, recorded } = args;
     if (recorded === undefined || recorded === "") {
+        if (args.existing === true && !explicit) {
+            // The stack predates the record: the default is not what its nodes run (taking it would
+            // record a version the nodes do not have, and later joins would install it: skew).
+            throw new Error(
+                `k8s-platform:kubernetes.version: this stack predates the Kubernetes version record (it has outputs but no \`kubernetesVersion\`) and does not set kubernetes.version, ` +
+                    `so the version its nodes run is not known (the default, ${configured}, may not be it). Set kubernetes.version to the version the cluster runs ` +
+                    `(\`kubectl version\` or \`kubeadm version\` on a control plane), e.g. "1.35.2", and \`pulumi up\` again: that \`up\` records it and upgrades nothing.`,
+            );
+        }
         return { version: configured, minor: minorOf(configured), upgrade: "none" };
     }
     if (!explicit || configured === recorded) {

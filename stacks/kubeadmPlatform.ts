@@ -268,9 +268,8 @@ function controlPlaneMaintenance(config: PlatformConfig, cluster: KubeadmCluster
         members: { ...cluster.joins, [bootstrap]: cluster.ready[0] },
         after: { [bootstrap]: cluster.ready },
         kubernetes: config.kubernetes,
-        // The version plan's minor (the recorded one while kubernetes.version is unset), not the
-        // configured default: a cluster left at its version keeps its etcd tools.
-        minor: version.apply((v) => v.minor),
+        // Its minor picks the etcd tools: the cluster's, not the default's.
+        version,
         os: config.os,
         nodeNetwork: config.network.cidr,
         domain: config.domain,

@@ -14,19 +14,37 @@ export const KUBERNETES_VERSION_OUTPUT = "kubernetesVersion";
  * preview and during the whole `up`, and moves only when an `up` finished every upgrade step: the
  * output resolves after them, and a failed `up` keeps the outputs it had (the stack's outputs
  * are registered when the program completes). Undefined on a new stack, and on a stack from
- * before the record (its first `up` with this program records what the config gives).
+ * before the record: that one has the program's other outputs, and unless kubernetes.version is
+ * set (then taken as what the cluster runs) it is refused (config/upgrade.ts).
  */
-export function recordedKubernetesVersion(): pulumi.Output<string | undefined> {
+export function recordedKubernetesVersion(): pulumi.Output<RecordedVersion> {
     const self = new pulumi.StackReference("kubernetes-version-record", {
         name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
     });
-    return self.getOutput(KUBERNETES_VERSION_OUTPUT).apply((v) => (typeof v === "string" && v !== "" ? v : undefined));
+    // apiEndpoint: exported by every kubeadm stack since the first version (stacks/outputs.ts), not
+    // a secret (getOutput of a plain output stays plain, so the plan does not become one).
+    return pulumi
+        .all([self.getOutput(KUBERNETES_VERSION_OUTPUT), self.getOutput(EXISTING_STACK_OUTPUT)])
+        .apply(([v, endpoint]) => ({
+            recorded: typeof v === "string" && v !== "" ? v : undefined,
+            existing: endpoint !== undefined && endpoint !== null,
+        }));
+}
+
+/** An output every kubeadm stack has had since the first version: its presence means "not a new stack". */
+export const EXISTING_STACK_OUTPUT = "apiEndpoint";
+
+/** What the stack's own outputs say: the recorded version, and whether it has any outputs. */
+export interface RecordedVersion {
+    readonly recorded?: string;
+    /** The stack has outputs from an earlier completed `up` (it is not new). */
+    readonly existing: boolean;
 }
 
 /**
  * The version this `up` brings the cluster to, or the refusal (registered with the other
  * refusals, so it fails the program and every command on a node waits for it).
  */
-export function kubernetesVersionPlan(kubernetes: KubernetesConfig, recorded: pulumi.Output<string | undefined>): pulumi.Output<KubernetesVersionPlan> {
-    return refusal(recorded.apply((r) => planKubernetesVersion({ configured: kubernetes.version, explicit: kubernetes.versionSet, recorded: r })));
+export function kubernetesVersionPlan(kubernetes: KubernetesConfig, record: pulumi.Output<RecordedVersion>): pulumi.Output<KubernetesVersionPlan> {
+    return refusal(record.apply((r) => planKubernetesVersion({ configured: kubernetes.version, explicit: kubernetes.versionSet, recorded: r.recorded, existing: r.existing })));
 }

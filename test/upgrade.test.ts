@@ -43,6 +43,19 @@ describe("kubernetes.version changes: one minor at a time, never down (kubeadm's
         assert.deepEqual(plan("1.35.2", "1.37", false), { version: "1.35.2", minor: "1.35", upgrade: "none" });
         assert.deepEqual(plan(undefined, KUBERNETES_VERSION, false), { version: KUBERNETES_VERSION, minor: KUBERNETES_VERSION, upgrade: "none" });
     });
+    it("a stack from before the record (outputs, no kubernetesVersion) is refused unless kubernetes.version is set", () => {
+        // Unset: the default is not known to be what the nodes run; taking it would record it (skew at the next join).
+        assert.throws(
+            () => planKubernetesVersion({ recorded: undefined, configured: "1.37", explicit: false, existing: true }),
+            (e: Error) =>
+                e.message.startsWith("k8s-platform:kubernetes.version: this stack predates the Kubernetes version record") &&
+                e.message.includes("Set kubernetes.version to the version the cluster runs (`kubectl version` or `kubeadm version` on a control plane)"),
+        );
+        // Set: taken as the version the cluster runs, and recorded; nothing upgrades.
+        assert.deepEqual(planKubernetesVersion({ recorded: undefined, configured: "1.35.2", explicit: true, existing: true }), { version: "1.35.2", minor: "1.35", upgrade: "none" });
+        // A new stack (no outputs) takes the default.
+        assert.deepEqual(planKubernetesVersion({ recorded: undefined, configured: "1.37", explicit: false, existing: false }), { version: "1.37", minor: "1.37", upgrade: "none" });
+    });
     it("a skipped minor is refused, naming the key, both versions and what is allowed", () => {
         assert.throws(
             () => plan("1.35.2", "1.37.0"),
@@ -69,6 +82,12 @@ describe("the recorded version, through the program (the stack output kubernetes
         assert.match(changeAgainstRecord("1.35.2", "1.36.1").out, /^synthesized: 1\.36\.1$/m);
         // kubernetes.version unset, the cluster upgraded to 1.36.1 earlier: it stays there (the default is 1.35).
         assert.match(changeAgainstRecord("1.36.1", "unset").out, /^synthesized: 1\.36\.1$/m);
+        // A stack from before the record: refused when unset, the set version taken when set.
+        const preRecord = changeAgainstRecord("pre-record", "unset");
+        assert.equal(preRecord.status, 1, preRecord.out);
+        assert.match(preRecord.out, /k8s-platform:kubernetes\.version: this stack predates the Kubernetes version record .*Set kubernetes\.version to the version the cluster runs/);
+        assert.doesNotMatch(preRecord.out, /^synthesized:/m);
+        assert.match(changeAgainstRecord("pre-record", "1.35.2").out, /^synthesized: 1\.35\.2$/m);
     });
 
     it("the stack exports the version it brought the cluster to, and reads it back from its own outputs", async () => {
@@ -121,28 +140,27 @@ describe("the rollout: one update-only kubeadm-upgrade step per node, in kubeadm
         assert.doesNotMatch(String(named(s, "upgrade-w1-k8s").inputs.update), /client-key-data/);
     });
 
-    it("a minor bump runs exactly prepare-node and kubeadm-upgrade on every node, and the control plane's maintenance (etcd tools follow the minor), nothing else", async () => {
+    it("a version bump runs exactly prepare-node and kubeadm-upgrade on every node (a minor: and the maintenance step), nothing else", async () => {
         const before = renderSynthesis(await synthStack("lab", withVersion("1.35.2"), { mocks: recordedAs("1.35.2") }));
         const after = renderSynthesis(await synthStack("lab", withVersion("1.36.1"), { mocks: recordedAs("1.35.2") }));
         const d = compareRenderings("lab", before, after);
         const n = nextUp(d);
         const nodes = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"];
+        // And the control plane's maintenance step: a new minor brings its etcd tools (ETCD_TOOLS per minor).
         assert.deepEqual(
             n.reRun.map((r) => `${r.script}@${r.target}`),
             ["control-plane-maintenance@m-k8s", ...nodes.map((x) => `kubeadm-upgrade@${x}`), ...nodes.map((x) => `prepare-node@${x}`), ...nodes.map((x) => `reachable@${x}`)],
+        );
+        // A patch keeps the minor's etcd tools: the maintenance step stays.
+        const patch = nextUp(compareRenderings("lab", before, renderSynthesis(await synthStack("lab", withVersion("1.35.4"), { mocks: recordedAs("1.35.2") }))));
+        assert.deepEqual(
+            patch.reRun.map((r) => `${r.script}@${r.target}`),
+            [...nodes.map((x) => `kubeadm-upgrade@${x}`), ...nodes.map((x) => `prepare-node@${x}`), ...nodes.map((x) => `reachable@${x}`)],
         );
         assert.deepEqual([n.firstRun, n.deleteRun, n.stateOnly], [[], [], []]);
         assert.match(after["commands/maintenance-m-k8s.sh"], /^export ETCD_RELEASE='v3\.6\.8'$/m);
         assert.match(after["commands/upgrade-m-k8s.sh"], /^export K8S_VERSION='1\.36\.1'$/m);
         assert.match(after["commands/upgrade-m-k8s.sh"], /^# on create: nothing; runs only when its inputs change \(update step\)$/m);
-    });
-
-    it("a patch bump runs prepare-node and kubeadm-upgrade on every node, not the maintenance (same etcd tools)", async () => {
-        const before = renderSynthesis(await synthStack("lab", withVersion("1.35.2"), { mocks: recordedAs("1.35.2") }));
-        const after = renderSynthesis(await synthStack("lab", withVersion("1.35.4"), { mocks: recordedAs("1.35.2") }));
-        const n = nextUp(compareRenderings("lab", before, after));
-        assert.ok(!n.reRun.some((r) => r.script === "control-plane-maintenance"), n.reRun.map((r) => `${r.script}@${r.target}`).join(", "));
-        assert.ok(n.reRun.some((r) => r.script === "kubeadm-upgrade"));
     });
 
     it("an unchanged version (set or left unset) runs nothing, with the recorded version as the new one", async () => {

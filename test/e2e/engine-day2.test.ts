@@ -12,7 +12,7 @@
  *   (key)     sshPrivateKey rotation: every command with a create step runs once more, with the
  *             new key; after the old key is revoked on every host, removing a worker (delete
  *             steps recorded before the rotation) still works: nothing uses the old key.
- * An upgrade case (kubernetes.version) goes after these, on the same stack (see the end).
+ * The upgrade (kubernetes.version) has a stack of its own: test/e2e/engine-upgrade.test.ts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -352,7 +352,4 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         assert.equal(nodesReady().w2, undefined, "w2's Node is gone");
         await e().preview({ expectNoChanges: true });
     });
-
-    // The upgrade case (kubernetes.version) comes here, on the same stack: cp1 and w1 (`current`),
-    // the rotated key (`current.sshPrivateKey`; h().ssh uses it too), the renamed stack.
 });

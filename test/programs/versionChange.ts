@@ -1,5 +1,6 @@
 // Runs the lab stack with kubernetes.version set to argv[3] ("unset": not set) against a stack
-// whose last completed `up` recorded argv[2] as its kubernetesVersion output (stacks/versionRecord.ts),
+// whose last completed `up` recorded argv[2] as its kubernetesVersion output (stacks/versionRecord.ts;
+// "pre-record": a stack from before the record, with its other outputs but no kubernetesVersion),
 // as `pulumi up` would: a refusal fails the whole program, so it runs in a process of its own and
 // reports on stderr; on success it prints the version prepare-node gets on m-k8s.
 import { unwrapSecrets } from "../../tools/mockRuntime";
@@ -12,7 +13,8 @@ const edit = (raw: RawConfig) => {
         raw.kubernetes = { ...((raw.kubernetes ?? {}) as Record<string, unknown>), version: configured };
     }
 };
-const state = (type: string) => (type === "pulumi:pulumi:StackReference" ? { outputs: { kubernetesVersion: recorded } } : undefined);
+const outputs = recorded === "pre-record" ? { apiEndpoint: "https://192.168.1.100:6443", hostsFile: "" } : { apiEndpoint: "https://192.168.1.100:6443", kubernetesVersion: recorded };
+const state = (type: string) => (type === "pulumi:pulumi:StackReference" ? { outputs } : undefined);
 process.on("unhandledRejection", () => undefined);
 synthStack("lab", edit, { mocks: { state } }).then(
     (s) => {

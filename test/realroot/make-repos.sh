@@ -13,6 +13,7 @@
 #   debian-old-containerd/  the same, but with Debian trixie's containerd 1.7.24 instead of 2.1:
 #                     a distribution whose containerd is too old for Kubernetes 1.35
 #   docker/           a stub of Docker's containerd.io 1.7.28 (an existing Docker host)
+#   containerd-2.2/   the same stub at 2.2.0 (new enough for Kubernetes 1.36)
 #   docker-apt/       Docker's apt repository as download.docker.com/linux/ubuntu lays it out
 #                     (dists/noble/stable/binary-amd64, pool/, the armored key at gpg) serving
 #                     that containerd.io, with its control fields (Provides/Conflicts/Replaces:
@@ -82,7 +83,7 @@ printf '[Unit]\nDescription=containerd container runtime\n\n[Service]\nExecStart
 printf '#!/bin/sh\necho "stub CNI plugin"\nexit 1\n' >"$out/cni"
 cp "$here/stubs/crictl" "$out/crictl"
 deb="$out/k8s/v1.35/deb"
-mkdir -p "$deb" "$out/docker" "$out/debian" "$out/rpms"
+mkdir -p "$deb" "$out/docker" "$out/containerd-2.2" "$out/debian" "$out/rpms"
 for v in "${K8S_PATCHES[@]}"; do
   # Dependencies as pkgs.k8s.io declares them for 1.35 (apt-cache show kubeadm kubelet).
   build_deb "$deb" kubeadm "$v-1.1" "cri-tools (>= 1.30.0)" usr/bin/kubeadm "$here/stubs/kubeadm"
@@ -112,6 +113,13 @@ EXTRA_CONTROL=$'Provides: containerd, runc\nConflicts: containerd, runc\nReplace
   build_deb "$out/docker" containerd.io 1.7.28-1 "" usr/bin/containerd "$here/stubs/containerd-io" \
   lib/systemd/system/containerd.service "$out/containerd.service"
 sign_flat_repo "$out/docker"
+# The same stub at a version Kubernetes 1.36 accepts (CONTAINERD_MINIMUMS: 2.2.0+), in a flat
+# repository of its own: what an operator installs before upgrading a cluster whose containerd is
+# too old for the next minor (the engine tier's upgrade, test/e2e/engine-upgrade.test.ts).
+EXTRA_CONTROL=$'Provides: containerd, runc\nConflicts: containerd, runc\nReplaces: containerd, runc' \
+  build_deb "$out/containerd-2.2" containerd.io 2.2.0-1 "" usr/bin/containerd "$here/stubs/containerd-io" \
+  lib/systemd/system/containerd.service "$out/containerd.service"
+sign_flat_repo "$out/containerd-2.2"
 ln "$base"/mirror/*.deb "$out/debian/"
 sign_flat_repo "$out/debian"
 mkdir -p "$out/debian-old-containerd"
