@@ -147,7 +147,8 @@ async function benchStack(name: string, fn: PulumiFn, config: ConfigMap, skipChe
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+        // As the engine tests do (test/e2e/engine.ts fileBackendUrl: no metadata sidecars to race).
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}?metadata=skip`,
         K8SP_BENCH_RSS_LOG: path.join(dir, "rss.log"),
         ...(skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
     };

@@ -76,6 +76,21 @@ export function engineEnv(): Record<string, string> | undefined {
 }
 
 /** The plugins the program's SDKs ask for, by package (PULUMI_HOME/plugins/resource-<pkg>-v<version>). */
+/**
+ * A local (`file://`) backend in `dir`, without gocloud's metadata sidecars. The program reads its
+ * own stack's outputs during an `up` (stacks/versionRecord.ts: a StackReference to itself) while
+ * the engine rewrites the checkpoint. The checkpoint itself is replaced atomically (fileblob writes
+ * a temporary file and renames it; pkg/v3 backend/diy/state.go saveCheckpoint), but its sidecar
+ * `<checkpoint>.attrs` is truncated and rewritten in place (gocloud.dev fileblob attrs.go setAttrs:
+ * os.Create, then a JSON encode) and decoded on every read (getAttrs): a read that meets that
+ * window fails with "failed to load checkpoint: EOF". `metadata=skip` (fileblob.go: "won't write
+ * metadata such as blob.Attributes") writes no sidecar; a missing one reads as defaults. The
+ * README tells file-backend users the same.
+ */
+export function fileBackendUrl(dir: string): string {
+    return `file://${dir}?metadata=skip`;
+}
+
 export const PLUGINS = ["kubernetes", "command", "tls", "random"] as const;
 
 /** Why engine tests needing these plugins (default: all) must skip, naming what is missing, or false. */
@@ -142,7 +157,7 @@ export class EngineStack {
                 pulumiCommand,
                 pulumiHome: env.PULUMI_HOME,
                 secretsProvider: "passphrase",
-                projectSettings: { name: projectName, runtime: "nodejs", backend: { url: `file://${state}` } },
+                projectSettings: { name: projectName, runtime: "nodejs", backend: { url: fileBackendUrl(state) } },
                 envVars,
             },
         );

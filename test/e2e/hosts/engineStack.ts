@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigMap, EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { program } from "../../../stacks/program";
-import { withoutCheckpoints } from "../engine";
+import { fileBackendUrl, withoutCheckpoints } from "../engine";
 import { engineEnv, SimHosts, SimNode } from "./simHosts";
 
 export const PROJECT = "k8s-platform";
@@ -65,7 +65,7 @@ export class EngineStack {
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+            PULUMI_BACKEND_URL: fileBackendUrl(path.join(dir, "backend")),
         };
         const cli = (fromEngine.PATH ?? "").split(":").map((d) => path.join(d, "pulumi")).find((f) => fs.existsSync(f));
         if (!cli) {
