@@ -28,12 +28,20 @@ discovery:
 
 prepare() { # node role minor version
   node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE="$2" K8S_MINOR="$3" K8S_VERSION="$4" \
-    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
+    CONTAINERD_MINIMUMS="$(containerd_minimums "$3")" K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
 }
 # A control plane cp1 and a worker w1 at 1.35.2, as the program's first up leaves them.
+# Their containerd is Docker's containerd.io 2.2.0, new enough for 1.36 as well (1.36 needs 2.2.0+,
+# config/versions.ts CONTAINERD_MINIMUMS; Debian's 2.1 would be refused by the 1.36 preparation, as
+# the README's "Upgrading Kubernetes" says: install a supported containerd before a minor upgrade).
 cluster_at_1_35() {
   new_node cp1 ubuntu
   new_node w1 ubuntu
+  local node
+  for node in cp1 w1; do
+    cp "$E2E_REPOS"/containerd-2.2/containerd.io_2.2.0-1_amd64.deb "$(node_put "$node" /tmp/containerd.io.deb)"
+    in_node "$node" dpkg -i /tmp/containerd.io.deb >/dev/null
+  done
   prepare cp1 control-plane 1.35 1.35.2 >/dev/null 2>&1
   prepare w1 worker 1.35 1.35.2 >/dev/null 2>&1
   secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
@@ -76,7 +84,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$(pkg cp1 kubeadm)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubelet)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubectl)" = 1.36.1-1.1 ]
-  [ "$(held cp1)" = "containerd kubeadm kubectl kubelet" ]
+  [ "$(held cp1)" = "containerd.io kubeadm kubectl kubelet" ]
   for c in kube-apiserver kube-controller-manager kube-scheduler; do [ "$(image cp1 $c)" = "registry.k8s.io/$c:v1.36.1" ]; done
   [ "$(image cp1 etcd)" = registry.k8s.io/etcd:3.6.6-0 ] || { cat "$(node_file cp1 /etc/kubernetes/manifests/etcd.yaml)"; false; }
   [ "$(cat "$(cluster)/version")" = v1.36.1 ]
