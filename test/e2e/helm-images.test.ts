@@ -57,6 +57,20 @@ const STAND_INS: Record<string, [string, unknown, Record<string, string>]> = {
             ),
         },
     ],
+    // traefik 41.3.0: image.registry/repository/tag (values.yaml), the pod's image
+    // `<registry>/<repository>:<tag>` (templates/_podtemplate.tpl; the tag defaults to the appVersion).
+    traefik: [
+        "v3.7.11",
+        { image: { registry: "docker.io", repository: "traefik", tag: "" } },
+        {
+            "deployment.yaml": pod(
+                "Deployment",
+                "traefik",
+                "",
+                container("traefik", '{{ printf "%s/%s:%s" .Values.image.registry .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}'),
+            ),
+        },
+    ],
     "ingress-nginx": [
         "1.15.0",
         {
@@ -167,6 +181,16 @@ describe("image mirrors in the charts rendered by Helm", { skip: helm ? false : 
         assert.deepEqual(listed.images.filter((l) => !l.image.startsWith(`${MIRROR}/`) || !l.copyFrom || l.notMirrored), []);
         const flannel = listed.images.find((l) => l.image === `${MIRROR}/flannel-io/flannel:v0.27.4`);
         assert.equal(flannel?.copyFrom, "ghcr.io/flannel-io/flannel:v0.27.4");
+    });
+
+    it("Traefik as the ingress controller under a docker.io mirror: its image is the mirror's library/traefik, as npm run images lists it", async () => {
+        const { synthesis, files } = await render((raw) => {
+            raw.ingress = { ...(raw.ingress as object), controller: "traefik" };
+            raw.images = { mirrors: { "docker.io": "hub.example.com" } };
+        });
+        const images = chartImages(files).filter((i) => i.includes("traefik"));
+        assert.deepEqual(images, ["hub.example.com/library/traefik:v3.7.11"]);
+        assert.ok(listImages(synthesis, files).images.some((l) => l.image === "hub.example.com/library/traefik:v3.7.11"));
     });
 
     it("a mirror for one source moves only that source's images", async () => {

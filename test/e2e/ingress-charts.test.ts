@@ -317,7 +317,7 @@ describe("ingress controllers' charts rendered with the program's values", { ski
         const service = serviceOf(files);
         assert.deepEqual(service.spec.ports.map((p: { name: string; targetPort: string }) => [p.name, p.targetPort]), [["web", "web"], ["websecure", "websecure"]]);
         const images = listImages(synthesis, renderCharts(synthesis, { helm }, "1.35")).images.filter((l) => l.image.includes("traefik"));
-        assert.deepEqual(images.map((l) => l.image), ["docker.io/traefik:v3.7.11"], "once: pinned and rendered are the same reference");
+        assert.deepEqual(images.map((l) => l.image), ["docker.io/library/traefik:v3.7.11"], "once: pinned and rendered are the same reference");
     });
 
     it("the chart's values schema is in force: a misspelt key under a closed object is refused", () => {
