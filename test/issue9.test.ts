@@ -39,10 +39,11 @@ describe("lab: in-cluster add-ons as the real charts need them", () => {
         assert.equal(chartOf(s, "flannel").inputs.namespace, "kube-flannel");
     });
 
-    it("pins flanneld's interface to the one that reaches the control plane (seed 003's NAT NICs share 10.0.2.15)", () => {
+    it("pins flanneld's interface to the node network's (seed 003's NAT NICs share 10.0.2.15), through an address no node owns", () => {
         const args = (chartOf(s, "flannel").inputs.values as any).flannel.args;
-        // values.yaml v0.27.4 defaults, repeated because Helm replaces lists.
-        assert.deepEqual(args, ["--ip-masq", "--kube-subnet-mgr", "--iface-can-reach=192.168.1.10"]);
+        // values.yaml v0.27.4 defaults, repeated because Helm replaces lists. Not the control
+        // plane's own 192.168.1.10: on that node its route is lo (test/flannelInterface.test.ts).
+        assert.deepEqual(args, ["--ip-masq", "--kube-subnet-mgr", "--iface-can-reach=192.168.1.1"]);
     });
 
     it("lets the interface be named instead", async () => {

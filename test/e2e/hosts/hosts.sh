@@ -148,16 +148,19 @@ up() {
       "$HOSTS_CACHE/bin:$E2E_BIN_DIRS" "$HOSTS_CACHE/kwok-stages.yaml" >"$state/$name/sshd.log" 2>&1 &
     echo $! >"$state/$name/pid"
   done
-  # Bounded: every sshd answers within 30 s or the run stops (and the caller runs `down`).
+  # Bounded: every sshd answers within 120 s or the run stops (and the caller runs `down`). Each try
+  # allows 10 s for the connection and the key exchange: on two loaded cores a fresh sshd's first
+  # handshake took longer than 2 s, every time, and the run stopped with sshd listening.
   for spec in "$@"; do
     name="${spec%%=*}" ip="${spec#*=}"
     printf '%s %s\n' "$ip" "$(cut -d' ' -f1,2 "$state/$name/host_key.pub")" >>"$state/known_hosts"
   done
   for spec in "$@"; do
     name="${spec%%=*}" ip="${spec#*=}"
-    for _ in $(seq 1 60); do
+    deadline=$((SECONDS + 120))
+    while [ "$SECONDS" -lt "$deadline" ]; do
       ssh -q -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$state/known_hosts" \
-        -o ConnectTimeout=2 -i "$state/id_ed25519" "root@$ip" true 2>/dev/null && continue 2
+        -o ConnectTimeout=10 -i "$state/id_ed25519" "root@$ip" true 2>/dev/null && continue 2
       sleep 0.5
     done
     log "sshd on $name ($ip) did not answer:"; cat "$state/$name/sshd.log" >&2
