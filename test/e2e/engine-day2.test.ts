@@ -91,12 +91,12 @@ function plain(value: unknown): unknown {
     return value;
 }
 /** Every remote command in state: the host it connects to, whether it has a create step. */
-function commandsInState(): Map<string, { host: string; create: boolean; privateKey: string }> {
+function commandsInState(): Map<string, { host: string; create: boolean; update: boolean; privateKey: string }> {
     const state = JSON.parse(e().exportWithSecrets()) as { deployment: { resources: { urn: string; type: string; inputs?: Record<string, unknown> }[] } };
-    const commands = new Map<string, { host: string; create: boolean; privateKey: string }>();
+    const commands = new Map<string, { host: string; create: boolean; update: boolean; privateKey: string }>();
     for (const r of state.deployment.resources.filter((x) => x.type === "command:remote:Command")) {
-        const inputs = plain(r.inputs ?? {}) as { connection?: { host?: string; privateKey?: string }; create?: string };
-        commands.set(nameOf(r.urn), { host: String(inputs.connection?.host), create: Boolean(inputs.create), privateKey: String(inputs.connection?.privateKey) });
+        const inputs = plain(r.inputs ?? {}) as { connection?: { host?: string; privateKey?: string }; create?: string; update?: string };
+        commands.set(nameOf(r.urn), { host: String(inputs.connection?.host), create: Boolean(inputs.create), update: Boolean(inputs.update), privateKey: String(inputs.connection?.privateKey) });
     }
     return commands;
 }
@@ -299,10 +299,11 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             "nothing but in-place updates of remote commands",
         );
         assert.deepEqual(planned.map((s) => nameOf(s.urn)).sort(), [...commands.keys()].sort(), "every remote command is updated");
-        // A command with a create step opens one session on its host; a delete-only one none.
+        // A command with a create or an update step opens one session on its host (the update-only
+        // upgrade steps run kubeadm-upgrade.sh, which finds the node at its version); a delete-only one none.
         const expected: Record<string, number> = Object.fromEntries(ALL.map((n) => [n.name, 0]));
         for (const c of commands.values()) {
-            if (c.create) {
+            if (c.create || c.update) {
                 expected[nodeAt(c.host)] += 1;
             }
         }
@@ -315,7 +316,7 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             assert.deepEqual([...new Set(used)], [newPrint], `${n.name}: every session used the new key`);
         }
         for (const [node, ran] of Object.entries(callsSince(t0))) {
-            assert.ok(!ran.some((c) => /^kubeadm (init(?! phase)|join|reset)/.test(c)), `${node} ran no init, join or reset: ${ran.join("; ")}`);
+            assert.ok(!ran.some((c) => /^kubeadm (init(?! phase)|join|reset|upgrade)/.test(c)), `${node} ran no init, join, reset or upgrade: ${ran.join("; ")}`);
         }
         for (const [name, c] of commandsInState()) {
             assert.equal(c.privateKey.trim(), current.sshPrivateKey.trim(), `${name} holds the new key in state`);
