@@ -376,7 +376,10 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         const mode = (n: SimNode, f: string) => h().ssh(n.name, `stat -c %a /etc/containerd/certs.d/registry.k8s.io/${f}`).trim();
         const basic = (pw: string) => `Authorization = "Basic ${Buffer.from(`robot:${pw}`).toString("base64")}"`;
         const restarts = (t0: number) => Object.values(callsSince(t0)).flat().filter((c) => c.startsWith("systemctl restart containerd"));
-        const prepares = (withReach: boolean) => nodes.flatMap((n) => [`update cluster-${n.name}-prepare`, ...(withReach ? [`update cluster-${n.name}-reachable`] : [])]).sort();
+        // The reachability checks are create-only commands keyed on the preparation's parameters:
+        // they run again by replacement (engine-upgrade.test.ts); the password is no parameter.
+        const reach = (n: SimNode) => [`create-replacement cluster-${n.name}-reachable`, `delete-replaced cluster-${n.name}-reachable`, `replace cluster-${n.name}-reachable`];
+        const prepares = (withReach: boolean) => nodes.flatMap((n) => [`update cluster-${n.name}-prepare`, ...(withReach ? reach(n) : [])]).sort();
         // The mirror first (its own change re-runs kubeadm's steps and the charts too: test/airgap.test.ts).
         await configure({ images: { registry: "harbor.example.com/mirror" } });
         await e().up();
