@@ -34,6 +34,8 @@ require_env NODE_NAME NODE_ROLE K8S_MINOR K8S_VERSION CONTAINERD_MINIMUMS K8S_RE
 if [ -n "${IMAGE_MIRROR_USERNAME:-}" ]; then
   read_secrets IMAGE_MIRROR_PASSWORD
   require_env IMAGE_MIRROR_PASSWORD
+  # A shell variable only: not in the environment of the package tools this script runs.
+  export -n IMAGE_MIRROR_PASSWORD
 fi
 FAMILY=$(os_family)
 log "preparing $NODE_NAME ($NODE_ROLE, $FAMILY family, Kubernetes $K8S_VERSION)"
