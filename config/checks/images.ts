@@ -138,10 +138,11 @@ export function pemCertificateProblems(text: string): string[] {
     return problems;
 }
 
-/** The certificate blocks alone, each ending in a newline: what the nodes' CA file holds. */
+/** The certificate blocks alone, one per line group, without a final newline (prepare-node
+ * writes the file with one, as it does for every parameter): what the nodes' CA file holds. */
 function normalisePem(text: string): string {
     return [...text.matchAll(PEM_BLOCK)]
         .filter((b) => b[1] === "CERTIFICATE")
-        .map((b) => `${b[0].replace(/\r\n/g, "\n")}\n`)
-        .join("");
+        .map((b) => b[0].replace(/\r\n/g, "\n"))
+        .join("\n");
 }

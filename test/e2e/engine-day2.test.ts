@@ -389,7 +389,7 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
         let up = await e().up();
         assert.deepEqual(described(changed(up.steps)), prepares(true));
         for (const n of nodes) {
-            assert.equal(file(n, "mirror-ca.crt"), caPem.endsWith("\n") ? caPem : `${caPem}\n`, `${n.name}: the CA beside hosts.toml`);
+            assert.equal(file(n, "mirror-ca.crt"), `${caPem.trimEnd()}\n`, `${n.name}: the CA beside hosts.toml, as given`);
             assert.match(file(n, "hosts.toml") ?? "", /^ {2}ca = "\/etc\/containerd\/certs\.d\/registry\.k8s\.io\/mirror-ca\.crt"$/m);
             assert.ok((file(n, "hosts.toml") ?? "").includes(basic(password)), `${n.name}: the credentials in hosts.toml`);
             assert.equal(mode(n, "hosts.toml"), "600");
