@@ -341,10 +341,10 @@ sandbox_image() {
 # token realm it names (docker.WithAuthHeader). The header, not CRI's
 # `registry.configs."<host>".auth` in config.toml: that is deprecated ("`configs` is deprecated,
 # please use `config_path` instead" is logged at every start, internal/cri/config/config.go
-# ValidateImageConfig at v2.2.0; pkg/deprecation: "will be removed in containerd v2.3"), is ignored
-# once config_path is set (Registry.ConfigPath: "the rest of the registry specific options are
-# ignored") and needs a restart; hosts.toml is read on every pull. A file holding the credentials
-# is mode 0600. Kubelet's pulls (static pods, every chart's pods) and crictl all go through the CRI.
+# ValidateImageConfig at v2.2.0; pkg/deprecation: "will be removed in containerd v2.3") and is read
+# only at start (a restart per change); hosts.toml is read on every pull. A file holding the
+# credentials is mode 0600. Kubelet's pulls (static pods, every chart's pods) and crictl all go
+# through the CRI.
 MIRROR_CA_FILE="mirror-ca.crt"
 configure_image_mirrors() {
   local source mirror dir file host path endpoint ca mode auth=""
