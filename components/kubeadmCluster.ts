@@ -49,6 +49,13 @@ export interface KubeadmClusterArgs {
     /** Image mirrors (config `images`): kubeadm's imageRepository, containerd's sandbox image and
      * hosts.toml mirrors on every node (default: none). */
     readonly imageMirrors?: ImageMirrors;
+    /** The mirrors' CA certificate(s), PEM (config `images.caCert`): trusted for every mirror host
+     * in its hosts.toml (default: none, the system store). */
+    readonly imageMirrorCa?: string;
+    /** The account pulls from the mirrors use (config `images.username` and the secret
+     * `imagesPassword`): an Authorization header in each mirror's hosts.toml; the password reaches
+     * the nodes only on prepare-node's standard input (default: none, anonymous pulls). */
+    readonly imageMirrorCredentials?: { readonly username: string; readonly password: pulumi.Input<string> };
     /** The Kubernetes version the nodes are prepared for (config/upgrade.ts: the configured one,
      * or the recorded one while kubernetes.version is unset; it rejects on a refused change, and
      * then no command runs). Default: kubernetes.version as configured. */
@@ -292,8 +299,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                             domain: args.domain,
                             metallb: args.metallb,
                             imageMirrors: args.imageMirrors,
+                            imageMirrorCa: args.imageMirrorCa,
+                            imageMirrorUsername: args.imageMirrorCredentials?.username,
                         }),
                     ),
+                    ...(args.imageMirrorCredentials ? { prepareSecrets: { IMAGE_MIRROR_PASSWORD: args.imageMirrorCredentials.password } } : {}),
                     ssh,
                     machine: args.machines?.[node.name],
                 },

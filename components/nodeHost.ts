@@ -21,6 +21,9 @@ export interface NodeHostArgs {
     readonly hostsBlockName: pulumi.Input<string>;
     /** Parameters of prepare-node.sh (see config/nodeEnv.ts). */
     readonly prepareEnv: pulumi.Input<Record<string, string>>;
+    /** Secrets of prepare-node.sh, sent on its standard input (default: none, and no standard
+     * input): IMAGE_MIRROR_PASSWORD, the mirrors' password. */
+    readonly prepareSecrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     readonly ssh: SshAccess;
     /** The VM behind the node, when the program creates it (default: none, an existing host). */
     readonly machine?: pulumi.Resource;
@@ -46,7 +49,7 @@ export class NodeHost extends pulumi.ComponentResource {
 
         this.prepared = runScript(
             `${name}-prepare`,
-            { host: args.node, ssh: args.ssh, create: { script: "prepare-node", env: args.prepareEnv } },
+            { host: args.node, ssh: args.ssh, create: { script: "prepare-node", env: args.prepareEnv }, secrets: args.prepareSecrets },
             afterReach,
         );
         runScript(

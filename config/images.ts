@@ -21,6 +21,17 @@ export type ImageSource = (typeof IMAGE_SOURCES)[number];
 /** Source registry → the prefix that mirrors it (`host[:port][/path]`); a source not listed is pulled as is. */
 export type ImageMirrors = Readonly<Partial<Record<ImageSource, string>>>;
 
+/** The resolved `images` settings. */
+export interface ImagesSettings {
+    readonly mirrors: ImageMirrors;
+    /** PEM certificate(s) every mirror host is trusted with besides the system store (default:
+     * the system store only). */
+    readonly caCert?: string;
+    /** The account every mirror pull authenticates as (default: anonymous pulls); its password is
+     * the secret `imagesPassword`, which never enters the typed config. */
+    readonly username?: string;
+}
+
 /** A reference split the way the container runtime reads it (distribution/reference's
  * normalisation): the first component is a registry only with a "." or ":" or as "localhost";
  * otherwise the image is docker.io's, and a single name is under `library/`. */

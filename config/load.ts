@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SshKeyFacts, sshKeyForm } from "./checks/stack";
 import { parseConfig } from "./parse";
-import { PROJECT, SSH_KEY_CONFIG } from "./schema";
+import { IMAGES_PASSWORD_CONFIG, PROJECT, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig, StackSecrets } from "./types";
 
 /** A raw config value as Pulumi stores it: objects and lists as JSON text, the rest as strings. */
@@ -30,11 +30,12 @@ export function loadConfig(): { config: PlatformConfig; secrets: StackSecrets } 
     const otherKeys: string[] = [];
     const all = pulumi.runtime.allConfig();
     const sshKeyName = `${PROJECT}:${SSH_KEY_CONFIG}`;
+    const passwordName = `${PROJECT}:${IMAGES_PASSWORD_CONFIG}`;
     for (const [key, value] of Object.entries(all)) {
         const [namespace, name] = key.split(":");
         if (namespace !== PROJECT) {
             otherKeys.push(key);
-        } else if (name !== SSH_KEY_CONFIG) {
+        } else if (name !== SSH_KEY_CONFIG && name !== IMAGES_PASSWORD_CONFIG) {
             raw[name] = decodeConfigValue(value);
         }
     }
@@ -42,7 +43,13 @@ export function loadConfig(): { config: PlatformConfig; secrets: StackSecrets } 
     // Only facts about the key leave this function: never the key itself.
     const sshPrivateKey: SshKeyFacts | undefined =
         sshKeyText === undefined ? undefined : { secret: isSecretKey(sshKeyName), form: sshKeyForm(sshKeyText) };
-    const config = parseConfig(raw, { stack: pulumi.getStack(), hasSshPrivateKey: sshKeyText !== undefined, sshPrivateKey, otherKeys });
-    const secrets = { sshPrivateKey: sshKeyText === undefined ? undefined : pulumi.secret(sshKeyText) };
+    // The same for the mirrors' password: whether it is a secret and empty, never its value.
+    const passwordText = all[passwordName];
+    const imagesPassword = passwordText === undefined ? undefined : { secret: isSecretKey(passwordName), empty: passwordText === "" };
+    const config = parseConfig(raw, { stack: pulumi.getStack(), hasSshPrivateKey: sshKeyText !== undefined, sshPrivateKey, otherKeys, imagesPassword });
+    const secrets = {
+        sshPrivateKey: sshKeyText === undefined ? undefined : pulumi.secret(sshKeyText),
+        imagesPassword: passwordText === undefined ? undefined : pulumi.secret(passwordText),
+    };
     return { config, secrets };
 }

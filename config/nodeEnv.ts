@@ -22,6 +22,12 @@ export function prepareNodeEnv(args: {
      * registry.k8s.io mirror, the sandbox image from it. Absent without mirrors, so a stack
      * without them re-runs no preparation; removing them re-runs it once, removing the files. */
     imageMirrors?: ImageMirrors;
+    /** The mirrors' CA (config `images.caCert`; default: none): a file beside each mirror's
+     * hosts.toml, named in its `ca`. Absent when unset, like the mirrors. */
+    imageMirrorCa?: string;
+    /** The account pulls from the mirrors use (config `images.username`; default: none, anonymous
+     * pulls). Its password comes on standard input (IMAGE_MIRROR_PASSWORD), never here. */
+    imageMirrorUsername?: string;
 }): Record<string, string> {
     const { node, kubernetes, os } = args;
     const env: Record<string, string> = {
@@ -39,6 +45,8 @@ export function prepareNodeEnv(args: {
     const mirrors = imageMirrorsEnv(args.imageMirrors ?? {});
     if (mirrors) {
         env.IMAGE_MIRRORS = mirrors;
+        if (args.imageMirrorCa !== undefined) env.IMAGE_MIRROR_CA = args.imageMirrorCa;
+        if (args.imageMirrorUsername !== undefined) env.IMAGE_MIRROR_USERNAME = args.imageMirrorUsername;
     }
     // Only an open firewall needs them: with it disabled, toggling MetalLB re-runs no preparation.
     if (os.firewall === "open") {

@@ -4,11 +4,11 @@ import { checkNodeSoftware } from "./checks/os";
 import { resolveAddons, resolveMetallb } from "./checks/addons";
 import { defaultSshUser, resolveTopology } from "./checks/nodes";
 import { resolveEtcdBackup } from "./checks/maintenance";
-import { resolveImages } from "./checks/images";
+import { ImagesPasswordFacts, resolveImages, withoutImagesPassword } from "./checks/images";
 import { checkNamespaces, checkSshKey, SshKeyFacts } from "./checks/stack";
 import { closest, ConfigError, keyName } from "./errors";
 import { describeIssue } from "./issueMessage";
-import { CONFIG_KEYS, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
+import { CONFIG_KEYS, IMAGES_PASSWORD_CONFIG, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig } from "./types";
 import { hostAddress, parseCidr } from "./net";
 import { KUBERNETES_VERSION } from "./versions";
@@ -21,6 +21,8 @@ export interface ParseOptions {
     readonly sshPrivateKey?: SshKeyFacts;
     /** Every config key outside the project's namespace, "namespace:key" (default: none). */
     readonly otherKeys?: readonly string[];
+    /** Facts about the secret `k8s-platform:imagesPassword` when it is set (default: not set). */
+    readonly imagesPassword?: ImagesPasswordFacts;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface ParseOptions {
  * the key itself never passes through here, so it never appears in an error message.
  */
 export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions): PlatformConfig {
-    const allowed = [...CONFIG_KEYS, SSH_KEY_CONFIG];
+    const allowed = [...CONFIG_KEYS, SSH_KEY_CONFIG, IMAGES_PASSWORD_CONFIG];
     const unknownKeys = Object.keys(raw).filter((k) => !(allowed as string[]).includes(k));
     const problems: string[] = unknownKeys.map((k) => {
         const guess = closest(k, allowed);
@@ -41,7 +43,7 @@ export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions): P
     }
     // zod 4 leaves the input out of an issue unless `reportInput` (core/util.js `finalizeIssue`):
     // without it every wrong type looked like a missing key.
-    const parsed = rawSchema.safeParse(raw, { reportInput: true, error: describeIssue });
+    const parsed = rawSchema.safeParse(withoutImagesPassword(raw, problems), { reportInput: true, error: describeIssue });
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
             // A missing key fails as a wrong type or value whose input is undefined.
@@ -68,7 +70,7 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
     const { haproxyHost, nfsHost, haproxyFrontsApi } = topology;
     const defaultUser = defaultSshUser(raw);
     const etcdBackup = resolveEtcdBackup(raw, nfsHost, problems);
-    const images = resolveImages(raw, registryEnabled, problems);
+    const images = resolveImages(raw, registryEnabled, problems, opts.imagesPassword);
 
     const version = raw.kubernetes.version ?? KUBERNETES_VERSION;
     const [major, minor] = version.split(".");

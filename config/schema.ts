@@ -35,6 +35,13 @@ export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export const SSH_KEY_CONFIG = "sshPrivateKey";
 
 /**
+ * The password of `images.username` at the mirrors: a key of its own, read separately and only
+ * as a secret (like the SSH key), so it never passes through the plain config, its error
+ * messages or the `images` map (a secret leaf there would make every `images` value a secret).
+ */
+export const IMAGES_PASSWORD_CONFIG = "imagesPassword";
+
+/**
  * Config namespaces the program reads besides its own: the providers it declares resources of
  * (their settings, e.g. `vsphere:vsphereServer`, `azure-native:location`, `kubernetes:…`) and
  * Pulumi's own (`pulumi:tags`, `pulumi:disable-default-providers`). A key in any other namespace
@@ -485,6 +492,15 @@ export const imagesSchema = strict({
     mirrors: z
         .record(z.string(), mirrorPrefix, { error: (iss) => `expected a map of source registry → mirror prefix, e.g. {"registry.k8s.io": "harbor.example.com/k8s"}, got ${describeValue(iss.input)}` })
         .default({}),
+    /** PEM certificate(s) every mirror host is trusted with besides the system store (checked in
+     * ./checks/images.ts). */
+    caCert: z
+        .string({ error: (iss) => `expected the PEM text of the mirrors' CA certificate ("-----BEGIN CERTIFICATE-----" …), got ${describeValue(iss.input)}` })
+        .optional(),
+    /** The account pulls from every mirror use; its password is the secret `imagesPassword`. */
+    username: z
+        .string({ error: (iss) => `expected the mirrors' user name as a string, got ${describeValue(iss.input)}${quoteHint(iss.input)}` })
+        .optional(),
 });
 
 export const rawSchema = z.object({

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ImageMirrors } from "./images";
+import { ImagesSettings } from "./images";
 import { AksConfig, AzureConfig, CertRenewalConfig, ChartsConfig, NodeRole, OsConfig, OsDiskType, Raw, VsphereConfig } from "./schema";
 
 /** The typed, validated configuration every layer above receives (built by ./parse.ts). */
@@ -108,8 +108,9 @@ export interface PlatformConfig {
     readonly os: OsConfig;
     /** Where the pinned Helm charts come from. */
     readonly charts: ChartsConfig;
-    /** Where images are pulled from: each source registry's mirror (`images`; default: none). */
-    readonly images: { readonly mirrors: ImageMirrors };
+    /** Where images are pulled from: each source registry's mirror, the CA and the account the
+     * mirrors are reached with (`images`; default: none). */
+    readonly images: ImagesSettings;
     readonly domain: string;
     readonly ingress: Raw["ingress"] & { readonly serviceType: "LoadBalancer" | "NodePort" };
     readonly metallb: { readonly enabled: false } | { readonly enabled: true; readonly addresses: string };
@@ -125,4 +126,6 @@ export interface PlatformConfig {
 export interface StackSecrets {
     /** From `k8s-platform:sshPrivateKey`; undefined when the stack does not set it. */
     readonly sshPrivateKey?: pulumi.Output<string>;
+    /** From `k8s-platform:imagesPassword` (the password of `images.username`); undefined when not set. */
+    readonly imagesPassword?: pulumi.Output<string>;
 }

@@ -21,11 +21,22 @@
 #   IMAGE_MIRRORS (optional): "<source>=<host[:port][/path]> ..." for registry.k8s.io, docker.io,
 #     quay.io, ghcr.io: containerd's hosts.toml mirror per source; registry.k8s.io's also gives
 #     the sandbox (pause) image. A source left out loses the mirror file this script wrote.
+#   IMAGE_MIRROR_CA (optional): PEM certificate(s) each mirror host is trusted with (besides the
+#     system store), written beside each mirror's hosts.toml
+#   IMAGE_MIRROR_USERNAME (optional): the account pulls from the mirrors use; then its password
+#     IMAGE_MIRROR_PASSWORD comes on standard input (lib.sh read_secrets), never as a parameter
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME NODE_ROLE K8S_MINOR K8S_VERSION CONTAINERD_MINIMUMS K8S_REPO_BASE FIREWALL_MODE
+# Read before anything else runs: standard input is the secrets' alone (no package tool sees it).
+if [ -n "${IMAGE_MIRROR_USERNAME:-}" ]; then
+  read_secrets IMAGE_MIRROR_PASSWORD
+  require_env IMAGE_MIRROR_PASSWORD
+  # A shell variable only: not in the environment of the package tools this script runs.
+  export -n IMAGE_MIRROR_PASSWORD
+fi
 FAMILY=$(os_family)
 log "preparing $NODE_NAME ($NODE_ROLE, $FAMILY family, Kubernetes $K8S_VERSION)"
 
@@ -320,17 +331,37 @@ sandbox_image() {
 # source, registry-1.docker.io for docker.io). A mirror with a path is an API root of its own:
 # "https://<host>/v2/<path>" with override_path, so `<source>/<name>` is asked for at
 # /v2/<path>/<name>/..., the same name `imageFor` gives (config/images.ts). A source without a
-# mirror loses the file this script wrote; a file someone else wrote is never overwritten.
+# mirror loses the files this script wrote; a hosts.toml someone else wrote is never overwritten.
+#
+# The mirror's CA and credentials go in its [host."https://…"] section, as containerd 2.2 reads it
+# (core/remotes/docker/config/hosts.go at v2.2.0, hostFileConfig; the same fields in 1.7's
+# remotes/docker/config/hosts.go): `CACert interface{} toml:"ca"` — a file appended to the system
+# pool (updateTLSConfigFromHost: x509.SystemCertPool, then AppendCertsFromPEM) — and
+# `Header map[string]interface{} toml:"header"`, sent with every request to that host and to the
+# token realm it names (docker.WithAuthHeader). The header, not CRI's
+# `registry.configs."<host>".auth` in config.toml: that is deprecated ("`configs` is deprecated,
+# please use `config_path` instead" is logged at every start, internal/cri/config/config.go
+# ValidateImageConfig at v2.2.0; pkg/deprecation: "will be removed in containerd v2.3") and is read
+# only at start (a restart per change); hosts.toml is read on every pull. A file holding the
+# credentials is mode 0600. Kubelet's pulls (static pods, every chart's pods) and crictl all go
+# through the CRI.
+MIRROR_CA_FILE="mirror-ca.crt"
 configure_image_mirrors() {
-  local source mirror dir file host path endpoint
+  local source mirror dir file host path endpoint ca mode auth=""
+  if [ -n "${IMAGE_MIRROR_USERNAME:-}" ]; then
+    # HTTP Basic (RFC 7617): base64 of "user:password", built by builtins and base64 reading a
+    # pipe, so the password is in no process's arguments.
+    auth=$(printf '%s:%s' "$IMAGE_MIRROR_USERNAME" "$IMAGE_MIRROR_PASSWORD" | base64 -w0) || die "could not encode the mirrors' credentials"
+  fi
   for source in $IMAGE_SOURCES; do
     mirror=$(mirror_of "$source")
     dir="$ROOT/etc/containerd/certs.d/$source"
     file="$dir/hosts.toml"
+    ca="$dir/$MIRROR_CA_FILE"
     if [ -z "$mirror" ]; then
       if [ -f "$file" ] && grep -qxF "$MIRROR_MARK of $source" "$file"; then
         log "no mirror for $source any more: removing $file"
-        rm -f "$file"
+        rm -f "$file" "$ca"
         rmdir "$dir" 2>/dev/null || true
       fi
       continue
@@ -342,11 +373,26 @@ configure_image_mirrors() {
     path=""
     [ "$host" = "$mirror" ] || path="/${mirror#*/}"
     if [ -n "$path" ]; then endpoint="https://$host/v2$path"; else endpoint="https://$host"; fi
-    log "image mirror for $source: $mirror"
+    log "image mirror for $source: $mirror${IMAGE_MIRROR_CA:+ (trusting images.caCert)}${IMAGE_MIRROR_USERNAME:+ (as $IMAGE_MIRROR_USERNAME)}"
+    # The CA first: the hosts.toml naming it never points at a missing file.
+    if [ -n "${IMAGE_MIRROR_CA:-}" ]; then
+      write_if_changed "$ca" 0644 printf '%s\n' "$IMAGE_MIRROR_CA"
+    fi
+    mode=0644
+    [ -z "$auth" ] || mode=0600
     {
       printf '%s of %s\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$MIRROR_MARK" "$source" "$endpoint"
       [ -z "$path" ] || printf '  override_path = true\n'
-    } | write_if_changed "$file" 0644
+      [ -z "${IMAGE_MIRROR_CA:-}" ] || printf '  ca = "/etc/containerd/certs.d/%s/%s"\n' "$source" "$MIRROR_CA_FILE"
+      [ -z "$auth" ] || printf '  [host."%s".header]\n    Authorization = "Basic %s"\n' "$endpoint" "$auth"
+    } | write_if_changed "$file" "$mode"
+    # Same content, other mode (a file from before credentials were kept in it): fixed too.
+    [ "$(stat -c %a "$file")" = "${mode#0}" ] || chmod "$mode" "$file" || die "could not chmod $mode $file"
+    # A CA no longer configured goes only after no hosts.toml names it.
+    if [ -z "${IMAGE_MIRROR_CA:-}" ] && [ -f "$ca" ]; then
+      log "no mirror CA any more: removing $ca"
+      rm -f "$ca"
+    fi
   done
 }
 

@@ -8,7 +8,7 @@ import { AzureNetwork } from "../components/azureNetwork";
 import { azureNodeFqdn, AzureNodes } from "../components/azureNodes";
 import { nodeSecurityRules } from "../components/render/azureRules";
 import { SshAccess } from "../components/remoteScript";
-import { PlatformConfig } from "../config";
+import { PlatformConfig, StackSecrets } from "../config";
 import { buildKubeadmPlatform } from "./kubeadmPlatform";
 import { StackOutputs } from "./outputs";
 import { pinnedStackName, stackIndependent } from "./names";
@@ -40,7 +40,7 @@ function generatedDnsLabelPrefix(stack: string): pulumi.Output<string> {
  * with a network security group, the nodes, an Azure Standard Load Balancer in front of ingress,
  * then exactly the same node scripts, cluster and platform as on-prem.
  */
-export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs {
+export function buildAzure(config: PlatformConfig, ssh: SshAccess, secrets: StackSecrets = {}): StackOutputs {
     if (config.infra.provider !== "azure") {
         throw new Error("buildAzure needs infra.provider azure");
     }
@@ -107,6 +107,6 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess): StackOutputs
         nodeIngress: { ip: firstWorker.ip, port: config.registry.mode === "tls" ? config.ingress.httpsNodePort : config.ingress.httpNodePort },
         kubeconfigServer: publicAccess ? pulumi.interpolate`https://${apiFqdn}:6443` : undefined,
         clusterName,
-    });
+    }, secrets);
     return { ...outputs, resourceGroup: rg.name };
 }

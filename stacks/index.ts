@@ -12,5 +12,5 @@ export function buildStack(config: PlatformConfig, secrets: StackSecrets): Stack
     }
     // Config validation has required the key for every provider but AKS.
     const ssh = { privateKey: secrets.sshPrivateKey ?? pulumi.secret(""), bastion: config.ssh.bastion, dialErrorLimit: config.ssh.dialErrorLimit };
-    return config.infra.provider === "azure" ? buildAzure(config, ssh) : buildOnPrem(config, ssh);
+    return config.infra.provider === "azure" ? buildAzure(config, ssh, secrets) : buildOnPrem(config, ssh, secrets);
 }

@@ -9,7 +9,7 @@ import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
 import { registryHostFor } from "../components/registry";
 import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
-import { AddonHost, apiServerName, ingressAddress, KubernetesVersionPlan, PlatformConfig, stackHosts } from "../config";
+import { AddonHost, apiServerName, ingressAddress, KubernetesVersionPlan, PlatformConfig, stackHosts, StackSecrets } from "../config";
 import { StackOutputs } from "./outputs";
 import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
@@ -54,7 +54,7 @@ function haproxyBackendsOf(config: PlatformConfig, workers: PlatformConfig["node
         : undefined;
 }
 
-export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra): StackOutputs {
+export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra, secrets: StackSecrets = {}): StackOutputs {
     const named = (resource: string) => stackIndependent(config.stack, resource);
     const { machines, ssh } = infra;
     const hosts = stackHosts(config);
@@ -101,6 +101,9 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: [...(infra.extraCertSANs ?? []), ...(apiName ? [apiName.name] : [])],
         imageMirrors: config.images.mirrors,
+        imageMirrorCa: config.images.caCert,
+        // Config validation has required the password with the user name.
+        imageMirrorCredentials: config.images.username !== undefined ? { username: config.images.username, password: secrets.imagesPassword ?? pulumi.secret("") } : undefined,
     }, named("cluster"));
     // Through the cluster's checks, like every command on its nodes: a refused change runs none.
     const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh, version);

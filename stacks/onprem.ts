@@ -1,13 +1,13 @@
 import { VsphereMachines } from "../components/vsphereMachines";
 import { SshAccess } from "../components/remoteScript";
-import { PlatformConfig } from "../config";
+import { PlatformConfig, StackSecrets } from "../config";
 import { stackHosts } from "../config";
 import { buildKubeadmPlatform } from "./kubeadmPlatform";
 import { pinnedStackName, stackIndependent } from "./names";
 import { StackOutputs } from "./outputs";
 
 /** A kubeadm platform on vSphere VMs (seed 000) or on existing hosts (seed 003). */
-export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutputs {
+export function buildOnPrem(config: PlatformConfig, ssh: SshAccess, secrets: StackSecrets = {}): StackOutputs {
     const vmHosts = stackHosts(config)
         .filter((h) => h.vm)
         .map((h) => h.host);
@@ -27,5 +27,5 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess): StackOutput
             : undefined;
     // The scripts reach each VM at its checked address (a changed IP is refused, see VsphereMachines).
     const reach = vms ? { ...ssh, addresses: { ...ssh.addresses, ...vms.addresses }, machineIds: vms.ids } : ssh;
-    return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach, clusterName: pinnedStackName(config.stack) });
+    return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach, clusterName: pinnedStackName(config.stack) }, secrets);
 }

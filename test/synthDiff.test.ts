@@ -113,11 +113,17 @@ describe("synth:diff: adding a worker to lab", () => {
 describe("synth:diff: secrets", () => {
     const PLANTED_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nplanted-ssh-key-7d1c0e55a9b24f3e\n-----END OPENSSH PRIVATE KEY-----\n";
 
-    /** The committed stack with `key` as its k8s-platform:sshPrivateKey secret. */
+    const PLANTED_MIRROR_PASSWORD = "planted-mirror-password-5e2f9a";
+
+    /** The committed stack with `key` as its k8s-platform:sshPrivateKey secret, and image mirrors
+     * pulled from with an account whose password is the secret k8s-platform:imagesPassword. */
     async function withSshKey(stack: string, key: string): Promise<Synthesis> {
         const { config, secretKeys } = readStackFile(stack);
         config["k8s-platform:sshPrivateKey"] = key;
-        return synthesize(stack, config, [...new Set([...secretKeys, "k8s-platform:sshPrivateKey"])], program);
+        const images = JSON.parse(config["k8s-platform:images"] ?? "{}");
+        config["k8s-platform:images"] = JSON.stringify({ registry: "harbor.example.com/mirror", ...images, username: "robot" });
+        config["k8s-platform:imagesPassword"] = PLANTED_MIRROR_PASSWORD;
+        return synthesize(stack, config, [...new Set([...secretKeys, "k8s-platform:sshPrivateKey", "k8s-platform:imagesPassword"])], program);
     }
 
     /** The mock runtime's values for this stack's secrets (see tools/mockRuntime.ts, mockState). */
@@ -130,6 +136,7 @@ describe("synth:diff: secrets", () => {
             mockPassword(`cluster-token-secret`, 16),
             mockPassword(`platform-registry-password`, 32),
             mockPassword(`cluster-certificate-key`, 64),
+            PLANTED_MIRROR_PASSWORD,
         ];
     }
 

@@ -26,9 +26,19 @@ function rawOf(config: Record<string, string>, secretKeys: string[]): RawConfig 
 export async function synthStack(
     stack: string,
     edit?: (raw: RawConfig) => void,
-    opts: { withoutSshKey?: boolean; mocks?: MockOverrides } = {},
+    opts: {
+        withoutSshKey?: boolean;
+        mocks?: MockOverrides;
+        /** Project keys set besides the file's, as `pulumi config set [--secret] <key>` would
+         * (e.g. `{ imagesPassword: { value: "…", secret: true } }`). */
+        extraKeys?: Record<string, { value: string; secret: boolean }>;
+    } = {},
 ): Promise<Synthesis> {
     const { config, secretKeys } = readStackFile(stack, opts);
+    for (const [key, { value, secret }] of Object.entries(opts.extraKeys ?? {})) {
+        config[PREFIX + key] = value;
+        if (secret) secretKeys.push(PREFIX + key);
+    }
     if (edit) {
         const raw = rawOf(config, secretKeys);
         edit(raw);

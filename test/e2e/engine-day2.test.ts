@@ -38,7 +38,11 @@ let engine: EngineStack | undefined;
 let chartsDir = "";
 let keyDir = "";
 /** What the stack is configured with now (each case changes some of it, and puts it back). */
-const current: { nodes: SimNode[]; kubernetes: Record<string, unknown>; sshPrivateKey: string } = { nodes: ALL, kubernetes: {}, sshPrivateKey: "" };
+const current: { nodes: SimNode[]; kubernetes: Record<string, unknown>; sshPrivateKey: string; images?: Record<string, unknown>; imagesPassword?: string } = {
+    nodes: ALL,
+    kubernetes: {},
+    sshPrivateKey: "",
+};
 
 function h(): SimHosts {
     assert.ok(hosts, "the simulated hosts did not start");
@@ -50,7 +54,11 @@ function e(): EngineStack {
 }
 async function configure(change: Partial<typeof current> = {}): Promise<void> {
     Object.assign(current, change);
-    await e().configure(engineConfig(h(), current.nodes, chartsDir, { kubernetes: current.kubernetes }), current.sshPrivateKey);
+    await e().configure(
+        engineConfig(h(), current.nodes, chartsDir, { kubernetes: current.kubernetes, ...(current.images ? { images: current.images } : {}) }),
+        current.sshPrivateKey,
+        current.imagesPassword !== undefined ? { imagesPassword: current.imagesPassword } : {},
+    );
 }
 const sessions = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().sessions(n.name)]));
 const callCounts = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().calls(n.name).length]));
@@ -351,6 +359,70 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             assert.ok(!h().sessionKeys(n.name).slice(keysBefore[n.name]).includes(oldPrint), `${n.name}: the old key was not used`);
         }
         assert.equal(nodesReady().w2, undefined, "w2's Node is gone");
+        await e().preview({ expectNoChanges: true });
+    });
+
+    test("images.caCert, images.username and imagesPassword set, the password changed, both removed: only each node's preparation runs; the files containerd reads follow; no restart; no password in state", async () => {
+        const nodes = [CP, W1];
+        const pki = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-mirror-ca-"));
+        const ca = (name: string) => {
+            const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", `/CN=${name}`, "-keyout", path.join(pki, "k.pem"), "-out", path.join(pki, "c.pem")], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stderr);
+            return fs.readFileSync(path.join(pki, "c.pem"), "utf8");
+        };
+        const [caPem, password, password2] = [ca("Mirror Test CA"), "mirror-pw-7c41d9e0b2", "mirror-pw-second-55aa01"];
+        fs.rmSync(pki, { recursive: true, force: true });
+        const file = (n: SimNode, f: string) => h().file(n.name, `/etc/containerd/certs.d/registry.k8s.io/${f}`);
+        const mode = (n: SimNode, f: string) => h().ssh(n.name, `stat -c %a /etc/containerd/certs.d/registry.k8s.io/${f}`).trim();
+        const basic = (pw: string) => `Authorization = "Basic ${Buffer.from(`robot:${pw}`).toString("base64")}"`;
+        const restarts = (t0: number) => Object.values(callsSince(t0)).flat().filter((c) => c.startsWith("systemctl restart containerd"));
+        // The reachability checks are create-only commands keyed on the preparation's parameters:
+        // they run again by replacement (engine-upgrade.test.ts); the password is no parameter.
+        const reach = (n: SimNode) => [`create-replacement cluster-${n.name}-reachable`, `delete-replaced cluster-${n.name}-reachable`, `replace cluster-${n.name}-reachable`];
+        const prepares = (withReach: boolean) => nodes.flatMap((n) => [`update cluster-${n.name}-prepare`, ...(withReach ? reach(n) : [])]).sort();
+        // The mirror first (its own change re-runs kubeadm's steps and the charts too: test/airgap.test.ts).
+        await configure({ images: { registry: "harbor.example.com/mirror" } });
+        await e().up();
+
+        let t0 = now();
+        await configure({ images: { registry: "harbor.example.com/mirror", caCert: caPem, username: "robot" }, imagesPassword: password });
+        let up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), prepares(true));
+        for (const n of nodes) {
+            assert.equal(file(n, "mirror-ca.crt"), `${caPem.trimEnd()}\n`, `${n.name}: the CA beside hosts.toml, as given`);
+            assert.match(file(n, "hosts.toml") ?? "", /^ {2}ca = "\/etc\/containerd\/certs\.d\/registry\.k8s\.io\/mirror-ca\.crt"$/m);
+            assert.ok((file(n, "hosts.toml") ?? "").includes(basic(password)), `${n.name}: the credentials in hosts.toml`);
+            assert.equal(mode(n, "hosts.toml"), "600");
+        }
+        assert.deepEqual(restarts(t0), [], "containerd reads hosts.toml per pull: no restart");
+        assert.ok(!up.output.includes(password), "the password is in no engine output");
+
+        t0 = now();
+        await configure({ imagesPassword: password2 });
+        up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), prepares(false), "only the preparations' (secret) standard input changed");
+        for (const n of nodes) {
+            assert.ok((file(n, "hosts.toml") ?? "").includes(basic(password2)), `${n.name}: the new password`);
+        }
+        assert.deepEqual(restarts(t0), []);
+        const exported = e().exportText();
+        for (const form of [password, password2, Buffer.from(password2).toString("base64"), Buffer.from(`robot:${password2}`).toString("base64")]) {
+            assert.ok(!exported.includes(form), `stack export holds ${form.slice(0, 12)}… in plain text`);
+        }
+        await e().preview({ expectNoChanges: true });
+
+        t0 = now();
+        await configure({ images: { registry: "harbor.example.com/mirror" }, imagesPassword: undefined });
+        up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), prepares(true));
+        for (const n of nodes) {
+            assert.equal(file(n, "mirror-ca.crt"), undefined, `${n.name}: the CA file is gone`);
+            assert.ok(!(file(n, "hosts.toml") ?? "").includes("Authorization"), `${n.name}: no credentials`);
+            assert.equal(mode(n, "hosts.toml"), "644");
+        }
+        assert.deepEqual(restarts(t0), []);
+        await configure({ images: undefined });
+        await e().up();
         await e().preview({ expectNoChanges: true });
     });
 });

@@ -380,9 +380,16 @@ for _ in range(2): s.handle_request()
 }
 
 # containerd's own reading of certs.d (test/realroot/containerd-hosts: remotes/docker/config at
-# v1.7.29): the hosts a pull from SOURCE tries, in order.
+# v1.7.29, or core/remotes/docker/config at v2.2.0 with CONTAINERD_LINE=2.2), run inside the node
+# so that the absolute `ca` paths of its hosts.toml are the node's: the hosts a pull from SOURCE
+# tries, in order, each with the CA and Authorization header containerd resolved for it, and with
+# SERVER_CERT (a path in the node) whether a server presenting that certificate is trusted.
 containerd_hosts() { # node source
-  "$("$REALROOT_DIR/containerd-hosts/build.sh")" "$(node_file "$1" /etc/containerd/certs.d)" "$2"
+  local bin
+  bin=$("$REALROOT_DIR/containerd-hosts/build.sh")
+  [ -x "$(node_file "$1" /usr/local/bin/containerd-hosts)" ] && cmp -s "$bin" "$(node_file "$1" /usr/local/bin/containerd-hosts)" ||
+    install -m 0755 "$bin" "$(node_put "$1" /usr/local/bin/containerd-hosts)"
+  in_node "$1" containerd-hosts -containerd "${CONTAINERD_LINE:-1.7}" ${SERVER_CERT:+-server-cert "$SERVER_CERT"} /etc/containerd/certs.d "$2"
 }
 
 @test "image mirrors: a hosts.toml per mirrored source as containerd reads it, the sandbox image from registry.k8s.io's mirror; a removed mirror takes its file; a foreign file is refused" {
@@ -435,4 +442,105 @@ https://quay.io/v2 pull,resolve,push" ]
   [ "$status" -ne 0 ]
   [[ "$output" == *"/etc/containerd/certs.d/ghcr.io/hosts.toml exists and was not written by k8s-platform; move it away (or remove images.mirrors.ghcr.io / images.registry)"* ]]
   grep -qx 'server = "https://ghcr.io"' "$(node_file n1 /etc/containerd/certs.d/ghcr.io/hosts.toml)"
+}
+
+# prepare-node with the mirrors' password as the program sends it: on standard input.
+prepare_with_password() { # password node [VAR=value...]
+  local password="$1"
+  shift
+  secret_stdin "IMAGE_MIRROR_PASSWORD=$password" | prepare "$@"
+}
+
+# A CA (key and certificate in DIR/NAME.key, NAME.crt) and, with a host list, a server certificate
+# it signs for them (DIR/NAME-server.crt).
+make_ca() { # dir name "CN" [subjectAltName]
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=$3" \
+    -keyout "$1/$2.key" -out "$1/$2.crt" 2>/dev/null
+  [ -z "${4:-}" ] || openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=mirror" -keyout "$1/$2-server.key" 2>/dev/null |
+    openssl x509 -req -CA "$1/$2.crt" -CAkey "$1/$2.key" -CAcreateserial -days 3650 -out "$1/$2-server.crt" \
+      -extfile <(printf 'subjectAltName=%s\n' "$4") 2>/dev/null
+}
+
+@test "image mirrors: the mirrors' CA and account as containerd 1.7 and 2.2 resolve them (ca, Authorization header); set, changed, removed; no containerd restart; the password in no log, argument or readable file" {
+  command -v go >/dev/null || skip "Go builds containerd's hosts.toml reader"
+  new_node n1 ubuntu
+  local pki="$BATS_TEST_TMPDIR/pki" pw='s3cret pw:with$dollar' line
+  mkdir -p "$pki"
+  make_ca "$pki" ca "Mirror Test CA" "DNS:harbor.example.com,IP:10.0.0.5"
+  make_ca "$pki" ca2 "Mirror Test CA 2"
+  cp "$pki/ca-server.crt" "$(node_put n1 /tmp/server.crt)"
+  export SERVER_CERT=/tmp/server.crt
+  mirrors="registry.k8s.io=harbor.example.com/k8s docker.io=10.0.0.5:5000"
+  run prepare n1 IMAGE_MIRRORS="$mirrors"
+  [ "$status" -eq 0 ]
+  restarts=$(stub_calls n1 | grep -c '^systemctl restart containerd')
+  # Anonymous, the system store only: the mirror's certificate (signed by the site's CA) is not trusted.
+  for line in 1.7 2.2; do
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io)" = "https://harbor.example.com/v2/k8s pull,resolve tls=untrusted
+https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
+  done
+
+  # The CA and the account set: each mirror host trusts the CA and sends the credentials; the
+  # source itself (the last host) gets neither.
+  run prepare_with_password "$pw" n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_CA="$(cat "$pki/ca.crt")" IMAGE_MIRROR_USERNAME='robot$k8s'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"image mirror for registry.k8s.io: harbor.example.com/k8s (trusting images.caCert) (as robot\$k8s)"* ]]
+  [[ "$output" != *"s3cret"* ]]
+  for line in 1.7 2.2; do
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io)" = "https://harbor.example.com/v2/k8s pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted
+https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io)" = "https://10.0.0.5:5000/v2 pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted
+https://registry-1.docker.io/v2 pull,resolve,push tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 ghcr.io)" = "https://ghcr.io/v2 pull,resolve,push tls=untrusted" ]
+  done
+  # Only root reads the credentials; the CA is public.
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 600 ]
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)")" = 644 ]
+  # The password was no process's argument (every stubbed command records its arguments) and is
+  # not in the file in plain text (only as HTTP Basic's base64).
+  ! stub_calls n1 | grep -qF 's3cret' || false
+  ! grep -rqF 's3cret' "$(node_file n1 /etc/containerd/certs.d)" || false
+  # hosts.toml is read per pull: containerd is not restarted (its config.toml did not change).
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$restarts" ]
+  # Again: nothing changes.
+  before=$(etc_state n1)
+  run prepare_with_password "$pw" n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_CA="$(cat "$pki/ca.crt")" IMAGE_MIRROR_USERNAME='robot$k8s'
+  [ "$status" -eq 0 ]
+  [ "$(etc_state n1)" = "$before" ]
+
+  # Another CA and another password: the old CA is no longer trusted, the new password is sent.
+  run prepare_with_password "new-pw" n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_CA="$(cat "$pki/ca2.crt")" IMAGE_MIRROR_USERNAME='robot$k8s'
+  [ "$status" -eq 0 ]
+  for line in 1.7 2.2; do
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io | head -n 1)" = "https://harbor.example.com/v2/k8s pull,resolve ca=[CN=Mirror Test CA 2] auth=basic(robot\$k8s:new-pw) tls=untrusted" ]
+  done
+
+  # Both removed (the mirrors kept): anonymous pulls and the system store again; the CA files go,
+  # the hosts.toml is readable again; still no restart.
+  run prepare n1 IMAGE_MIRRORS="$mirrors"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"no mirror CA any more: removing /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt"* ]]
+  for line in 1.7 2.2; do
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io)" = "https://harbor.example.com/v2/k8s pull,resolve tls=untrusted
+https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
+  done
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io/mirror-ca.crt)" ]
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 644 ]
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$restarts" ]
+
+  # A mirror removed with its CA: the whole directory goes.
+  run prepare n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_CA="$(cat "$pki/ca.crt")"
+  [ "$status" -eq 0 ]
+  [ -f "$(node_file n1 /etc/containerd/certs.d/docker.io/mirror-ca.crt)" ]
+  run prepare n1 IMAGE_MIRRORS="registry.k8s.io=harbor.example.com/k8s" IMAGE_MIRROR_CA="$(cat "$pki/ca.crt")"
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io)" ]
+
+  # A user name without the password on standard input is refused before anything is written.
+  run prepare n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_USERNAME=robot </dev/null
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"missing parameter(s): IMAGE_MIRROR_PASSWORD"* ]]
 }

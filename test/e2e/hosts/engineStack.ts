@@ -86,9 +86,13 @@ export class EngineStack {
         return new EngineStack(stack, dir, env);
     }
 
-    /** Replaces the stack's whole project config (and the SSH key, as a secret). */
-    async configure(config: Record<string, unknown>, sshPrivateKey: string): Promise<void> {
+    /** Replaces the stack's whole project config (and the SSH key and `secrets`, e.g.
+     * `imagesPassword`, as secrets: `pulumi config set --secret`). */
+    async configure(config: Record<string, unknown>, sshPrivateKey: string, secrets: Record<string, string> = {}): Promise<void> {
         const all: ConfigMap = { [`${PROJECT}:sshPrivateKey`]: { value: sshPrivateKey, secret: true } };
+        for (const [key, value] of Object.entries(secrets)) {
+            all[`${PROJECT}:${key}`] = { value, secret: true };
+        }
         for (const [key, value] of Object.entries(config)) {
             all[`${PROJECT}:${key}`] = { value: typeof value === "string" ? value : JSON.stringify(value) };
         }
