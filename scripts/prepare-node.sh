@@ -21,6 +21,7 @@
 #   IMAGE_MIRRORS (optional): "<source>=<host[:port][/path]> ..." for registry.k8s.io, docker.io,
 #     quay.io, ghcr.io: containerd's hosts.toml mirror per source; registry.k8s.io's also gives
 #     the sandbox (pause) image. A source left out loses the mirror file this script wrote.
+# Standard output: its last line is "containerd-version=X.Y.Z", the containerd it left in place.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -358,6 +359,7 @@ configure_containerd() {
   version=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$out" | head -n 1 || true)
   [ -n "$version" ] || die "could not read containerd's version from 'containerd --version' (it printed '$out'); a containerd that does not say its version is not used"
   check_containerd_version "$version"
+  CONTAINERD_VERSION="$version"
   major="${version%%.*}"
   pause=$(sandbox_image)
   # A minimal config: containerd merges it over its defaults. The package's own file (Docker's
@@ -433,4 +435,7 @@ configure_kernel
 configure_containerd
 # kubeadm starts the kubelet once it has written its configuration.
 systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet
+# The program records it (stack output containerdVersions) and, at the next preview, refuses a
+# Kubernetes minor whose containerd minimum is above it (config/upgrade.ts checkRecordedContainerd).
+echo "containerd-version=$CONTAINERD_VERSION"
 log "$NODE_NAME is prepared"
