@@ -155,7 +155,8 @@ ln "$out"/docker/containerd.io_*.deb "$dock/pool/stable/"
 # rest. In place of repodata/ (createrepo_c's repomd.xml and primary.xml, which dnf reads) each
 # has repodata/stub-primary.list: "NAME EPOCH VERSION RELEASE ARCH FILE REQUIRES" per package,
 # read from the .rpm headers by the real rpm (REQUIRES: the package names it requires, comma-
-# separated, "-" for none; rpmbuild's file and rpmlib() requirements left out).
+# separated, "-" for none; rpmlib() requirements left out; no automatic ones: AutoReqProv off, the
+# base system a real Rocky host has is not in these repositories).
 top="$out/rpmbuild"
 build_rpm() { # dir name version [path source]... (RPM_RELEASE, RPM_REQUIRES: "name >= v, ...", RPM_DIRS)
   local dir="$1" name="$2" version="$3" files="" install="" requires="" mode d
@@ -181,6 +182,7 @@ Release: ${RPM_RELEASE:-150500.1.1}
 Summary: stub $name for the k8s-platform real-root tests
 License: Apache-2.0
 BuildArch: x86_64
+AutoReqProv: no
 $requires
 %description
 stub
