@@ -203,7 +203,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [[ "$output" == *"[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [cp1]"* ]]
 }
 
-@test "rocky: containerd.io locked below 1.36's minimum is refused; the README's procedure moves it and its versionlock; 1.35.2 -> 1.36.0 on a control plane and a worker with dnf (exact versions, --disableexcludes=kubernetes); exclude= holds after; a second run does nothing" {
+@test "rocky: containerd.io locked below 1.36's minimum is refused; the README's procedure moves it and its versionlock; 1.35.2 -> 1.36.0 on a control plane and a worker with dnf (exact versions, --disableexcludes=kubernetes); exclude= holds after; a second run does nothing; a patch published since the metadata was cached is found (--refresh)" {
   cluster_at_1_35 rocky
   [ "$(rpmv cp1 kubeadm)" = 1.35.2-150500.1.1 ] && [ "$(rpmv w1 kubelet)" = 1.35.2-150500.1.1 ]
   # kubelet's requirement came with it, as dnf resolves it.
@@ -252,8 +252,8 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ "$(cat "$(cluster)/version")" = v1.36.0 ]
   # kubeadm's order, the packages by exact version from the excluded repository.
   calls_since cp1 "$before" | grep -E '^dnf|^kubeadm upgrade|^systemctl restart kubelet' >"$BATS_TEST_TMPDIR/order"
-  diff -u <(printf '%s\n' "dnf install -y -q kubeadm-1.36.0 --disableexcludes=kubernetes" "kubeadm upgrade plan v1.36.0" "kubeadm upgrade apply v1.36.0 --yes" \
-    "dnf install -y -q kubelet-1.36.0 kubectl-1.36.0 --disableexcludes=kubernetes" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
+  diff -u <(printf '%s\n' "dnf install -y -q --refresh kubeadm-1.36.0 --disableexcludes=kubernetes" "kubeadm upgrade plan v1.36.0" "kubeadm upgrade apply v1.36.0 --yes" \
+    "dnf install -y -q --refresh kubelet-1.36.0 kubectl-1.36.0 --disableexcludes=kubernetes" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
   [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
 
   prepare w1 worker 1.36 1.36.0 >/dev/null 2>&1
@@ -283,6 +283,17 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
     [[ "$output" == *"runs Kubernetes 1.36.0 already: nothing to upgrade"* ]]
     [ -z "$(calls_since "${n%%:*}" "$before" | grep -E '^(kubeadm upgrade|kubectl|dnf|rpm|systemctl restart)' || true)" ]
   done
+
+  # A patch published after the node last fetched v1.36's metadata (its cache as it was before
+  # 1.36.1; dnf uses a cache until metadata_expire, 48 h): the upgrade refreshes it, as apt's path
+  # updates its lists, and finds 1.36.1. (prepare-node refreshes only when the repository moves.)
+  sed -i '/ 1\.36\.1 /d' "$BATS_TEST_TMPDIR"/nodes/cp1/upper/var/cache/dnf/kubernetes-*/primary.list
+  prepare cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv cp1 $p)" = 1.36.1-150500.1.1 ]; done
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
 }
 
 @test "rocky: a minor without a patch (1.35 -> 1.36) takes v1.36's newest with dnf upgrade; a failed apply resumes" {
@@ -300,5 +311,5 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [[ "$output" == *"resuming the upgrade of cp1 to Kubernetes 1.36"* ]]
   for p in kubeadm kubelet kubectl; do [ "$(rpmv cp1 $p)" = 1.36.1-150500.1.1 ]; done
   [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
-  stub_calls cp1 | grep -qx 'dnf upgrade -y -q kubelet kubectl --disableexcludes=kubernetes'
+  stub_calls cp1 | grep -qx 'dnf upgrade -y -q --refresh kubelet kubectl --disableexcludes=kubernetes'
 }
