@@ -146,6 +146,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource[];
     /** The preparation command per node (containerd and packages in place). */
     public readonly prepared: Record<string, pulumi.Resource>;
+    /** Node name -> the containerd version its last preparation found (nodes that said none left out). */
+    public readonly containerdVersions: pulumi.Output<Record<string, string>>;
     /** SSH access whose connections resolve only while no change is refused (every node keeps the
      * IP and role it was created with, the settings init fixed and the bootstrap node are the
      * recorded ones; see pinNodeAddresses): every command on a host of the cluster goes through it. */
@@ -178,6 +180,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const hosts = this.nodeHosts(name, args, version, ssh);
 
         this.prepared = Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.prepared]));
+        this.containerdVersions = pulumi
+            .all(Object.fromEntries(Object.entries(hosts).map(([node, host]) => [node, host.containerdVersion])))
+            .apply((versions) => Object.fromEntries(Object.entries(versions).filter((e): e is [string, string] => e[1] !== undefined)));
 
         const clusterInput: pulumi.Output<InitConfigInput> = pulumi.all([pulumi.all(args.extraCertSANs ?? []), settings, args.clusterName]).apply(([extraSANs, { endpointVip: _vip, ...recorded }, clusterName]) => ({
             clusterName,

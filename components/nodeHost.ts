@@ -12,6 +12,16 @@ import { connectionFor, runScript, SshAccess } from "./remoteScript";
  */
 export const EXISTING_HOST_REACH_DIALS = 6;
 
+/**
+ * The containerd version out of prepare-node.sh's standard output: its last line
+ * "containerd-version=X.Y.Z" (the script logs on standard error; standard output carries only what
+ * the package tools print and this line). Undefined when there is none.
+ */
+export function containerdVersionOf(stdout: string | undefined): string | undefined {
+    const found = [...(stdout ?? "").matchAll(/^containerd-version=(\d+\.\d+\.\d+)$/gm)];
+    return found.length > 0 ? found[found.length - 1][1] : undefined;
+}
+
 export interface NodeHostArgs {
     /** The node to prepare. */
     readonly node: NodeSpec;
@@ -37,6 +47,9 @@ export interface NodeHostArgs {
 export class NodeHost extends pulumi.ComponentResource {
     /** Done when the node can run kubeadm. */
     public readonly prepared: command.remote.Command;
+    /** The containerd version its last preparation found (undefined: none said, e.g. unknown in a
+     * preview of a step that runs again). */
+    public readonly containerdVersion: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: NodeHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k8s-platform:cluster:NodeHost", name, {}, opts);
@@ -64,7 +77,8 @@ export class NodeHost extends pulumi.ComponentResource {
             },
             afterReach,
         );
-        this.registerOutputs({ prepared: this.prepared.id });
+        this.containerdVersion = this.prepared.stdout.apply(containerdVersionOf);
+        this.registerOutputs({ prepared: this.prepared.id, containerdVersion: this.containerdVersion });
     }
 
     /**

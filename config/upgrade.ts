@@ -95,3 +95,70 @@ export function planKubernetesVersion(args: {
     }
     throw refuse(`it skips ${to.minor - from.minor - 1 === 1 ? `minor 1.${from.minor + 1}` : `minors 1.${from.minor + 1} to 1.${to.minor - 1}`}`);
 }
+
+/**
+ * Whether a containerd version is one containerd recommends for a Kubernetes minor, given that
+ * minor's row of CONTAINERD_MINIMUMS ("2.3.0", "2.2.0"): at least the minimum of its own release
+ * line, or a line newer than every listed one. The same rule as prepare-node.sh's
+ * containerd_supported (which refuses such a containerd during `up`). Pure.
+ */
+export function containerdSupported(version: string, minimums: readonly string[]): boolean {
+    const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+    if (!m) {
+        return false;
+    }
+    const [major, minor, patch] = m.slice(1).map(Number);
+    let newest = 0;
+    for (const min of minimums) {
+        const [minMajor, minMinor, minPatch] = min.split(".").map(Number);
+        if (major === minMajor && minor === minMinor) {
+            return patch >= minPatch;
+        }
+        newest = Math.max(newest, minMajor * 1000 + minMinor);
+    }
+    return major * 1000 + minor > newest;
+}
+
+/**
+ * Refuses, before anything runs, a Kubernetes version whose containerd minimum is above the
+ * containerd a node ran at its last preparation (the stack output `containerdVersions`, recorded by
+ * prepare-node.sh). prepare-node.sh installs containerd only where none is installed and never
+ * upgrades an installed one (apt: `ensure_packages` keeps an installed containerd or containerd.io;
+ * dnf: containerd.io is version-locked), so such a node would fail its preparation part way through
+ * the `up`. Nodes without a record (a new node, a stack whose nodes were last prepared before the
+ * record) are left to prepare-node.sh, which checks the installed containerd itself. Pure; throws
+ * one error naming every such node.
+ */
+export function checkRecordedContainerd(args: {
+    /** The version this `up` brings the cluster to. */
+    readonly plan: KubernetesVersionPlan;
+    /** The version the last completed `up` recorded (undefined: a new stack). */
+    readonly recordedVersion?: string;
+    /** Node name -> the containerd version its last preparation found (undefined: no record). */
+    readonly containerd?: Readonly<Record<string, string>>;
+    /** The stack's nodes now (a recorded node that is gone is not checked). */
+    readonly nodes: readonly string[];
+    /** The planned minor's row of CONTAINERD_MINIMUMS. */
+    readonly minimums: readonly string[];
+    /** The name of a node's preparation step, for `pulumi up --replace` (e.g. "cluster-w1-prepare"). */
+    readonly prepareStep: (node: string) => string;
+}): void {
+    const recorded = args.containerd ?? {};
+    const tooOld = args.nodes.filter((n) => typeof recorded[n] === "string" && /^\d+\.\d+\.\d+$/.test(recorded[n]) && !containerdSupported(recorded[n], args.minimums));
+    if (tooOld.length === 0) {
+        return;
+    }
+    const needs = args.minimums.map((m) => `${m}+`).join(" or ");
+    const runs = tooOld.map((n) => `${n} runs containerd ${recorded[n]}`).join(", ");
+    const stay = args.recordedVersion ?? args.plan.version;
+    const change = args.plan.upgrade === "none" ? `Kubernetes ${args.plan.version}` : `the upgrade to ${args.plan.version} (from ${stay})`;
+    throw new Error(
+        `k8s-platform:kubernetes.version: Kubernetes ${args.plan.minor} needs containerd ${needs} (containerd RELEASES.md; CONTAINERD_MINIMUMS in config/versions.ts), ` +
+            `but ${runs} (recorded by the node's last preparation, the stack output containerdVersions); this program never upgrades an installed containerd, ` +
+            `so ${change} is refused before anything runs (nothing was changed). ` +
+            `Upgrade containerd on ${tooOld.join(", ")} first (Rocky/RHEL: \`dnf versionlock delete containerd.io && dnf upgrade containerd.io && dnf versionlock add containerd.io\`; ` +
+            `Ubuntu: Docker's containerd.io, unheld, installed and held again; README "Upgrading Kubernetes"), ` +
+            `then record it with kubernetes.version still at ${stay}: \`pulumi up --replace '<URN>'\` for ${tooOld.map((n) => args.prepareStep(n)).join(", ")} ` +
+            `(URNs from \`pulumi stack --show-urns\`; the preparation is idempotent and re-reads containerd's version), then set kubernetes.version again.`,
+    );
+}

@@ -96,13 +96,15 @@ upgrade_packages() {
   else
     # The repository's exclude= keeps them from any other dnf run; a pinned patch is installed
     # exactly (dnf install of another version of an installed package replaces it), a minor takes
-    # its newest (`dnf install` of an installed name would do nothing).
+    # its newest (`dnf install` of an installed name would do nothing). --refresh, as apt_update
+    # above: dnf reuses cached metadata for metadata_expire (48 h, dnf.conf(5)), and prepare-node.sh
+    # refreshes it only when the repository moved, so a patch published since would not be found.
     local specs=()
     if pinned; then
       for pkg in "${todo[@]}"; do specs+=("$pkg-$K8S_VERSION"); done
-      dnf install -y -q "${specs[@]}" --disableexcludes=kubernetes
+      dnf install -y -q --refresh "${specs[@]}" --disableexcludes=kubernetes
     else
-      dnf upgrade -y -q "${todo[@]}" --disableexcludes=kubernetes
+      dnf upgrade -y -q --refresh "${todo[@]}" --disableexcludes=kubernetes
     fi
   fi
   for pkg in "${todo[@]}"; do

@@ -25,6 +25,7 @@
 #     system store), written beside each mirror's hosts.toml
 #   IMAGE_MIRROR_USERNAME (optional): the account pulls from the mirrors use; then its password
 #     IMAGE_MIRROR_PASSWORD comes on standard input (lib.sh read_secrets), never as a parameter
+# Standard output: its last line is "containerd-version=X.Y.Z", the containerd it left in place.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -404,6 +405,7 @@ configure_containerd() {
   version=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$out" | head -n 1 || true)
   [ -n "$version" ] || die "could not read containerd's version from 'containerd --version' (it printed '$out'); a containerd that does not say its version is not used"
   check_containerd_version "$version"
+  CONTAINERD_VERSION="$version"
   major="${version%%.*}"
   pause=$(sandbox_image)
   # A minimal config: containerd merges it over its defaults. The package's own file (Docker's
@@ -479,4 +481,7 @@ configure_kernel
 configure_containerd
 # kubeadm starts the kubelet once it has written its configuration.
 systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet
+# The program records it (stack output containerdVersions) and, at the next preview, refuses a
+# Kubernetes minor whose containerd minimum is above it (config/upgrade.ts checkRecordedContainerd).
+echo "containerd-version=$CONTAINERD_VERSION"
 log "$NODE_NAME is prepared"

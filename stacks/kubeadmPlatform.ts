@@ -77,8 +77,13 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     };
 
     // The version to run: the configured one (an upgrade when it moved), or the recorded one.
-    const version = kubernetesVersionPlan(config.kubernetes, recordedKubernetesVersion());
-    const cluster = new KubeadmCluster("cluster", {
+    // The cluster component's name: its nodes' preparation steps are `cluster-<node>-prepare` (NodeHost).
+    const clusterName = "cluster";
+    const version = kubernetesVersionPlan(config.kubernetes, recordedKubernetesVersion(), {
+        names: config.nodes.map((n) => n.name),
+        prepareStep: (node) => `${clusterName}-${node}-prepare`,
+    });
+    const cluster = new KubeadmCluster(clusterName, {
         clusterName: infra.clusterName,
         version,
         kubernetes: config.kubernetes,
@@ -184,6 +189,9 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         certificateExpiry: maintenance.certificateExpiry,
         // Read back by the next `up` (stacks/versionRecord.ts): set once every upgrade step completed.
         kubernetesVersion: upgrade.version,
+        // Read back by the next `up` (stacks/versionRecord.ts): a minor whose containerd minimum is
+        // above a node's is refused before anything runs.
+        containerdVersions: cluster.containerdVersions,
     };
 }
 

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { KubernetesConfig, KubernetesVersionPlan, planKubernetesVersion } from "../config";
+import { checkRecordedContainerd, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, planKubernetesVersion } from "../config";
 import { refusal } from "../components/refusals";
 
 /** The stack output that records the version the cluster runs (set only by a completed `up`). */
 export const KUBERNETES_VERSION_OUTPUT = "kubernetesVersion";
+/** The stack output that records each node's containerd version as its last preparation found it. */
+export const CONTAINERD_VERSIONS_OUTPUT = "containerdVersions";
 
 /**
  * The version the last completed `up` recorded: this stack's own output `kubernetesVersion`, read
@@ -24,11 +26,16 @@ export function recordedKubernetesVersion(): pulumi.Output<RecordedVersion> {
     // apiEndpoint: exported by every kubeadm stack since the first version (stacks/outputs.ts), not
     // a secret (getOutput of a plain output stays plain, so the plan does not become one).
     return pulumi
-        .all([self.getOutput(KUBERNETES_VERSION_OUTPUT), self.getOutput(EXISTING_STACK_OUTPUT)])
-        .apply(([v, endpoint]) => ({
+        .all([self.getOutput(KUBERNETES_VERSION_OUTPUT), self.getOutput(EXISTING_STACK_OUTPUT), self.getOutput(CONTAINERD_VERSIONS_OUTPUT)])
+        .apply(([v, endpoint, containerd]) => ({
             recorded: typeof v === "string" && v !== "" ? v : undefined,
             existing: endpoint !== undefined && endpoint !== null,
+            ...(containerd !== null && typeof containerd === "object" ? { containerd: stringValues(containerd as Record<string, unknown>) } : {}),
         }));
+}
+
+function stringValues(record: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(Object.entries(record).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 /** An output every kubeadm stack has had since the first version: its presence means "not a new stack". */
@@ -39,12 +46,35 @@ export interface RecordedVersion {
     readonly recorded?: string;
     /** The stack has outputs from an earlier completed `up` (it is not new). */
     readonly existing: boolean;
+    /** Node name -> containerd version at its last preparation (the output `containerdVersions`;
+     * undefined on a stack whose last `up` predates it: prepare-node.sh then checks alone). */
+    readonly containerd?: Readonly<Record<string, string>>;
 }
 
 /**
  * The version this `up` brings the cluster to, or the refusal (registered with the other
- * refusals, so it fails the program and every command on a node waits for it).
+ * refusals, so it fails the program and every command on a node waits for it): a skipped minor or
+ * a downgrade, and a minor whose containerd minimum is above a node's recorded containerd.
  */
-export function kubernetesVersionPlan(kubernetes: KubernetesConfig, record: pulumi.Output<RecordedVersion>): pulumi.Output<KubernetesVersionPlan> {
-    return refusal(record.apply((r) => planKubernetesVersion({ configured: kubernetes.version, explicit: kubernetes.versionSet, recorded: r.recorded, existing: r.existing })));
+export function kubernetesVersionPlan(
+    kubernetes: KubernetesConfig,
+    record: pulumi.Output<RecordedVersion>,
+    nodes?: { readonly names: readonly string[]; readonly prepareStep: (node: string) => string },
+): pulumi.Output<KubernetesVersionPlan> {
+    return refusal(
+        record.apply((r) => {
+            const plan = planKubernetesVersion({ configured: kubernetes.version, explicit: kubernetes.versionSet, recorded: r.recorded, existing: r.existing });
+            if (nodes) {
+                checkRecordedContainerd({
+                    plan,
+                    recordedVersion: r.recorded,
+                    containerd: r.containerd,
+                    nodes: nodes.names,
+                    minimums: forMinor(CONTAINERD_MINIMUMS, "CONTAINERD_MINIMUMS", plan.minor),
+                    prepareStep: nodes.prepareStep,
+                });
+            }
+            return plan;
+        }),
+    );
 }

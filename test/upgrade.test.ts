@@ -5,7 +5,8 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { KUBERNETES_VERSION, planKubernetesVersion } from "../config";
+import { checkRecordedContainerd, CONTAINERD_MINIMUMS, containerdSupported, KUBERNETES_VERSION, planKubernetesVersion } from "../config";
+import { containerdVersionOf } from "../components/nodeHost";
 import { renderSynthesis } from "../tools/synth";
 import { compareRenderings, nextUp } from "../tools/synthDiff";
 import { MockOverrides } from "../tools/mockRuntime";
@@ -21,8 +22,9 @@ const withVersion = (version: string | undefined, more?: (raw: RawConfig) => voi
     raw.kubernetes = kubernetes;
     more?.(raw);
 };
-function changeAgainstRecord(recorded: string, configured: string): { status: number | null; out: string } {
-    const run = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "programs", "versionChange.ts"), recorded, configured], { encoding: "utf8" });
+function changeAgainstRecord(recorded: string, configured: string, containerd?: Record<string, string>): { status: number | null; out: string } {
+    const extra = containerd ? [JSON.stringify(containerd)] : [];
+    const run = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "programs", "versionChange.ts"), recorded, configured, ...extra], { encoding: "utf8" });
     return { status: run.status, out: run.stdout + run.stderr };
 }
 
@@ -98,6 +100,78 @@ describe("the recorded version, through the program (the stack output kubernetes
         assert.equal(ref.inputs.name, "organization/k8s-platform/lab");
         const fresh = await synthStack("lab");
         assert.equal(fresh.outputs.kubernetesVersion.value, KUBERNETES_VERSION);
+    });
+});
+
+describe("containerd below the planned minor's minimum: refused at preview from the recorded containerdVersions", () => {
+    const m136 = CONTAINERD_MINIMUMS["1.36"];
+    it("the minimum rule is prepare-node.sh's: a listed line at its minimum, or a line newer than every listed one", () => {
+        assert.equal(containerdSupported("2.2.0", m136), true);
+        assert.equal(containerdSupported("2.3.4", m136), true);
+        assert.equal(containerdSupported("2.4.0", m136), true);
+        assert.equal(containerdSupported("2.1.9", m136), false);
+        assert.equal(containerdSupported("1.7.28", m136), false);
+        assert.equal(containerdSupported("2.1.5", CONTAINERD_MINIMUMS["1.35"]), true);
+        assert.equal(containerdSupported("2.1.4", CONTAINERD_MINIMUMS["1.35"]), false);
+        assert.equal(containerdSupported("2.0.7", CONTAINERD_MINIMUMS["1.35"]), false);
+        assert.equal(containerdSupported("garbage", m136), false);
+    });
+
+    const check = (containerd: Record<string, string> | undefined, nodes = ["cp1", "w1", "w2"]) => () =>
+        checkRecordedContainerd({
+            plan: { version: "1.36.1", minor: "1.36", upgrade: "minor" },
+            recordedVersion: "1.35.2",
+            containerd,
+            nodes,
+            minimums: m136,
+            prepareStep: (n) => `cluster-${n}-prepare`,
+        });
+    it("names the key, every node below with its version, the minimum and the procedure", () => {
+        assert.throws(check({ cp1: "2.2.0", w1: "1.7.28", w2: "2.1.5" }), (e: Error) => {
+            assert.match(e.message, /^k8s-platform:kubernetes\.version: Kubernetes 1\.36 needs containerd 2\.3\.0\+ or 2\.2\.0\+ /);
+            assert.match(e.message, /but w1 runs containerd 1\.7\.28, w2 runs containerd 2\.1\.5 \(recorded by the node's last preparation/);
+            assert.doesNotMatch(e.message, /cp1 runs/);
+            assert.match(e.message, /the upgrade to 1\.36\.1 \(from 1\.35\.2\) is refused before anything runs \(nothing was changed\)/);
+            assert.match(e.message, /Upgrade containerd on w1, w2 first \(Rocky\/RHEL: `dnf versionlock delete containerd\.io && dnf upgrade containerd\.io && dnf versionlock add containerd\.io`/);
+            assert.match(e.message, /kubernetes\.version still at 1\.35\.2: `pulumi up --replace '<URN>'` for cluster-w1-prepare, cluster-w2-prepare/);
+            return true;
+        });
+    });
+    it("no record (a stack last prepared before it, a new node) and nodes at the minimum pass; a removed node is not checked", () => {
+        check(undefined)();
+        check({})();
+        check({ cp1: "2.2.0", w1: "2.3.1" })();
+        check({ cp1: "2.2.0", gone: "1.7.28" })();
+    });
+    it("prepare-node.sh's last standard-output line is the record; none without it", () => {
+        assert.equal(containerdVersionOf("Adding versionlock on: containerd.io-0:1.7.28-1.*\ncontainerd-version=1.7.28\n"), "1.7.28");
+        assert.equal(containerdVersionOf("containerd-version=1.7.28\ncontainerd-version=2.2.0\n"), "2.2.0");
+        assert.equal(containerdVersionOf(""), undefined);
+        assert.equal(containerdVersionOf(undefined), undefined);
+    });
+    it("through the program: a bump over a recorded containerd below the new minimum fails the program; at or above it, or without a record, it goes through", () => {
+        const refused = changeAgainstRecord("1.35.2", "1.36.1", { "m-k8s": "2.2.0", "w1-k8s": "2.1.5" });
+        assert.equal(refused.status, 1, refused.out);
+        assert.match(refused.out, /k8s-platform:kubernetes\.version: Kubernetes 1\.36 needs containerd 2\.3\.0\+ or 2\.2\.0\+ .*but w1-k8s runs containerd 2\.1\.5 .*`pulumi up --replace '<URN>'` for cluster-w1-k8s-prepare /);
+        assert.doesNotMatch(refused.out, /^synthesized:/m);
+        assert.match(changeAgainstRecord("1.35.2", "1.36.1", { "m-k8s": "2.2.0", "w1-k8s": "2.2.0" }).out, /^synthesized: 1\.36\.1$/m);
+        // No record yet: prepare-node.sh refuses during the up, as before.
+        assert.match(changeAgainstRecord("1.35.2", "1.36.1").out, /^synthesized: 1\.36\.1$/m);
+        // The same containerd at the running minor (1.35 takes 2.1.5+): nothing refused.
+        assert.match(changeAgainstRecord("1.35.2", "1.35.4", { "w1-k8s": "2.1.5" }).out, /^synthesized: 1\.35\.4$/m);
+    });
+    it("the stack exports each node's containerd version from its preparation's standard output", async () => {
+        const s = await synthStack("lab", withVersion("1.35.2"), {
+            mocks: {
+                state: (type, name) =>
+                    type === "command:remote:Command" && name.endsWith("-prepare")
+                        ? { stdout: `containerd-version=${name.startsWith("cluster-w1") ? "2.1.5" : "2.2.0"}\n` }
+                        : type === "pulumi:pulumi:StackReference"
+                          ? { outputs: { kubernetesVersion: "1.35.2" } }
+                          : undefined,
+            },
+        });
+        assert.deepEqual(s.outputs.containerdVersions.value, { "m-k8s": "2.2.0", "w1-k8s": "2.1.5", "w2-k8s": "2.2.0", "w3-k8s": "2.2.0" });
     });
 });
 

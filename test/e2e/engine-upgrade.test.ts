@@ -5,6 +5,9 @@
  *   - the record: a brand-new stack's first `up` records kubernetesVersion through the
  *     StackReference to itself (none existed yet), and the next preview changes nothing;
  *   - a skipped minor (1.35 -> 1.37) is refused, nothing run on any host;
+ *   - 1.36 over the containerd the first up recorded (containerdVersions: Debian's 2.1; 1.36 needs
+ *     2.2.0+) is refused at preview and up, nothing run; the README's procedure (Docker's
+ *     containerd.io installed, `pulumi up --replace` of each preparation at 1.35) records 2.2.0;
  *   - 1.35 -> 1.36: the preview plans exactly the upgrade steps, the nodes' preparation and
  *     reachability checks and the control plane's maintenance step (the new minor's etcd tools);
  *     the `up` runs `kubeadm upgrade apply` on the control plane first, then each worker drained,
@@ -108,6 +111,31 @@ describe("Kubernetes upgrade under the real engine: 1 control plane + 2 workers,
         assert.equal(await recorded(), "1.35");
     });
 
+    test("1.36 over a recorded containerd below its minimum (Debian's 2.1; 1.36 needs 2.2.0+) is refused at preview and up, naming each node; nothing runs", async () => {
+        const before = (await e().outputs()).containerdVersions as Record<string, string>;
+        assert.deepEqual(Object.keys(before).sort(), ["cp1", "w1", "w2"]);
+        for (const v of Object.values(before)) {
+            assert.match(v, /^2\.1\.\d+$/);
+        }
+        await configure("1.36");
+        const [s0, c0] = [sessions(), callCounts()];
+        for (const run of [() => e().preview(), () => e().up()]) {
+            const { result: err } = await collectingRejections(() => run().then(() => undefined, (x: unknown) => x));
+            assert.ok(err, "the run was refused");
+            assert.match(
+                errorText(err),
+                new RegExp(
+                    "k8s-platform:kubernetes\\.version: Kubernetes 1\\.36 needs containerd 2\\.3\\.0\\+ or 2\\.2\\.0\\+ .*" +
+                        `but cp1 runs containerd ${before.cp1}, w1 runs containerd ${before.w1}, w2 runs containerd ${before.w2} .*` +
+                        "the upgrade to 1\\.36 \\(from 1\\.35\\) is refused before anything runs .*`pulumi up --replace '<URN>'` for cluster-cp1-prepare, cluster-w1-prepare, cluster-w2-prepare",
+                ),
+            );
+        }
+        assert.deepEqual(sessions(), s0, "no SSH session was opened on any host");
+        assert.deepEqual(callCounts(), c0, "no stubbed command ran on any host");
+        assert.equal(await recorded(), "1.35");
+    });
+
     test("1.35 -> 1.36: the preview plans the upgrade steps, preparation, reachability and maintenance, nothing else", async () => {
         // The operator's step first (README: 1.36 needs containerd 2.2.0+, CONTAINERD_MINIMUMS;
         // the hosts run Debian's 2.1): a supported containerd.io, from a repository signed with
@@ -116,6 +144,13 @@ describe("Kubernetes upgrade under the real engine: 1 control plane + 2 workers,
             h().ssh(n.name, `echo 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ${h().hubUrl}/containerd-2.2/ /' > /etc/apt/sources.list.d/containerd.list && ` +
                 "apt-mark unhold containerd && apt-get -q update 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get -q install -y containerd.io containerd- runc- 2>&1 && containerd --version");
         }
+        // Recorded at the running version: each preparation replaced (it runs again, idempotent), nothing else.
+        await configure("1.35");
+        const prepares = ALL.map((n) => `cluster-${n.name}-prepare`);
+        const rerecord = await e().up({ replace: prepares });
+        assert.deepEqual(changed(rerecord.steps), prepares.flatMap((p) => [`create-replacement ${p}`, `delete-replaced ${p}`, `replace ${p}`]).sort());
+        assert.deepEqual((await e().outputs()).containerdVersions, { cp1: "2.2.0", w1: "2.2.0", w2: "2.2.0" });
+        assert.equal(await recorded(), "1.35");
         await configure("1.36");
         const plan = await e().preview();
         // The reachability checks are create-only commands keyed on the preparation: they run again by replacement.

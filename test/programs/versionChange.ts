@@ -7,13 +7,17 @@ import { unwrapSecrets } from "../../tools/mockRuntime";
 import { synthStack } from "../helpers";
 import type { RawConfig } from "../helpers";
 
-const [recorded, configured] = process.argv.slice(2);
+// argv[4] (optional): the recorded containerdVersions output, as JSON.
+const [recorded, configured, containerd] = process.argv.slice(2);
 const edit = (raw: RawConfig) => {
     if (configured !== "unset") {
         raw.kubernetes = { ...((raw.kubernetes ?? {}) as Record<string, unknown>), version: configured };
     }
 };
-const outputs = recorded === "pre-record" ? { apiEndpoint: "https://192.168.1.100:6443", hostsFile: "" } : { apiEndpoint: "https://192.168.1.100:6443", kubernetesVersion: recorded };
+const outputs = {
+    ...(recorded === "pre-record" ? { apiEndpoint: "https://192.168.1.100:6443", hostsFile: "" } : { apiEndpoint: "https://192.168.1.100:6443", kubernetesVersion: recorded }),
+    ...(containerd !== undefined ? { containerdVersions: JSON.parse(containerd) as unknown } : {}),
+};
 const state = (type: string) => (type === "pulumi:pulumi:StackReference" ? { outputs } : undefined);
 process.on("unhandledRejection", () => undefined);
 synthStack("lab", edit, { mocks: { state } }).then(

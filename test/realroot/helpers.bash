@@ -59,7 +59,7 @@ new_node() {
     ;;
   rocky)
     printf 'NAME="Rocky Linux"\nVERSION="9.6 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.6"\nPLATFORM_ID="platform:el9"\n' >"$up/etc/os-release"
-    mkdir -p "$up/etc/selinux" "$up/etc/yum.repos.d" "$up/var/lib/k8sp-stub/rpms"
+    mkdir -p "$up/etc/selinux" "$up/etc/yum.repos.d"
     printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' >"$up/etc/selinux/config"
     cp "$REALROOT_DIR/stubs/dnf" "$up/usr/local/sbin/dnf"
     # Rocky images run firewalld, enabled and active (its unit as firewalld's package installs it).
@@ -69,8 +69,9 @@ new_node() {
     ln -s /usr/lib/systemd/system/firewalld.service "$up/etc/systemd/system/multi-user.target.wants/firewalld.service"
     ln -s /usr/lib/systemd/system/firewalld.service "$up/etc/systemd/system/dbus-org.fedoraproject.FirewallD1.service"
     date +%s >"$up/run/k8sp-stub-units/firewalld.service"
-    cp "$E2E_REPOS"/rpms/*.rpm "$up/var/lib/k8sp-stub/rpms/"
     in_node "$name" rpm --initdb
+    # The distribution's repository (Rocky's rocky.repo [baseos]; here the stand-in on 127.0.0.1).
+    printf '[baseos]\nname=Rocky Linux 9 - BaseOS\nbaseurl=http://127.0.0.1:%s/rocky-baseos/\nenabled=1\n' "$E2E_PORT" >"$up/etc/yum.repos.d/rocky.repo"
     # Docker's repo file is how the script finds containerd.io; here it is already in place.
     printf '[docker-ce-stable]\nname=Docker CE Stable\nbaseurl=http://127.0.0.1:%s/docker-rpm\n' "$E2E_PORT" >"$up/etc/yum.repos.d/docker-ce.repo"
     ;;

@@ -8,7 +8,8 @@
 #                     real one does (REFERENCE.md, "Day-2 facts").
 #   k8s/v1.36/deb/    the same for the next minor (stub kubeadm/kubelet/kubectl 1.36.0 and 1.36.1): a
 #                     cluster upgraded one minor (pkgs.k8s.io has one repository per minor).
-#                     apt only: the Rocky runs install unpinned from one flat rpms/ directory.
+#   k8s/v1.35/rpm/, k8s/v1.36/rpm/   the same as .rpm files, laid out like pkgs.k8s.io/core:/stable:/
+#                     v1.3X/rpm/ (an index in place of repodata/, see below), for the Rocky runs
 #   debian/           the real Debian packages of ROOT_CACHE_DIR/mirror (flat, signed the same way)
 #   debian-old-containerd/  the same, but with Debian trixie's containerd 1.7.24 instead of 2.1:
 #                     a distribution whose containerd is too old for Kubernetes 1.35
@@ -19,7 +20,10 @@
 #                     that containerd.io, with its control fields (Provides/Conflicts/Replaces:
 #                     containerd, runc; github.com/docker/containerd-packaging debian/control)
 #   other-minor/      a stub kubeadm 1.34.5 .deb (a node installed for another minor)
-#   rpms/             stub .rpm files for the Rocky runs (installed by the dnf stub with real rpm)
+#   docker-rpm/       Docker's rpm repository with containerd.io 1.7.28; docker-rpm-2.2/ the same with
+#                     2.2.0 published too
+#   rocky-baseos/     the distribution's packages the scripts install on Rocky (names only)
+#   (the rpm repositories are read by the dnf stub, installed with the real rpm)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 base="$1"
@@ -83,7 +87,7 @@ printf '[Unit]\nDescription=containerd container runtime\n\n[Service]\nExecStart
 printf '#!/bin/sh\necho "stub CNI plugin"\nexit 1\n' >"$out/cni"
 cp "$here/stubs/crictl" "$out/crictl"
 deb="$out/k8s/v1.35/deb"
-mkdir -p "$deb" "$out/docker" "$out/containerd-2.2" "$out/debian" "$out/rpms"
+mkdir -p "$deb" "$out/docker" "$out/containerd-2.2" "$out/debian"
 for v in "${K8S_PATCHES[@]}"; do
   # Dependencies as pkgs.k8s.io declares them for 1.35 (apt-cache show kubeadm kubelet).
   build_deb "$deb" kubeadm "$v-1.1" "cri-tools (>= 1.30.0)" usr/bin/kubeadm "$here/stubs/kubeadm"
@@ -145,25 +149,41 @@ ln "$out"/docker/containerd.io_*.deb "$dock/pool/stable/"
   gpg -q --batch --armor --export >"$dock/gpg"
 )
 
-# Stub rpms: the names and versions dnf would install on Rocky 9 (pkgs.k8s.io rpm, Docker's repo).
+# Stub rpm repositories, laid out as dnf reaches them on Rocky 9 (each one a baseurl of a .repo
+# file; the dnf stub reads them over HTTP like dnf): pkgs.k8s.io serves one per minor
+# (core:/stable:/v1.35/rpm/, v1.36/rpm/), Docker's repository containerd.io, Rocky's BaseOS the
+# rest. In place of repodata/ (createrepo_c's repomd.xml and primary.xml, which dnf reads) each
+# has repodata/stub-primary.list: "NAME EPOCH VERSION RELEASE ARCH FILE REQUIRES" per package,
+# read from the .rpm headers by the real rpm (REQUIRES: the package names it requires, comma-
+# separated, "-" for none; rpmlib() requirements left out; no automatic ones: AutoReqProv off, the
+# base system a real Rocky host has is not in these repositories).
 top="$out/rpmbuild"
-build_rpm() { # name version [path source]...
-  local name="$1" version="$2" files="" install=""
-  shift 2
-  mkdir -p "$top/SOURCES"
+build_rpm() { # dir name version [path source]... (RPM_RELEASE, RPM_REQUIRES: "name >= v, ...", RPM_DIRS)
+  local dir="$1" name="$2" version="$3" files="" install="" requires="" mode d
+  shift 3
+  mkdir -p "$top/SOURCES" "$dir"
   while [ $# -gt 0 ]; do
     sed "s/@VERSION@/$version/g" "$2" >"$top/SOURCES/$name-$(basename "$1")"
-    install+="install -D -m 0755 %{_sourcedir}/$name-$(basename "$1") %{buildroot}/$1"$'\n'
+    case "$1" in etc/*) mode=0644 ;; *) mode=0755 ;; esac
+    install+="install -D -m $mode %{_sourcedir}/$name-$(basename "$1") %{buildroot}/$1"$'\n'
+    case "$1" in etc/*) files+="%config(noreplace) " ;; esac
     files+="/$1"$'\n'
     shift 2
   done
+  for d in ${RPM_DIRS:-}; do
+    install+="install -d -m 0755 %{buildroot}/$d"$'\n'
+    files+="%dir /$d"$'\n'
+  done
+  [ -z "${RPM_REQUIRES:-}" ] || requires="Requires: $RPM_REQUIRES"
   cat >"$top/$name-$version.spec" <<SPEC
 Name: $name
 Version: $version
-Release: 150500.1.1
+Release: ${RPM_RELEASE:-150500.1.1}
 Summary: stub $name for the k8s-platform real-root tests
 License: Apache-2.0
 BuildArch: x86_64
+AutoReqProv: no
+$requires
 %description
 stub
 %install
@@ -171,20 +191,52 @@ $install
 %files
 $files
 SPEC
-  rpmbuild --quiet --define "_topdir $top" --define "_rpmdir $out/rpms" --define '_build_id_links none' \
+  rm -rf "$top/RPMS"
+  rpmbuild --quiet --define "_topdir $top" --define "_rpmdir $top/RPMS" --define '_build_id_links none' \
     --define '__os_install_post %{nil}' --define 'debug_package %{nil}' -bb "$top/$name-$version.spec" >/dev/null 2>&1 ||
-    rpmbuild --define "_topdir $top" --define "_rpmdir $out/rpms" -bb "$top/$name-$version.spec" >&2
+    rpmbuild --define "_topdir $top" --define "_rpmdir $top/RPMS" -bb "$top/$name-$version.spec" >&2
+  find "$top/RPMS" -name '*.rpm' -exec mv {} "$dir/" \;
 }
-for v in "${K8S_PATCHES[@]}"; do
-  build_rpm kubeadm "$v" usr/bin/kubeadm "$here/stubs/kubeadm"
-  build_rpm kubelet "$v" usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit"
-  build_rpm kubectl "$v" usr/bin/kubectl "$here/stubs/kubectl"
-done
-build_rpm kubernetes-cni 1.7.1 opt/cni/bin/bridge "$out/cni"
-build_rpm cri-tools 1.35.0 usr/bin/crictl "$out/crictl"
-build_rpm containerd.io 1.7.28 usr/bin/containerd "$here/stubs/containerd-io" usr/lib/systemd/system/containerd.service "$out/containerd.service"
-for p in conntrack-tools socat iproute-tc nfs-utils haproxy python3-dnf-plugin-versionlock; do build_rpm "$p" 1.0; done
-find "$out/rpms" -name '*.rpm' -exec mv {} "$out/rpms/" \;
-rm -rf "$top" "$out/rpms/x86_64"
+index_rpm_repo() { # dir
+  local f reqs
+  mkdir -p "$1/repodata"
+  for f in "$1"/*.rpm; do
+    reqs=$(rpm -qp --qf '[%{REQUIRENAME}\n]' "$f" 2>/dev/null | grep -v -e '^/' -e '^rpmlib(' | sort -u | paste -sd, || true)
+    printf '%s %s %s\n' "$(rpm -qp --qf '%{NAME} %{EPOCHNUM} %{VERSION} %{RELEASE} %{ARCH}' "$f" 2>/dev/null)" "$(basename "$f")" "${reqs:--}"
+  done >"$1/repodata/stub-primary.list"
+}
+# The Kubernetes packages with the dependencies pkgs.k8s.io declares (the same as the .debs above).
+build_k8s_rpms() { # dir patch...
+  local dir="$1" v
+  shift
+  for v in "$@"; do
+    RPM_REQUIRES="cri-tools >= 1.30.0" build_rpm "$dir" kubeadm "$v" usr/bin/kubeadm "$here/stubs/kubeadm"
+    # kubelet owns /etc/kubernetes/manifests (kubernetes/release cmd/krel/templates/latest/kubelet/kubelet.spec).
+    RPM_REQUIRES="kubernetes-cni >= 1.2.0" RPM_DIRS="etc/kubernetes etc/kubernetes/manifests" \
+      build_rpm "$dir" kubelet "$v" usr/bin/kubelet "$out/kubelet" usr/lib/systemd/system/kubelet.service "$unit"
+    build_rpm "$dir" kubectl "$v" usr/bin/kubectl "$here/stubs/kubectl"
+  done
+}
+rpm135="$out/k8s/v1.35/rpm" rpm136="$out/k8s/v1.36/rpm"
+build_k8s_rpms "$rpm135" "${K8S_PATCHES[@]}"
+build_rpm "$rpm135" kubernetes-cni 1.7.1 opt/cni/bin/bridge "$out/cni"
+build_rpm "$rpm135" cri-tools 1.35.0 usr/bin/crictl "$out/crictl"
+build_k8s_rpms "$rpm136" "${K8S_NEXT_MINOR_PATCHES[@]}"
+ln "$rpm135"/kubernetes-cni-*.rpm "$rpm135"/cri-tools-*.rpm "$rpm136/"
+# Docker's repository (download.docker.com/linux/rhel/9/x86_64/stable: containerd.io-1.7.28-3.1.el9),
+# and the same after a newer containerd.io was published (what an operator upgrades to, versionlock
+# lifted, before a minor that needs it).
+RPM_RELEASE=3.1.el9 build_rpm "$out/docker-rpm" containerd.io 1.7.28 usr/bin/containerd "$here/stubs/containerd-io" usr/lib/systemd/system/containerd.service "$out/containerd.service"
+RPM_RELEASE=1.el9 build_rpm "$out/docker-rpm-2.2" containerd.io 2.2.0 usr/bin/containerd "$here/stubs/containerd-io" usr/lib/systemd/system/containerd.service "$out/containerd.service"
+ln "$out"/docker-rpm/containerd.io-*.rpm "$out/docker-rpm-2.2/"
+# Rocky's BaseOS/AppStream packages the scripts install (names only). The versionlock plugin ships
+# its configuration and an empty list (dnf-plugins-core: plugins/versionlock.conf, locklist =
+# /etc/dnf/plugins/versionlock.list).
+printf '[main]\nenabled = 1\nlocklist = /etc/dnf/plugins/versionlock.list\n' >"$out/versionlock.conf"
+for p in conntrack-tools socat iproute-tc nfs-utils haproxy; do RPM_RELEASE=1.el9 build_rpm "$out/rocky-baseos" "$p" 1.0; done
+RPM_RELEASE=1.el9 build_rpm "$out/rocky-baseos" python3-dnf-plugin-versionlock 4.3.0 \
+  etc/dnf/plugins/versionlock.conf "$out/versionlock.conf" etc/dnf/plugins/versionlock.list /dev/null
+for d in "$rpm135" "$rpm136" "$out/docker-rpm" "$out/docker-rpm-2.2" "$out/rocky-baseos"; do index_rpm_repo "$d"; done
+rm -rf "$top"
 touch "$out/.complete"
 echo "$out"

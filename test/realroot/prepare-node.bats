@@ -317,7 +317,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         global n
         n += 1
-        body = b"[docker-ce-stable]\nname=Docker CE Stable\nbaseurl=http://127.0.0.1/docker-rpm\n"
+        body = ("[docker-ce-stable]\nname=Docker CE Stable\nbaseurl=http://127.0.0.1:%s/docker-rpm\n" % sys.argv[1]).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body) + (1000 if n == 1 else 0)))
         self.end_headers()
@@ -329,7 +329,7 @@ s = http.server.HTTPServer(("127.0.0.1", 0), H)
 print("port", s.server_port, flush=True)
 s.timeout = 60
 for _ in range(2): s.handle_request()
-' >"$log" 2>&1 &
+' "$E2E_PORT" >"$log" 2>&1 &
   server=$!
   for _ in $(seq 1 50); do grep -q '^port' "$log" && break; sleep 0.1; done
   url="http://127.0.0.1:$(cut -d' ' -f2 "$log")/docker-ce.repo"
@@ -341,7 +341,7 @@ for _ in range(2): s.handle_request()
   echo "$output"
   kill "$server" 2>/dev/null || true
   [ "$status" -eq 0 ]
-  grep -qx 'baseurl=http://127.0.0.1/docker-rpm' "$(node_file r1 /etc/yum.repos.d/docker-ce.repo)"
+  grep -qx "baseurl=http://127.0.0.1:$E2E_PORT/docker-rpm" "$(node_file r1 /etc/yum.repos.d/docker-ce.repo)"
 }
 
 @test "firewall open with firewalld: the pod network and Flannel's interfaces are trusted, MetalLB's 7946 opened; ufw opens 7946 too; once" {

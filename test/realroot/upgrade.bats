@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# kubeadm-upgrade.sh for real on prepared and joined nodes (issue 16 item 1): real apt moves the
-# stub packages from the v1.35 repository (1.35.2) to v1.36's (1.36.1), the stub kubeadm's
+# kubeadm-upgrade.sh for real on prepared and joined nodes (issue 16 item 1): real apt (Ubuntu) and
+# the dnf stub with the real rpm (Rocky) move the stub packages from the v1.35 repository (1.35.2)
+# to v1.36's (1.36.0, 1.36.1), the stub kubeadm's
 # `upgrade plan|apply|node` follow kubeadm's phases and refusals (stubs/kubeadm), kubectl drains
 # and uncordons in the shared stub API server.
 load helpers
@@ -34,16 +35,20 @@ prepare() { # node role minor version
 # Their containerd is Docker's containerd.io 2.2.0, new enough for 1.36 as well (1.36 needs 2.2.0+,
 # config/versions.ts CONTAINERD_MINIMUMS; Debian's 2.1 would be refused by the 1.36 preparation, as
 # the README's "Upgrading Kubernetes" says: install a supported containerd before a minor upgrade).
+# cluster_at_1_35 [rocky [VERSION]]: on Rocky, containerd.io is Docker's 1.7.28 (version-locked by
+# prepare-node), new enough for 1.35 only: the tests upgrade it as the README says (rocky_containerd_2_2).
 cluster_at_1_35() {
-  new_node cp1 ubuntu
-  new_node w1 ubuntu
-  local node
-  for node in cp1 w1; do
-    cp "$E2E_REPOS"/containerd-2.2/containerd.io_2.2.0-1_amd64.deb "$(node_put "$node" /tmp/containerd.io.deb)"
-    in_node "$node" dpkg -i /tmp/containerd.io.deb >/dev/null
-  done
-  prepare cp1 control-plane 1.35 1.35.2 >/dev/null 2>&1
-  prepare w1 worker 1.35 1.35.2 >/dev/null 2>&1
+  local node os="${1:-ubuntu}" version="${2:-1.35.2}"
+  new_node cp1 "$os"
+  new_node w1 "$os"
+  if [ "$os" = ubuntu ]; then
+    for node in cp1 w1; do
+      cp "$E2E_REPOS"/containerd-2.2/containerd.io_2.2.0-1_amd64.deb "$(node_put "$node" /tmp/containerd.io.deb)"
+      in_node "$node" dpkg -i /tmp/containerd.io.deb >/dev/null
+    done
+  fi
+  prepare cp1 control-plane 1.35 "$version" >/dev/null 2>&1
+  prepare w1 worker 1.35 "$version" >/dev/null 2>&1
   secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
     node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false >/dev/null 2>&1
   secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script w1 kubeadm-join NODE_NAME=w1 KUBEADM_CONFIG="$JOIN_WORKER" >/dev/null 2>&1
@@ -53,12 +58,21 @@ upgrade() { # node role version [VAR=value...]
   shift 3
   secret_stdin "ADMIN_KUBECONFIG=apiVersion: v1
 kind: Config" | node_script "$node" kubeadm-upgrade NODE_NAME="$node" UPGRADE_ROLE="$role" K8S_VERSION="$version" \
-    K8S_MINOR="${version%.*}" API_SERVER=https://10.0.0.10:6443 "$@"
+    K8S_MINOR="$(cut -d. -f1-2 <<<"$version")" API_SERVER=https://10.0.0.10:6443 "$@"
 }
 cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
 pkg() { in_node "$1" dpkg-query -W -f='${Version}' "$2"; }
 image() { sed -n 's#^ *image: ##p' "$(node_file "$1" "/etc/kubernetes/manifests/$2.yaml")"; }
 held() { in_node "$1" apt-mark showhold | sort | paste -sd' '; }
+rpmv() { in_node "$1" rpm -q --qf '%{VERSION}-%{RELEASE}' "$2"; }
+locks() { grep -v -e '^#' -e '^$' "$(node_file "$1" /etc/dnf/plugins/versionlock.list)" | paste -sd' '; }
+# The README's procedure before a minor whose containerd minimum is above a Rocky node's
+# containerd.io: the lock lifted, Docker's newer containerd.io, locked again. (Docker's repository
+# here: docker-rpm-2.2/, the same repository once 2.2.0 was published.)
+rocky_containerd_2_2() {
+  sed -i "s#/docker-rpm\$#/docker-rpm-2.2#" "$(node_put "$1" /etc/yum.repos.d/docker-ce.repo)"
+  in_node "$1" bash -c 'dnf versionlock delete containerd.io && dnf -y upgrade containerd.io && dnf versionlock add containerd.io'
+}
 fail_once() { echo "$2" >"$(node_put "$1" /var/lib/k8sp-stub/fail-at)"; }
 calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
 
@@ -187,4 +201,115 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   run in_node cp1 kubeadm upgrade plan
   [ "$status" -ne 0 ]
   [[ "$output" == *"[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [cp1]"* ]]
+}
+
+@test "rocky: containerd.io locked below 1.36's minimum is refused; the README's procedure moves it and its versionlock; 1.35.2 -> 1.36.0 on a control plane and a worker with dnf (exact versions, --disableexcludes=kubernetes); exclude= holds after; a second run does nothing; a patch published since the metadata was cached is found (--refresh)" {
+  cluster_at_1_35 rocky
+  [ "$(rpmv cp1 kubeadm)" = 1.35.2-150500.1.1 ] && [ "$(rpmv w1 kubelet)" = 1.35.2-150500.1.1 ]
+  # kubelet's requirement came with it, as dnf resolves it.
+  [ "$(rpmv w1 kubernetes-cni)" = 1.7.1-150500.1.1 ]
+  [ "$(locks cp1)" = 'containerd.io-0:1.7.28-3.1.el9.*' ]
+
+  # The 1.36 preparation refuses containerd 1.7.28 (1.36 needs 2.2.0+); nothing was upgraded.
+  run prepare cp1 control-plane 1.36 1.36.0
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"containerd 1.7.28 is too old for Kubernetes 1.36"* ]]
+  [ "$(rpmv cp1 kubeadm)" = 1.35.2-150500.1.1 ]
+  # While locked, Docker's newer containerd.io is not taken even when asked for.
+  sed -i "s#/docker-rpm\$#/docker-rpm-2.2#" "$(node_put cp1 /etc/yum.repos.d/docker-ce.repo)"
+  run in_node cp1 dnf -y upgrade containerd.io
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Nothing to do."* ]]
+  [ "$(rpmv cp1 containerd.io)" = 1.7.28-3.1.el9 ]
+  for node in cp1 w1; do
+    run rocky_containerd_2_2 "$node"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Deleting versionlock for: containerd.io-0:1.7.28-3.1.el9.*"* ]]
+    [[ "$output" == *"Adding versionlock on: containerd.io-0:2.2.0-1.el9.*"* ]]
+    [ "$(rpmv "$node" containerd.io)" = 2.2.0-1.el9 ]
+    [ "$(locks "$node")" = 'containerd.io-0:2.2.0-1.el9.*' ]
+  done
+
+  # prepare-node with the new version: the repository moves (its exclude= stays), the packages stay.
+  run prepare cp1 control-plane 1.36 1.36.0
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm 1.35.2 is installed and the stack asks for 1.36.0: left to the upgrade step"* ]]
+  [[ "$output" == *"containerd-version=2.2.0"* ]]
+  repo=$(node_file cp1 /etc/yum.repos.d/kubernetes.repo)
+  grep -qx "baseurl=$E2E_REPO_BASE/v1.36/rpm/" "$repo"
+  grep -qx 'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni' "$repo"
+  [ "$(rpmv cp1 kubeadm)" = 1.35.2-150500.1.1 ]
+
+  before=$(stub_calls cp1 | wc -l)
+  run upgrade cp1 bootstrap 1.36.0
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv cp1 $p)" = 1.36.0-150500.1.1 ]; done
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do [ "$(image cp1 $c)" = "registry.k8s.io/$c:v1.36.0" ]; done
+  [ "$(cat "$(cluster)/version")" = v1.36.0 ]
+  # kubeadm's order, the packages by exact version from the excluded repository.
+  calls_since cp1 "$before" | grep -E '^dnf|^kubeadm upgrade|^systemctl restart kubelet' >"$BATS_TEST_TMPDIR/order"
+  diff -u <(printf '%s\n' "dnf install -y -q --refresh kubeadm-1.36.0 --disableexcludes=kubernetes" "kubeadm upgrade plan v1.36.0" "kubeadm upgrade apply v1.36.0 --yes" \
+    "dnf install -y -q --refresh kubelet-1.36.0 kubectl-1.36.0 --disableexcludes=kubernetes" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
+  [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
+
+  prepare w1 worker 1.36 1.36.0 >/dev/null 2>&1
+  run upgrade w1 worker 1.36.0
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv w1 $p)" = 1.36.0-150500.1.1 ]; done
+  grep -q '^# kubelet-config of the cluster at v1.36.0$' "$(node_file w1 /var/lib/kubelet/config.yaml)"
+  [ ! -f "$(cluster)/nodes/w1.cordoned" ]
+
+  # The holds after the upgrade: a plain `dnf upgrade` leaves the Kubernetes packages at 1.36.0
+  # although v1.36's repository has 1.36.1 (exclude=), and containerd.io at its lock.
+  run in_node w1 dnf -y upgrade
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv w1 $p)" = 1.36.0-150500.1.1 ]; done
+  [ "$(rpmv w1 containerd.io)" = 2.2.0-1.el9 ] && [ "$(locks w1)" = 'containerd.io-0:2.2.0-1.el9.*' ]
+  run in_node w1 dnf -y install kubeadm-1.36.1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"All matches were filtered out by exclude filtering for argument: kubeadm-1.36.1"* ]]
+
+  # Again: nothing happens on either node.
+  for n in cp1:bootstrap w1:worker; do
+    before=$(stub_calls "${n%%:*}" | wc -l)
+    run upgrade "${n%%:*}" "${n#*:}" 1.36.0
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"runs Kubernetes 1.36.0 already: nothing to upgrade"* ]]
+    [ -z "$(calls_since "${n%%:*}" "$before" | grep -E '^(kubeadm upgrade|kubectl|dnf|rpm|systemctl restart)' || true)" ]
+  done
+
+  # A patch published after the node last fetched v1.36's metadata (its cache as it was before
+  # 1.36.1; dnf uses a cache until metadata_expire, 48 h): the upgrade refreshes it, as apt's path
+  # updates its lists, and finds 1.36.1. (prepare-node refreshes only when the repository moves.)
+  sed -i '/ 1\.36\.1 /d' "$BATS_TEST_TMPDIR"/nodes/cp1/upper/var/cache/dnf/kubernetes-*/primary.list
+  prepare cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv cp1 $p)" = 1.36.1-150500.1.1 ]; done
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
+}
+
+@test "rocky: a minor without a patch (1.35 -> 1.36) takes v1.36's newest with dnf upgrade; a failed apply resumes" {
+  cluster_at_1_35 rocky 1.35
+  [ "$(rpmv cp1 kubeadm)" = 1.35.2-150500.1.1 ]
+  rocky_containerd_2_2 cp1 >/dev/null
+  prepare cp1 control-plane 1.36 1.36 >/dev/null 2>&1
+  fail_once cp1 upgrade/control-plane
+  run upgrade cp1 bootstrap 1.36
+  [ "$status" -ne 0 ]
+  [ "$(rpmv cp1 kubeadm)" = 1.36.1-150500.1.1 ] && [ "$(rpmv cp1 kubelet)" = 1.35.2-150500.1.1 ]
+  run upgrade cp1 bootstrap 1.36
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"resuming the upgrade of cp1 to Kubernetes 1.36"* ]]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv cp1 $p)" = 1.36.1-150500.1.1 ]; done
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
+  stub_calls cp1 | grep -qx 'dnf upgrade -y -q --refresh kubelet kubectl --disableexcludes=kubernetes'
 }

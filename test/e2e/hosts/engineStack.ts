@@ -105,12 +105,27 @@ export class EngineStack {
         await this.stack.setAllConfig(all);
     }
 
-    /** `pulumi up`: the automation API always runs it with `--skip-preview` (automation/stack.ts up()). */
-    async up(): Promise<{ steps: StepSeen[]; output: string }> {
+    /** `pulumi up`: the automation API always runs it with `--skip-preview` (automation/stack.ts up());
+     * `replace`: resource names (the last URN segment) to replace, as `pulumi up --replace <urn>`. */
+    async up(opts: { replace?: string[] } = {}): Promise<{ steps: StepSeen[]; output: string }> {
         const steps: StepSeen[] = [];
         let output = "";
-        await this.stack.up({ onEvent: collect(steps), onOutput: (o) => (output += o) });
+        const replace = opts.replace ? await this.urnsNamed(opts.replace) : undefined;
+        await this.stack.up({ onEvent: collect(steps), onOutput: (o) => (output += o), ...(replace ? { replace } : {}) });
         return { steps, output };
+    }
+
+    /** The URNs of the resources with these names in the stack's state (`pulumi stack --show-urns`). */
+    async urnsNamed(names: string[]): Promise<string[]> {
+        const state = await this.stack.exportStack();
+        const urns = ((state.deployment as { resources?: { urn: string }[] }).resources ?? []).map((r) => r.urn);
+        return names.map((n) => {
+            const urn = urns.find((u) => nameOf(u) === n);
+            if (!urn) {
+                throw new Error(`no resource named ${n} in the stack`);
+            }
+            return urn;
+        });
     }
 
     /**
