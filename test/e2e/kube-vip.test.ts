@@ -266,31 +266,77 @@ describe("kube-vip run as the program's static pod, on three simulated control p
     const leaseHolder = () => cluster.api("cp1", `/apis/coordination.k8s.io/v1/namespaces/${run.lease.namespace}/leases/${run.lease.name}`)?.spec?.holderIdentity as string | undefined;
     const logs = () => HOSTS.map((h) => `--- ${h.name}\n${fs.readFileSync(`${cluster.dir}/kube-vip-${h.name}.log`, "utf8").slice(-1500)}`).join("\n");
 
-    it("one host holds the VIP, the client reaches it, the Lease names it; its kube-vip stopped, another takes over", async () => {
-        for (const h of HOSTS) cluster.startKubeVip(h.name, run, { "/etc/kubernetes/admin.conf": `${cluster.dir}/admin.conf` });
-
-        const first = await waitFor(120, () => {
+    const kubeconfigs = () => ({ "/etc/kubernetes/admin.conf": `${cluster.dir}/admin.conf` });
+    const reachesApi = () => inNs("client", "curl", ["-sf", "--max-time", "5", "--cacert", `${cluster.dir}/ca.crt`, "-H", `Authorization: Bearer ${TOKEN}`, `https://${VIP}:6443/readyz`]);
+    /** The single holder, reached by the client and named by the Lease, other than `not`; polled. */
+    const singleHolder = (seconds: number, not: string[]) =>
+        waitFor(seconds, () => {
             const held = cluster.holders();
-            return held.length === 1 && cluster.clientReaches() === held[0] && leaseHolder() === held[0] ? held[0] : undefined;
+            return held.length === 1 && !not.includes(held[0]) && cluster.clientReaches() === held[0] && leaseHolder() === held[0] ? held[0] : undefined;
         });
-        assert.ok(first, `no single VIP holder reached by the client and named by the Lease in 120 s: holders ${cluster.holders()}, lease ${leaseHolder()}\n${logs()}`);
-        assert.deepEqual(cluster.holders(), [first]);
-        // The API endpoint itself: TLS to the VIP verifies against the cluster CA (the VIP is a SAN).
-        assert.equal(inNs("client", "curl", ["-sf", "--max-time", "5", "--cacert", `${cluster.dir}/ca.crt`, "-H", `Authorization: Bearer ${TOKEN}`, `https://${VIP}:6443/readyz`]), "ok");
-
-        // The kubelet stops a container with SIGTERM (the static pod removed, the node drained).
-        const leader = cluster.kubeVip.get(first)!;
-        const exited = new Promise((r) => leader.once("exit", r));
-        leader.kill("SIGTERM");
+    /** Stops `host`'s kube-vip with `signal` and waits (bounded) for it to exit. */
+    const stopKubeVip = async (host: string, signal: NodeJS.Signals) => {
+        const child = cluster.kubeVip.get(host)!;
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill(signal);
         await Promise.race([exited, sleep(30_000)]);
-        assert.ok(leader.exitCode !== null || leader.signalCode !== null, `kube-vip on ${first} did not exit within 30 s of SIGTERM`);
+        assert.ok(child.exitCode !== null || child.signalCode !== null, `kube-vip on ${host} did not exit within 30 s of ${signal}`);
+    };
+    /** Restarts `host`'s kube-vip as the kubelet restarts the container, and waits until it has seen the leader. */
+    const restartKubeVip = async (host: string, leader: string) => {
+        const log = `${cluster.dir}/kube-vip-${host}.log`;
+        const before = fs.readFileSync(log, "utf8").length;
+        cluster.startKubeVip(host, run, kubeconfigs());
+        const seen = await waitFor(60, () => (fs.readFileSync(log, "utf8").slice(before).includes(`New leader leader=${leader}`) ? true : undefined));
+        assert.ok(seen, `restarted kube-vip on ${host} did not report leader ${leader} in 60 s\n${logs()}`);
+    };
+    let first = "";
+    let second = "";
 
-        const second = await waitFor(90, () => {
-            const held = cluster.holders();
-            return held.length === 1 && held[0] !== first && cluster.clientReaches() === held[0] && leaseHolder() === held[0] ? held[0] : undefined;
-        });
+    it("one host holds the VIP, the client reaches it, the Lease names it; its kube-vip stopped, another takes over", async (t) => {
+        for (const h of HOSTS) cluster.startKubeVip(h.name, run, kubeconfigs());
+
+        first = (await singleHolder(120, [])) ?? "";
+        assert.ok(first, `no single VIP holder reached by the client and named by the Lease in 120 s: holders ${cluster.holders()}, lease ${leaseHolder()}\n${logs()}`);
+        // The API endpoint itself: TLS to the VIP verifies against the cluster CA (the VIP is a SAN).
+        assert.equal(reachesApi(), "ok");
+
+        // The kubelet stops a container with SIGTERM (static pod manifest removed, node shut down).
+        await stopKubeVip(first, "SIGTERM");
+        second = (await singleHolder(90, [first])) ?? "";
         assert.ok(second, `no other host took the VIP over in 90 s: holders ${cluster.holders()}, lease ${leaseHolder()}\n${logs()}`);
         assert.ok(!cluster.holders().includes(first), `${first} still holds the VIP`);
-        assert.equal(inNs("client", "curl", ["-sf", "--max-time", "5", "--cacert", `${cluster.dir}/ca.crt`, "-H", `Authorization: Bearer ${TOKEN}`, `https://${VIP}:6443/readyz`]), "ok");
+        assert.equal(reachesApi(), "ok");
+        t.diagnostic(`VIP held by ${first}, then by ${second} after ${first}'s kube-vip got SIGTERM`);
+    });
+
+    it("restarted on the host it left, kube-vip follows and the VIP stays where it is", async () => {
+        assert.ok(first && second, "needs the previous case");
+        await restartKubeVip(first, second);
+        assert.deepEqual(cluster.holders(), [second]);
+        assert.equal(leaseHolder(), second);
+        assert.equal(cluster.clientReaches(), second);
+    });
+
+    it("the leader's kube-vip killed (SIGKILL): another host takes over, the dead one keeps the address until kube-vip restarts there", async (t) => {
+        assert.ok(first && second, "needs the previous cases");
+        await stopKubeVip(second, "SIGKILL");
+        // No cleanup runs on SIGKILL: the address stays on the killed host's interface, and the new
+        // holder's gratuitous ARP moves the client over (kube-vip's pkg/arp advertisement).
+        const third = await waitFor(90, () => {
+            const held = cluster.holders();
+            const other = held.find((h) => h !== second);
+            return other && cluster.clientReaches() === other && leaseHolder() === other ? other : undefined;
+        });
+        assert.ok(third, `no other host took the VIP over in 90 s: holders ${cluster.holders()}, lease ${leaseHolder()}\n${logs()}`);
+        assert.deepEqual(cluster.holders().sort(), [second, third].sort(), "the killed host keeps its address until kube-vip restarts there");
+        // The kubelet restarts the container: kube-vip removes a VIP it finds before it elects
+        // (pkg/cluster/clusterLeaderElection.go StartCluster, "(attempt to) Remove the virtual IP").
+        await restartKubeVip(second, third);
+        const alone = await waitFor(30, () => (cluster.holders().length === 1 ? cluster.holders() : undefined));
+        assert.deepEqual(alone, [third]);
+        assert.equal(cluster.clientReaches(), third);
+        assert.equal(reachesApi(), "ok");
+        t.diagnostic(`after SIGKILL of ${second}: ${third} holds the VIP, ${second} dropped it on restart`);
     });
 });
