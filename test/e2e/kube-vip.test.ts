@@ -119,7 +119,9 @@ class Cluster {
         return child;
     }
 
-    network(): void {
+    /** defaultRoute: each host gets a default route over eth0 (to the hub), as kube-vip looks for
+     * one when vip_interface is not set (cmd/kube-vip.go, vip.GetDefaultGatewayInterface). */
+    network(defaultRoute: boolean): void {
         for (const name of ["hub", ...HOSTS.map((h) => h.name), "client"]) {
             ip("netns", "add", ns(name));
             this.namespaces.push(ns(name));
@@ -134,6 +136,7 @@ class Cluster {
             ip("-n", ns("hub"), "link", "set", name, "master", "br0", "up");
             ip("-n", ns(name), "addr", "add", `${addr}/24`, "dev", IFACE);
             ip("-n", ns(name), "link", "set", IFACE, "up");
+            if (defaultRoute && name !== "client") ip("-n", ns(name), "route", "add", "default", "via", HUB_IP, "dev", IFACE);
         }
     }
 
@@ -245,16 +248,22 @@ class Cluster {
     }
 }
 
-describe("kube-vip run as the program's static pod, on three simulated control planes", { skip }, () => {
+// kubernetes.controlPlaneEndpoint.interface set (vip_interface), and left out (the default: kube-vip
+// takes the default route's interface). The suites run one after the other, each with its own
+// namespaces (the same names, removed by the previous suite's `after`).
+for (const variant of [
+    { title: "interface named", iface: IFACE as string | undefined },
+    { title: "interface from the default route", iface: undefined },
+]) describe(`kube-vip run as the program's static pod, on three simulated control planes (${variant.title})`, { skip }, () => {
     let cluster: Cluster;
     // As a joined control plane writes it (admin.conf mounted); the bootstrap node's super-admin.conf
     // variant differs only in the hostPath (test/kubeVip.test.ts).
-    const manifest = kubeVipManifestFor(renderKubeVipManifest({ address: VIP, port: 6443, interface: IFACE, image: IMAGES.kubeVip }), "/etc/kubernetes/admin.conf");
+    const manifest = kubeVipManifestFor(renderKubeVipManifest({ address: VIP, port: 6443, interface: variant.iface, image: IMAGES.kubeVip }), "/etc/kubernetes/admin.conf");
     const run = podRun(manifest);
 
     before(async () => {
         cluster = new Cluster();
-        cluster.network();
+        cluster.network(variant.iface === undefined);
         cluster.pki();
         await cluster.controlPlane();
     });
