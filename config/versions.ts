@@ -98,10 +98,36 @@ export const IMAGES = {
     /** distribution v3: its config file lives at /etc/distribution/config.yml. */
     registry: "registry:3.0.0",
     tomcat: "tomcat:10.1.44-jdk21",
-    /** The control planes' virtual IP (kubernetes.controlPlaneEndpoint mode "kube-vip"), a static
+    /**
+     * The control planes' virtual IP (kubernetes.controlPlaneEndpoint mode "kube-vip"), a static
      * pod on every control plane; its manifest is rendered by components/render/kubeVip.ts from
-     * kube-vip v1.2.3's own generator (pkg/kubevip/config_generator.go). */
-    kubeVip: "ghcr.io/kube-vip/kube-vip:v1.2.3",
+     * kube-vip's own generator (pkg/kubevip/config_generator.go).
+     *
+     * v1.2.2, not the newest v1.2.3: the version shipped is the version tested. The e2e tier runs
+     * kube-vip built from its Go module (test/e2e/tools/kube-vip, test/e2e/kube-vip.test.ts), and
+     * the Go proxy serves v1.2.2 but refuses v1.2.3 ("This module version is not available").
+     * v1.2.2..v1.2.3 (git diff of the tags, 21 commits) against what the manifest sets (ARP,
+     * cp_enable, leader election on a Lease, an IPv4 address, no Services, no BGP/routing table):
+     *  - pkg/manager/manager.go New: v1.2.2 treats the --k8sConfigPath default
+     *    (/etc/kubernetes/admin.conf) as an explicit kubeconfig and uses its server, the VIP, unless
+     *    kubernetes_addr is set; v1.2.3 skips that case for the default path (c3ba4a8, "Fix
+     *    default kube config path handling") and goes to https://kubernetes:<port>. The manifest
+     *    sets kubernetes_addr=kubernetes:<port>, so both call k8s.NewRestConfig(admin.conf, false,
+     *    "kubernetes:<port>") — the one difference that mattered, seen failing in the e2e test
+     *    without it;
+     *  - pkg/lease (Delete takes the lease, "do not let a stale cleanup cancel a recreated lease"),
+     *    pkg/cluster/clusterLeaderElection.go (passes it): the race is between a cleanup and a
+     *    re-created lease inside one process; in ARP control-plane mode StartCluster returning ends
+     *    the process (pkg/manager/worker/arp.go StartControlPlane → killFunc), it never re-creates;
+     *  - vip_skipdad (new env, IFA_F_NODAD, IPv6 only), pkg/vip/address.go (that flag, route
+     *    hashing), routing-table mode (table.go, backend.go), services (pkg/services,
+     *    pkg/cluster/service.go), DNS/DDNS updater, BGP metrics: not used here;
+     *  - dependency bumps: k8s.io/client-go, api, apimachinery 0.36.2 → 0.36.3 (patch), grpc
+     *    1.82.1 → 1.83.0, gobgp 4.7.0 → 4.8.0, go-containerregistry;
+     *  - unchanged: pkg/election, pkg/arp, pkg/k8s, the env names the manifest sets
+     *    (pkg/kubevip/config_envvar.go only adds vip_skipdad).
+     */
+    kubeVip: "ghcr.io/kube-vip/kube-vip:v1.2.2",
 } as const;
 
 /**

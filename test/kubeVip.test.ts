@@ -125,8 +125,10 @@ describe("kube-vip's static pod as rendered", () => {
         assert.match(IMAGES.kubeVip, /^ghcr\.io\/kube-vip\/kube-vip:v\d+\.\d+\.\d+$/);
         const env = Object.fromEntries(container.env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
         assert.deepEqual(
-            { vip_arp: env.vip_arp, cp_enable: env.cp_enable, vip_leaderelection: env.vip_leaderelection, address: env.address, port: env.port, vip_interface: env.vip_interface },
-            { vip_arp: "true", cp_enable: "true", vip_leaderelection: "true", address: "10.0.0.50", port: "6443", vip_interface: "eth1" },
+            { vip_arp: env.vip_arp, cp_enable: env.cp_enable, vip_leaderelection: env.vip_leaderelection, address: env.address, port: env.port, vip_interface: env.vip_interface, kubernetes_addr: env.kubernetes_addr },
+            // kubernetes_addr: the local API server, not admin.conf's server (the VIP); kube-vip
+            // v1.2.2 would use the latter (components/render/kubeVip.ts, test/e2e/kube-vip.test.ts).
+            { vip_arp: "true", cp_enable: "true", vip_leaderelection: "true", address: "10.0.0.50", port: "6443", vip_interface: "eth1", kubernetes_addr: "kubernetes:6443" },
         );
         // No Services: MetalLB answers for LoadBalancer addresses here.
         assert.equal(env.svc_enable, undefined);

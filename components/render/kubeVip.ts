@@ -3,19 +3,28 @@ import { stringify } from "yaml";
 /**
  * kube-vip's static pod (kubernetes.controlPlaneEndpoint mode "kube-vip"): a virtual IP that the
  * control planes elect a holder for and that answers ARP on the holder, so the API endpoint
- * survives the loss of any one control plane. Rendered here from the facts of kube-vip v1.2.3
- * (the image pinned in config/versions.ts), the same Pod its `kube-vip manifest pod --arp
+ * survives the loss of any one control plane. Rendered here from the facts of kube-vip v1.2.2
+ * (the image pinned in config/versions.ts; v1.2.3 differs in nothing used here, see there), the
+ * same Pod its `kube-vip manifest pod --arp
  * --controlplane --leaderElection --address <VIP>` prints (pkg/kubevip/config_generator.go,
  * generatePodSpec), without Services (MetalLB, or nothing, owns LoadBalancer Services here):
  *  - env names from pkg/kubevip/config_envvar.go: vip_arp, port, vip_nodename, vip_interface,
- *    cp_enable, cp_namespace, vip_leaderelection, vip_leasename, vip_leaseduration,
+ *    cp_enable, cp_namespace, kubernetes_addr, vip_leaderelection, vip_leasename, vip_leaseduration,
  *    vip_renewdeadline, vip_retryperiod, address, prometheus_server; the lease timings are
  *    client-go's defaults the generator writes (15, 10, 2 seconds);
  *  - capabilities NET_ADMIN and NET_RAW (ARP and the address on the interface), all others dropped;
  *  - the kubeconfig mounted at /etc/kubernetes/admin.conf inside the container, and the host
- *    alias kubernetes → 127.0.0.1: with cp_enable and that file, kube-vip talks to
- *    https://kubernetes:<port>, the local API server, not to the VIP it has yet to announce
- *    (pkg/manager/manager.go, "This will attempt to use kubernetes as the hostname").
+ *    alias kubernetes → 127.0.0.1, plus kubernetes_addr=kubernetes:<port> (which the generator
+ *    does not write): kube-vip must talk to the local API server, not to the server admin.conf
+ *    names — the control-plane endpoint, the VIP it has yet to announce. v1.2.3 does that by
+ *    itself with cp_enable (pkg/manager/manager.go New, "This will attempt to use kubernetes as
+ *    the hostname"); v1.2.2 takes its --k8sConfigPath flag's default, /etc/kubernetes/admin.conf,
+ *    for an explicitly configured kubeconfig (commit c84fb65, "manager: honor explicitly
+ *    configured kubeconfig path") and uses its server unless kubernetes_addr is set (fixed in
+ *    v1.2.3 by c3ba4a8, "Fix default kube config path handling"). With kubernetes_addr set, both
+ *    versions call k8s.NewRestConfig(admin.conf, false, "kubernetes:<port>"). Without it, v1.2.2
+ *    on three control planes never elects a holder (test/e2e/kube-vip.test.ts: "dial tcp
+ *    <VIP>:6443: connect: no route to host").
  * Which host file is mounted is the node scripts' choice (KUBECONFIG_PLACEHOLDER): kubeadm ≥ 1.29
  * binds admin.conf's group to cluster-admin only late in `kubeadm init`, so the bootstrap node
  * mounts super-admin.conf (system:masters) during init and admin.conf after it
@@ -51,6 +60,8 @@ export function renderKubeVipManifest(input: KubeVipInput): string {
         ...(input.interface ? [{ name: "vip_interface", value: input.interface }] : []),
         { name: "cp_enable", value: "true" },
         { name: "cp_namespace", value: "kube-system" },
+        // The local API server through the host alias below, whatever server the kubeconfig names.
+        { name: "kubernetes_addr", value: `kubernetes:${input.port}` },
         { name: "vip_leaderelection", value: "true" },
         { name: "vip_leasename", value: KUBE_VIP_LEASE },
         { name: "vip_leaseduration", value: "15" },

@@ -9,7 +9,7 @@
 #   K8S_PLATFORM_E2E_CACHE  cache root (default ~/.cache/k8s-platform-e2e)
 #   E2E_TOOLS               space-separated tools to build (default: kubeadm kubeadm-1.36
 #                           kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl
-#                           engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
+#                           kube-vip engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
 #                           is each newer minor's, named so, from its own wrapper module. "engine" stands for the Pulumi CLI and the
 #                           provider plugins a `pulumi up` of the program needs: pulumi,
 #                           pulumi-resource-kubernetes, -command, -tls, -random.
@@ -29,7 +29,8 @@ cache="${K8S_PLATFORM_E2E_CACHE:-$HOME/.cache/k8s-platform-e2e}"
 # config's kubernetesVersion, so it must know it (k8s.io/component-base/version, set the same way
 # by hack/lib/version.sh upstream); `pulumi version` likewise (sdk/go/common/version). The
 # kubernetes provider's pseudo-version is the commit of tag v4.25.0: it reports that version
-# (pkg/version, set by the provider's own Makefile the same way).
+# (pkg/version, set by the provider's own Makefile the same way). kube-vip's Makefile stamps
+# main.Version the same way (`kube-vip version`).
 tools_table=$(cat <<'EOF'
 kubeadm|k8s|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 kubeadm-1.36|k8s-1.36|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
@@ -39,6 +40,7 @@ etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
 etcdctl|etcd-client|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
 etcdutl|etcd-client|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
 kubectl-validate|kubectl-validate|sigs.k8s.io/kubectl-validate|sigs.k8s.io/kubectl-validate|
+kube-vip|kube-vip|github.com/kube-vip/kube-vip|github.com/kube-vip/kube-vip|-X main.Version={v}
 pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={v}
 pulumi-resource-kubernetes|pulumi-kubernetes|.|=4.25.0|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version={v}
 pulumi-resource-command|pulumi-command|.|=1.2.1|
@@ -50,7 +52,7 @@ engine_tools="pulumi pulumi-resource-kubernetes pulumi-resource-command pulumi-r
 
 log() { printf '%s\n' "$*" >&2; }
 
-wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl engine} "
+wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl kube-vip engine} "
 case "$wanted" in *" engine "*) wanted="$wanted $engine_tools " ;; esac
 path_dirs=()
 declare -A built_bin=()
