@@ -143,6 +143,9 @@ up() {
   # shellcheck source=test/realroot/helpers.bash
   . "$realroot/helpers.bash"
   mkdir -p "$state/cluster"
+  # kwok's stages: its own "fast" ones (build.sh, from the kwok module) and this project's
+  # (kwok-pod-ready-again.yaml: the kubelet's pod-status reconcile, which kwok's lack).
+  cat "$HOSTS_CACHE/kwok-stages.yaml" "$here/kwok-pod-ready-again.yaml" >"$state/kwok-stages.yaml"
   # The tool directories as each node mounts them (/opt/k8sp-e2e/bin<i>, in this order).
   local node_bin_dirs="" j=0 dir
   declare -A tool_dir=()
@@ -208,7 +211,7 @@ up() {
       exec chroot "$m" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
         /usr/sbin/sshd -D -e
     ' node "$d" "$HOSTS_CACHE/sshd-layer:$E2E_CACHE/root" "$state/cluster" "$name" \
-      "$HOSTS_CACHE/bin:$E2E_BIN_DIRS" "$HOSTS_CACHE/kwok-stages.yaml" >"$state/$name/sshd.log" 2>&1 &
+      "$HOSTS_CACHE/bin:$E2E_BIN_DIRS" "$state/kwok-stages.yaml" >"$state/$name/sshd.log" 2>&1 &
     echo $! >"$state/$name/pid"
   done
   # Bounded: every sshd answers within 120 s or the run stops (and the caller runs `down`). Each try
