@@ -122,14 +122,20 @@ describe("simulated hosts: the program's scripts against a real control plane, w
         assert.match(kubectl("get node cp1 -o jsonpath='{.metadata.labels}'"), /node-role.kubernetes.io\/control-plane/);
     });
 
-    test("kwok as every node's kubelet: a lease lapse past the default grace leaves Nodes and pods Ready; a pod marked NotReady is Ready again", async () => {
+    test("kwok as every node's kubelet: Lease heartbeats; Nodes and pods stay Ready, a gap past the default grace too; a pod marked NotReady is Ready again", async () => {
         // A pod on every node, as Flannel's DaemonSet (whose rollout the Kubernetes provider waits for).
         h().ssh(CP.name, `kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f - <<'EOF'\n${LAPSE_DAEMONSET}\nEOF`);
         await eventually("the DaemonSet's pod Ready on cp1, cp2 and w1", () => lapsePods() === "cp1=True cp2=True w1=True");
+        // The node lifecycle controller takes a node's heartbeat from its Lease: kwok must renew one
+        // per node (without Leases every Node went Unknown 50 s after each status post, and its pods
+        // NotReady: the 100-worker `up` that never finished).
+        const first = leases();
+        assert.deepEqual(Object.keys(first).sort(), ["cp1", "cp2", "w1"], "a Lease per node in kube-node-lease");
+        await eventually("every Lease renewed", () => Object.entries(leases()).every(([node, t]) => t > first[node]));
         // kwok stopped (SIGSTOP) renews no Lease: hold it until every Lease is older than the node
         // lifecycle controller's default grace (50 s) plus its monitor period (5 s) several times
         // over, so that with the defaults the controller has marked each Node Unknown and its pods
-        // Ready=False (MarkPodsNotReady) — what kwok's starved renewals did at 100 workers.
+        // Ready=False (MarkPodsNotReady): what a kwok starved on a loaded machine would cause.
         const kwokPid = "$(cat /run/k8sp-e2e/kwok.pid)";
         h().ssh(CP.name, `kill -STOP ${kwokPid}`);
         try {
@@ -140,6 +146,9 @@ describe("simulated hosts: the program's scripts against a real control plane, w
             assert.ok(leaseAgeSeconds() >= 75, "every Lease went unrenewed past the default grace");
             assert.equal(ready(), "cp1=True cp2=True w1=True", "no Node marked Unknown by a heartbeat gap of the simulated kubelet");
             assert.equal(lapsePods(), "cp1=True cp2=True w1=True", "no pod marked NotReady");
+            // Nor at any time before: the controller records NodeNotReady on each Node it marks and
+            // on each pod (RecordNodeStatusChange, MarkPodsNotReady).
+            assert.equal(kubectl("get events -A --field-selector reason=NodeNotReady -o name"), "", "no NodeNotReady event");
         } finally {
             h().ssh(CP.name, `kill -CONT ${kwokPid}`);
         }
@@ -194,11 +203,17 @@ function lapsePods(): string {
         .split("\n").filter((l) => l !== "").sort().join(" ");
 }
 
-/** Seconds since the last renewal of any node Lease (the heartbeat the node lifecycle controller watches). */
+/** Each node Lease's last renewal (ms since the epoch), by name: the heartbeat the node lifecycle controller watches. */
+function leases(): Record<string, number> {
+    const lines = kubectl("-n kube-node-lease get leases -o jsonpath='{range .items[*]}{.metadata.name}={.spec.renewTime}{\"\\n\"}{end}'").split("\n").filter((l) => l !== "");
+    return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), Date.parse(l.slice(l.indexOf("=") + 1))]));
+}
+
+/** Seconds since the last renewal of any node Lease. */
 function leaseAgeSeconds(): number {
-    const renewed = kubectl("-n kube-node-lease get leases -o jsonpath='{range .items[*]}{.spec.renewTime}{\"\\n\"}{end}'").split("\n").filter((l) => l !== "");
-    assert.ok(renewed.length >= 3, "a Lease per node");
-    return (Date.now() - Math.max(...renewed.map((t) => Date.parse(t)))) / 1000;
+    const renewed = Object.values(leases());
+    assert.equal(renewed.length, 3, "a Lease per node");
+    return (Date.now() - Math.max(...renewed)) / 1000;
 }
 
 function ready(): string {
