@@ -16,9 +16,14 @@
  * 0.2 s by a wrapper around the CLI (VmHWM only grows, so the last reading is at most 0.2 s old).
  * Skips with a message when the engine, root or the simulated hosts' tools are missing.
  *
- *   npm run bench -- --engine [--preview 3,12,100] [--up 3,12] [--no-trivial]
+ * For each `up` it also reports the simulated hosts' start and teardown times, and the largest
+ * age of a node Lease seen during the first `up` (polled every 5 s): kwok renews every node's
+ * Lease, and a gap past the node lifecycle controller's grace would mark the Nodes and their pods
+ * NotReady (test/e2e/hosts/node/kubeadm), with the NodeNotReady events on pods counted after it.
+ *
+ *   npm run bench -- --engine [--preview 3,12,100] [--up 3,12] [--checkpoints every|skipped] [--no-trivial]
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -50,6 +55,19 @@ export interface EngineSample {
     readonly secondSeconds?: number;
     readonly cliPeakMb: number;
     readonly programPeakMb: number;
+    /** Part "up" only: the simulated hosts' start and teardown (s), and what the Lease watch saw. */
+    readonly hosts?: HostsReport;
+}
+
+interface HostsReport {
+    readonly nodes: number;
+    readonly startSeconds: number;
+    readonly stopSeconds: number;
+    /** The largest age of a node Lease (now − renewTime) seen during the first `up`, in s. */
+    readonly maxLeaseAgeSeconds: number;
+    readonly leasePolls: number;
+    /** Pods the node lifecycle controller marked NotReady (its NodeNotReady events on pods), after both `up`s. */
+    readonly podsMarkedNotReady: number;
 }
 
 interface Job {
@@ -224,31 +242,92 @@ async function previewOne(job: Job, dir: string): Promise<EngineSample> {
     };
 }
 
+/**
+ * Polls, every 5 s and without blocking the engine (async), the age of every node Lease through the
+ * cluster's admin.conf, from the root namespace (no SSH session): the largest age seen is the
+ * longest heartbeat gap of the simulated kubelet (kwok) during the run, at 5 s resolution.
+ */
+function leaseWatch(hosts: SimHosts, kubectl: string) {
+    const kubeconfig = path.join(hosts.stateDir, "nodes", hosts.nodes[0].name, "upper", "etc", "kubernetes", "admin.conf");
+    let maxAge = 0;
+    let polls = 0;
+    let busy = false;
+    const poll = () => {
+        if (busy || !fs.existsSync(kubeconfig)) {
+            return;
+        }
+        busy = true;
+        const args = ["--kubeconfig", kubeconfig, "--request-timeout=20s", "-n", "kube-node-lease", "get", "leases", "-o", "jsonpath={range .items[*]}{.spec.renewTime}{\"\\n\"}{end}"];
+        execFile(kubectl, args, { encoding: "utf8", timeout: 30_000 }, (err, stdout) => {
+            busy = false;
+            if (err) {
+                return; // the API server not up yet, or too busy to answer: the next poll
+            }
+            const now = Date.now();
+            for (const t of stdout.split("\n").filter((l) => l !== "")) {
+                maxAge = Math.max(maxAge, (now - Date.parse(t)) / 1000);
+            }
+            polls++;
+        });
+    };
+    const timer = setInterval(poll, 5_000);
+    return {
+        stop: () => {
+            clearInterval(timer);
+            return { maxAge, polls };
+        },
+        /** Pods with a NodeNotReady event (MarkPodsNotReady records one per pod it marks). */
+        podsMarkedNotReady: (): number => {
+            const r = spawnSync(kubectl, ["--kubeconfig", kubeconfig, "--request-timeout=60s", "get", "events", "-A", "--field-selector", "reason=NodeNotReady,involvedObject.kind=Pod",
+                "-o", "jsonpath={range .items[*]}{.involvedObject.namespace}/{.involvedObject.name}{\"\\n\"}{end}"], { encoding: "utf8", timeout: 120_000 });
+            return r.status === 0 ? new Set(r.stdout.split("\n").filter((l) => l !== "")).size : NaN;
+        },
+    };
+}
+
 async function upOne(job: Job, dir: string): Promise<EngineSample> {
     const nodes: SimNode[] = [{ name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" }];
     for (let i = 1; i <= job.workers; i++) {
         nodes.push({ name: `w${i}`, ip: `${SUBNET}.${20 + i}`, role: "worker" });
     }
-    const hosts = SimHosts.start(SUBNET, nodes, buildCaches());
+    const caches = buildCaches();
+    let start = process.hrtime.bigint();
+    const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
+    const hosts = SimHosts.start(SUBNET, nodes, caches);
+    const startSeconds = since(start);
+    let sample: Omit<EngineSample, "hosts"> & { hosts: Omit<HostsReport, "stopSeconds"> };
     try {
         const raw = engineConfig(hosts, nodes, buildTestCharts(path.join(dir, "charts")));
         const stack = await benchStack("bench", async () => program(), asConfig(raw, hosts.sshPrivateKey), job.skipCheckpoints, dir);
         const seen = counter();
-        let start = process.hrtime.bigint();
-        await stack.up({ onEvent: seen.onEvent });
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        const leases = leaseWatch(hosts, path.join(caches.hosts, "bin", "kubectl"));
+        start = process.hrtime.bigint();
+        let watched = { maxAge: NaN, polls: 0 };
+        try {
+            await stack.up({ onEvent: seen.onEvent });
+        } finally {
+            watched = leases.stop();
+            console.error(`[bench] largest node Lease age seen during the first up: ${watched.maxAge.toFixed(1)} s (${watched.polls} polls)`);
+        }
+        const seconds = since(start);
         const cliMb = cliPeakMb(path.join(dir, "rss.log"), "up");
         start = process.hrtime.bigint();
         const second = await stack.up();
-        const secondSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-        const changed = Object.entries(second.summary.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n > 0);
+        const secondSeconds = since(start);
+        // "read": the stack's StackReference to itself (stacks/versionRecord.ts) is read at every up.
+        const changed = Object.entries(second.summary.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && op !== "read" && n > 0);
         if (changed.length > 0) {
-            throw new Error(`the second up changed resources: ${JSON.stringify(second.summary.resourceChanges)}`);
+            throw new Error(`the second up changed resources: ${JSON.stringify(second.summary.resourceChanges)} (first up: ${seconds.toFixed(1)} s, second: ${secondSeconds.toFixed(1)} s)`);
         }
-        return { ...job, resources: seen.urns.size, seconds, secondSeconds, cliPeakMb: cliMb, programPeakMb: process.resourceUsage().maxRSS / 1024 };
+        sample = {
+            ...job, resources: seen.urns.size, seconds, secondSeconds, cliPeakMb: cliMb, programPeakMb: process.resourceUsage().maxRSS / 1024,
+            hosts: { nodes: nodes.length, startSeconds, maxLeaseAgeSeconds: watched.maxAge, leasePolls: watched.polls, podsMarkedNotReady: leases.podsMarkedNotReady() },
+        };
     } finally {
-        hosts.stop();
+        start = process.hrtime.bigint();
+        hosts.stop(); // throws, naming what it left, when the teardown leaves something
     }
+    return { ...sample, hosts: { ...sample.hosts, stopSeconds: since(start) } };
 }
 
 /** The child's side: one job, its sample as JSON on stdout (the engine's own output goes nowhere). */
@@ -312,6 +391,11 @@ const sizesArg = (args: string[], flag: string, fallback: number[]): number[] =>
 export function engineBench(args: string[]): void {
     const previewSizes = sizesArg(args, "--preview", [3, 12, 100]);
     const upSizes = sizesArg(args, "--up", [3, 12]);
+    const modeArg = args.includes("--checkpoints") ? args[args.indexOf("--checkpoints") + 1] : "both";
+    const checkpointModes = { both: [false, true], every: [false], skipped: [true] }[modeArg];
+    if (!checkpointModes) {
+        throw new Error(`--checkpoints ${modeArg}: allowed are every, skipped (default: both)`);
+    }
     const env = engineEnv();
     const previewSkip = engineBenchSkipReason("preview");
     if (previewSkip || !env) {
@@ -340,8 +424,13 @@ export function engineBench(args: string[]): void {
         if (upSkip) {
             console.log(`\nup on the simulated hosts skipped: ${upSkip}`);
         } else if (upSizes.length > 0) {
-            const ups = upSizes.flatMap((workers) => [false, true].map((skipCheckpoints) => runJob({ part: "up", program: "hosts", workers, skipCheckpoints }, cliRoot)));
-            console.log(`\nup on the simulated hosts, 1 control plane (file backend; fresh hosts for each row):\n\n${upTable(ups)}`);
+            const ups = upSizes.flatMap((workers) => checkpointModes.map((skipCheckpoints) => runJob({ part: "up", program: "hosts", workers, skipCheckpoints }, cliRoot)));
+            console.log(`\nup on the simulated hosts, 1 control plane (file backend; fresh hosts for each row):\n\n${upTable(ups)}\n`);
+            for (const s of ups) {
+                const h = s.hosts;
+                console.log(`${s.workers} workers, checkpoints ${s.skipCheckpoints ? "skipped" : "every step"}: ${h?.nodes} hosts started in ${cell(h?.startSeconds)} s, torn down in ` +
+                    `${cell(h?.stopSeconds)} s; largest node Lease age during the first up ${cell(h?.maxLeaseAgeSeconds)} s (${h?.leasePolls} polls); pods marked NotReady ${h?.podsMarkedNotReady}`);
+            }
             const at = (w: number) => ups.find((s) => s.workers === w && !s.skipCheckpoints);
             const [small, large] = [at(Math.min(...upSizes)), at(Math.max(...upSizes))];
             if (small && large && small !== large) {

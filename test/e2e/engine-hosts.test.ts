@@ -3,8 +3,10 @@
  * the program's own scripts, rendered by its own renderers, run over SSH (pinned host key) the
  * way its remote commands run them (`renderInvocation`, secrets on standard input). Proves the
  * ground the engine tests stand on — isolation, init starting a real control plane at the
- * bootstrap node's address, a worker joining through real discovery and TLS bootstrap, drain,
- * Node deletion and reset — and runs whenever kube-apiserver and etcd are built, engine or not.
+ * bootstrap node's address, a worker joining through real discovery and TLS bootstrap, kwok as
+ * every node's kubelet (a heartbeat gap of the one kwok process is not a lost node; a pod marked
+ * NotReady is reconciled as the kubelet does), drain, Node deletion and reset — and runs whenever
+ * kube-apiserver and etcd are built, engine or not.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -67,14 +69,14 @@ function runScript(node: SimNode, script: ScriptName, env: Record<string, string
 function kubectl(args: string): string {
     return h().ssh(CP.name, `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
 }
-async function eventually(what: string, check: () => boolean): Promise<void> {
-    for (let i = 0; i < 60; i++) {
+async function eventually(what: string, check: () => boolean, seconds = 60): Promise<void> {
+    for (let i = 0; i < seconds; i++) {
         if (check()) {
             return;
         }
         await new Promise((r) => setTimeout(r, 1000));
     }
-    assert.fail(`${what}: not within 60 s`);
+    assert.fail(`${what}: not within ${seconds} s`);
 }
 
 describe("simulated hosts: the program's scripts against a real control plane, without the engine", { skip: missing(), timeout: 1_800_000 }, () => {
@@ -120,6 +122,48 @@ describe("simulated hosts: the program's scripts against a real control plane, w
         assert.match(kubectl("get node cp1 -o jsonpath='{.metadata.labels}'"), /node-role.kubernetes.io\/control-plane/);
     });
 
+    test("kwok as every node's kubelet: Lease heartbeats; Nodes and pods stay Ready, a gap past the default grace too; a pod marked NotReady is Ready again", async () => {
+        // A pod on every node, as Flannel's DaemonSet (whose rollout the Kubernetes provider waits for).
+        h().ssh(CP.name, `kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f - <<'EOF'\n${LAPSE_DAEMONSET}\nEOF`);
+        await eventually("the DaemonSet's pod Ready on cp1, cp2 and w1", () => lapsePods() === "cp1=True cp2=True w1=True");
+        // The node lifecycle controller takes a node's heartbeat from its Lease: kwok must renew one
+        // per node (without Leases every Node went Unknown 50 s after each status post, and its pods
+        // NotReady: the 100-worker `up` that never finished).
+        const first = leases();
+        assert.deepEqual(Object.keys(first).sort(), ["cp1", "cp2", "w1"], "a Lease per node in kube-node-lease");
+        await eventually("every Lease renewed", () => Object.entries(leases()).every(([node, t]) => t > first[node]));
+        // kwok stopped (SIGSTOP) renews no Lease: hold it until every Lease is older than the node
+        // lifecycle controller's default grace (50 s) plus its monitor period (5 s) several times
+        // over, so that with the defaults the controller has marked each Node Unknown and its pods
+        // Ready=False (MarkPodsNotReady): what a kwok starved on a loaded machine would cause.
+        const kwokPid = "$(cat /run/k8sp-e2e/kwok.pid)";
+        h().ssh(CP.name, `kill -STOP ${kwokPid}`);
+        try {
+            assert.match(h().ssh(CP.name, `cat /proc/${kwokPid}/comm; grep ^State: /proc/${kwokPid}/status`), /^kwok\nState:\s+T/, "kwok is stopped");
+            for (let i = 0; i < 200 && leaseAgeSeconds() < 75; i++) {
+                await new Promise((r) => setTimeout(r, 1000));
+            }
+            assert.ok(leaseAgeSeconds() >= 75, "every Lease went unrenewed past the default grace");
+            assert.equal(ready(), "cp1=True cp2=True w1=True", "no Node marked Unknown by a heartbeat gap of the simulated kubelet");
+            assert.equal(lapsePods(), "cp1=True cp2=True w1=True", "no pod marked NotReady");
+            // Nor at any time before: the controller records NodeNotReady on each Node it marks and
+            // on each pod (RecordNodeStatusChange, MarkPodsNotReady).
+            assert.equal(kubectl("get events -A --field-selector reason=NodeNotReady -o name"), "", "no NodeNotReady event");
+        } finally {
+            h().ssh(CP.name, `kill -CONT ${kwokPid}`);
+        }
+        // Should a pod still be marked NotReady (a lapse past the long grace), the real kubelet sets it
+        // Ready again; kwok-pod-ready-again.yaml plays that. The mark as MarkPodsNotReady writes it (k8s
+        // v1.35.4 pkg/controller/util/node/controller_utils.go): Ready=False, ContainersReady untouched.
+        const pod = kubectl("get pods -l app=k8sp-lapse --field-selector spec.nodeName=w1 -o jsonpath='{.items[0].metadata.name}'");
+        const mark = JSON.stringify({ status: { conditions: [{ type: "Ready", status: "False", lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") }] } });
+        const marked = kubectl(`patch pod ${pod} --subresource=status --type=strategic -p '${mark}' -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="ContainersReady")].status}'`);
+        assert.equal(marked, "False/True", "the pod marked as the node lifecycle controller marks it");
+        // kwok, just resumed, may first re-list what changed while it was stopped: a longer bound.
+        await eventually("w1's pod Ready again", () => lapsePods() === "cp1=True cp2=True w1=True", 180);
+        kubectl("delete daemonset k8sp-lapse --wait=true");
+    });
+
     test("remove the worker: drain, reset, Node deletion; resetting the bootstrap node stops its control plane", () => {
         runScript(CP, "cluster-admin", { ACTION: "drain", NODE_NAME: W1.name, DRAIN_TIMEOUT: "60s" });
         assert.equal(kubectl("get node w1 -o jsonpath='{.spec.unschedulable}'"), "true");
@@ -140,6 +184,37 @@ describe("simulated hosts: the program's scripts against a real control plane, w
         assert.notEqual(probe.status, 0, "nothing answers on cp1:6443 after its reset");
     });
 });
+
+/** A DaemonSet like Flannel's: one pod on every node, control planes included. */
+const LAPSE_DAEMONSET = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: k8sp-lapse, namespace: default}
+spec:
+  selector: {matchLabels: {app: k8sp-lapse}}
+  template:
+    metadata: {labels: {app: k8sp-lapse}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: pause, image: registry.k8s.io/pause:3.10}]`;
+
+/** "node=Ready" of each k8sp-lapse pod, by node name. */
+function lapsePods(): string {
+    return kubectl("get pods -l app=k8sp-lapse -o jsonpath='{range .items[*]}{.spec.nodeName}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}'")
+        .split("\n").filter((l) => l !== "").sort().join(" ");
+}
+
+/** Each node Lease's last renewal (ms since the epoch), by name: the heartbeat the node lifecycle controller watches. */
+function leases(): Record<string, number> {
+    const lines = kubectl("-n kube-node-lease get leases -o jsonpath='{range .items[*]}{.metadata.name}={.spec.renewTime}{\"\\n\"}{end}'").split("\n").filter((l) => l !== "");
+    return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), Date.parse(l.slice(l.indexOf("=") + 1))]));
+}
+
+/** Seconds since the last renewal of any node Lease. */
+function leaseAgeSeconds(): number {
+    const renewed = Object.values(leases());
+    assert.equal(renewed.length, 3, "a Lease per node");
+    return (Date.now() - Math.max(...renewed)) / 1000;
+}
 
 function ready(): string {
     return kubectl("get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}'");

@@ -20,24 +20,87 @@
 #       (test/e2e/hosts/build.sh output), E2E_BIN_DIRS (colon-separated dirs with kube-apiserver
 #       and etcd). Writes STATE_DIR/env (HUB_URL, SSH key path) and STATE_DIR/<node>/host_key.pub.
 #   hosts.sh down STATE_DIR                   stops everything `up` started, removes namespaces
-#                                             and the root-side veth; safe to run twice.
+#                                             and the root-side veth; safe to run twice. What it
+#                                             could not remove it names (stderr) and exits 1,
+#                                             keeping the state files for another `down`.
+#   hosts.sh left STATE_DIR                   what `up` started that is still there, one a line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 realroot="$(cd "$here/../../realroot" && pwd)"
 log() { printf '[hosts] %s\n' "$*" >&2; }
 
-down() {
-  local state="$1" pid ns
-  [ -d "$state" ] || return 0
-  # sshd is pid 1 of its node's pid namespace: killing its unshare (--kill-child) ends every
-  # process of the node (control plane included); the node's mounts go with its mount namespace.
-  for pid in $(cat "$state"/*/pid "$state/http.pid" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-  for pid in $(cat "$state"/*/pid "$state/http.pid" 2>/dev/null); do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+# A pid from a pid file that is still ours: alive (a zombie is dead) and running what we started
+# (never another process that got the number since).
+alive() { # pid command-name
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+node_pids() { # state: "name pid" per node started
+  local f
+  for f in "$1"/*/pid; do
+    [ ! -f "$f" ] || echo "$(basename "$(dirname "$f")") $(cat "$f")"
   done
-  for ns in $(cat "$state/namespaces" 2>/dev/null); do ip netns delete "$ns" 2>/dev/null || true; done
-  [ ! -f "$state/root-veth" ] || ip link delete "$(cat "$state/root-veth")" 2>/dev/null || true
+}
+http_alive() { [ -f "$1/http.pid" ] && alive "$(cat "$1/http.pid")" python3; }
+# What `up` started that is still there, one a line: "node <name> (pid N)", "http server (pid N)",
+# "netns <name>", "veth <name>". Quick, no waiting: `down` ends with it, and SimHosts runs it
+# itself when `down` was cut short.
+left() {
+  local state="$1" name pid ns
+  while read -r name pid; do
+    ! alive "$pid" unshare || echo "node $name (pid $pid)"
+  done < <(node_pids "$state")
+  ! http_alive "$state" || echo "http server (pid $(cat "$state/http.pid"))"
+  while read -r ns; do
+    [ -z "$ns" ] || [ ! -e "/run/netns/$ns" ] || echo "netns $ns"
+  done < <(cat "$state/namespaces" 2>/dev/null)
+  if [ -f "$state/root-veth" ] && ip link show "$(cat "$state/root-veth")" >/dev/null 2>&1; then echo "veth $(cat "$state/root-veth")"; fi
+}
+nodes_alive() {
+  local name pid
+  while read -r name pid; do
+    ! alive "$pid" unshare || return 0
+  done < <(node_pids "$1")
+  http_alive "$1"
+}
+
+down() {
+  local state="$1" name pid ns deadline kept=()
+  [ -d "$state" ] || return 0
+  # Each node's pid file holds its `unshare --kill-child` (`ip netns exec` execs it), which blocks
+  # SIGINT and SIGTERM while it waits for its child (util-linux sys-utils/unshare.c: "Block signals
+  # to prevent \"impatient parent\" problem"): a SIGTERM never arrives, and waiting for it cost each
+  # node its whole grace before a SIGKILL, one node after another (5 s a node: over 8 minutes for
+  # 101 nodes, past SimHosts' bound, which then left the rest running). So SIGKILL, every node at
+  # once: --kill-child has the kernel SIGKILL the node's pid 1 (its sshd), which ends every process
+  # of the node's pid namespace (its control plane too) and with them its mounts.
+  while read -r name pid; do
+    ! alive "$pid" unshare || kill -9 "$pid" 2>/dev/null || true
+  done < <(node_pids "$state")
+  ! http_alive "$state" || kill "$(cat "$state/http.pid")" 2>/dev/null || true
+  # Bounded: a killed pid namespace ends at once; whatever is still running after this is named
+  # below, not waited for.
+  deadline=$((SECONDS + 30 + $(node_pids "$state" | wc -l) / 2))
+  while [ "$SECONDS" -lt "$deadline" ] && nodes_alive "$state"; do sleep 0.2; done
+  ! http_alive "$state" || kill -9 "$(cat "$state/http.pid")" 2>/dev/null || true
+  # The namespaces and the veth go whatever happened above: what can be removed is removed.
+  while read -r ns; do
+    [ -z "$ns" ] || [ ! -e "/run/netns/$ns" ] || ip netns delete "$ns" 2>/dev/null || true
+  done < <(cat "$state/namespaces" 2>/dev/null)
+  if [ -f "$state/root-veth" ] && ip link show "$(cat "$state/root-veth")" >/dev/null 2>&1; then
+    ip link delete "$(cat "$state/root-veth")" 2>/dev/null || true
+  fi
+  mapfile -t kept < <(left "$state")
+  if [ "${#kept[@]}" -gt 0 ]; then
+    # The state files stay, so another `hosts.sh down STATE_DIR` can try the rest.
+    local joined
+    joined=$(printf '%s, ' "${kept[@]}")
+    log "down: left behind (state in $state): ${joined%, }"
+    return 1
+  fi
   rm -f "$state"/*/pid "$state/http.pid" "$state/namespaces" "$state/root-veth"
 }
 
@@ -80,6 +143,9 @@ up() {
   # shellcheck source=test/realroot/helpers.bash
   . "$realroot/helpers.bash"
   mkdir -p "$state/cluster"
+  # kwok's stages: its own "fast" ones (build.sh, from the kwok module) and this project's
+  # (kwok-pod-ready-again.yaml: the kubelet's pod-status reconcile, which kwok's lack).
+  cat "$HOSTS_CACHE/kwok-stages.yaml" "$here/kwok-pod-ready-again.yaml" >"$state/kwok-stages.yaml"
   # The tool directories as each node mounts them (/opt/k8sp-e2e/bin<i>, in this order).
   local node_bin_dirs="" j=0 dir
   declare -A tool_dir=()
@@ -145,7 +211,7 @@ up() {
       exec chroot "$m" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
         /usr/sbin/sshd -D -e
     ' node "$d" "$HOSTS_CACHE/sshd-layer:$E2E_CACHE/root" "$state/cluster" "$name" \
-      "$HOSTS_CACHE/bin:$E2E_BIN_DIRS" "$HOSTS_CACHE/kwok-stages.yaml" >"$state/$name/sshd.log" 2>&1 &
+      "$HOSTS_CACHE/bin:$E2E_BIN_DIRS" "$state/kwok-stages.yaml" >"$state/$name/sshd.log" 2>&1 &
     echo $! >"$state/$name/pid"
   done
   # Bounded: every sshd answers within 120 s or the run stops (and the caller runs `down`). Each try
@@ -172,5 +238,6 @@ up() {
 case "${1:-}" in
 up) shift; up "$@" ;;
 down) shift; down "$@" ;;
-*) echo "usage: hosts.sh up STATE_DIR SUBNET NAME=IP... | down STATE_DIR" >&2; exit 2 ;;
+left) shift; left "$@" ;;
+*) echo "usage: hosts.sh up STATE_DIR SUBNET NAME=IP... | down STATE_DIR | left STATE_DIR" >&2; exit 2 ;;
 esac

@@ -123,27 +123,52 @@ export class SimHosts {
         ];
         const env = { ...process.env, E2E_CACHE: caches.root, E2E_REPOS: caches.repos, HOSTS_CACHE: caches.hosts, E2E_BIN_DIRS: [...new Set(binDirs)].join(":") };
         try {
-            sh("bash", [path.join(HERE, "hosts.sh"), "up", stateDir, subnet, ...nodes.map((n) => `${n.name}=${n.ip}`)], { env, timeout: 300_000 });
+            // Nodes start one after another (101 took about 95 s on two loaded cores): the bound grows with them.
+            sh("bash", [path.join(HERE, "hosts.sh"), "up", stateDir, subnet, ...nodes.map((n) => `${n.name}=${n.ip}`)], { env, timeout: 300_000 + 3_000 * nodes.length });
         } catch (e) {
-            SimHosts.down(stateDir);
+            try {
+                SimHosts.down(stateDir, nodes.length);
+            } catch (left) {
+                throw new Error(`${(e as Error).message}\n${(left as Error).message}`);
+            }
             throw e;
         }
         return new SimHosts(stateDir, nodes);
     }
 
-    private static down(stateDir: string): void {
-        spawnSync("bash", [path.join(HERE, "hosts.sh"), "down", stateDir], { stdio: "inherit", timeout: 120_000 });
-        fs.rmSync(stateDir, { recursive: true, force: true });
+    /**
+     * `hosts.sh down`, bounded by the node count (it kills every node at once and waits at most
+     * 30 s + 0.5 s a node for them; the rest is quick). Done when `hosts.sh left` finds nothing:
+     * then the state directory goes; otherwise it stays and the error names what is left and how to
+     * remove it. `timeoutMs` overrides the bound (a test cuts a teardown short with it).
+     */
+    private static down(stateDir: string, nodeCount: number, timeoutMs?: number): void {
+        const script = path.join(HERE, "hosts.sh");
+        const bound = timeoutMs ?? 120_000 + 1_000 * nodeCount;
+        const r = spawnSync("bash", [script, "down", stateDir], { encoding: "utf8", stdio: ["ignore", "inherit", "pipe"], timeout: bound });
+        const left = spawnSync("bash", [script, "left", stateDir], { encoding: "utf8", timeout: 60_000 + 200 * nodeCount });
+        const remaining = (left.stdout ?? "").split("\n").filter((l) => l !== "");
+        if (left.status === 0 && remaining.length === 0) {
+            fs.rmSync(stateDir, { recursive: true, force: true });
+            return;
+        }
+        const why = r.error ? `cut short after ${bound} ms (${r.error.message})` : `exited ${r.status ?? r.signal}: ${(r.stderr ?? "").trim().slice(-2000)}`;
+        const what = left.status === 0 ? remaining.join(", ") : `unknown (hosts.sh left failed: ${(left.stderr ?? "").trim()})`;
+        throw new Error(`simulated hosts' teardown incomplete: hosts.sh down ${why}; left behind: ${what}; ` +
+            `the state stays in ${stateDir}: \`bash ${script} down ${stateDir}\` removes the rest`);
     }
 
-    /** Stops every node (and its control plane), removes the namespaces, veths and overlays. */
-    stop(): void {
+    /**
+     * Stops every node (and its control plane), removes the namespaces, veths and overlays. Throws,
+     * naming what it could not remove (and keeping the state for another try), when something is left.
+     */
+    stop(opts: { timeoutMs?: number } = {}): void {
         if (process.env.K8SP_E2E_KEEP_HOSTS) {
             // For debugging a failure: `bash test/e2e/hosts/hosts.sh down <dir>` removes them later.
             console.error(`K8SP_E2E_KEEP_HOSTS: the simulated hosts stay up, state in ${this.stateDir}`);
             return;
         }
-        SimHosts.down(this.stateDir);
+        SimHosts.down(this.stateDir, this.nodes.length, opts.timeoutMs);
     }
 
     node(name: string): SimNode {
