@@ -66,7 +66,8 @@ maintenance() { # node [NAME=value...]
     RENEWAL_ENABLED=true RENEWAL_THRESHOLD_DAYS=60 \
     ETCD_RELEASE=v3.6.6 ETCD_RELEASE_URL="http://127.0.0.1:$RELEASE_PORT/etcd-v3.6.6-linux-@ARCH@.tar.gz" \
     ETCD_RELEASE_SHA256="amd64=$RELEASE_SHA arm64=0000" \
-    LIB_SH="$(cat "$SCRIPTS_DIR/lib.sh")" ETCD_BACKUP_SH="$(cat "$SCRIPTS_DIR/etcd-backup.sh")" \
+    LIB_SH="$(cat "$SCRIPTS_DIR/lib.sh")" LIB_MAINTENANCE_SH="$(cat "$SCRIPTS_DIR/lib-maintenance.sh")" \
+    ETCD_BACKUP_SH="$(cat "$SCRIPTS_DIR/etcd-backup.sh")" \
     CERT_RENEWAL_SH="$(cat "$SCRIPTS_DIR/cert-renewal.sh")" ETCD_RESTORE_SH="$(cat "$SCRIPTS_DIR/etcd-restore.sh")" "$@"
 }
 renewal() { # node [NAME=value...]: the timer's run of the installed program
@@ -95,6 +96,7 @@ units_verify() { # node: the host's real systemd-analyze on the unit files the n
   [ -x "$(node_file cp1 /usr/local/libexec/k8s-platform/etcd/etcdctl)" ]
   cmp "$(node_file cp1 /usr/local/libexec/k8s-platform/etcd-restore.sh)" "$SCRIPTS_DIR/etcd-restore.sh"
   cmp "$(node_file cp1 /usr/local/libexec/k8s-platform/lib.sh)" "$SCRIPTS_DIR/lib.sh"
+  cmp "$(node_file cp1 /usr/local/libexec/k8s-platform/lib-maintenance.sh)" "$SCRIPTS_DIR/lib-maintenance.sh"
   grep -qx 'OnCalendar=daily' "$(node_file cp1 /etc/systemd/system/k8s-platform-etcd-backup.timer)"
   grep -qx 'RETENTION=7' "$(node_file cp1 /etc/k8s-platform/k8s-platform-etcd-backup.env)"
   grep -qx 'THRESHOLD_DAYS=60' "$(node_file cp1 /etc/k8s-platform/k8s-platform-cert-renewal.env)"
