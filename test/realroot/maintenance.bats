@@ -34,28 +34,14 @@ teardown_file() {
   realroot_teardown_file
 }
 
-TOKEN=abcdef.0123456789abcdef
-CERT_KEY=0011223344556677889900112233445566778899001122334455667788990011
-INIT_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-bootstrapTokens:
-  - token: "@BOOTSTRAP_TOKEN@"
-certificateKey: "@CERTIFICATE_KEY@"
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: "@KUBERNETES_VERSION@"'
-
 quietly() { # command...: its output only when it fails
   local out
   out=$("$@" 2>&1) || { printf '%s\n' "$out"; return 1; }
 }
 control_plane() { # node: prepared and initialised as the program does it
   new_node "$1" ubuntu
-  quietly node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE=control-plane K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="$K8S135_CONTAINERD_MINIMUMS" \
-    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
-  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    quietly node_script "$1" kubeadm-init NODE_NAME="$1" KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false
+  quietly prepare_node "$1" control-plane 1.35 1.35
+  quietly kubeadm_init "$1" false
 }
 # The parameters the program passes (config/maintenanceEnv.ts), overridable as NAME=value arguments.
 maintenance() { # node [NAME=value...]
