@@ -65,12 +65,13 @@ export class ControlPlaneMaintenance extends pulumi.ComponentResource {
         if (!bootstrap) {
             throw new Error(`bootstrap node ${args.bootstrapNode} is not among the control planes`);
         }
-        // The installed programs are the repository's files, lib.sh next to them (each sources it),
-        // sent without comments like every script (a comment-only edit re-runs nothing), and
-        // without the final newline: the script writes each with printf '%s\n'.
+        // The installed programs are the repository's files, lib.sh and lib-maintenance.sh next to
+        // them (each sources both), sent without comments like every script (a comment-only edit
+        // re-runs nothing), and without the final newline: the script writes each with printf '%s\n'.
         const file = (script: Parameters<typeof readScript>[0]) => stripScriptComments(readScript(script)).replace(/\n$/, "");
         const programs = {
             LIB_SH: file("lib"),
+            LIB_MAINTENANCE_SH: file("lib-maintenance"),
             ETCD_BACKUP_SH: file("etcd-backup"),
             CERT_RENEWAL_SH: file("cert-renewal"),
             ETCD_RESTORE_SH: file("etcd-restore"),

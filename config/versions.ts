@@ -172,9 +172,13 @@ function etcdRelease(version: string, sha256: EtcdTools["sha256"]): EtcdTools {
  * roles/kubespray_defaults/vars/main/checksums.yml, etcd_binary_checksums, at 46dbdd39). The etcd
  * image kubeadm runs carries no etcdutl, hence a release of its own.
  *
- * 1.37: kubespray pins no 3.7 release yet (its checksums stop at 3.6.14) and etcd's own release
- * sums cannot be read from here, so 1.37 control planes get the newest 3.6 release with pinned
- * sums. etcdctl's `snapshot save` is a client call (any 3.x server); etcdutl 3.6's `snapshot
+ * 1.37: kubeadm v1.37.2 runs etcd 3.7.0-0 (its SupportedEtcdVersion rows 34, 35 and 36 are all
+ * "3.7.0-0", and EtcdSupportedVersion gives 1.37 the nearest row's). No reviewed source of etcd
+ * v3.7.0's release sums can be read from here: etcd's SHA256SUMS is a release asset (not in its
+ * repository; CHANGELOG-3.7.md lists none), kubespray's checksums stop at 3.6.14 on master
+ * (46dbdd39) and carry 3.7.0 only in a pull request on hold (#13363, 84072210), and chromebrew's
+ * packages/etcd.rb pins amd64 alone. So 1.37 control planes get the newest 3.6 release with
+ * pinned sums. etcdctl's `snapshot save` is a client call (any 3.x server); etcdutl 3.6's `snapshot
  * restore` copies the snapshot's database and rewrites membership without migrating its storage
  * version (etcdutl/snapshot/v3_snapshot.go Restore at v3.6.6), so etcd 3.7 starts on it. Replace
  * the row with etcd 3.7's release once its sums are pinned.

@@ -30,14 +30,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-# One maintenance step at a time on a node (etcd-backup.sh, cert-renewal.sh and etcd-restore.sh
-# each carry this function: they are installed as programs, and lib.sh is shared by every command).
-maintenance_lock() {
-  mkdir -p "$ROOT/run"
-  exec 7>"$ROOT/run/k8s-platform-maintenance.lock"
-  flock -w "${MAINTENANCE_LOCK_WAIT:-1800}" 7 || die "another maintenance step (etcd snapshot, certificate renewal or restore) still holds $ROOT/run/k8s-platform-maintenance.lock"
-}
+# shellcheck source=scripts/lib-maintenance.sh
+[ -n "${K8SP_LIB_MAINTENANCE_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-maintenance.sh"
 
 RENEWAL_TIMER=k8s-platform-cert-renewal.timer
 require_env NODE_NAME

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the day-2 maintenance of one control plane, after its kubeadm init or join:
-#   - the maintenance programs in /usr/local/libexec/k8s-platform/ (lib.sh, etcd-backup.sh,
-#     cert-renewal.sh, and etcd-restore.sh to run by hand), their text passed in by the program;
+#   - the maintenance programs in /usr/local/libexec/k8s-platform/ (lib.sh, lib-maintenance.sh,
+#     etcd-backup.sh, cert-renewal.sh, and etcd-restore.sh to run by hand), their text passed in by
+#     the program;
 #   - etcdctl and etcdutl from the pinned etcd release (checksum checked) in
 #     /usr/local/libexec/k8s-platform/etcd/, unless both are on PATH already (an air-gapped site
 #     installs them itself). Not from the etcd image: registry.k8s.io/etcd ships etcd and etcdctl
@@ -23,13 +24,13 @@
 #   ETCD_RELEASE        e.g. v3.6.6; ETCD_RELEASE_URL: its tarball URL with @ARCH@ for amd64/arm64;
 #   ETCD_RELEASE_SHA256 "amd64=<sha256> arm64=<sha256>"
 #   HTTPS_PROXY_URL, NO_PROXY_LIST (optional) for the download
-#   LIB_SH, ETCD_BACKUP_SH, CERT_RENEWAL_SH, ETCD_RESTORE_SH  the programs' text
+#   LIB_SH, LIB_MAINTENANCE_SH, ETCD_BACKUP_SH, CERT_RENEWAL_SH, ETCD_RESTORE_SH  the programs' text
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env NODE_NAME BACKUP_ENABLED RENEWAL_ENABLED ETCD_RELEASE ETCD_RELEASE_URL ETCD_RELEASE_SHA256 \
-  LIB_SH ETCD_BACKUP_SH CERT_RENEWAL_SH ETCD_RESTORE_SH
+  LIB_SH LIB_MAINTENANCE_SH ETCD_BACKUP_SH CERT_RENEWAL_SH ETCD_RESTORE_SH
 libexec="$ROOT/usr/local/libexec/k8s-platform"
 units="$ROOT/etc/systemd/system"
 settings="$ROOT/etc/k8s-platform"
@@ -42,7 +43,9 @@ grep -Eq '^rotateCertificates:[[:space:]]*true[[:space:]]*$' "$ROOT/var/lib/kube
   die "kubelet client certificate rotation is off on $NODE_NAME: /var/lib/kubelet/config.yaml has no 'rotateCertificates: true' (kubeadm always sets it); the kubelet's client certificate would expire after a year. Set it and restart the kubelet."
 
 log "installing the maintenance programs in /usr/local/libexec/k8s-platform"
+# The libraries first: a timer firing meanwhile runs a program that finds what it sources.
 write_if_changed "$libexec/lib.sh" 0644 printf '%s\n' "$LIB_SH"
+write_if_changed "$libexec/lib-maintenance.sh" 0644 printf '%s\n' "$LIB_MAINTENANCE_SH"
 write_if_changed "$libexec/etcd-backup.sh" 0755 printf '%s\n' "$ETCD_BACKUP_SH"
 write_if_changed "$libexec/cert-renewal.sh" 0755 printf '%s\n' "$CERT_RENEWAL_SH"
 write_if_changed "$libexec/etcd-restore.sh" 0755 printf '%s\n' "$ETCD_RESTORE_SH"

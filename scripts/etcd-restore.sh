@@ -23,27 +23,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-# One maintenance step at a time on a node (etcd-backup.sh, cert-renewal.sh and etcd-restore.sh
-# each carry this function: they are installed as programs, and lib.sh is shared by every command).
-maintenance_lock() {
-  mkdir -p "$ROOT/run"
-  exec 7>"$ROOT/run/k8s-platform-maintenance.lock"
-  flock -w "${MAINTENANCE_LOCK_WAIT:-1800}" 7 || die "another maintenance step (etcd snapshot, certificate renewal or restore) still holds $ROOT/run/k8s-platform-maintenance.lock"
-}
-# etcd_tools: sets ETCDCTL and ETCDUTL: the pinned release control-plane-maintenance.sh installed
-# (the etcd image kubeadm runs ships etcd and etcdctl but no etcdutl), else both on PATH.
-# shellcheck disable=SC2034 # the restore needs only ETCDUTL
-etcd_tools() {
-  local dir="$ROOT/usr/local/libexec/k8s-platform/etcd"
-  if [ -x "$dir/etcdctl" ] && [ -x "$dir/etcdutl" ]; then
-    ETCDCTL="$dir/etcdctl" ETCDUTL="$dir/etcdutl"
-  elif command -v etcdctl >/dev/null 2>&1 && command -v etcdutl >/dev/null 2>&1; then
-    ETCDCTL=$(command -v etcdctl) ETCDUTL=$(command -v etcdutl)
-  else
-    die "etcdctl and etcdutl are neither in $dir (installed by control-plane-maintenance.sh) nor on PATH"
-  fi
-}
+# shellcheck source=scripts/lib-maintenance.sh
+[ -n "${K8SP_LIB_MAINTENANCE_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-maintenance.sh"
 
 require_env SNAPSHOT
 [ -f "$SNAPSHOT" ] || die "SNAPSHOT $SNAPSHOT does not exist"

@@ -24,25 +24,11 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib-kube-vip.sh
+[ -n "${K8SP_LIB_KUBE_VIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-kube-vip.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
 
-# kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): its static pod, rendered by the
-# program (components/render/kubeVip.ts) with @KUBE_VIP_KUBECONFIG@ where the kubeconfig it mounts
-# goes. kubeadm's preflight checks only its own four manifests, so it may be in place before
-# `kubeadm join`; `kubeadm reset` removes it with the rest of manifests/. (As in kubeadm-init.sh:
-# kept out of lib.sh, which every command carries.)
-KUBE_VIP_MANIFEST_FILE="$ROOT/etc/kubernetes/manifests/kube-vip.yaml"
-# place_kube_vip admin: writes $KUBE_VIP_MANIFEST (when the stack runs kube-vip) mounting
-# /etc/kubernetes/admin.conf: a join writes admin.conf (control-plane-prepare, before the kubelet
-# starts static pods) and never super-admin.conf, which only `kubeadm init` writes.
-place_kube_vip() {
-  WRITTEN=0
-  [ -n "${KUBE_VIP_MANIFEST:-}" ] || return 0
-  local kubeconfig="/etc/kubernetes/$1.conf"
-  write_if_changed "$KUBE_VIP_MANIFEST_FILE" 0600 printf '%s\n' "${KUBE_VIP_MANIFEST//@KUBE_VIP_KUBECONFIG@/$kubeconfig}"
-  [ "$WRITTEN" = 0 ] || log "kube-vip's static pod mounts $kubeconfig"
-}
 control_plane=false role=worker
 if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=control-plane; fi
 record_done() { write_if_changed "$JOIN_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }

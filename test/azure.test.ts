@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { aksSecurityRules, nodeSecurityRules, opensToInternet, portsOf, SecurityRule, SERVICE_TAGS, sourcesOf } from "../components/render/azureRules";
 import { ACR_PULL_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, ROLE_ASSIGNMENT_HINT } from "../components/aksCluster";
-import { AKS_KUBERNETES_VERSION } from "../config";
+import { AKS_KUBERNETES_VERSION, SUPPORTED_KUBERNETES_MINORS } from "../config";
 import { readScript, stripScriptComments } from "../components/render/script";
 import { withServer } from "../components/render/kubeconfig";
 import { parseConfig, ConfigError } from "../config";
@@ -169,8 +169,17 @@ describe("aks stack: managed AKS with ACR", () => {
         assert.equal(aks.enableRBAC, true);
         assert.deepEqual(aks.identity, { type: "SystemAssigned" });
         assert.equal(aks.kubernetesVersion, AKS_KUBERNETES_VERSION);
+        // The default is a minor the platform on top (charts, workloads) is tested with.
+        assert.ok(SUPPORTED_KUBERNETES_MINORS.includes(AKS_KUBERNETES_VERSION), `${AKS_KUBERNETES_VERSION} is one of ${SUPPORTED_KUBERNETES_MINORS.join(", ")}`);
         const acr = byType(s, "azure-native:containerregistry:Registry")[0].inputs as any;
         assert.equal(acr.adminUserEnabled, false);
+    });
+
+    it("infra.aks.kubernetesVersion overrides the default, a minor or a patch, and is sent to AKS as given", async () => {
+        for (const version of ["1.36", "1.37.2"]) {
+            const other = await synthStack("aks", (raw: any) => (raw.infra.aks.kubernetesVersion = version));
+            assert.equal((byType(other, "azure-native:containerservice:ManagedCluster")[0].inputs as any).kubernetesVersion, version);
+        }
     });
 
     it("lets the kubelet identity pull from ACR (AcrPull on the registry's scope)", () => {

@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { ConfigError, ETCD_TOOLS, etcdSnapshotEnv, KUBERNETES_VERSION, parseConfig } from "../config";
 import { parseExpiry } from "../components/controlPlaneMaintenance";
+import { librariesOf } from "../components/render/script";
 import { unwrapSecrets } from "../tools/mockRuntime";
 import { fingerprint } from "../tools/fingerprint";
 import { commands, envOf, named, rawConfigOf, RawConfig, scriptOf, synthStack, threeControlPlanes } from "./helpers";
@@ -95,6 +96,12 @@ describe("the maintenance step on every control plane", () => {
         assert.equal(envOf(m2, "ETCD_RELEASE_SHA256"), `amd64=${tools.sha256.amd64} arm64=${tools.sha256.arm64}`);
         for (const program of ["ETCD_BACKUP_SH", "CERT_RENEWAL_SH", "ETCD_RESTORE_SH", "LIB_SH"]) {
             assert.ok((envOf(m2, program) ?? "").length > 1000, `${program} is carried`);
+        }
+        // The programs source lib-maintenance.sh from their directory: it is installed with them.
+        assert.match(envOf(m2, "LIB_MAINTENANCE_SH") ?? "", /^maintenance_lock\(\) \{$/m);
+        for (const program of ["ETCD_BACKUP_SH", "CERT_RENEWAL_SH", "ETCD_RESTORE_SH"]) {
+            const libraries = librariesOf(envOf(m2, program)!);
+            assert.deepEqual(libraries, ["lib-maintenance"], `${program} sources what is installed next to it`);
         }
         assert.match(envOf(m2, "ETCD_RESTORE_SH")!, /"\$ETCDUTL" snapshot restore/);
         assert.equal(m2.inputs.stdin, undefined, "nothing secret: no standard input");

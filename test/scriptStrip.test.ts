@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderInvocation, renderScriptFile, SCRIPTS_DIR, stripScriptComments, useScriptsDir } from "../components/render/script";
+import { librariesOf, renderInvocation, renderScriptFile, SCRIPTS_DIR, stripScriptComments, useScriptsDir } from "../components/render/script";
 
 /**
  * bash's own reading of a script: the script as the body of a function, printed back by
@@ -23,6 +23,9 @@ function bashReading(script: string): string {
 }
 
 const SCRIPTS = fs.readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".sh")).sort();
+/** lib.sh and the libraries lib-*.sh are sent with scripts, never on their own. */
+const LIBRARY_FILES = SCRIPTS.filter((f) => /^lib(-[a-z-]+)?\.sh$/.test(f));
+const SCRIPT_NAMES = SCRIPTS.filter((f) => !LIBRARY_FILES.includes(f)).map((f) => f.replace(/\.sh$/, "")) as Parameters<typeof renderScriptFile>[0][];
 
 describe("script comments are not sent", () => {
     for (const file of SCRIPTS) {
@@ -125,7 +128,7 @@ describe("script comments are not sent", () => {
     });
 
     it("every rendered script file passes bash -n and shellcheck", () => {
-        const names = SCRIPTS.map((f) => f.replace(/\.sh$/, "")).filter((n) => n !== "lib") as Parameters<typeof renderScriptFile>[0][];
+        const names = SCRIPT_NAMES;
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-rendered-"));
         try {
             for (const name of names) {
@@ -142,5 +145,82 @@ describe("script comments are not sent", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+/** The shell functions a script file defines: name and body (one-line or up to its closing `}`), comments left out. */
+function functionsOf(text: string): { name: string; body: string }[] {
+    const lines = stripScriptComments(text).split("\n");
+    const found: { name: string; body: string }[] = [];
+    lines.forEach((line, i) => {
+        const head = /^([a-z_][a-z0-9_]*)\(\) \{(.*)$/.exec(line);
+        if (!head) {
+            return;
+        }
+        const end = /\}\s*$/.test(head[2]) ? i : lines.indexOf("}", i);
+        assert.ok(end >= i, `the function ${head[1]} ends`);
+        found.push({ name: head[1], body: lines.slice(i, end + 1).join("\n") });
+    });
+    return found;
+}
+
+describe("script libraries (lib-*.sh): each sent only with the scripts that source it", () => {
+    const rendered = (name: (typeof SCRIPT_NAMES)[number]) => renderScriptFile(name, { EXAMPLE_PARAMETER: "x" });
+    const definedIn = (fn: string) => SCRIPT_NAMES.filter((n) => (rendered(n).match(new RegExp(`^${fn}\\(\\) \\{`, "gm"))?.length ?? 0) > 0);
+
+    it("no function is written out twice under scripts/: a shared one lives in one library", () => {
+        const seen = new Map<string, string>();
+        const twice: string[] = [];
+        for (const file of SCRIPTS) {
+            for (const { name, body } of functionsOf(fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8"))) {
+                const other = seen.get(body);
+                if (other !== undefined && other !== file) {
+                    twice.push(`${name}: ${other} and ${file}`);
+                }
+                seen.set(body, file);
+            }
+        }
+        assert.deepEqual(twice, []);
+    });
+
+    it("the scripts that source a library get its text, once; the others do not", () => {
+        assert.deepEqual(definedIn("place_kube_vip"), ["kubeadm-init", "kubeadm-join"]);
+        assert.deepEqual(definedIn("maintenance_lock"), ["cert-renewal", "etcd-backup", "etcd-restore"]);
+        assert.deepEqual(definedIn("etcd_tools"), ["cert-renewal", "etcd-backup", "etcd-restore"]);
+        for (const name of SCRIPT_NAMES) {
+            for (const fn of ["place_kube_vip", "maintenance_lock", "read_secrets"]) {
+                assert.ok((rendered(name).match(new RegExp(`^${fn}\\(\\) \\{`, "gm"))?.length ?? 0) <= 1, `${name}: ${fn} once`);
+            }
+        }
+        // Order: lib.sh, the library, then the script (which calls the library's functions).
+        const init = rendered("kubeadm-init");
+        assert.ok(init.indexOf("K8SP_LIB_LOADED=1") < init.indexOf("place_kube_vip() {"));
+        assert.ok(init.indexOf("place_kube_vip() {") < init.indexOf("require_env NODE_NAME KUBEADM_CONFIG"));
+    });
+
+    it("each library sets the flag its scripts' guard tests, so a sent script never sources a file", () => {
+        for (const file of LIBRARY_FILES) {
+            const flag = file === "lib.sh" ? "K8SP_LIB_LOADED" : `K8SP_LIB_${file.replace(/^lib-|\.sh$/g, "").replace(/-/g, "_").toUpperCase()}_LOADED`;
+            assert.match(fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8"), new RegExp(`^${flag}=1$`, "m"), file);
+        }
+        for (const name of SCRIPT_NAMES) {
+            const text = rendered(name);
+            for (const line of text.split("\n").filter((l) => /(^|[;&|]\s*)(\.|source)\s+"?\$\(dirname/.test(l))) {
+                const guard = /^\[ -n "\$\{(K8SP_LIB_[A-Z_]*LOADED):-\}" \] \|\| \./.exec(line);
+                assert.ok(guard, `${name}: an unguarded source line: ${line}`);
+                assert.ok(new RegExp(`^${guard[1]}=1$`, "m").test(text.slice(0, text.indexOf(line))), `${name}: ${guard[1]} is set before ${line}`);
+            }
+        }
+    });
+
+    it("reads a script's libraries from its guarded source lines, and refuses one it does not know", () => {
+        const line = (flag: string, file: string) => `[ -n "\${K8SP_LIB_${flag}_LOADED:-}" ] || . "$(dirname "\${BASH_SOURCE[0]}")/${file}.sh"`;
+        assert.deepEqual(librariesOf([line("MAINTENANCE", "lib-maintenance"), line("KUBE_VIP", "lib-kube-vip"), line("MAINTENANCE", "lib-maintenance")].join("\n")), [
+            "lib-maintenance",
+            "lib-kube-vip",
+        ]);
+        assert.deepEqual(librariesOf(line("", "lib").replace("K8SP_LIB__LOADED", "K8SP_LIB_LOADED")), [], "lib.sh is not a library of its own");
+        assert.throws(() => librariesOf(line("NOPE", "lib-nope")), /sources lib-nope\.sh, which is not a library \(libraries: lib-kube-vip, lib-maintenance\)/);
+        assert.throws(() => librariesOf(line("KUBE_VIP", "lib-maintenance")), /lib-maintenance\.sh is guarded by K8SP_LIB_KUBE_VIP_LOADED/);
     });
 });

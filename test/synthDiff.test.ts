@@ -175,6 +175,26 @@ describe("synth:diff: secrets", () => {
     }
 });
 
+describe("synth:diff: a library edit (lib-*.sh)", () => {
+    // Unlike lib.sh (in every command), a library reaches only the commands whose script sources
+    // it, and control-plane-maintenance, which installs lib-maintenance.sh with the programs.
+    for (const [library, from, to, scripts] of [
+        ["lib-kube-vip", "K8SP_LIB_KUBE_VIP_LOADED=1", "K8SP_LIB_KUBE_VIP_LOADED=1\n: edited", ["kubeadm-init", "kubeadm-join"]],
+        ["lib-maintenance", "K8SP_LIB_MAINTENANCE_LOADED=1", "K8SP_LIB_MAINTENANCE_LOADED=1\n: edited", ["etcd-backup", "cert-renewal", "etcd-restore", "control-plane-maintenance"]],
+    ] as const) {
+        it(`${library}.sh: exactly the commands of ${scripts.join(", ")} change`, async () => {
+            const before = await synthStack("lab");
+            const after = await withEditedScript(library, from, to, () => synthStack("lab"));
+            const d = compareRenderings("lab", renderSynthesis(before), renderSynthesis(after));
+            const expected = scripts.flatMap((s) => filesCarrying(before, s)).sort();
+            assert.ok(expected.length > 0, `some lab command runs ${scripts.join(" or ")}`);
+            assert.deepEqual(d.changed.flatMap((c) => c.files.map((f) => f.path)).sort(), expected);
+            assert.deepEqual({ added: d.added, removed: d.removed, other: d.other }, { added: [], removed: [], other: [] });
+            assert.ok(commands(before).length > new Set(expected).size + 10, "most commands do not carry it");
+        });
+    }
+});
+
 describe("synth:diff: reports", () => {
     it("markdown: one collapsed section per stack with counts; diffs that do not fit a comment are named, not cut", async () => {
         const before = await synthStack("lab");

@@ -3,11 +3,11 @@ import * as path from "path";
 
 /**
  * How a node script travels: the remote command is a self-contained shell snippet that writes
- * the script (lib.sh, then the script itself, with its parameters exported at the top) to a
- * temporary file and runs it as root. Parameters are plain environment; secrets come on
- * standard input (see `renderSecretStdin`), so the command text holds no secret and shows in
- * `pulumi preview` diffs exactly as it will run. The script's content is part of the command,
- * so a changed script re-runs its command and an unchanged one does not.
+ * the script (lib.sh, the libraries the script sources, then the script itself, with its
+ * parameters exported at the top) to a temporary file and runs it as root. Parameters are plain
+ * environment; secrets come on standard input (see `renderSecretStdin`), so the command text holds
+ * no secret and shows in `pulumi preview` diffs exactly as it will run. The script's content is
+ * part of the command, so a changed script re-runs its command and an unchanged one does not.
  */
 
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "..", "scripts");
@@ -48,8 +48,41 @@ export function useScriptsDir(dir: string): () => void {
     };
 }
 
-export function readScript(name: ScriptName | "lib"): string {
+/**
+ * The libraries besides lib.sh, each sent only with the scripts that source it (see
+ * `librariesOf`): every command carries lib.sh, so an edit there re-runs every step on every host,
+ * while an edit of one of these re-runs only the steps whose scripts use it.
+ */
+export type LibraryName = "lib-kube-vip" | "lib-maintenance";
+const LIBRARIES: readonly LibraryName[] = ["lib-kube-vip", "lib-maintenance"];
+
+export function readScript(name: ScriptName | LibraryName | "lib"): string {
     return fs.readFileSync(path.join(scriptsDir, `${name}.sh`), "utf8");
+}
+
+/**
+ * A script declares a library by sourcing it from its own directory, right below lib.sh, with the
+ * guard that skips the file once the library is loaded (it is when the program sends the script):
+ *   [ -n "${K8SP_LIB_KUBE_VIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-kube-vip.sh"
+ * Run by hand or by the tests, the script sources the file; sent by the program, the library's
+ * text precedes it. The libraries `text` declares, in its order; an unknown one is an error.
+ */
+export function librariesOf(text: string): LibraryName[] {
+    const found: LibraryName[] = [];
+    const line = /^\[ -n "\$\{K8SP_LIB_([A-Z_]+)_LOADED:-\}" \] \|\| \. "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)\/(lib-[a-z-]+)\.sh"$/gm;
+    for (const [, flag, file] of text.matchAll(line)) {
+        const library = LIBRARIES.find((l) => l === file);
+        if (library === undefined) {
+            throw new Error(`a script sources ${file}.sh, which is not a library (libraries: ${LIBRARIES.join(", ")})`);
+        }
+        if (flag !== library.replace(/^lib-/, "").replace(/-/g, "_").toUpperCase()) {
+            throw new Error(`${file}.sh is guarded by K8SP_LIB_${flag}_LOADED, not the flag it sets`);
+        }
+        if (!found.includes(library)) {
+            found.push(library);
+        }
+    }
+    return found;
 }
 
 /** Single-quotes a value for the shell. */
@@ -160,7 +193,7 @@ export function stripScriptComments(text: string): string {
     return out.join("\n") + (text.endsWith("\n") ? "\n" : "");
 }
 
-/** The script file a node runs: shebang, exported parameters, lib.sh, the script. */
+/** The script file a node runs: shebang, exported parameters, lib.sh, the script's libraries, the script. */
 export function renderScriptFile(name: ScriptName, env: Record<string, string>): string {
     const exports = Object.keys(env)
         .sort()
@@ -170,13 +203,14 @@ export function renderScriptFile(name: ScriptName, env: Record<string, string>):
             }
             return `export ${key}=${shellQuote(env[key])}`;
         });
+    const script = readScript(name);
     const body = [
         "#!/usr/bin/env bash",
         `# k8s-platform: ${name}.sh`,
         ...exports,
         // Comments and blank lines are not sent: a comment-only edit changes no command.
-        stripScriptComments(withoutShebang(readScript("lib"))).trimEnd(),
-        stripScriptComments(withoutShebang(readScript(name))),
+        ...(["lib", ...librariesOf(script)] as const).map((library) => stripScriptComments(withoutShebang(readScript(library))).trimEnd()),
+        stripScriptComments(withoutShebang(script)),
     ].join("\n");
     if (body.split("\n").includes(HEREDOC)) {
         throw new Error(`${name}.sh contains the line ${HEREDOC}, which would end the here-document early`);

@@ -6,75 +6,23 @@
  * The steps build on each other, in order; each names what it proves.
  */
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildTestCharts } from "./hosts/charts";
-import { EngineStack, engineConfig, nameOf, StepSeen } from "./hosts/engineStack";
-import { buildCaches, missingForEngineTests, SimHosts, SimNode } from "./hosts/simHosts";
+import { changedSteps as changed, EngineWorld, nameOf, simNode } from "./hosts/engineStack";
+import { missingForEngineTests } from "./hosts/simHosts";
 
 const SUBNET = "10.213.71";
-const CP: SimNode = { name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" };
-const W1: SimNode = { name: "w1", ip: `${SUBNET}.21`, role: "worker" };
-const W2: SimNode = { name: "w2", ip: `${SUBNET}.22`, role: "worker" };
-const W3: SimNode = { name: "w3", ip: `${SUBNET}.23`, role: "worker" };
-const ALL = [CP, W1, W2, W3];
-
-const skip = missingForEngineTests();
-// Defects fixed on other branches; the assertions stay as they should be (issue 18).
-
-let hosts: SimHosts | undefined;
-let engine: EngineStack | undefined;
-let chartsDir = "";
-
-function h(): SimHosts {
-    assert.ok(hosts, "the simulated hosts did not start");
-    return hosts;
-}
-function e(): EngineStack {
-    assert.ok(engine, "the engine stack was not created");
-    return engine;
-}
-const sessions = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().sessions(n.name)]));
-const callCounts = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().calls(n.name).length]));
-/** Node name → Ready status, as the real API server says (kubectl on the control plane). */
-function nodesReady(): Record<string, string> {
-    const out = h().ssh(CP.name, "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}'");
-    return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => l.split("=") as [string, string]));
-}
-async function waitReady(names: string[]): Promise<void> {
-    for (let i = 0; i < 60; i++) {
-        const ready = nodesReady();
-        if (names.every((n) => ready[n] === "True")) {
-            return;
-        }
-        await new Promise((r) => setTimeout(r, 1000));
-    }
-    assert.fail(`nodes not Ready after 60 s: ${JSON.stringify(nodesReady())}`);
-}
+const [CP, W1, W2, W3] = ["cp1", "w1", "w2", "w3"].map((n) => simNode(SUBNET, n));
+const world = new EngineWorld(SUBNET, [CP, W1, W2, W3], "e2e");
+const { h, e, sessions, callCounts, nodesReady, waitReady } = world;
 // NFS on the control plane: its server step has no delete, so `destroy` keeps it and its data.
-const NFS = { nfs: { enabled: true, host: { node: CP.name }, exportPath: "/srv/share" } };
-async function configure(nodes: SimNode[]): Promise<void> {
-    await e().configure(engineConfig(h(), nodes, chartsDir, NFS), h().sshPrivateKey);
-}
-const changed = (steps: StepSeen[]): StepSeen[] => steps.filter((s) => s.op !== "same" && s.op !== "read");
+const configure = (nodes: typeof CP[]) => world.configure({ nfs: { enabled: true, host: { node: CP.name }, exportPath: "/srv/share" } }, nodes);
 
-describe("the program under the real engine: 1 control plane + 2 workers on simulated hosts", { skip, timeout: 3_600_000 }, () => {
+describe("the program under the real engine: 1 control plane + 2 workers on simulated hosts", { skip: missingForEngineTests(), timeout: 3_600_000 }, () => {
     before(async () => {
-        const caches = buildCaches();
-        chartsDir = buildTestCharts(fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-charts-")));
-        hosts = SimHosts.start(SUBNET, ALL, caches);
-        engine = await EngineStack.create("e2e");
+        await world.start();
         await configure([CP, W1, W2]);
     });
-    after(() => {
-        hosts?.stop();
-        engine?.remove();
-        if (chartsDir) {
-            fs.rmSync(chartsDir, { recursive: true, force: true });
-        }
-    });
+    after(world.stop);
 
     test("(1) up builds the cluster; preview --expect-no-changes passes; a second up runs no remote command", async () => {
         await e().up();

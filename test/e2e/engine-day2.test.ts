@@ -20,22 +20,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildTestCharts } from "./hosts/charts";
-import { collectingRejections, EngineStack, engineConfig, nameOf, StepSeen } from "./hosts/engineStack";
-import { buildCaches, missingForEngineTests, SimHosts, SimNode } from "./hosts/simHosts";
+import { changedSteps as changed, EngineWorld, nameOf, now, simNode, StepSeen } from "./hosts/engineStack";
+import { missingForEngineTests, SimNode } from "./hosts/simHosts";
 import { SECRET_SIG } from "./engine";
 
 const SUBNET = "10.213.73";
-const CP: SimNode = { name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" };
-const W1: SimNode = { name: "w1", ip: `${SUBNET}.21`, role: "worker" };
-const W2: SimNode = { name: "w2", ip: `${SUBNET}.22`, role: "worker" };
+const [CP, W1, W2] = ["cp1", "w1", "w2"].map((n) => simNode(SUBNET, n));
 const ALL = [CP, W1, W2];
 const ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
-
-const skip = missingForEngineTests();
-let hosts: SimHosts | undefined;
-let engine: EngineStack | undefined;
-let chartsDir = "";
+const world = new EngineWorld(SUBNET, ALL, "e2e-day2");
+const { h, e, sessions, callCounts, callsSince, nodesReady, waitReady, assertRefused } = world;
 let keyDir = "";
 /** What the stack is configured with now (each case changes some of it, and puts it back). */
 const current: { nodes: SimNode[]; kubernetes: Record<string, unknown>; sshPrivateKey: string; images?: Record<string, unknown>; imagesPassword?: string } = {
@@ -44,45 +38,16 @@ const current: { nodes: SimNode[]; kubernetes: Record<string, unknown>; sshPriva
     sshPrivateKey: "",
 };
 
-function h(): SimHosts {
-    assert.ok(hosts, "the simulated hosts did not start");
-    return hosts;
-}
-function e(): EngineStack {
-    assert.ok(engine, "the engine stack was not created");
-    return engine;
-}
 async function configure(change: Partial<typeof current> = {}): Promise<void> {
     Object.assign(current, change);
-    await e().configure(
-        engineConfig(h(), current.nodes, chartsDir, { kubernetes: current.kubernetes, ...(current.images ? { images: current.images } : {}) }),
+    await world.configure(
+        { kubernetes: current.kubernetes, ...(current.images ? { images: current.images } : {}) },
+        current.nodes,
         current.sshPrivateKey,
         current.imagesPassword !== undefined ? { imagesPassword: current.imagesPassword } : {},
     );
 }
-const sessions = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().sessions(n.name)]));
-const callCounts = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().calls(n.name).length]));
-/** What ran on the hosts since `t0` (the stubs' timed logs), per node. */
-const callsSince = (t0: number): Record<string, string[]> => Object.fromEntries(ALL.map((n) => [n.name, h().timedCalls(n.name).filter((c) => c.at >= t0).map((c) => c.call)]));
-const changed = (steps: StepSeen[]): StepSeen[] => steps.filter((s) => s.op !== "same" && s.op !== "read");
 const described = (steps: StepSeen[]): string[] => steps.map((s) => `${s.op} ${nameOf(s.urn)}`).sort();
-const now = (): number => Date.now() / 1000;
-
-/** Node name → Ready status, as the real API server says. */
-function nodesReady(): Record<string, string> {
-    const out = h().ssh(CP.name, `${ADMIN} get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'`);
-    return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => l.split("=") as [string, string]));
-}
-async function waitReady(names: string[]): Promise<void> {
-    for (let i = 0; i < 60; i++) {
-        const ready = nodesReady();
-        if (names.every((n) => ready[n] === "True")) {
-            return;
-        }
-        await new Promise((r) => setTimeout(r, 1000));
-    }
-    assert.fail(`nodes not Ready after 60 s: ${JSON.stringify(nodesReady())}`);
-}
 
 /** A secret of `stack export --show-secrets` ({<sig>, plaintext: "<JSON>"}) opened, recursively. */
 function plain(value: unknown): unknown {
@@ -110,30 +75,6 @@ function commandsInState(): Map<string, { host: string; create: boolean; update:
 }
 const nodeAt = (ip: string): string => ALL.find((n) => n.ip === ip)?.name ?? ip;
 
-/** The error text of a failed automation API run. */
-const errorText = (x: unknown): string => String(x instanceof Error ? x.message : x);
-
-/**
- * A change the program refuses: preview and `up` both fail naming every one of `messages`, and
- * nothing runs on any host. The automation API's up is `pulumi up --skip-preview`: the refusal
- * must stop it by itself. The inline program runs in this process, so the registrations that used
- * a refused value reject too (the refusal, wrapped): each must be one of the refusals.
- */
-async function assertRefused(messages: RegExp[]): Promise<void> {
-    const [s0, c0] = [sessions(), callCounts()];
-    for (const run of [() => e().preview(), () => e().up()]) {
-        const { result: err, rejections } = await collectingRejections(() => run().then(() => undefined, (x: unknown) => x));
-        assert.ok(err, "the run was refused");
-        for (const m of messages) {
-            assert.match(errorText(err), m);
-        }
-        for (const r of rejections) {
-            assert.ok(messages.some((m) => m.test(errorText(r))), `a registration failed with something else: ${errorText(r).slice(0, 2000)}`);
-        }
-    }
-    assert.deepEqual(sessions(), s0, "no SSH session was opened on any host");
-    assert.deepEqual(callCounts(), c0, "no stubbed command ran on any host");
-}
 const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The subject alternative names of a PEM certificate, as openssl prints them. */
@@ -153,23 +94,17 @@ function fingerprint(publicKeyFile: string): string {
     return r.stdout.split(" ")[1];
 }
 
-describe("day-2 changes under the real engine: 1 control plane + 2 workers on simulated hosts", { skip, timeout: 3_600_000 }, () => {
+describe("day-2 changes under the real engine: 1 control plane + 2 workers on simulated hosts", { skip: missingForEngineTests(), timeout: 3_600_000 }, () => {
     before(async () => {
-        const caches = buildCaches();
-        chartsDir = buildTestCharts(fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-charts-")));
         keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-keys-"));
-        hosts = SimHosts.start(SUBNET, ALL, caches);
+        await world.start();
         current.sshPrivateKey = h().sshPrivateKey;
-        engine = await EngineStack.create("e2e-day2");
         await configure();
     });
     after(() => {
-        hosts?.stop();
-        engine?.remove();
-        for (const dir of [chartsDir, keyDir]) {
-            if (dir) {
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
+        world.stop();
+        if (keyDir) {
+            fs.rmSync(keyDir, { recursive: true, force: true });
         }
     });
 

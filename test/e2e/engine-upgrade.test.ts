@@ -16,42 +16,20 @@
  *     the next `up` resumes the second worker only and records 1.36; a third `up` runs nothing.
  */
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildTestCharts } from "./hosts/charts";
-import { collectingRejections, EngineStack, engineConfig, nameOf, StepSeen } from "./hosts/engineStack";
-import { buildCaches, missingForEngineTests, SimHosts, SimNode } from "./hosts/simHosts";
+import { changedSteps, collectingRejections, EngineWorld, errorText, nameOf, now, simNode, StepSeen } from "./hosts/engineStack";
+import { missingForEngineTests } from "./hosts/simHosts";
 
 const SUBNET = "10.213.76";
-const CP: SimNode = { name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" };
-const W1: SimNode = { name: "w1", ip: `${SUBNET}.21`, role: "worker" };
-const W2: SimNode = { name: "w2", ip: `${SUBNET}.22`, role: "worker" };
+const [CP, W1, W2] = ["cp1", "w1", "w2"].map((n) => simNode(SUBNET, n));
 const ALL = [CP, W1, W2];
 const ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
-
-const skip = missingForEngineTests();
-let hosts: SimHosts | undefined;
-let engine: EngineStack | undefined;
-let chartsDir = "";
-
-function h(): SimHosts {
-    assert.ok(hosts, "the simulated hosts did not start");
-    return hosts;
-}
-function e(): EngineStack {
-    assert.ok(engine, "the engine stack was not created");
-    return engine;
-}
+const world = new EngineWorld(SUBNET, ALL, "e2e-upgrade");
+const { h, e, sessions, callCounts, assertRefused } = world;
 // No scheduled etcd snapshots: the simulated etcd serves plain HTTP without kubeadm's etcd client
 // certificates (test/e2e/hosts/node/kubeadm), which the snapshot before `kubeadm upgrade apply` uses.
-const configure = (version: string) => e().configure(engineConfig(h(), ALL, chartsDir, { kubernetes: { version, etcdBackup: { enabled: false } } }), h().sshPrivateKey);
-const sessions = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().sessions(n.name)]));
-const callCounts = (): Record<string, number> => Object.fromEntries(ALL.map((n) => [n.name, h().calls(n.name).length]));
-const changed = (steps: StepSeen[]): string[] => steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${nameOf(s.urn)}`).sort();
-const now = (): number => Date.now() / 1000;
-const errorText = (x: unknown): string => String(x instanceof Error ? x.message : x);
+const configure = (version: string) => world.configure({ kubernetes: { version, etcdBackup: { enabled: false } } });
+const changed = (steps: StepSeen[]): string[] => changedSteps(steps).map((s) => `${s.op} ${nameOf(s.urn)}`).sort();
 const recorded = async (): Promise<unknown> => (await e().outputs()).kubernetesVersion;
 
 /** Every node's stubbed commands since `t0`, merged in time order, as "<node>: <call>". */
@@ -73,21 +51,12 @@ function nodeStates(): Record<string, string> {
 }
 const installed = (node: string, pkg: string): string => h().ssh(node, `dpkg-query -W -f='\${Version}' ${pkg}`).trim();
 
-describe("Kubernetes upgrade under the real engine: 1 control plane + 2 workers, 1.35 -> 1.36", { skip, timeout: 3_600_000 }, () => {
+describe("Kubernetes upgrade under the real engine: 1 control plane + 2 workers, 1.35 -> 1.36", { skip: missingForEngineTests(), timeout: 3_600_000 }, () => {
     before(async () => {
-        const caches = buildCaches();
-        chartsDir = buildTestCharts(fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-charts-")));
-        hosts = SimHosts.start(SUBNET, ALL, caches);
-        engine = await EngineStack.create("e2e-upgrade");
+        await world.start();
         await configure("1.35");
     });
-    after(() => {
-        hosts?.stop();
-        engine?.remove();
-        if (chartsDir) {
-            fs.rmSync(chartsDir, { recursive: true, force: true });
-        }
-    });
+    after(world.stop);
 
     test("a brand-new stack: the first up records kubernetesVersion through the StackReference to itself; the next preview changes nothing", async () => {
         await e().up();
@@ -97,17 +66,7 @@ describe("Kubernetes upgrade under the real engine: 1 control plane + 2 workers,
 
     test("a skipped minor (1.35 -> 1.37) is refused at preview and up; nothing runs on any host", async () => {
         await configure("1.37");
-        const [s0, c0] = [sessions(), callCounts()];
-        for (const run of [() => e().preview(), () => e().up()]) {
-            const { result: err, rejections } = await collectingRejections(() => run().then(() => undefined, (x: unknown) => x));
-            assert.ok(err, "the run was refused");
-            assert.match(errorText(err), /k8s-platform:kubernetes\.version: the cluster runs 1\.35 \(recorded by the last completed `pulumi up`\), the config now gives 1\.37: it skips minor 1\.36;/);
-            for (const r of rejections) {
-                assert.match(errorText(r), /k8s-platform:kubernetes\.version: the cluster runs 1\.35/);
-            }
-        }
-        assert.deepEqual(sessions(), s0, "no SSH session was opened on any host");
-        assert.deepEqual(callCounts(), c0, "no stubbed command ran on any host");
+        await assertRefused([/k8s-platform:kubernetes\.version: the cluster runs 1\.35 \(recorded by the last completed `pulumi up`\), the config now gives 1\.37: it skips minor 1\.36;/]);
         assert.equal(await recorded(), "1.35");
     });
 

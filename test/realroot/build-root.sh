@@ -7,6 +7,7 @@
 #               flat repository so the tests never reach a public address
 #   containerd-1.7/, containerd-2.1/   Debian's containerd binaries, for `containerd config dump`
 # Prints the cache directory. Needs root (debootstrap), debootstrap and apt (the host's mirror).
+# K8S_PLATFORM_E2E_CACHE: the cache root, as for every other cached build (build-tools.sh).
 set -euo pipefail
 
 SUITE=${K8SP_E2E_SUITE:-bookworm}
@@ -21,7 +22,7 @@ NODE_PACKAGES=(conntrack socat nfs-common nfs-kernel-server haproxy runc)
 CONTAINERD_SUITES=(trixie sid)
 
 key=$( (echo "$SUITE ${ROOT_PACKAGES[*]} / ${NODE_PACKAGES[*]} / ${CONTAINERD_SUITES[*]}"; cat "$0") | sha256sum | cut -c1-16)
-CACHE="${K8SP_E2E_CACHE:-$HOME/.cache/k8s-platform-e2e}/realroot-$SUITE-$key"
+CACHE="${K8S_PLATFORM_E2E_CACHE:-$HOME/.cache/k8s-platform-e2e}/realroot-$SUITE-$key"
 if [ -f "$CACHE/.complete" ]; then
   echo "$CACHE"
   exit 0

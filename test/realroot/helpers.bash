@@ -135,3 +135,63 @@ secret_stdin() {
   for pair in "$@"; do printf '%s=%s\n' "${pair%%=*}" "$(printf '%s' "${pair#*=}" | base64 -w0)"; done
 }
 stub_calls() { cat "$(node_file "$1" /var/lib/k8sp-stub/calls)" 2>/dev/null || true; }
+
+# A kubeadm cluster as the program makes one (kubeadm.bats, maintenance.bats, upgrade.bats): its
+# secrets, the kubeadm configs with the program's placeholders (the fields the stub kubeadm reads),
+# and kubeadm-init.sh / kubeadm-join.sh called with them, secrets on standard input.
+TOKEN=abcdef.0123456789abcdef
+CERT_KEY=0011223344556677889900112233445566778899001122334455667788990011
+INIT_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - token: "@BOOTSTRAP_TOKEN@"
+certificateKey: "@CERTIFICATE_KEY@"
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: "@KUBERNETES_VERSION@"'
+JOIN_CP='apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 10.0.0.10:6443
+    token: "@BOOTSTRAP_TOKEN@"
+    caCertHashes: ["sha256:abc"]
+controlPlane:
+  certificateKey: "@CERTIFICATE_KEY@"'
+JOIN_WORKER='apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 10.0.0.10:6443
+    token: "@BOOTSTRAP_TOKEN@"
+    caCertHashes: ["sha256:abc"]'
+# prepare_node NODE ROLE MINOR VERSION [NAME=value...]: prepare-node.sh as the program calls it
+# (containerd minimums of that minor, config/versions.ts), packages from the stub repositories.
+prepare_node() {
+  local node="$1" role="$2" minor="$3" version="$4" minimums="$K8S135_CONTAINERD_MINIMUMS"
+  shift 4
+  [ "$minor" = 1.35 ] || minimums=$(containerd_minimums "$minor")
+  node_script "$node" prepare-node NODE_NAME="$node" NODE_ROLE="$role" K8S_MINOR="$minor" K8S_VERSION="$version" \
+    CONTAINERD_MINIMUMS="$minimums" K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled "$@"
+}
+# The stub API server's objects, shared by the nodes of a test.
+cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
+# kubeadm_init NODE UPLOAD_CERTS [NAME=value...]: kubeadm-init.sh with the cluster CA and the secrets.
+kubeadm_init() {
+  local node="$1" upload="$2"
+  shift 2
+  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
+    node_script "$node" kubeadm-init NODE_NAME="$node" KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS="$upload" "$@"
+}
+# kubeadm_join NODE worker|control-plane [NAME=value...]: kubeadm-join.sh with that role's config;
+# a control plane also gets the certificate key.
+kubeadm_join() {
+  local node="$1" role="$2"
+  shift 2
+  if [ "$role" = control-plane ]; then
+    secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" | node_script "$node" kubeadm-join NODE_NAME="$node" KUBEADM_CONFIG="$JOIN_CP" "$@"
+  else
+    secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$node" kubeadm-join NODE_NAME="$node" KUBEADM_CONFIG="$JOIN_WORKER" "$@"
+  fi
+}

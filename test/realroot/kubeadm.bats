@@ -5,43 +5,15 @@ load helpers
 setup_file() { realroot_setup_file; }
 teardown_file() { realroot_teardown_file; }
 
-TOKEN=abcdef.0123456789abcdef
-CERT_KEY=0011223344556677889900112233445566778899001122334455667788990011
-INIT_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-bootstrapTokens:
-  - token: "@BOOTSTRAP_TOKEN@"
-certificateKey: "@CERTIFICATE_KEY@"
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: "@KUBERNETES_VERSION@"'
-JOIN_CP='apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-discovery:
-  bootstrapToken:
-    apiServerEndpoint: 10.0.0.10:6443
-    token: "@BOOTSTRAP_TOKEN@"
-    caCertHashes: ["sha256:abc"]
-controlPlane:
-  certificateKey: "@CERTIFICATE_KEY@"'
-
 prepared() { # node role
   new_node "$1" ubuntu
-  node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE="$2" K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="$K8S135_CONTAINERD_MINIMUMS" \
-    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled >/dev/null 2>&1
+  prepare_node "$1" "$2" 1.35 1.35 >/dev/null 2>&1
 }
-init() {
-  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=true
-}
+init() { kubeadm_init cp1 true; }
 credentials() { # joining nodes (as the program calls it: once per up, no NODE_NAME)
   secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" | node_script cp1 cluster-admin ACTION=issue-join-credentials JOINING_NODES="$1"
 }
-join_cp() { # node
-  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_CP"
-}
-cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
+join_cp() { kubeadm_join "$1" control-plane; }
 
 @test "init: kubeadm runs every phase, prints no secret, and a second run leaves the node alone" {
   prepared cp1 control-plane
@@ -276,15 +248,8 @@ drain() { node_script cp1 cluster-admin ACTION=drain NODE_NAME="$1" DRAIN_TIMEOU
 
 joined_worker() { # name: prepared, joined to cp1's cluster
   prepared "$1" worker
-  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_WORKER" >/dev/null 2>&1
+  kubeadm_join "$1" worker >/dev/null 2>&1
 }
-JOIN_WORKER='apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-discovery:
-  bootstrapToken:
-    apiServerEndpoint: 10.0.0.10:6443
-    token: "@BOOTSTRAP_TOKEN@"
-    caCertHashes: ["sha256:abc"]'
 
 @test "reset: kubeadm reset, then Flannel's interfaces (real ip), its CNI files and kube-proxy's rules (real iptables) go; other files stay; twice is safe" {
   prepared cp1 control-plane
@@ -372,14 +337,13 @@ reset_node() { # node: kubeadm-reset.sh in a network namespace of its own
   run reset_node w1
   [ "$status" -eq 0 ]
   [ ! -e "$(node_file w1 /var/lib/k8s-platform/join.done)" ]
-  run joined_worker_again w1
+  run kubeadm_join w1 worker
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$(stub_calls w1 | grep -c '^kubeadm join --config')" -eq 2 ]
   [ -f "$(node_file w1 /etc/kubernetes/kubelet.conf)" ]
   [ -f "$(node_file w1 /var/lib/k8s-platform/join.done)" ]
 }
-joined_worker_again() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_WORKER"; }
 
 @test "a record whose kubeadm files are gone (kubeadm reset run by hand) is not trusted: init and join run again" {
   prepared cp1 control-plane
@@ -394,7 +358,7 @@ joined_worker_again() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1"
   [[ "$output" == *"kubeadm's files are gone"* ]]
   [ "$(stub_calls cp1 | grep -c '^kubeadm init --config')" -eq 2 ]
   ! stub_calls cp1 | grep -q -- '--skip-phases' || false
-  run joined_worker_again w1
+  run kubeadm_join w1 worker
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$(stub_calls w1 | grep -c '^kubeadm join --config')" -eq 2 ]
@@ -510,7 +474,6 @@ joined_worker_again() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1"
 }
 
 # join-credentials.sh (issue 18 item 16): arms, waits for the listed joins, revokes on failure.
-join_worker() { secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_WORKER"; }
 arm() { # workers control-planes wait-minutes
   secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
     node_script cp1 join-credentials NODE_NAME=cp1 JOINING_WORKERS="$1" JOINING_CONTROL_PLANES="$2" WAIT_MINUTES="$3" POLL_SECONDS=1
@@ -554,14 +517,14 @@ arm() { # workers control-planes wait-minutes
   [ "$status" -ne 0 ]
   [[ "$output" == *"w1 did not join"*"the next \`pulumi up\` arms new credentials"* ]]
   [ ! -f "$(cluster)/tokens/abcdef" ]
-  run join_worker w1
+  run kubeadm_join w1 worker
   [ "$status" -ne 0 ]
   [[ "$output" == *"could not find a JWS signature"* ]]
   # The next up: armed again (24 h, workers only), and the join goes through.
   arm w1 "" 1 >"$BATS_TEST_TMPDIR/arm.log" 2>&1 &
   armer=$!
   for _ in $(seq 1 50); do [ -f "$(cluster)/tokens/abcdef" ] && break; sleep 0.2; done
-  run join_worker w1
+  run kubeadm_join w1 worker
   [ "$status" -eq 0 ]
   wait "$armer"
   [ "$(cut -d' ' -f2 "$(cluster)/tokens/abcdef")" -gt "$(($(date +%s) + 23 * 3600))" ]
@@ -633,14 +596,8 @@ cert_names() { openssl x509 -in "$(node_file cp1 /etc/kubernetes/pki/apiserver.c
 # kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): the static pod as the program renders
 # it (test/fixtures/kube-vip.yaml; test/kubeVip.test.ts keeps it equal to the renderer's output).
 KUBE_VIP="$(cat "$BATS_TEST_DIRNAME/../fixtures/kube-vip.yaml")"
-init_vip() { # [manifest]
-  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=true KUBE_VIP_MANIFEST="${1:-$KUBE_VIP}"
-}
-join_cp_vip() { # node [manifest]
-  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    node_script "$1" kubeadm-join NODE_NAME="$1" KUBEADM_CONFIG="$JOIN_CP" KUBE_VIP_MANIFEST="${2:-$KUBE_VIP}"
-}
+init_vip() { kubeadm_init cp1 true KUBE_VIP_MANIFEST="${1:-$KUBE_VIP}"; } # [manifest]
+join_cp_vip() { kubeadm_join "$1" control-plane KUBE_VIP_MANIFEST="${2:-$KUBE_VIP}"; } # node [manifest]
 vip_manifest() { node_file "$1" /etc/kubernetes/manifests/kube-vip.yaml; }
 # The host file the pod mounts: its hostPath volume's `path:` (the container's side is `mountPath:`).
 vip_kubeconfig() { sed -nE 's/^ +path: "?([^"]*)"?$/\1/p' "$(vip_manifest "$1")"; }

@@ -34,28 +34,14 @@ teardown_file() {
   realroot_teardown_file
 }
 
-TOKEN=abcdef.0123456789abcdef
-CERT_KEY=0011223344556677889900112233445566778899001122334455667788990011
-INIT_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-bootstrapTokens:
-  - token: "@BOOTSTRAP_TOKEN@"
-certificateKey: "@CERTIFICATE_KEY@"
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: "@KUBERNETES_VERSION@"'
-
 quietly() { # command...: its output only when it fails
   local out
   out=$("$@" 2>&1) || { printf '%s\n' "$out"; return 1; }
 }
 control_plane() { # node: prepared and initialised as the program does it
   new_node "$1" ubuntu
-  quietly node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE=control-plane K8S_MINOR=1.35 K8S_VERSION=1.35 CONTAINERD_MINIMUMS="$K8S135_CONTAINERD_MINIMUMS" \
-    K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
-  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    quietly node_script "$1" kubeadm-init NODE_NAME="$1" KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false
+  quietly prepare_node "$1" control-plane 1.35 1.35
+  quietly kubeadm_init "$1" false
 }
 # The parameters the program passes (config/maintenanceEnv.ts), overridable as NAME=value arguments.
 maintenance() { # node [NAME=value...]
@@ -66,7 +52,8 @@ maintenance() { # node [NAME=value...]
     RENEWAL_ENABLED=true RENEWAL_THRESHOLD_DAYS=60 \
     ETCD_RELEASE=v3.6.6 ETCD_RELEASE_URL="http://127.0.0.1:$RELEASE_PORT/etcd-v3.6.6-linux-@ARCH@.tar.gz" \
     ETCD_RELEASE_SHA256="amd64=$RELEASE_SHA arm64=0000" \
-    LIB_SH="$(cat "$SCRIPTS_DIR/lib.sh")" ETCD_BACKUP_SH="$(cat "$SCRIPTS_DIR/etcd-backup.sh")" \
+    LIB_SH="$(cat "$SCRIPTS_DIR/lib.sh")" LIB_MAINTENANCE_SH="$(cat "$SCRIPTS_DIR/lib-maintenance.sh")" \
+    ETCD_BACKUP_SH="$(cat "$SCRIPTS_DIR/etcd-backup.sh")" \
     CERT_RENEWAL_SH="$(cat "$SCRIPTS_DIR/cert-renewal.sh")" ETCD_RESTORE_SH="$(cat "$SCRIPTS_DIR/etcd-restore.sh")" "$@"
 }
 renewal() { # node [NAME=value...]: the timer's run of the installed program
@@ -95,6 +82,7 @@ units_verify() { # node: the host's real systemd-analyze on the unit files the n
   [ -x "$(node_file cp1 /usr/local/libexec/k8s-platform/etcd/etcdctl)" ]
   cmp "$(node_file cp1 /usr/local/libexec/k8s-platform/etcd-restore.sh)" "$SCRIPTS_DIR/etcd-restore.sh"
   cmp "$(node_file cp1 /usr/local/libexec/k8s-platform/lib.sh)" "$SCRIPTS_DIR/lib.sh"
+  cmp "$(node_file cp1 /usr/local/libexec/k8s-platform/lib-maintenance.sh)" "$SCRIPTS_DIR/lib-maintenance.sh"
   grep -qx 'OnCalendar=daily' "$(node_file cp1 /etc/systemd/system/k8s-platform-etcd-backup.timer)"
   grep -qx 'RETENTION=7' "$(node_file cp1 /etc/k8s-platform/k8s-platform-etcd-backup.env)"
   grep -qx 'THRESHOLD_DAYS=60' "$(node_file cp1 /etc/k8s-platform/k8s-platform-cert-renewal.env)"

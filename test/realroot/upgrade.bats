@@ -8,29 +8,6 @@ load helpers
 setup_file() { realroot_setup_file; }
 teardown_file() { realroot_teardown_file; }
 
-TOKEN=abcdef.0123456789abcdef
-CERT_KEY=0011223344556677889900112233445566778899001122334455667788990011
-INIT_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-bootstrapTokens:
-  - token: "@BOOTSTRAP_TOKEN@"
-certificateKey: "@CERTIFICATE_KEY@"
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: "@KUBERNETES_VERSION@"'
-JOIN_WORKER='apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-discovery:
-  bootstrapToken:
-    apiServerEndpoint: 10.0.0.10:6443
-    token: "@BOOTSTRAP_TOKEN@"
-    caCertHashes: ["sha256:abc"]'
-
-prepare() { # node role minor version
-  node_script "$1" prepare-node NODE_NAME="$1" NODE_ROLE="$2" K8S_MINOR="$3" K8S_VERSION="$4" \
-    CONTAINERD_MINIMUMS="$(containerd_minimums "$3")" K8S_REPO_BASE="$E2E_REPO_BASE" FIREWALL_MODE=disabled
-}
 # A control plane cp1 and a worker w1 at 1.35.2, as the program's first up leaves them.
 # Their containerd is Docker's containerd.io 2.2.0, new enough for 1.36 as well (1.36 needs 2.2.0+,
 # config/versions.ts CONTAINERD_MINIMUMS; Debian's 2.1 would be refused by the 1.36 preparation, as
@@ -47,11 +24,10 @@ cluster_at_1_35() {
       in_node "$node" dpkg -i /tmp/containerd.io.deb >/dev/null
     done
   fi
-  prepare cp1 control-plane 1.35 "$version" >/dev/null 2>&1
-  prepare w1 worker 1.35 "$version" >/dev/null 2>&1
-  secret_stdin "CA_CRT=TEST-CA-CERT" "CA_KEY=TEST-CA-KEY" "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
-    node_script cp1 kubeadm-init NODE_NAME=cp1 KUBEADM_CONFIG="$INIT_CONFIG" UPLOAD_CERTS=false >/dev/null 2>&1
-  secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script w1 kubeadm-join NODE_NAME=w1 KUBEADM_CONFIG="$JOIN_WORKER" >/dev/null 2>&1
+  prepare_node cp1 control-plane 1.35 "$version" >/dev/null 2>&1
+  prepare_node w1 worker 1.35 "$version" >/dev/null 2>&1
+  kubeadm_init cp1 false >/dev/null 2>&1
+  kubeadm_join w1 worker >/dev/null 2>&1
 }
 upgrade() { # node role version [VAR=value...]
   local node="$1" role="$2" version="$3"
@@ -60,7 +36,6 @@ upgrade() { # node role version [VAR=value...]
 kind: Config" | node_script "$node" kubeadm-upgrade NODE_NAME="$node" UPGRADE_ROLE="$role" K8S_VERSION="$version" \
     K8S_MINOR="$(cut -d. -f1-2 <<<"$version")" API_SERVER=https://10.0.0.10:6443 "$@"
 }
-cluster() { echo "$BATS_TEST_TMPDIR/cluster"; }
 pkg() { in_node "$1" dpkg-query -W -f='${Version}' "$2"; }
 image() { sed -n 's#^ *image: ##p' "$(node_file "$1" "/etc/kubernetes/manifests/$2.yaml")"; }
 held() { in_node "$1" apt-mark showhold | sort | paste -sd' '; }
@@ -80,7 +55,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   cluster_at_1_35
   [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.35.2 ]
   # prepare-node with the new version: the repository moves, the installed packages stay.
-  run prepare cp1 control-plane 1.36 1.36.1
+  run prepare_node cp1 control-plane 1.36 1.36.1
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"kubeadm 1.35.2 is installed and the stack asks for 1.36.1: left to the upgrade step"* ]]
@@ -107,7 +82,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   diff -u <(printf '%s\n' "kubeadm upgrade plan v1.36.1" "etcd-backup.sh NODE_NAME=cp1 DIRECTORY=/var/backups/etcd RETENTION=3 REASON=before-upgrade-to-1.36.1" "kubeadm upgrade apply v1.36.1 --yes" "systemctl daemon-reload" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
   [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
 
-  prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
   before=$(stub_calls w1 | wc -l)
   run upgrade w1 worker 1.36.1
   echo "$output"
@@ -135,7 +110,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
 
 @test "a rollout that fails part way resumes on the next run: apply failed on the control plane; kubelet-config failed on a drained worker (left cordoned, said so)" {
   cluster_at_1_35
-  prepare cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
   fail_once cp1 upgrade/control-plane
   run upgrade cp1 bootstrap 1.36.1
   echo "$output"
@@ -152,7 +127,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ "$(pkg cp1 kubelet)" = 1.36.1-1.1 ] && [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
   [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
 
-  prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
   fail_once w1 upgrade/kubelet-config
   run upgrade w1 worker 1.36.1
   echo "$output"
@@ -168,7 +143,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
 
 @test "a drain that fails uncordons the worker and changes nothing on it" {
   cluster_at_1_35
-  prepare w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
   # A pod that never terminates: the kubelet is gone (NotReady), evictions time out.
   printf 'NotReady\n' >"$(cluster)/nodes/w1"
   mkdir -p "$(cluster)/pods/w1" && touch "$(cluster)/pods/w1/default_web-1"
@@ -211,7 +186,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ "$(locks cp1)" = 'containerd.io-0:1.7.28-3.1.el9.*' ]
 
   # The 1.36 preparation refuses containerd 1.7.28 (1.36 needs 2.2.0+); nothing was upgraded.
-  run prepare cp1 control-plane 1.36 1.36.0
+  run prepare_node cp1 control-plane 1.36 1.36.0
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"containerd 1.7.28 is too old for Kubernetes 1.36"* ]]
@@ -233,7 +208,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   done
 
   # prepare-node with the new version: the repository moves (its exclude= stays), the packages stay.
-  run prepare cp1 control-plane 1.36 1.36.0
+  run prepare_node cp1 control-plane 1.36 1.36.0
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"kubeadm 1.35.2 is installed and the stack asks for 1.36.0: left to the upgrade step"* ]]
@@ -256,7 +231,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
     "dnf install -y -q --refresh kubelet-1.36.0 kubectl-1.36.0 --disableexcludes=kubernetes" "systemctl restart kubelet") "$BATS_TEST_TMPDIR/order"
   [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
 
-  prepare w1 worker 1.36 1.36.0 >/dev/null 2>&1
+  prepare_node w1 worker 1.36 1.36.0 >/dev/null 2>&1
   run upgrade w1 worker 1.36.0
   echo "$output"
   [ "$status" -eq 0 ]
@@ -288,7 +263,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   # 1.36.1; dnf uses a cache until metadata_expire, 48 h): the upgrade refreshes it, as apt's path
   # updates its lists, and finds 1.36.1. (prepare-node refreshes only when the repository moves.)
   sed -i '/ 1\.36\.1 /d' "$BATS_TEST_TMPDIR"/nodes/cp1/upper/var/cache/dnf/kubernetes-*/primary.list
-  prepare cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
   run upgrade cp1 bootstrap 1.36.1
   echo "$output"
   [ "$status" -eq 0 ]
@@ -300,7 +275,7 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   cluster_at_1_35 rocky 1.35
   [ "$(rpmv cp1 kubeadm)" = 1.35.2-150500.1.1 ]
   rocky_containerd_2_2 cp1 >/dev/null
-  prepare cp1 control-plane 1.36 1.36 >/dev/null 2>&1
+  prepare_node cp1 control-plane 1.36 1.36 >/dev/null 2>&1
   fail_once cp1 upgrade/control-plane
   run upgrade cp1 bootstrap 1.36
   [ "$status" -ne 0 ]

@@ -4,6 +4,7 @@
  * host), the CLI and provider plugins are the engine build's (its env file), the backend a local
  * `file://` directory, secrets by passphrase, no update checks and no plugin downloads.
  */
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,7 +12,8 @@ import * as path from "node:path";
 import { ConfigMap, EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { program } from "../../../stacks/program";
 import { fileBackendUrl, withoutCheckpoints } from "../engine";
-import { engineEnv, SimHosts, SimNode } from "./simHosts";
+import { buildTestCharts } from "./charts";
+import { buildCaches, engineEnv, SimHosts, SimNode } from "./simHosts";
 
 export const PROJECT = "k8s-platform";
 const PASSPHRASE = "k8sp-engine-tests";
@@ -47,6 +49,24 @@ export interface StepSeen {
     readonly type: string;
 }
 export const nameOf = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);
+/** The steps that change something (neither "same" nor a read). */
+export const changedSteps = (steps: StepSeen[]): StepSeen[] => steps.filter((s) => s.op !== "same" && s.op !== "read");
+/** The error text of a failed automation API run. */
+export const errorText = (x: unknown): string => String(x instanceof Error ? x.message : x);
+/** Now, in the seconds of the stubs' timed call logs. */
+export const now = (): number => Date.now() / 1000;
+
+/**
+ * A simulated host by the engine tests' convention: cpN is a control plane at <subnet>.1N, wN a
+ * worker at <subnet>.2N.
+ */
+export function simNode(subnet: string, name: string): SimNode {
+    const m = /^(cp|w)([1-9])$/.exec(name);
+    if (!m) {
+        throw new Error(`engine test nodes are named cp1..cp9 or w1..w9, not ${name}`);
+    }
+    return { name, ip: `${subnet}.${m[1] === "cp" ? 1 : 2}${m[2]}`, role: m[1] === "cp" ? "control-plane" : "worker" };
+}
 
 export class EngineStack {
     private constructor(
@@ -214,6 +234,110 @@ export async function collectingRejections<T>(run: () => Promise<T>): Promise<{ 
         process.off("unhandledRejection", collectRejection);
         others.forEach((listener) => process.on("unhandledRejection", listener as (...args: unknown[]) => void));
     }
+}
+
+/**
+ * What every engine test on simulated hosts stands on: the hosts of `nodes` on `subnet` (a /24 of
+ * each test file's own), the test charts, the program's stack `stackName`, and the looks at them the
+ * tests share. Its members are arrow functions, so a file takes apart what it uses
+ * (`const { h, e, sessions } = world;`). `start` goes in the file's before(), `stop` in its after().
+ */
+export class EngineWorld {
+    private hosts: SimHosts | undefined;
+    private engine: EngineStack | undefined;
+    private chartsDir = "";
+
+    constructor(
+        readonly subnet: string,
+        readonly nodes: readonly SimNode[],
+        readonly stackName: string,
+    ) {}
+
+    readonly start = async (): Promise<void> => {
+        const caches = buildCaches();
+        this.chartsDir = buildTestCharts(fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-charts-")));
+        this.hosts = SimHosts.start(this.subnet, [...this.nodes], caches);
+        this.engine = await EngineStack.create(this.stackName);
+    };
+
+    readonly stop = (): void => {
+        this.hosts?.stop();
+        this.engine?.remove();
+        if (this.chartsDir) {
+            fs.rmSync(this.chartsDir, { recursive: true, force: true });
+        }
+    };
+
+    readonly h = (): SimHosts => {
+        assert.ok(this.hosts, "the simulated hosts did not start");
+        return this.hosts;
+    };
+
+    readonly e = (): EngineStack => {
+        assert.ok(this.engine, "the engine stack was not created");
+        return this.engine;
+    };
+
+    /** Sets the stack's config: engineConfig of `nodes` (default: all) plus `extra`, the SSH key
+     * (default: the hosts') and other top-level secrets (default: none; e.g. `imagesPassword`). */
+    readonly configure = (
+        extra: Record<string, unknown> = {},
+        nodes: readonly SimNode[] = this.nodes,
+        sshPrivateKey?: string,
+        secrets: Record<string, string> = {},
+    ): Promise<void> => this.e().configure(engineConfig(this.h(), [...nodes], this.chartsDir, extra), sshPrivateKey ?? this.h().sshPrivateKey, secrets);
+
+    /** SSH sessions each host has accepted so far. */
+    readonly sessions = (): Record<string, number> => Object.fromEntries(this.nodes.map((n) => [n.name, this.h().sessions(n.name)]));
+
+    /** Stubbed commands each host has run so far. */
+    readonly callCounts = (): Record<string, number> => Object.fromEntries(this.nodes.map((n) => [n.name, this.h().calls(n.name).length]));
+
+    /** What ran on each host since `t0` (the stubs' timed logs). */
+    readonly callsSince = (t0: number): Record<string, string[]> =>
+        Object.fromEntries(this.nodes.map((n) => [n.name, this.h().timedCalls(n.name).filter((c) => c.at >= t0).map((c) => c.call)]));
+
+    /** Node name → Ready status, as the real API server says (kubectl on the first control plane). */
+    readonly nodesReady = (): Record<string, string> => {
+        const cp = this.nodes.find((n) => n.role === "control-plane");
+        assert.ok(cp, "a control plane to ask");
+        const out = this.h().ssh(cp.name, `kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'`);
+        return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => l.split("=") as [string, string]));
+    };
+
+    /** Waits (60 s at most) until every node of `names` is Ready. */
+    readonly waitReady = async (names: string[]): Promise<void> => {
+        for (let i = 0; i < 60; i++) {
+            const ready = this.nodesReady();
+            if (names.every((n) => ready[n] === "True")) {
+                return;
+            }
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        assert.fail(`nodes not Ready after 60 s: ${JSON.stringify(this.nodesReady())}`);
+    };
+
+    /**
+     * A change the program refuses: preview and `up` both fail naming every one of `messages`, and
+     * nothing runs on any host. The automation API's up is `pulumi up --skip-preview`: the refusal
+     * must stop it by itself. The inline program runs in this process, so the registrations that
+     * used a refused value reject too (the refusal, wrapped): each must be one of the refusals.
+     */
+    readonly assertRefused = async (messages: RegExp[]): Promise<void> => {
+        const [s0, c0] = [this.sessions(), this.callCounts()];
+        for (const run of [() => this.e().preview(), () => this.e().up()]) {
+            const { result: err, rejections } = await collectingRejections(() => run().then(() => undefined, (x: unknown) => x));
+            assert.ok(err, "the run was refused");
+            for (const m of messages) {
+                assert.match(errorText(err), m);
+            }
+            for (const r of rejections) {
+                assert.ok(messages.some((m) => m.test(errorText(r))), `a registration failed with something else: ${errorText(r).slice(0, 2000)}`);
+            }
+        }
+        assert.deepEqual(this.sessions(), s0, "no SSH session was opened on any host");
+        assert.deepEqual(this.callCounts(), c0, "no stubbed command ran on any host");
+    };
 }
 
 function collect(steps: StepSeen[]): (e: EngineEvent) => void {
