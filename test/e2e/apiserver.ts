@@ -115,15 +115,20 @@ export class ApiServer {
 
     /** Stops the API server, then etcd (SIGTERM, SIGKILL after 10 s), and removes the directory. */
     async stop(): Promise<void> {
-        for (const child of [...this.children].reverse()) {
-            if (child.exitCode === null && child.signalCode === null) {
-                const exited = new Promise((r) => child.once("exit", r));
-                child.kill("SIGTERM");
-                const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-                await exited;
-                clearTimeout(timer);
-            }
-        }
+        await stopChildren(this.children);
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** Stops processes last-started first: SIGTERM, SIGKILL after 10 s; waits for each to exit. */
+export async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+    for (const child of [...children].reverse()) {
+        if (child.exitCode === null && child.signalCode === null) {
+            const exited = new Promise((r) => child.once("exit", r));
+            child.kill("SIGTERM");
+            const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+            await exited;
+            clearTimeout(timer);
+        }
     }
 }

@@ -19,8 +19,7 @@ import { parseConfig, prepareNodeEnv } from "../../config";
 import { caCertHash, renderInitConfig, renderJoinConfig } from "../../components/render/kubeadm";
 import { renderInvocation, renderSecretStdin, ScriptName } from "../../components/render/script";
 import { engineConfig } from "./hosts/engineStack";
-import { buildCaches, SimHosts, SimNode } from "./hosts/simHosts";
-import { onPath } from "./tools";
+import { buildCaches, missingForSimHosts, SimHosts, SimNode } from "./hosts/simHosts";
 
 const SUBNET = "10.213.70";
 const CP: SimNode = { name: "cp1", ip: `${SUBNET}.11`, role: "control-plane" };
@@ -28,22 +27,6 @@ const CP2: SimNode = { name: "cp2", ip: `${SUBNET}.12`, role: "control-plane" };
 const W1: SimNode = { name: "w1", ip: `${SUBNET}.21`, role: "worker" };
 const ENDPOINT = `${CP.ip}:6443`;
 
-function missing(): string | undefined {
-    if (process.getuid?.() !== 0) {
-        return "the simulated hosts need root (network namespaces, overlay mounts, chroot)";
-    }
-    for (const tool of ["kube-apiserver", "etcd"]) {
-        if (!onPath(tool)) {
-            return `${tool} is not on PATH: run \`npm run test:e2e\` (test/e2e/build-tools.sh builds it)`;
-        }
-    }
-    for (const tool of ["go", "debootstrap", "ssh", "ip", "openssl"]) {
-        if (!onPath(tool)) {
-            return `${tool} is not installed`;
-        }
-    }
-    return undefined;
-}
 
 let hosts: SimHosts | undefined;
 const h = (): SimHosts => {
@@ -79,7 +62,7 @@ async function eventually(what: string, check: () => boolean, seconds = 60): Pro
     assert.fail(`${what}: not within ${seconds} s`);
 }
 
-describe("simulated hosts: the program's scripts against a real control plane, without the engine", { skip: missing(), timeout: 1_800_000 }, () => {
+describe("simulated hosts: the program's scripts against a real control plane, without the engine", { skip: missingForSimHosts(["openssl"]), timeout: 1_800_000 }, () => {
     before(() => {
         hosts = SimHosts.start(SUBNET, [CP, CP2, W1], buildCaches());
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-ca-"));

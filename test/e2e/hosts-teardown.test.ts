@@ -14,8 +14,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
-import { buildCaches, SimHosts, SimNode } from "./hosts/simHosts";
-import { onPath } from "./tools";
+import { buildCaches, missingForSimHosts, SimHosts, SimNode } from "./hosts/simHosts";
 
 const SUBNET = "10.213.77";
 const NODES: SimNode[] = [
@@ -24,22 +23,6 @@ const NODES: SimNode[] = [
     { name: "w2", ip: `${SUBNET}.22`, role: "worker" },
 ];
 
-function missing(): string | undefined {
-    if (process.getuid?.() !== 0) {
-        return "the simulated hosts need root (network namespaces, overlay mounts, chroot)";
-    }
-    for (const tool of ["kube-apiserver", "etcd"]) {
-        if (!onPath(tool)) {
-            return `${tool} is not on PATH: run \`npm run test:e2e\` (test/e2e/build-tools.sh builds it)`;
-        }
-    }
-    for (const tool of ["go", "debootstrap", "ssh", "ip"]) {
-        if (!onPath(tool)) {
-            return `${tool} is not installed`;
-        }
-    }
-    return undefined;
-}
 
 const lines = (f: string): string[] => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter((l) => l !== "") : []);
 const netnsExists = (ns: string): boolean => fs.existsSync(path.join("/run/netns", ns));
@@ -64,7 +47,7 @@ function rootedIn(dir: string): string[] {
     });
 }
 
-describe("simulated hosts: teardown", { skip: missing(), timeout: 900_000 }, () => {
+describe("simulated hosts: teardown", { skip: missingForSimHosts(), timeout: 900_000 }, () => {
     let hosts: SimHosts | undefined;
     after(() => {
         // Whatever a failed case left: one more teardown (it throws, naming what stays).

@@ -24,6 +24,7 @@ import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { kubeVipManifestFor, renderKubeVipManifest } from "../../components/render/kubeVip";
 import { IMAGES } from "../../config/versions";
+import { stopChildren } from "./apiserver";
 import { onPath, skipUnless } from "./tools";
 
 const skip =
@@ -234,15 +235,7 @@ class Cluster {
     }
 
     async stop(): Promise<void> {
-        for (const child of [...this.children].reverse()) {
-            if (child.exitCode === null && child.signalCode === null) {
-                const exited = new Promise((r) => child.once("exit", r));
-                child.kill("SIGTERM");
-                const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-                await exited;
-                clearTimeout(timer);
-            }
-        }
+        await stopChildren(this.children);
         for (const name of this.namespaces.reverse()) sh("ip", ["netns", "delete", name], { allowFail: true });
         fs.rmSync(this.dir, { recursive: true, force: true });
     }

@@ -53,12 +53,12 @@ export function engineEnv(): Record<string, string> | undefined {
     return env;
 }
 
-/** Why the engine tests cannot run here (naming what is missing), or undefined. */
-export function missingForEngineTests(): string | undefined {
+/** Why the simulated hosts cannot run here (undefined: they can); `extraTools` are a test's own needs. */
+export function missingForSimHosts(extraTools: readonly string[] = []): string | undefined {
     if (process.getuid?.() !== 0) {
         return "the simulated hosts need root (network namespaces, overlay mounts, chroot)";
     }
-    for (const tool of ["ip", "unshare", "ssh", "ssh-keygen", "python3", "go", "debootstrap"]) {
+    for (const tool of ["ip", "unshare", "ssh", "ssh-keygen", "python3", "go", "debootstrap", ...extraTools]) {
         if (!onPath(tool)) {
             return `${tool} is not installed (the simulated hosts and their builds need it)`;
         }
@@ -67,6 +67,15 @@ export function missingForEngineTests(): string | undefined {
         if (!onPath(tool)) {
             return `${tool} is not on PATH: run \`npm run test:e2e\` (test/e2e/build-tools.sh builds it)`;
         }
+    }
+    return undefined;
+}
+
+/** Why the engine tests cannot run here (naming what is missing), or undefined. */
+export function missingForEngineTests(): string | undefined {
+    const hostsMissing = missingForSimHosts();
+    if (hostsMissing) {
+        return hostsMissing;
     }
     const env = engineEnv();
     if (!env) {
