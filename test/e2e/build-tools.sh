@@ -9,7 +9,7 @@
 #   K8S_PLATFORM_E2E_CACHE  cache root (default ~/.cache/k8s-platform-e2e)
 #   E2E_TOOLS               space-separated tools to build (default: kubeadm kubeadm-1.36
 #                           kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl
-#                           kube-vip engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
+#                           etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
 #                           is each newer minor's, named so, from its own wrapper module. "engine" stands for the Pulumi CLI and the
 #                           provider plugins a `pulumi up` of the program needs: pulumi,
 #                           pulumi-resource-kubernetes, -command, -tls, -random.
@@ -39,6 +39,9 @@ kube-apiserver|k8s|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes|-X k8s
 etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
 etcdctl|etcd-client|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
 etcdutl|etcd-client|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
+etcd-1.37|etcd-1.37|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
+etcdctl-1.37|etcd-client-1.37|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
+etcdutl-1.37|etcd-client-1.37|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
 kubectl-validate|kubectl-validate|sigs.k8s.io/kubectl-validate|sigs.k8s.io/kubectl-validate|
 kube-vip|kube-vip|github.com/kube-vip/kube-vip|github.com/kube-vip/kube-vip|-X main.Version={v}
 pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={v}
@@ -52,7 +55,7 @@ engine_tools="pulumi pulumi-resource-kubernetes pulumi-resource-command pulumi-r
 
 log() { printf '%s\n' "$*" >&2; }
 
-wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl kube-vip engine} "
+wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip engine} "
 case "$wanted" in *" engine "*) wanted="$wanted $engine_tools " ;; esac
 path_dirs=()
 declare -A built_bin=()
