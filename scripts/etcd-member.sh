@@ -59,9 +59,20 @@ ctl() {
 manual="run on a surviving control plane: etcdctl --endpoints=$endpoint --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key member list, then ... member remove <ID of $NODE_NAME>, then pulumi up again"
 
 # members: MEMBERS becomes `etcdctl member list -w simple`, one member a line:
-# "<hex ID>, <started|unstarted>, <name>, <peer URLs>, <client URLs>, <is learner>" (URLs joined by ",").
+# "<hex ID>, <started|unstarted>, <name>, <peer URLs>, <client URLs>, <is learner>" (URLs joined by
+# ","). Standard output only: etcdctl logs its retries on standard error (e.g. "etcdserver: leader
+# changed" while a dead leader is replaced), which is no member.
 members() {
-  MEMBERS=$(ctl member list -w simple 2>&1) || die "cannot list the etcd members through $endpoint (nothing was changed): $MEMBERS"
+  local listed
+  listed=$(mktemp)
+  if ! ctl member list -w simple >"$listed" 2>"$listed.err"; then
+    MEMBERS=$(cat "$listed.err")
+    rm -f "$listed" "$listed.err"
+    die "cannot list the etcd members through $endpoint (nothing was changed): $MEMBERS"
+  fi
+  MEMBERS=$(grep -E '^[0-9a-f]+, (started|unstarted), ' "$listed" || true)
+  rm -f "$listed" "$listed.err"
+  [ -n "$MEMBERS" ] || die "etcdctl member list through $endpoint listed no member (nothing was changed)"
 }
 
 # target: TARGET_IDS becomes the IDs of the node's member(s) in MEMBERS (see the header).
@@ -108,11 +119,16 @@ check_quorum() {
   done <<<"$MEMBERS"
   local quorum=$((left / 2 + 1))
   if [ "$healthy" -lt "$quorum" ]; then
-    die "removing $NODE_NAME's etcd member would leave $left voting members of which $healthy are healthy (unhealthy: ${unhealthy% }), below their quorum of $quorum: the API server would stop. Nothing was changed. Bring the unhealthy members back, or remove a control plane whose host is gone first (README, \"Removing a node whose host is gone\"), then run pulumi up again"
+    die "removing $NODE_NAME's etcd member would leave $left voting members of which $healthy are healthy (unhealthy: ${unhealthy% }), below their quorum of $quorum: the API server would stop. $unchanged Bring the unhealthy members back, or remove a control plane whose host is gone first (README, \"Removing a node whose host is gone\"), then run pulumi up again"
   fi
   log "etcd keeps quorum without $NODE_NAME: $healthy of $left voting members healthy, quorum $quorum"
 }
 
+if [ "$ACTION" = check-removal ]; then
+  unchanged="Nothing was changed (the removal stops before the drain)."
+else
+  unchanged="The member was not removed and the node not reset (it was drained)."
+fi
 log "etcd membership of $NODE_NAME ($ACTION), asking $endpoint"
 members
 target
