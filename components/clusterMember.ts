@@ -24,6 +24,9 @@ export interface ClusterMemberArgs {
     readonly after: pulumi.Resource[];
     /** How long a removal waits for pods to be evicted (default "10m"). */
     readonly drainTimeout?: string;
+    /** The names of every control plane in config (default: none). A control plane's removal never
+     * removes the etcd member of one of the others (scripts/etcd-member.sh, KEEP_MEMBERS). */
+    readonly controlPlanes?: string[];
 }
 
 /**
@@ -36,6 +39,14 @@ export interface ClusterMemberArgs {
  *  3. join (on the node): create runs kubeadm join; delete runs kubeadm reset, so the kubelet
  *     stops before its Node object goes (otherwise it would register itself again);
  *  4. node object (control plane, delete only): deletes the Node object.
+ * A control plane has two more steps, both on the bootstrap control plane, delete only
+ * (scripts/etcd-member.sh): `etcd-quorum`, deleted first, refuses the removal before anything
+ * changes when etcd would lose quorum without the node's member (counting the members unhealthy
+ * now); `etcd-member`, deleted after the drain and before the reset, removes the node's etcd member
+ * and fails while it is still listed. kubeadm reset alone does not ensure that: its
+ * remove-etcd-member phase only warns when the removal fails, wipes the data and exits 0, and a
+ * node whose host is gone runs no reset at all. So the removal runs: etcd-quorum → drain →
+ * etcd-member → reset → node object.
  * The delete-only steps have no create: pulumi-command v1.2.1 (remote/commandController.go,
  * Create: "if input.Create == nil { return }") opens no SSH session for them until a removal, so
  * the control plane sees no session per node while nodes join. The VM, if any, goes last,
@@ -76,16 +87,30 @@ export class ClusterMember extends pulumi.ComponentResource {
             { parent: this, dependsOn: [nodeObject, ...args.after], deleteBeforeReplace: true },
         );
 
-        runScript(
+        const etcdMember = args.node.role === "control-plane" ? this.etcdMemberStep(name, args) : undefined;
+
+        const membership = runScript(
             `${name}-membership`,
             {
                 host: args.admin,
                 ssh: args.ssh,
                 delete: { script: "cluster-admin", env: { ...nodeEnv, ACTION: "drain", DRAIN_TIMEOUT: args.drainTimeout ?? "10m" } },
             },
-            // Created after the join so that it is deleted (drain) before the join is (reset).
-            { parent: this, dependsOn: [this.joined] },
+            // Created after the join so that it is deleted (drain) before the join is (reset); a
+            // control plane's after its etcd-member step too, so the drain comes before the member's
+            // removal (a refused drain leaves etcd as it was).
+            { parent: this, dependsOn: [this.joined, ...(etcdMember ? [etcdMember] : [])] },
         );
+
+        if (etcdMember) {
+            runScript(
+                `${name}-etcd-quorum`,
+                { host: args.admin, ssh: args.ssh, delete: { script: "etcd-member", env: this.etcdEnv(args, "check-removal") } },
+                // After the drain's step, so that it is deleted first: the quorum check comes before
+                // anything of the removal changes (drain, member removal, reset).
+                { parent: this, dependsOn: [membership] },
+            );
+        }
 
         new k8s.core.v1.NodePatch(
             `${name}-role`,
@@ -103,5 +128,22 @@ export class ClusterMember extends pulumi.ComponentResource {
         );
 
         this.registerOutputs({ joined: this.joined.id });
+    }
+
+    /** The etcd-member step of a control plane (see the class comment). */
+    private etcdMemberStep(name: string, args: ClusterMemberArgs): command.remote.Command {
+        return runScript(
+            `${name}-etcd-member`,
+            { host: args.admin, ssh: args.ssh, delete: { script: "etcd-member", env: this.etcdEnv(args, "remove") } },
+            // Created after the join so that it is deleted (the member removed) before the join's
+            // delete runs kubeadm reset, which would wipe the member's data even when its own
+            // removal failed; a refusal (quorum) thus leaves the node's member and data in place.
+            { parent: this, dependsOn: [this.joined] },
+        );
+    }
+
+    private etcdEnv(args: ClusterMemberArgs, action: "check-removal" | "remove"): Record<string, string> {
+        const others = (args.controlPlanes ?? []).filter((n) => n !== args.node.name);
+        return { ACTION: action, NODE_NAME: args.node.name, NODE_IP: args.node.ip, KEEP_MEMBERS: others.join(" ") };
     }
 }

@@ -435,6 +435,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest } = ctx;
         const joins: Record<string, pulumi.Resource> = {};
         let previousControlPlane: pulumi.Resource = init;
+        const controlPlaneNames = args.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
         for (const node of joiners) {
             const controlPlane = node.role === "control-plane";
             const member = new ClusterMember(
@@ -455,6 +456,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     // member; concurrent adds can lose quorum); workers wait for nothing else, so they
                     // join in parallel.
                     after: [hosts[node.name].prepared, init, ...(controlPlane && previousControlPlane !== init ? [previousControlPlane] : [])],
+                    // Only control planes: a worker added or removed changes no etcd step.
+                    controlPlanes: controlPlane ? controlPlaneNames : undefined,
                 },
                 { parent: this },
             );

@@ -3,6 +3,7 @@
  * concern under ./checks/), the typed config, pinned versions, network helpers and the node
  * environment. It imports nothing else of the program; everything above imports from here.
  */
+export * from "./controlPlanes";
 export * from "./errors";
 export * from "./images";
 export * from "./load";

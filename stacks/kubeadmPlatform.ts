@@ -82,6 +82,8 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     const version = kubernetesVersionPlan(config.kubernetes, recordedKubernetesVersion(), {
         names: config.nodes.map((n) => n.name),
         prepareStep: (node) => `${clusterName}-${node}-prepare`,
+        // One removed per up; an even count only on the way down (config/controlPlanes.ts).
+        controlPlanes: config.nodes.filter((n) => n.role === "control-plane").map((n) => n.name),
     });
     const cluster = new KubeadmCluster(clusterName, {
         clusterName: infra.clusterName,

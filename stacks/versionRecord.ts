@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkRecordedContainerd, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, planKubernetesVersion } from "../config";
+import { checkControlPlaneChange, checkRecordedContainerd, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, planKubernetesVersion } from "../config";
 import { refusal } from "../components/refusals";
 
 /** The stack output that records the version the cluster runs (set only by a completed `up`). */
@@ -26,12 +26,23 @@ export function recordedKubernetesVersion(): pulumi.Output<RecordedVersion> {
     // apiEndpoint: exported by every kubeadm stack since the first version (stacks/outputs.ts), not
     // a secret (getOutput of a plain output stays plain, so the plan does not become one).
     return pulumi
-        .all([self.getOutput(KUBERNETES_VERSION_OUTPUT), self.getOutput(EXISTING_STACK_OUTPUT), self.getOutput(CONTAINERD_VERSIONS_OUTPUT)])
-        .apply(([v, endpoint, containerd]) => ({
+        .all([self.getOutput(KUBERNETES_VERSION_OUTPUT), self.getOutput(EXISTING_STACK_OUTPUT), self.getOutput(CONTAINERD_VERSIONS_OUTPUT), self.getOutput(NODES_OUTPUT)])
+        .apply(([v, endpoint, containerd, nodes]) => ({
             recorded: typeof v === "string" && v !== "" ? v : undefined,
             existing: endpoint !== undefined && endpoint !== null,
             ...(containerd !== null && typeof containerd === "object" ? { containerd: stringValues(containerd as Record<string, unknown>) } : {}),
+            ...(Array.isArray(nodes) ? { controlPlanes: recordedControlPlanes(nodes) } : {}),
         }));
+}
+
+/** The stack output listing every machine (stacks/outputs.ts): name, role, IP. */
+export const NODES_OUTPUT = "nodes";
+
+function recordedControlPlanes(nodes: unknown[]): string[] {
+    return nodes.flatMap((n) => {
+        const entry = n as { name?: unknown; role?: unknown } | null;
+        return entry && entry.role === "control-plane" && typeof entry.name === "string" ? [entry.name] : [];
+    });
 }
 
 function stringValues(record: Record<string, unknown>): Record<string, string> {
@@ -49,21 +60,28 @@ export interface RecordedVersion {
     /** Node name -> containerd version at its last preparation (the output `containerdVersions`;
      * undefined on a stack whose last `up` predates it: prepare-node.sh then checks alone). */
     readonly containerd?: Readonly<Record<string, string>>;
+    /** The control planes the last completed `up` listed in the output `nodes` (undefined: none recorded). */
+    readonly controlPlanes?: readonly string[];
 }
 
 /**
  * The version this `up` brings the cluster to, or the refusal (registered with the other
  * refusals, so it fails the program and every command on a node waits for it): a skipped minor or
- * a downgrade, and a minor whose containerd minimum is above a node's recorded containerd.
+ * a downgrade, a minor whose containerd minimum is above a node's recorded containerd, and a
+ * change of the control planes the node list refuses (config/controlPlanes.ts: several removed at
+ * once, an even count other than on the way down).
  */
 export function kubernetesVersionPlan(
     kubernetes: KubernetesConfig,
     record: pulumi.Output<RecordedVersion>,
-    nodes?: { readonly names: readonly string[]; readonly prepareStep: (node: string) => string },
+    nodes?: { readonly names: readonly string[]; readonly prepareStep: (node: string) => string; readonly controlPlanes?: readonly string[] },
 ): pulumi.Output<KubernetesVersionPlan> {
     return refusal(
         record.apply((r) => {
             const plan = planKubernetesVersion({ configured: kubernetes.version, explicit: kubernetes.versionSet, recorded: r.recorded, existing: r.existing });
+            if (nodes?.controlPlanes) {
+                checkControlPlaneChange({ configured: nodes.controlPlanes, recorded: r.controlPlanes });
+            }
             if (nodes) {
                 checkRecordedContainerd({
                     plan,

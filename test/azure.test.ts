@@ -268,7 +268,6 @@ describe("azure and aks config validation", () => {
         assert.match(errorFor("aks", (raw) => (raw.infra.aks.autoscaler = { minCount: 4, maxCount: 6 })), /infra\.aks\.nodeCount: 3 is outside the autoscaler's 4-6/);
         assert.match(errorFor("aks", (raw) => (raw.nodes = [{ name: "n1", ip: "10.240.0.5", role: "worker" }])), /k8s-platform:nodes: AKS manages its own nodes/);
         assert.match(errorFor("aks", (raw) => (raw.nfs = { enabled: true, host: { node: "x" } })), /k8s-platform:nfs\.enabled: on AKS shared volumes come from the azurefile-csi storage class/);
-        assert.match(errorFor("azure", (raw) => (raw.nodes[1].role = "control-plane")), /2 control-plane nodes is an even number/);
         assert.match(errorFor("azure", (raw) => (raw.nodes[1].ip = "10.240.0.2")), /k8s-platform:nodes\[1\]\.ip: 10\.240\.0\.2 is reserved by Azure/);
         assert.match(errorFor("aks", (raw) => (raw.infra.aks.dnsServiceIP = "10.1.0.10")), /infra\.aks\.dnsServiceIP: 10\.1\.0\.10 is outside infra\.aks\.serviceCidr 10\.0\.0\.0\/16/);
         assert.match(errorFor("aks", (raw) => (raw.infra.aks.serviceCidr = "10.240.0.0/20")), /infra\.aks\.serviceCidr: 10\.240\.0\.0\/20 overlaps network\.cidr/);

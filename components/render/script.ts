@@ -28,7 +28,8 @@ export type ScriptName =
     | "etcd-restore"
     | "apiserver-certs"
     | "join-credentials"
-    | "kubeadm-upgrade";
+    | "kubeadm-upgrade"
+    | "etcd-member";
 
 const HEREDOC = "K8S_PLATFORM_SCRIPT_EOF";
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;

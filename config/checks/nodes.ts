@@ -39,11 +39,9 @@ export function resolveTopology(raw: Raw, problems: Problems): Topology {
         // No kubeadm nodes to check.
     } else if (controlPlanes.length === 0) {
         problems.push(`${k("nodes")}: needs at least one node with role "control-plane" (got ${nodes.length} node(s), none control-plane)`);
-    } else if (controlPlanes.length > 1 && controlPlanes.length % 2 === 0) {
-        problems.push(
-            `${k("nodes")}: ${controlPlanes.length} control-plane nodes is an even number; etcd needs a majority, so use 1, 3, 5 or 7`,
-        );
     }
+    // An even count of control planes is checked against the recorded ones (config/controlPlanes.ts):
+    // refused for a new stack, allowed on the way down (replacing a control plane whose host is gone).
     if (!managed && controlPlanes.length > 0 && controlPlanes.length === nodes.length) {
         // kubeadm init and join --control-plane taint every control plane
         // node-role.kubernetes.io/control-plane:NoSchedule (kubeadm's mark-control-plane phase), and

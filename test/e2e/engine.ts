@@ -200,6 +200,17 @@ export class EngineStack {
         return r.stdout;
     }
 
+    /** Runs the CLI on this stack (e.g. `state delete <urn>`), non-interactive; its status and output. */
+    runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+        const r = spawnSync(this.cli, [...args, "--stack", this.stack.name, "--non-interactive"], {
+            cwd: path.join(this.dir, "work"),
+            env: { ...process.env, ...this.env },
+            encoding: "utf8",
+            timeout: 120_000,
+        });
+        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    }
+
     /** The state's resources (type, urn, id, inputs, outputs) from `pulumi stack export`. */
     async resources(): Promise<ExportedResource[]> {
         const deployment = (JSON.parse(await this.exportText()) as { deployment: { resources?: ExportedResource[] } }).deployment;
