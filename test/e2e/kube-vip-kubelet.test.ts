@@ -27,7 +27,7 @@ import { parse } from "yaml";
 import { KUBE_VIP_MANIFEST_PATH, kubeVipManifestFor, renderKubeVipManifest } from "../../components/render/kubeVip";
 import { IMAGES, KUBEADM_IMAGES } from "../../config/versions";
 import { KubeletNode } from "./kubeletNode";
-import { Cluster, HOSTS, IFACE, TOKEN, VIP, inNs, sh, waitFor } from "./kubeVipHosts";
+import { Cluster, HOSTS, IFACE, TOKEN, VIP, inNs, ns, sh, waitFor } from "./kubeVipHosts";
 import { onPath, skipUnless } from "./tools";
 
 const skip =
@@ -167,5 +167,102 @@ describe("kube-vip's static pod through a real kubelet, containerd and runc (one
         assert.ok(back, `kube-vip not back with the VIP in 120 s: ${JSON.stringify(mirrorPod()?.status)}\n${logs()}`);
         assert.notEqual(back, firstId);
         assert.equal(reachesApi(), "ok");
+    });
+});
+
+// The three control planes, each with its own kubelet and containerd: the failover as it happens
+// on real nodes, the static pods stopped and restarted by their kubelets.
+describe("kube-vip's static pods through real kubelets, containerd and runc (three control planes)", { skip }, () => {
+    const manifest = kubeVipManifestFor(renderKubeVipManifest({ address: VIP, port: 6443, interface: IFACE, image: IMAGES.kubeVip }), "/etc/kubernetes/admin.conf");
+    const pod = parse(manifest);
+    let cluster: Cluster;
+    const nodes = new Map<string, KubeletNode>();
+
+    before(async () => {
+        cluster = new Cluster(HOSTS);
+        cluster.network(false);
+        cluster.pki();
+        await cluster.controlPlane();
+        const images = buildImages(cluster.dir);
+        for (const host of HOSTS) {
+            const node = new KubeletNode(cluster, host);
+            nodes.set(host.name, node);
+            node.start({
+                images,
+                sandboxImage: SANDBOX_IMAGE,
+                etc: {
+                    "kubernetes/admin.conf": fs.readFileSync(path.join(cluster.dir, "admin.conf"), "utf8"),
+                    [path.posix.relative("/etc", KUBE_VIP_MANIFEST_PATH)]: manifest,
+                },
+            });
+        }
+    });
+    after(async () => {
+        for (const node of nodes.values()) await node.stop();
+        await cluster?.stop();
+    });
+
+    const running = (host: string) => {
+        const s: ContainerStatus | undefined = cluster.api(host, `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}-${host}`)?.status?.containerStatuses?.[0];
+        return Boolean(s?.state?.running);
+    };
+    /** The Lease's holder, from the first API server that answers (a powered-off host's cannot reach etcd). */
+    const leaseHolder = () => {
+        for (const h of HOSTS) {
+            const lease = cluster.api(h.name, "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/plndr-cp-lock");
+            if (lease?.spec) return lease.spec.holderIdentity as string | undefined;
+        }
+        return undefined;
+    };
+    const reachesApi = () => inNs("client", "curl", ["-sf", "--max-time", "5", "--cacert", `${cluster.dir}/ca.crt`, "-H", `Authorization: Bearer ${TOKEN}`, `https://${VIP}:6443/readyz`]);
+    const logs = () => [...nodes.entries()].map(([h, n]) => `--- ${h} kubelet\n${n.log("kubelet").slice(-1500)}`).join("\n");
+    /** The single holder among `among`, reached by the client and named by the Lease, other than `not`; polled. */
+    const singleHolder = (seconds: number, not: string[], among = HOSTS.map((h) => h.name)) =>
+        waitFor(seconds, () => {
+            const held = cluster.holders().filter((h) => among.includes(h));
+            return held.length === 1 && !not.includes(held[0]) && cluster.clientReaches() === held[0] && leaseHolder() === held[0] ? held[0] : undefined;
+        });
+    let first = "";
+    let second = "";
+
+    it("every kubelet runs kube-vip; exactly one control plane holds the VIP, the client reaches it, the Lease names it", { timeout: CASE_TIMEOUT }, async () => {
+        const all = await waitFor(240, () => (HOSTS.every((h) => running(h.name)) ? true : undefined));
+        assert.ok(all, `not every kubelet runs kube-vip in 240 s: ${HOSTS.map((h) => `${h.name} ${running(h.name)}`)}\n${logs()}`);
+        first = (await singleHolder(120, [])) ?? "";
+        assert.ok(first, `no single holder in 120 s: holders ${cluster.holders()}, lease ${leaseHolder()}\n${logs()}`);
+        assert.equal(reachesApi(), "ok");
+    });
+
+    it("the holder's manifest removed (as `kubeadm reset` empties the directory): its kubelet stops kube-vip, another control plane takes the VIP at once", { timeout: CASE_TIMEOUT }, async (t) => {
+        assert.ok(first, "needs the previous case");
+        nodes.get(first)!.inNode("rm", [KUBE_VIP_MANIFEST_PATH]);
+        // kube-vip stopped with SIGTERM releases the Lease on its way out: no wait for it to expire.
+        second = (await singleHolder(60, [first])) ?? "";
+        assert.ok(second, `no other control plane took the VIP in 60 s: holders ${cluster.holders()}, lease ${leaseHolder()}\n${logs()}`);
+        assert.ok(!cluster.holders().includes(first), `${first} still holds the VIP`);
+        assert.equal(reachesApi(), "ok");
+        t.diagnostic(`VIP on ${first}, then on ${second} after ${first}'s manifest was removed`);
+    });
+
+    it("the manifest put back: the kubelet starts kube-vip again, it follows the leader and the VIP stays", { timeout: CASE_TIMEOUT }, async () => {
+        assert.ok(first && second, "needs the previous cases");
+        nodes.get(first)!.inNode("sh", ["-c", `mkdir -p ${MANIFEST_DIR} && cat > ${KUBE_VIP_MANIFEST_PATH}`], manifest);
+        assert.ok(await waitFor(120, () => (running(first) ? true : undefined)), `kube-vip not running again on ${first}\n${logs()}`);
+        // Long enough for it to have tried for the Lease (retry period 2 s).
+        await new Promise((r) => setTimeout(r, 10_000));
+        assert.deepEqual(cluster.holders(), [second]);
+        assert.equal(leaseHolder(), second);
+        assert.equal(cluster.clientReaches(), second);
+    });
+
+    it("the holder powered off (its kubelet, containerd and containers killed, its link down): another control plane takes the VIP once the Lease expires", { timeout: CASE_TIMEOUT }, async (t) => {
+        assert.ok(first && second, "needs the previous cases");
+        await nodes.get(second)!.stop();
+        sh("ip", ["-n", ns(second), "link", "set", IFACE, "down"]);
+        const alive = HOSTS.map((h) => h.name).filter((h) => h !== second);
+        const third = await singleHolder(90, [second], alive);
+        assert.ok(third, `no surviving control plane took the VIP in 90 s: holders ${cluster.holders()}, lease ${leaseHolder()}\n${logs()}`);
+        assert.equal(reachesApi(), "ok");
+        t.diagnostic(`${second} powered off: ${third} holds the VIP`);
     });
 });
