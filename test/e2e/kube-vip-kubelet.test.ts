@@ -76,6 +76,14 @@ function processesIn(cgroupRoot: string, comm: string): number[] {
     return pids;
 }
 
+/** Stops every node, then the cluster, whatever fails on the way; then reports what failed. */
+async function stopAll(nodes: KubeletNode[], cluster: Cluster | undefined): Promise<void> {
+    const results = await Promise.allSettled(nodes.map((n) => n.stop()));
+    await cluster?.stop();
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => String(r.reason));
+    assert.deepEqual(failed, [], "node clean-up failed");
+}
+
 describe("kube-vip's static pod through a real kubelet, containerd and runc (one control plane)", { skip }, () => {
     const host = HOSTS[0];
     // As a joined control plane writes it (admin.conf mounted), the interface named.
@@ -100,9 +108,7 @@ describe("kube-vip's static pod through a real kubelet, containerd and runc (one
         });
     });
     after(async () => {
-        if (process.env.K8SP_E2E_KEEP_KUBE_VIP) console.log(`logs in ${cluster?.dir} (removed now)`);
-        await node?.stop();
-        await cluster?.stop();
+        await stopAll(node ? [node] : [], cluster);
     });
 
     const mirrorPod = () => cluster.api(host.name, `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}-${host.name}`);
@@ -198,8 +204,7 @@ describe("kube-vip's static pods through real kubelets, containerd and runc (thr
         }
     });
     after(async () => {
-        for (const node of nodes.values()) await node.stop();
-        await cluster?.stop();
+        await stopAll([...nodes.values()], cluster);
     });
 
     const running = (host: string) => {
