@@ -170,7 +170,8 @@ function etcdRelease(version: string, sha256: EtcdTools["sha256"]): EtcdTools {
  * v1.37.2), downloaded by scripts/control-plane-maintenance.sh and checked against these sha256
  * sums (the release's own, as kubespray pins them in
  * roles/kubespray_defaults/vars/main/checksums.yml, etcd_binary_checksums, at 46dbdd39). The etcd
- * image kubeadm runs carries no etcdutl, hence a release of its own.
+ * image kubeadm runs carries etcd and etcdctl but no etcdutl (kubernetes cluster/images/etcd/Makefile
+ * installs `$etcd_release_tmp_dir/etcd $etcd_release_tmp_dir/etcdctl` only), hence a release of its own.
  *
  * 1.37: kubeadm v1.37.2 runs etcd 3.7.0-0 (its SupportedEtcdVersion rows 34, 35 and 36 are all
  * "3.7.0-0", and EtcdSupportedVersion gives 1.37 the nearest row's). No reviewed source of etcd
@@ -180,8 +181,11 @@ function etcdRelease(version: string, sha256: EtcdTools["sha256"]): EtcdTools {
  * packages/etcd.rb pins amd64 alone. So 1.37 control planes get the newest 3.6 release with
  * pinned sums. etcdctl's `snapshot save` is a client call (any 3.x server); etcdutl 3.6's `snapshot
  * restore` copies the snapshot's database and rewrites membership without migrating its storage
- * version (etcdutl/snapshot/v3_snapshot.go Restore at v3.6.6), so etcd 3.7 starts on it. Replace
- * the row with etcd 3.7's release once its sums are pinned.
+ * version (etcdutl/snapshot/v3_snapshot.go Restore at v3.6.6), so etcd 3.7 starts on it. Run for
+ * real in test/e2e/etcd-backup.test.ts: etcd v3.7.0 (go.etcd.io/etcd/server/v3) with v3.6.14's
+ * etcdctl/etcdutl through the program's backup and restore scripts, and a snapshot etcd 3.6 took
+ * before an upgrade restored and started on by etcd 3.7.0. Replace the row with etcd 3.7's
+ * release once its sums are pinned (and its wrapper module, test/e2e/tools/etcd-client-1.37).
  */
 export const ETCD_TOOLS: Readonly<Record<string, EtcdTools>> = {
     "1.35": etcdRelease("v3.6.6", {

@@ -9,8 +9,8 @@
 #   K8S_PLATFORM_E2E_CACHE  cache root (default ~/.cache/k8s-platform-e2e)
 #   E2E_TOOLS               space-separated tools to build (default: kubeadm kubeadm-1.36
 #                           kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl
-#                           kube-vip kubelet containerd ctr containerd-shim-runc-v2 oci-image
-#                           pause engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
+#                           etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip kubelet containerd ctr
+#                           containerd-shim-runc-v2 oci-image pause engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
 #                           is each newer minor's, named so, from its own wrapper module. "engine" stands for the Pulumi CLI and the
 #                           provider plugins a `pulumi up` of the program needs: pulumi,
 #                           pulumi-resource-kubernetes, -command, -tls, -random.
@@ -41,6 +41,9 @@ kubelet|kubelet|k8s.io/kubernetes/cmd/kubelet|k8s.io/kubernetes|-X k8s.io/compon
 etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
 etcdctl|etcd-client|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
 etcdutl|etcd-client|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
+etcd-1.37|etcd-1.37|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
+etcdctl-1.37|etcd-client-1.37|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
+etcdutl-1.37|etcd-client-1.37|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
 kubectl-validate|kubectl-validate|sigs.k8s.io/kubectl-validate|sigs.k8s.io/kubectl-validate|
 kube-vip|kube-vip|github.com/kube-vip/kube-vip|github.com/kube-vip/kube-vip|-X main.Version={v}
 containerd|containerd|github.com/containerd/containerd/v2/cmd/containerd|github.com/containerd/containerd/v2|-X github.com/containerd/containerd/v2/version.Version={v}|urfave_cli_no_docs no_btrfs no_devmapper no_zfs
@@ -59,7 +62,7 @@ engine_tools="pulumi pulumi-resource-kubernetes pulumi-resource-command pulumi-r
 
 log() { printf '%s\n' "$*" >&2; }
 
-wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl kube-vip kubelet containerd ctr containerd-shim-runc-v2 oci-image pause engine} "
+wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip kubelet containerd ctr containerd-shim-runc-v2 oci-image pause engine} "
 case "$wanted" in *" engine "*) wanted="$wanted $engine_tools " ;; esac
 path_dirs=()
 declare -A built_bin=()

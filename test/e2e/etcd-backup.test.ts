@@ -1,11 +1,15 @@
 /**
- * etcd backup and restore for real: a real etcd (v3.6.6, as kubeadm 1.35 deploys) with TLS and
- * client-certificate auth on 127.0.0.1, laid out as kubeadm lays out a control plane under a
- * temporary root (K8SP_ROOT: pki/etcd, the etcd static pod manifest, /var/lib/etcd); keys
- * written with the real etcdctl; a snapshot taken by the program's scripts/etcd-backup.sh; etcd
- * stopped and its data wiped; scripts/etcd-restore.sh restores with the real etcdutl; etcd
- * started on the restored data directory; the keys read back. etcdctl and etcdutl are built
- * from their Go modules at the same release (test/e2e/tools/etcd-client, build-tools.sh).
+ * etcd backup and restore for real, per pairing of the etcd a Kubernetes minor's kubeadm runs
+ * (KUBEADM_IMAGES[minor].etcd) with the etcdctl/etcdutl the program installs on that minor's
+ * control planes (ETCD_TOOLS[minor]): 1.35 runs etcd v3.6.6 with tools of the same release; 1.37
+ * runs etcd v3.7.0 with tools v3.6.14, a minor behind (no reviewed v3.7.0 release sums to pin),
+ * so that pairing is what must be shown to work. A real etcd with TLS and client-certificate auth
+ * on 127.0.0.1, laid out as kubeadm lays out a control plane under a temporary root (K8SP_ROOT:
+ * pki/etcd, the etcd static pod manifest, /var/lib/etcd); keys written with the real etcdctl; a
+ * snapshot taken by the program's scripts/etcd-backup.sh; etcd stopped and its data wiped;
+ * scripts/etcd-restore.sh restores with the real etcdutl; etcd started on the restored data
+ * directory; the keys read back. Built from their Go modules (test/e2e/tools/etcd*,
+ * build-tools.sh); each pairing's binaries are linked under their plain names on a PATH of its own.
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -14,10 +18,38 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { ETCD_TOOLS, KUBEADM_IMAGES } from "../../config/versions";
 import { onPath, skipUnless } from "./tools";
 
 const SCRIPTS = path.resolve(__dirname, "..", "..", "scripts");
-const skip = skipUnless("etcd") || skipUnless("etcdctl") || skipUnless("etcdutl") || skipUnless("openssl");
+
+/** One minor's etcd and tools, by the names build-tools.sh gives them. */
+interface Pairing {
+    readonly minor: string;
+    readonly etcd: string;
+    readonly etcdctl: string;
+    readonly etcdutl: string;
+    /** Every case (retention, NFS, a bad snapshot) or the round trips alone. */
+    readonly full: boolean;
+}
+
+const PAIRINGS: readonly Pairing[] = [
+    { minor: "1.35", etcd: "etcd", etcdctl: "etcdctl", etcdutl: "etcdutl", full: true },
+    { minor: "1.37", etcd: "etcd-1.37", etcdctl: "etcdctl-1.37", etcdutl: "etcdutl-1.37", full: false },
+];
+
+function skipFor(p: Pairing): string | false {
+    return skipUnless(p.etcd) || skipUnless(p.etcdctl) || skipUnless(p.etcdutl) || skipUnless("openssl");
+}
+
+/** A directory with the pairing's binaries under the names the scripts and kubeadm use. */
+function pairingBin(p: Pairing): string {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-etcd-${p.minor}-bin-`));
+    for (const [name, built] of [["etcd", p.etcd], ["etcdctl", p.etcdctl], ["etcdutl", p.etcdutl]]) {
+        fs.symlinkSync(onPath(built)!, path.join(bin, name));
+    }
+    return bin;
+}
 
 async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -61,6 +93,10 @@ class Etcd {
         private readonly root: string,
         readonly clientPort: number,
         readonly peerPort: number,
+        /** The environment etcd and etcdctl run in (PATH leading to the pairing's binaries). */
+        private readonly env: NodeJS.ProcessEnv,
+        /** registry.k8s.io/etcd's tag kubeadm of the minor writes in the manifest. */
+        private readonly imageTag: string,
     ) {}
 
     get endpoint(): string {
@@ -95,7 +131,7 @@ class Etcd {
             `    - --listen-client-urls=${this.endpoint}`,
             `    - --listen-peer-urls=${this.peerUrl}`,
             "    - --name=cp1",
-            "    image: registry.k8s.io/etcd:3.6.6-0",
+            `    image: registry.k8s.io/etcd:${this.imageTag}`,
             "",
         ].join("\n");
     }
@@ -115,7 +151,7 @@ class Etcd {
                 "--peer-cert-file", `${this.pki}/server.crt`, "--peer-key-file", `${this.pki}/server.key`,
                 "--listen-metrics-urls", "",
             ],
-            { stdio: ["ignore", log, log] },
+            { stdio: ["ignore", log, log], env: this.env },
         );
         fs.closeSync(log);
         const deadline = Date.now() + 60_000;
@@ -144,7 +180,7 @@ class Etcd {
         return sh("etcdctl", [
             `--endpoints=${this.endpoint}`, `--cacert=${this.pki}/ca.crt`,
             `--cert=${this.pki}/healthcheck-client.crt`, `--key=${this.pki}/healthcheck-client.key`, ...args,
-        ]);
+        ], { env: this.env });
     }
 
     get(key: string): string | undefined {
@@ -154,124 +190,178 @@ class Etcd {
     }
 }
 
-describe("etcd backup and restore with the real etcd, etcdctl and etcdutl", { skip }, () => {
-    let root = "";
-    let etcd: Etcd;
-    const env = () => ({ ...process.env, K8SP_ROOT: root, NODE_NAME: "cp1", ETCD_ENDPOINT: etcd.endpoint });
+for (const pairing of PAIRINGS) {
+    pairingSuite(pairing);
+}
 
-    before(async () => {
-        // A host with crictl would have the restore wait for containers this test does not run.
-        assert.equal(onPath("crictl"), undefined, "crictl on PATH: this test runs etcd itself, not through the kubelet");
-        root = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-backup-"));
-        makePki(path.join(root, "etc/kubernetes/pki/etcd"));
-        etcd = new Etcd(root, await freePort(), await freePort());
-        fs.mkdirSync(path.join(root, "etc/kubernetes/manifests"), { recursive: true });
-        fs.writeFileSync(path.join(root, "etc/kubernetes/manifests/etcd.yaml"), etcd.manifest());
-        fs.writeFileSync(path.join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), "apiVersion: v1\nkind: Pod\n");
-        await etcd.start();
-    });
-    after(async () => {
-        await etcd?.stop();
-        if (root) {
-            fs.rmSync(root, { recursive: true, force: true });
-        }
-    });
+function pairingSuite(p: Pairing): void {
+    const title = `etcd backup and restore on ${p.minor}: etcd ${KUBEADM_IMAGES[p.minor].etcd} with the program's etcdctl/etcdutl ${ETCD_TOOLS[p.minor].version}`;
+    describe(title, { skip: skipFor(p) }, () => {
+        let root = "";
+        let toolsDir = "";
+        let etcd: Etcd;
+        const toolPath = () => `${toolsDir}:${process.env.PATH}`;
+        const env = () => ({ ...process.env, PATH: toolPath(), K8SP_ROOT: root, NODE_NAME: "cp1", ETCD_ENDPOINT: etcd.endpoint });
 
-    it("snapshots with etcd-backup.sh, restores a wiped member with etcd-restore.sh, and the keys come back", async () => {
-        for (const [k, v] of [["/registry/a", "one"], ["/registry/b", "two"]]) {
-            assert.equal(etcd.ctl(["put", k, v]).status, 0);
-        }
-        const backups = path.join(root, "var/backups/etcd");
-        // Older snapshots: retention keeps the newest 2 of this node and reason, and nothing else.
-        fs.mkdirSync(backups, { recursive: true });
-        for (const old of ["etcd-cp1-20250101T000000Z-scheduled.db", "etcd-cp1-20250102T000000Z-scheduled.db", "etcd-cp1-20250101T000000Z-before-removal-of-cp2.db"]) {
-            fs.writeFileSync(path.join(backups, old), "old");
-        }
-        const backup = sh("bash", [path.join(SCRIPTS, "etcd-backup.sh")], { env: { ...env(), DIRECTORY: "/var/backups/etcd", RETENTION: "2" } });
-        assert.equal(backup.status, 0, backup.stderr);
-        const published = backup.stdout.trim();
-        assert.match(published, /^\/var\/backups\/etcd\/etcd-cp1-\d{8}T\d{6}Z-scheduled\.db$/);
-        assert.match(backup.stderr, /checking the snapshot \(etcdutl snapshot status\)/);
-        assert.deepEqual(fs.readdirSync(backups).sort(), [
-            "etcd-cp1-20250101T000000Z-before-removal-of-cp2.db",
-            "etcd-cp1-20250102T000000Z-scheduled.db",
-            path.basename(published),
-        ].sort(), "no .partial file left, the oldest scheduled one pruned, the other reason kept");
-        assert.equal(fs.statSync(backups).mode & 0o777, 0o700);
-
-        // Written after the snapshot: the restore rolls it back.
-        assert.equal(etcd.ctl(["put", "/registry/c", "after"]).status, 0);
-        await etcd.stop();
-        fs.rmSync(path.join(root, "var/lib/etcd"), { recursive: true, force: true });
-
-        const restore = sh("bash", [path.join(SCRIPTS, "etcd-restore.sh")], { env: { ...env(), SNAPSHOT: path.join(root, published) } });
-        assert.equal(restore.status, 0, restore.stderr);
-        assert.ok(fs.existsSync(path.join(root, "etc/kubernetes/manifests/etcd.yaml")), "etcd's manifest is back");
-        assert.ok(fs.existsSync(path.join(root, "etc/kubernetes/manifests/kube-apiserver.yaml")), "the API server's manifest is back");
-        assert.ok(!fs.existsSync(path.join(root, "etc/kubernetes/k8s-platform-restore")));
-
-        await etcd.start();
-        assert.equal(etcd.get("/registry/a"), "one");
-        assert.equal(etcd.get("/registry/b"), "two");
-        assert.equal(etcd.get("/registry/c"), undefined, "a key written after the snapshot is not in the restored member");
-        // --bump-revision: the restored revision is far past the snapshot's, so watchers resync.
-        const status = JSON.parse(etcd.ctl(["endpoint", "status", "-w", "json"]).stdout);
-        assert.ok(status[0].Status.header.revision > 1_000_000_000);
-    });
-
-    it("a restore over existing data moves that data aside instead of deleting it", async () => {
-        const backup = sh("bash", [path.join(SCRIPTS, "etcd-backup.sh")], { env: { ...env(), DIRECTORY: "/var/backups/etcd", RETENTION: "7", REASON: "manual" } });
-        assert.equal(backup.status, 0, backup.stderr);
-        await etcd.stop();
-        const restore = sh("bash", [path.join(SCRIPTS, "etcd-restore.sh")], { env: { ...env(), SNAPSHOT: path.join(root, backup.stdout.trim()) } });
-        assert.equal(restore.status, 0, restore.stderr);
-        const aside = fs.readdirSync(path.join(root, "var/lib")).filter((d) => d.startsWith("etcd.before-restore-"));
-        assert.equal(aside.length, 1, `the old data directory is kept: ${fs.readdirSync(path.join(root, "var/lib"))}`);
-        assert.ok(fs.existsSync(path.join(root, "var/lib", aside[0], "member")));
-        await etcd.start();
-        assert.equal(etcd.get("/registry/a"), "one");
-    });
-
-    it("with NFS_TARGET the snapshot is also published on the share, pruned there the same way", { skip: process.getuid?.() !== 0 && "needs root (a private mount namespace)" }, () => {
-        // mount(8) of an NFS export, imitated: `mount -t nfs [-o …] SERVER:/EXPORT DIR` bind-mounts the
-        // server's exported directory on DIR (in the private mount namespace the script runs in).
-        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-nfs-bin-"));
-        const server = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-nfs-server-"));
-        fs.writeFileSync(
-            path.join(bin, "mount"),
-            '#!/bin/sh\n[ "$1 $2" = "-t nfs" ] || exec /usr/bin/mount "$@"\nshift 2\n[ "$1" != -o ] || shift 2\nexec /usr/bin/mount --bind "$FAKE_NFS_SERVER${1#*:}" "$2"\n',
-            { mode: 0o755 },
-        );
-        const remote = path.join(server, "share_storage/etcd-backups/cp1");
-        fs.mkdirSync(remote, { recursive: true });
-        fs.writeFileSync(path.join(remote, "etcd-cp1-20250101T000000Z-nfs-test.db"), "old");
-        try {
-            const r = sh("unshare", ["-m", "--propagation", "private", "bash", path.join(SCRIPTS, "etcd-backup.sh")], {
-                env: { ...env(), PATH: `${bin}:${process.env.PATH}`, FAKE_NFS_SERVER: server, NFS_TARGET: "10.0.0.5:/share_storage", DIRECTORY: "/var/backups/etcd", RETENTION: "1", REASON: "nfs-test" },
-            });
-            assert.equal(r.status, 0, r.stderr);
-            const name = path.basename(r.stdout.trim());
-            assert.deepEqual(fs.readdirSync(remote), [name], "published on the share, the older one pruned (retention 1), no .partial left");
-            assert.ok(fs.readFileSync(path.join(remote, name)).equals(fs.readFileSync(path.join(root, "var/backups/etcd", name))));
-            assert.deepEqual(fs.readdirSync(path.join(root, "run")).filter((d) => d.startsWith("k8s-platform-etcd-nfs.")), [], "mount point removed");
-        } finally {
-            fs.rmSync(bin, { recursive: true, force: true });
-            fs.rmSync(server, { recursive: true, force: true });
-        }
-    });
-
-    it("a snapshot that does not read back is never published", () => {
-        // etcdutl refuses a file that is not a bbolt database; a stand-in etcdctl "saves" one.
-        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-fake-"));
-        fs.writeFileSync(path.join(bin, "etcdctl"), '#!/bin/sh\nfor a; do f="$a"; done\necho garbage >"$f"\n', { mode: 0o755 });
-        fs.symlinkSync(onPath("etcdutl")!, path.join(bin, "etcdutl"));
-        const before = fs.readdirSync(path.join(root, "var/backups/etcd")).sort();
-        const r = sh("bash", [path.join(SCRIPTS, "etcd-backup.sh")], {
-            env: { ...env(), PATH: `${bin}:${process.env.PATH}`, DIRECTORY: "/var/backups/etcd", RETENTION: "7", REASON: "broken" },
+        before(async () => {
+            // A host with crictl would have the restore wait for containers this test does not run.
+            assert.equal(onPath("crictl"), undefined, "crictl on PATH: this test runs etcd itself, not through the kubelet");
+            toolsDir = pairingBin(p);
+            root = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-backup-"));
+            makePki(path.join(root, "etc/kubernetes/pki/etcd"));
+            etcd = new Etcd(root, await freePort(), await freePort(), { ...process.env, PATH: toolPath() }, KUBEADM_IMAGES[p.minor].etcd);
+            fs.mkdirSync(path.join(root, "etc/kubernetes/manifests"), { recursive: true });
+            fs.writeFileSync(path.join(root, "etc/kubernetes/manifests/etcd.yaml"), etcd.manifest());
+            fs.writeFileSync(path.join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), "apiVersion: v1\nkind: Pod\n");
+            await etcd.start();
         });
-        fs.rmSync(bin, { recursive: true, force: true });
-        assert.notEqual(r.status, 0);
-        assert.match(r.stderr, /does not read back \(etcdutl snapshot status failed\); nothing was published/);
-        assert.deepEqual(fs.readdirSync(path.join(root, "var/backups/etcd")).sort(), before, "no file added, no .partial left");
+        after(async () => {
+            await etcd?.stop();
+            for (const dir of [root, toolsDir]) {
+                if (dir) {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+            }
+        });
+
+        it("runs the etcd kubeadm of this minor deploys and the tools the program installs for it", () => {
+            const server = mustRun("etcd", ["--version"], { env: { ...process.env, PATH: toolPath() } });
+            assert.match(server, new RegExp(`^etcd Version: ${KUBEADM_IMAGES[p.minor].etcd.replace(/-\d+$/, "").replace(/\./g, "\\.")}$`, "m"));
+            for (const tool of ["etcdctl", "etcdutl"]) {
+                const out = mustRun(tool, ["version"], { env: { ...process.env, PATH: toolPath() } });
+                assert.match(out, new RegExp(`^${tool} version: ${ETCD_TOOLS[p.minor].version.replace(/^v/, "").replace(/\./g, "\\.")}$`, "m"));
+            }
+        });
+
+        it("snapshots with etcd-backup.sh, restores a wiped member with etcd-restore.sh, and the keys come back", async () => {
+            for (const [k, v] of [["/registry/a", "one"], ["/registry/b", "two"]]) {
+                assert.equal(etcd.ctl(["put", k, v]).status, 0);
+            }
+            const backups = path.join(root, "var/backups/etcd");
+            // Older snapshots: retention keeps the newest 2 of this node and reason, and nothing else.
+            fs.mkdirSync(backups, { recursive: true });
+            for (const old of ["etcd-cp1-20250101T000000Z-scheduled.db", "etcd-cp1-20250102T000000Z-scheduled.db", "etcd-cp1-20250101T000000Z-before-removal-of-cp2.db"]) {
+                fs.writeFileSync(path.join(backups, old), "old");
+            }
+            const backup = sh("bash", [path.join(SCRIPTS, "etcd-backup.sh")], { env: { ...env(), DIRECTORY: "/var/backups/etcd", RETENTION: "2" } });
+            assert.equal(backup.status, 0, backup.stderr);
+            const published = backup.stdout.trim();
+            assert.match(published, /^\/var\/backups\/etcd\/etcd-cp1-\d{8}T\d{6}Z-scheduled\.db$/);
+            assert.match(backup.stderr, /checking the snapshot \(etcdutl snapshot status\)/);
+            assert.deepEqual(fs.readdirSync(backups).sort(), [
+                "etcd-cp1-20250101T000000Z-before-removal-of-cp2.db",
+                "etcd-cp1-20250102T000000Z-scheduled.db",
+                path.basename(published),
+            ].sort(), "no .partial file left, the oldest scheduled one pruned, the other reason kept");
+            assert.equal(fs.statSync(backups).mode & 0o777, 0o700);
+
+            // Written after the snapshot: the restore rolls it back.
+            assert.equal(etcd.ctl(["put", "/registry/c", "after"]).status, 0);
+            await etcd.stop();
+            fs.rmSync(path.join(root, "var/lib/etcd"), { recursive: true, force: true });
+
+            const restore = sh("bash", [path.join(SCRIPTS, "etcd-restore.sh")], { env: { ...env(), SNAPSHOT: path.join(root, published) } });
+            assert.equal(restore.status, 0, restore.stderr);
+            assert.ok(fs.existsSync(path.join(root, "etc/kubernetes/manifests/etcd.yaml")), "etcd's manifest is back");
+            assert.ok(fs.existsSync(path.join(root, "etc/kubernetes/manifests/kube-apiserver.yaml")), "the API server's manifest is back");
+            assert.ok(!fs.existsSync(path.join(root, "etc/kubernetes/k8s-platform-restore")));
+
+            await etcd.start();
+            assert.equal(etcd.get("/registry/a"), "one");
+            assert.equal(etcd.get("/registry/b"), "two");
+            assert.equal(etcd.get("/registry/c"), undefined, "a key written after the snapshot is not in the restored member");
+            // --bump-revision: the restored revision is far past the snapshot's, so watchers resync.
+            const status = JSON.parse(etcd.ctl(["endpoint", "status", "-w", "json"]).stdout);
+            assert.ok(status[0].Status.header.revision > 1_000_000_000);
+        });
+
+        it("a restore over existing data moves that data aside instead of deleting it", async () => {
+            const backup = sh("bash", [path.join(SCRIPTS, "etcd-backup.sh")], { env: { ...env(), DIRECTORY: "/var/backups/etcd", RETENTION: "7", REASON: "manual" } });
+            assert.equal(backup.status, 0, backup.stderr);
+            await etcd.stop();
+            const restore = sh("bash", [path.join(SCRIPTS, "etcd-restore.sh")], { env: { ...env(), SNAPSHOT: path.join(root, backup.stdout.trim()) } });
+            assert.equal(restore.status, 0, restore.stderr);
+            const aside = fs.readdirSync(path.join(root, "var/lib")).filter((d) => d.startsWith("etcd.before-restore-"));
+            assert.equal(aside.length, 1, `the old data directory is kept: ${fs.readdirSync(path.join(root, "var/lib"))}`);
+            assert.ok(fs.existsSync(path.join(root, "var/lib", aside[0], "member")));
+            await etcd.start();
+            assert.equal(etcd.get("/registry/a"), "one");
+        });
+
+        const previous = PAIRINGS[PAIRINGS.indexOf(p) - 1];
+        it(
+            `a snapshot the previous minor's etcd took before an upgrade restores on this one's`,
+            { skip: previous === undefined ? "no previous pairing" : skipFor(previous) },
+            async () => {
+                // The way back from a failed upgrade (README "Restore etcd"): the before-upgrade
+                // snapshot was saved by the old minor's etcd and tools; this minor's etcdutl restores
+                // it and this minor's etcd starts on it.
+                await etcd.stop();
+                fs.rmSync(path.join(root, "var/lib"), { recursive: true, force: true });
+                const oldBin = pairingBin(previous!);
+                const oldEnv = { ...process.env, PATH: `${oldBin}:${process.env.PATH}` };
+                const old = new Etcd(root, etcd.clientPort, etcd.peerPort, oldEnv, KUBEADM_IMAGES[previous!.minor].etcd);
+                try {
+                    await old.start();
+                    assert.equal(old.ctl(["put", "/registry/before-upgrade", "kept"]).status, 0);
+                    const backup = sh("bash", [path.join(SCRIPTS, "etcd-backup.sh")], {
+                        env: { ...env(), PATH: oldEnv.PATH, DIRECTORY: "/var/backups/etcd", RETENTION: "1", REASON: `before-upgrade-to-${p.minor}` },
+                    });
+                    assert.equal(backup.status, 0, backup.stderr);
+                    await old.stop();
+                    const restore = sh("bash", [path.join(SCRIPTS, "etcd-restore.sh")], { env: { ...env(), SNAPSHOT: path.join(root, backup.stdout.trim()) } });
+                    assert.equal(restore.status, 0, restore.stderr);
+                    await etcd.start();
+                    assert.equal(etcd.get("/registry/before-upgrade"), "kept");
+                    assert.match(mustRun("etcd", ["--version"], { env: { ...process.env, PATH: toolPath() } }), /^etcd Version: /m);
+                } finally {
+                    await old.stop();
+                    fs.rmSync(oldBin, { recursive: true, force: true });
+                }
+            },
+        );
+
+        it("with NFS_TARGET the snapshot is also published on the share, pruned there the same way", { skip: (!p.full && "run for the first pairing only") || (process.getuid?.() !== 0 && "needs root (a private mount namespace)") }, () => {
+            // mount(8) of an NFS export, imitated: `mount -t nfs [-o …] SERVER:/EXPORT DIR` bind-mounts the
+            // server's exported directory on DIR (in the private mount namespace the script runs in).
+            const bin = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-nfs-bin-"));
+            const server = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-nfs-server-"));
+            fs.writeFileSync(
+                path.join(bin, "mount"),
+                '#!/bin/sh\n[ "$1 $2" = "-t nfs" ] || exec /usr/bin/mount "$@"\nshift 2\n[ "$1" != -o ] || shift 2\nexec /usr/bin/mount --bind "$FAKE_NFS_SERVER${1#*:}" "$2"\n',
+                { mode: 0o755 },
+            );
+            const remote = path.join(server, "share_storage/etcd-backups/cp1");
+            fs.mkdirSync(remote, { recursive: true });
+            fs.writeFileSync(path.join(remote, "etcd-cp1-20250101T000000Z-nfs-test.db"), "old");
+            try {
+                const r = sh("unshare", ["-m", "--propagation", "private", "bash", path.join(SCRIPTS, "etcd-backup.sh")], {
+                    env: { ...env(), PATH: `${bin}:${toolPath()}`, FAKE_NFS_SERVER: server, NFS_TARGET: "10.0.0.5:/share_storage", DIRECTORY: "/var/backups/etcd", RETENTION: "1", REASON: "nfs-test" },
+                });
+                assert.equal(r.status, 0, r.stderr);
+                const name = path.basename(r.stdout.trim());
+                assert.deepEqual(fs.readdirSync(remote), [name], "published on the share, the older one pruned (retention 1), no .partial left");
+                assert.ok(fs.readFileSync(path.join(remote, name)).equals(fs.readFileSync(path.join(root, "var/backups/etcd", name))));
+                assert.deepEqual(fs.readdirSync(path.join(root, "run")).filter((d) => d.startsWith("k8s-platform-etcd-nfs.")), [], "mount point removed");
+            } finally {
+                fs.rmSync(bin, { recursive: true, force: true });
+                fs.rmSync(server, { recursive: true, force: true });
+            }
+        });
+
+        it("a snapshot that does not read back is never published", { skip: !p.full && "run for the first pairing only" }, () => {
+            // etcdutl refuses a file that is not a bbolt database; a stand-in etcdctl "saves" one.
+            const bin = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-fake-"));
+            fs.writeFileSync(path.join(bin, "etcdctl"), '#!/bin/sh\nfor a; do f="$a"; done\necho garbage >"$f"\n', { mode: 0o755 });
+            fs.symlinkSync(onPath(p.etcdutl)!, path.join(bin, "etcdutl"));
+            const before = fs.readdirSync(path.join(root, "var/backups/etcd")).sort();
+            const r = sh("bash", [path.join(SCRIPTS, "etcd-backup.sh")], {
+                env: { ...env(), PATH: `${bin}:${toolPath()}`, DIRECTORY: "/var/backups/etcd", RETENTION: "7", REASON: "broken" },
+            });
+            fs.rmSync(bin, { recursive: true, force: true });
+            assert.notEqual(r.status, 0);
+            assert.match(r.stderr, /does not read back \(etcdutl snapshot status failed\); nothing was published/);
+            assert.deepEqual(fs.readdirSync(path.join(root, "var/backups/etcd")).sort(), before, "no file added, no .partial left");
+        });
     });
-});
+}

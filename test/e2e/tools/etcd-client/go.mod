@@ -1,7 +1,7 @@
 // Wrapper module: builds etcdctl and etcdutl (go.etcd.io/etcd/etcdctl/v3, go.etcd.io/etcd/etcdutl/v3)
 // at the release of the etcd that tools/etcd builds (v3.6.6, kubeadm 1.35's DefaultEtcdVersion),
-// for the backup and restore test (test/e2e/etcd-backup.test.ts): the same tools the
-// registry.k8s.io/etcd image ships next to etcd.
+// for the backup and restore test (test/e2e/etcd-backup.test.ts): the tools a 1.35 control plane
+// installs (ETCD_TOOLS["1.35"] in config/versions.ts).
 module k8s-platform.test/e2e/tools/etcd-client
 
 go 1.25.0
