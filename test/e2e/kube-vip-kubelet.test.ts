@@ -20,7 +20,9 @@
  * to pull.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
@@ -75,6 +77,20 @@ function processesIn(cgroupRoot: string, comm: string): number[] {
     }
     return pids;
 }
+
+describe("oci-image (our own image archive writer)", { skip: skipUnless("oci-image") }, () => {
+    it("refuses an image name without a tag (the image must be named exactly as the manifest references it) and writes nothing", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-oci-image-"));
+        try {
+            const r = spawnSync(onPath("oci-image")!, ["-o", `${dir}/x.tar`, "-name", "ghcr.io/kube-vip/kube-vip", "-entrypoint", "/x", "-file", `/x=${onPath("oci-image")}`], { encoding: "utf8" });
+            assert.equal(r.status, 1);
+            assert.match(r.stderr, /-name "ghcr\.io\/kube-vip\/kube-vip" has no tag/);
+            assert.equal(fs.existsSync(`${dir}/x.tar`), false);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
 
 /** Stops every node, then the cluster, whatever fails on the way; then reports what failed. */
 async function stopAll(nodes: KubeletNode[], cluster: Cluster | undefined): Promise<void> {
