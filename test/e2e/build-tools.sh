@@ -9,7 +9,8 @@
 #   K8S_PLATFORM_E2E_CACHE  cache root (default ~/.cache/k8s-platform-e2e)
 #   E2E_TOOLS               space-separated tools to build (default: kubeadm kubeadm-1.36
 #                           kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl
-#                           etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
+#                           etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip kubelet containerd ctr
+#                           containerd-shim-runc-v2 oci-image pause engine). "kubeadm" is the oldest supported minor's (1.35); "kubeadm-<minor>"
 #                           is each newer minor's, named so, from its own wrapper module. "engine" stands for the Pulumi CLI and the
 #                           provider plugins a `pulumi up` of the program needs: pulumi,
 #                           pulumi-resource-kubernetes, -command, -tls, -random.
@@ -25,7 +26,7 @@ repo="$(cd "$here/../.." && pwd)"
 cache="${K8S_PLATFORM_E2E_CACHE:-$HOME/.cache/k8s-platform-e2e}"
 
 # tool | wrapper module dir | main package | version: a module whose version names the tool, or
-# =literal | ldflags template ({v} is that version). kubeadm compares its own version with the
+# =literal | ldflags template ({v} is that version) | build tags (optional; part of the cache key). kubeadm compares its own version with the
 # config's kubernetesVersion, so it must know it (k8s.io/component-base/version, set the same way
 # by hack/lib/version.sh upstream); `pulumi version` likewise (sdk/go/common/version). The
 # kubernetes provider's pseudo-version is the commit of tag v4.25.0: it reports that version
@@ -36,6 +37,7 @@ kubeadm|k8s|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-
 kubeadm-1.36|k8s-1.36|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 kubeadm-1.37|k8s-1.37|k8s.io/kubernetes/cmd/kubeadm|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 kube-apiserver|k8s|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
+kubelet|kubelet|k8s.io/kubernetes/cmd/kubelet|k8s.io/kubernetes|-X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitTreeState=clean
 etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3|
 etcdctl|etcd-client|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3|
 etcdutl|etcd-client|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
@@ -44,6 +46,11 @@ etcdctl-1.37|etcd-client-1.37|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl
 etcdutl-1.37|etcd-client-1.37|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3|
 kubectl-validate|kubectl-validate|sigs.k8s.io/kubectl-validate|sigs.k8s.io/kubectl-validate|
 kube-vip|kube-vip|github.com/kube-vip/kube-vip|github.com/kube-vip/kube-vip|-X main.Version={v}
+containerd|containerd|github.com/containerd/containerd/v2/cmd/containerd|github.com/containerd/containerd/v2|-X github.com/containerd/containerd/v2/version.Version={v}|urfave_cli_no_docs no_btrfs no_devmapper no_zfs
+ctr|containerd|github.com/containerd/containerd/v2/cmd/ctr|github.com/containerd/containerd/v2|-X github.com/containerd/containerd/v2/version.Version={v}|urfave_cli_no_docs no_btrfs no_devmapper no_zfs
+containerd-shim-runc-v2|containerd|github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2|github.com/containerd/containerd/v2|-X github.com/containerd/containerd/v2/version.Version={v}|urfave_cli_no_docs no_btrfs no_devmapper no_zfs no_grpc
+oci-image|oci-image|.|=own|
+pause|pause|.|=own|
 pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={v}
 pulumi-resource-kubernetes|pulumi-kubernetes|.|=4.25.0|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version={v}
 pulumi-resource-command|pulumi-command|.|=1.2.1|
@@ -55,7 +62,7 @@ engine_tools="pulumi pulumi-resource-kubernetes pulumi-resource-command pulumi-r
 
 log() { printf '%s\n' "$*" >&2; }
 
-wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip engine} "
+wanted=" ${E2E_TOOLS:-kubeadm kubeadm-1.36 kubeadm-1.37 kubectl-validate kube-apiserver etcd etcdctl etcdutl etcd-1.37 etcdctl-1.37 etcdutl-1.37 kube-vip kubelet containerd ctr containerd-shim-runc-v2 oci-image pause engine} "
 case "$wanted" in *" engine "*) wanted="$wanted $engine_tools " ;; esac
 path_dirs=()
 declare -A built_bin=()
@@ -82,7 +89,7 @@ prepare() {
 }
 
 build_one() {
-  local tool="$1" dir="$2" pkg="$3" versioned="$4" ldflags_tpl="$5"
+  local tool="$1" dir="$2" pkg="$3" versioned="$4" ldflags_tpl="$5" tags="$6"
   local moddir="$here/tools/$dir" version hash dest start
   if [[ "$versioned" == =* ]]; then
     version="${versioned#=}"
@@ -91,7 +98,7 @@ build_one() {
   fi
   hash="$({ cat "$moddir/go.mod" "$moddir/go.sum"
             (cd "$moddir" && find . -name '*.go' -o -name 'go.mod' -path './*/*' -o -name 'go.sum' -path './*/*' | LC_ALL=C sort | xargs -r cat)
-            go env GOVERSION; } | sha256sum | cut -c1-12)"
+            go env GOVERSION; [ -z "$tags" ] || echo "tags $tags"; } | sha256sum | cut -c1-12)"
   dest="$cache/$tool-$version-$hash"
   exec {lock}>"$cache/.lock-$tool-$version-$hash"
   flock "$lock"
@@ -109,7 +116,7 @@ build_one() {
       prepare "$tool" "$src" "$version"
     fi
     # CGO off and -trimpath: the same binary whatever the machine's C toolchain or checkout path.
-    (cd "$src" && CGO_ENABLED=0 go build -trimpath \
+    (cd "$src" && CGO_ENABLED=0 go build -trimpath -tags "$tags" \
       -ldflags "-s -w ${ldflags_tpl//\{v\}/$version}" -o "$tmp/bin/$tool" "$pkg")
     rm -rf "$tmp/src"
     printf '%s %s built in %ss with %s\n' "$tool" "$version" "$((SECONDS - start))" "$(go version)" \
@@ -124,9 +131,9 @@ build_one() {
   built_bin[$tool]="$dest/bin/$tool"
 }
 
-while IFS='|' read -r tool dir pkg versioned ldflags_tpl; do
+while IFS='|' read -r tool dir pkg versioned ldflags_tpl tags; do
   case "$wanted" in *" $tool "*) ;; *) continue ;; esac
-  build_one "$tool" "$dir" "$pkg" "$versioned" "$ldflags_tpl"
+  build_one "$tool" "$dir" "$pkg" "$versioned" "$ldflags_tpl" "$tags"
   case " $engine_tools " in *" $tool "*) ;; *) path_dirs+=("$(dirname "${built_bin[$tool]}")") ;; esac
 done <<<"$tools_table"
 
