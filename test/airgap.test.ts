@@ -56,8 +56,8 @@ describe("images config", () => {
             [{ registry: 5000 }, /^k8s-platform:images\.registry: expected a registry prefix string such as "harbor\.example\.com\/k8s", got the number 5000/],
             [{ mirrors: { "registry.k8s.io": "bad host!" } }, /^k8s-platform:images\.mirrors\.registry\.k8s\.io: "bad host!" does not start with a registry host/],
             [{ mirrors: ["a"] }, /^k8s-platform:images\.mirrors: expected a map of source registry → mirror prefix/],
-            [{ mirros: {} }, /^k8s-platform:images: unknown key "mirros"; allowed keys: registry, mirrors, caCert, username$/],
-            ["harbor.example.com", /^k8s-platform:images: expected a map of keys \(registry, mirrors, caCert, username\), got "harbor\.example\.com"/],
+            [{ mirros: {} }, /^k8s-platform:images: unknown key "mirros"; allowed keys: registry, mirrors, caCert, username, hosts$/],
+            ["harbor.example.com", /^k8s-platform:images: expected a map of keys \(registry, mirrors, caCert, username, hosts\), got "harbor\.example\.com"/],
         ];
         for (const [images, expected] of cases) {
             const problems = problemsOf((raw) => (raw.images = images));
