@@ -7,10 +7,11 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ConfigError, imageFor, kubeadmImageSettings, parseConfig, ParseOptions } from "../config";
 import { hostPasswordsFacts } from "../config/checks/images";
-import { maskSecrets, unwrapSecrets } from "../tools/mockRuntime";
+import { maskSecrets, readStackFile, unwrapSecrets } from "../tools/mockRuntime";
 import { renderSynthesis } from "../tools/synth";
 import { compareRenderings, nextUp, textReport } from "../tools/synthDiff";
 import { commands, envOf, RawConfig, rawConfigOf, scriptOf, synthStack } from "./helpers";
@@ -377,6 +378,26 @@ describe("setting, changing and removing per-host settings and plain HTTP on a r
             const [a, b] = [one, two].map((s) => s.resources.find((r) => r.name === name)!.inputs);
             assert.deepEqual({ ...a, stdin: undefined }, { ...b, stdin: undefined }, `${name}: only stdin differs`);
             assert.equal(maskSecrets(b.stdin), "[secret]");
+        }
+    });
+});
+
+describe("npm run synth of a committed stack file with per-host passwords", () => {
+    it("a map whose values are `secure:` is a secret key with placeholders (as Pulumi marks it), not plain JSON of ciphertext", () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-hosts-"));
+        try {
+            fs.writeFileSync(
+                path.join(root, "Pulumi.site.yaml"),
+                'config:\n  k8s-platform:imagesHostPasswords:\n    harbor.example.com:\n      secure: v1:abc:def\n  k8s-platform:images:\n    hosts:\n      harbor.example.com:\n        username: robot\n',
+            );
+            const { config, secretKeys } = readStackFile("site", { root });
+            assert.ok(secretKeys.includes("k8s-platform:imagesHostPasswords"), secretKeys.join(", "));
+            assert.ok(!secretKeys.includes("k8s-platform:images"));
+            const passwords = JSON.parse(config["k8s-platform:imagesHostPasswords"]) as Record<string, unknown>;
+            assert.equal(typeof passwords["harbor.example.com"], "string");
+            assert.ok(!config["k8s-platform:imagesHostPasswords"].includes("v1:abc"));
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
         }
     });
 });
