@@ -189,6 +189,17 @@ describe("npm run images with mirrors", () => {
         assert.match(text, new RegExp(`^${MIRROR}/coredns/coredns:${escape(pinned.coredns)} +# kubeadm: CoreDNS \\(mirror of registry\\.k8s\\.io\\); copy from registry\\.k8s\\.io/coredns/coredns:${escape(pinned.coredns)}$`, "m"));
     });
 
+    it("a plain-HTTP mirror: the listing names image references (no scheme), each with what to copy", async () => {
+        const lab = "lab.example.com:5000/hub";
+        const s = await synthStack("lab", (raw) => (raw.images = { registry: MIRROR, mirrors: { "docker.io": `http://${lab}` } }));
+        assert.deepEqual(mirrorsOf(s)["docker.io"], lab);
+        const listed = annotateMirrors(listImages(s, {}), mirrorsOf(s), listImages(await synthStack("lab"), {}).images.map((l) => l.image));
+        const text = formatImages("lab", listed);
+        assert.ok(!text.includes("http://"), text);
+        assert.match(text, new RegExp(`^${lab}/library/registry:3\\.0\\.0 +# program: .*; copy from docker\\.io/library/registry:3\\.0\\.0$`, "m"));
+        assert.ok(listed.images.every((l) => !l.notMirrored), JSON.stringify(listed.images.filter((l) => l.notMirrored)));
+    });
+
     it("kubeadm without dns.imageRepository names CoreDNS <repository>/coredns (kubeadm's renaming applies to registry.k8s.io only)", () => {
         assert.equal(kubeadmImages("1.35.2", { imageRepository: "r.example.com" })[4].image, "r.example.com/coredns:v1.13.1");
         assert.equal(kubeadmImages("1.35.2")[4].image, "registry.k8s.io/coredns/coredns:v1.13.1");
