@@ -442,6 +442,17 @@ https://quay.io/v2 pull,resolve,push" ]
   [ "$status" -ne 0 ]
   [[ "$output" == *"/etc/containerd/certs.d/ghcr.io/hosts.toml exists and was not written by k8s-platform; move it away (or remove images.mirrors.ghcr.io / images.registry)"* ]]
   grep -qx 'server = "https://ghcr.io"' "$(node_file n1 /etc/containerd/certs.d/ghcr.io/hosts.toml)"
+  # Nor a mirror host's (the directory pulls of references rewritten onto it read), or one that
+  # containerd would read instead ("<host>_<port>_"): refused before any file is written.
+  printf 'server = "https://mirror.example.com"\n' >"$(node_put n1 /etc/containerd/certs.d/mirror.example.com/hosts.toml)"
+  run prepare n1 IMAGE_MIRRORS="quay.io=mirror.example.com/quay"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/containerd/certs.d/mirror.example.com/hosts.toml exists and was not written by k8s-platform; move it away so the mirror host mirror.example.com's settings can be written"* ]]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/quay.io)" ]
+  mkdir -p "$(node_put n1 /etc/containerd/certs.d/10.0.0.5_5000_/x)"
+  run prepare n1 IMAGE_MIRRORS="quay.io=10.0.0.5:5000/quay"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/containerd/certs.d/10.0.0.5_5000_ exists: containerd reads it instead of /etc/containerd/certs.d/10.0.0.5:5000 for the mirror host 10.0.0.5:5000; move it away"* ]]
 }
 
 # prepare-node with the mirrors' password as the program sends it: on standard input.
@@ -493,7 +504,12 @@ https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io)" = "https://10.0.0.5:5000/v2 pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted
 https://registry-1.docker.io/v2 pull,resolve,push tls=untrusted" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 ghcr.io)" = "https://ghcr.io/v2 pull,resolve,push tls=untrusted" ]
+    # A reference the program already rewrote onto the mirror (kubeadm's, the charts', the
+    # workloads'): containerd looks in the mirror host's own directory, which has the same settings.
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 10.0.0.5:5000)" = "https://10.0.0.5:5000/v2 pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted" ]
   done
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/hosts.toml)")" = 600 ]
   # Only root reads the credentials; the CA is public.
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 600 ]
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)")" = 644 ]
@@ -514,6 +530,7 @@ https://registry-1.docker.io/v2 pull,resolve,push tls=untrusted" ]
   [ "$status" -eq 0 ]
   for line in 1.7 2.2; do
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io | head -n 1)" = "https://harbor.example.com/v2/k8s pull,resolve ca=[CN=Mirror Test CA 2] auth=basic(robot\$k8s:new-pw) tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve ca=[CN=Mirror Test CA 2] auth=basic(robot\$k8s:new-pw) tls=untrusted" ]
   done
 
   # Both removed (the mirrors kept): anonymous pulls and the system store again; the CA files go,
@@ -525,7 +542,9 @@ https://registry-1.docker.io/v2 pull,resolve,push tls=untrusted" ]
   for line in 1.7 2.2; do
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io)" = "https://harbor.example.com/v2/k8s pull,resolve tls=untrusted
 https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve tls=untrusted" ]
   done
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/mirror-ca.crt)" ]
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)" ]
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io/mirror-ca.crt)" ]
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 644 ]
@@ -538,6 +557,8 @@ https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
   run prepare n1 IMAGE_MIRRORS="registry.k8s.io=harbor.example.com/k8s" IMAGE_MIRROR_CA="$(cat "$pki/ca.crt")"
   [ "$status" -eq 0 ]
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/10.0.0.5:5000)" ]
+  [ -f "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/mirror-ca.crt)" ]
 
   # A user name without the password on standard input is refused before anything is written.
   run prepare n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_USERNAME=robot </dev/null
@@ -594,6 +615,11 @@ https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 quay.io | head -n 1)" = "https://old.example.com/v2/quay pull,resolve skip_verify tls=not-verified" ]
     # An unlisted host: the stack-wide CA and account.
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 ghcr.io | head -n 1)" = "https://ghcr-mirror.example.com/v2/ghcr pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
+    # The references rewritten onto each mirror: the host's own file, the same settings.
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve ca=[CN=Harbor CA] auth=basic(robot\$k8s:h4rbor pw) tls=trusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 lab.example.com:5000)" = "http://lab.example.com:5000/v2 pull,resolve tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 old.example.com)" = "https://old.example.com/v2 pull,resolve skip_verify tls=not-verified" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 ghcr-mirror.example.com)" = "https://ghcr-mirror.example.com/v2 pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
   done
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 600 ]
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/docker.io/hosts.toml)")" = 644 ]
@@ -624,6 +650,8 @@ $(cat "$pki/other.crt")"
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io | head -n 1)" = "https://harbor.example.com/v2/k8s pull,resolve ca=[CN=Other CA] auth=basic(robot\$k8s:new-pw) tls=untrusted" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io | head -n 1)" = "https://lab.example.com:5000/v2/hub pull,resolve skip_verify tls=not-verified" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 quay.io | head -n 1)" = "https://old.example.com/v2/quay pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 lab.example.com:5000)" = "https://lab.example.com:5000/v2 pull,resolve skip_verify tls=not-verified" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 old.example.com)" = "https://old.example.com/v2 pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
   done
   [ -f "$(node_file n1 /etc/containerd/certs.d/quay.io/mirror-ca.crt)" ]
   [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$restarts" ]
@@ -636,9 +664,15 @@ $(cat "$pki/other.crt")"
   for line in 1.7 2.2; do
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io | head -n 1)" = "https://harbor.example.com/v2/k8s pull,resolve tls=untrusted" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io | head -n 1)" = "http://lab.example.com:5000/v2/hub pull,resolve tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 lab.example.com:5000)" = "http://lab.example.com:5000/v2 pull,resolve tls=untrusted" ]
   done
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/mirror-ca.crt)" ]
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/quay.io)" ]
+  # Mirror hosts no longer used lose their files.
+  [[ "$output" == *"old.example.com is no mirror host any more: removing"* ]]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/old.example.com)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/ghcr-mirror.example.com)" ]
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 644 ]
   [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$restarts" ]
   # The sandbox image names registry.k8s.io's mirror without a scheme.
