@@ -339,6 +339,9 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             assert.match(file(n, "hosts.toml") ?? "", /^ {2}ca = "\/etc\/containerd\/certs\.d\/registry\.k8s\.io\/mirror-ca\.crt"$/m);
             assert.ok((file(n, "hosts.toml") ?? "").includes(basic(password)), `${n.name}: the credentials in hosts.toml`);
             assert.equal(mode(n, "hosts.toml"), "600");
+            // The mirror host's own file, for the references rewritten onto it.
+            const own = h().file(n.name, "/etc/containerd/certs.d/harbor.example.com/hosts.toml") ?? "";
+            assert.ok(own.includes(basic(password)) && own.includes('ca = "/etc/containerd/certs.d/harbor.example.com/mirror-ca.crt"'), `${n.name}: ${own}`);
         }
         assert.deepEqual(restarts(t0), [], "containerd reads hosts.toml per pull: no restart");
         assert.ok(!up.output.includes(password), "the password is in no engine output");
@@ -402,6 +405,8 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             assert.equal(file(n, "registry.k8s.io", "mirror-ca.crt"), `${caPem.trimEnd()}\n`);
             assert.ok((file(n, "registry.k8s.io", "hosts.toml") ?? "").includes(basic(password)), `${n.name}: Harbor's credentials`);
             assert.equal(mode(n, "registry.k8s.io"), "600");
+            assert.ok((file(n, "harbor.example.com", "hosts.toml") ?? "").includes(basic(password)), `${n.name}: Harbor's own file`);
+            assert.match(file(n, "lab.example.com:5000", "hosts.toml") ?? "", /^server = "http:\/\/lab\.example\.com:5000"$/m);
             const lab = file(n, "docker.io", "hosts.toml") ?? "";
             assert.match(lab, /^\[host\."http:\/\/lab\.example\.com:5000\/v2\/hub"\]$/m, lab);
             assert.ok(!/ca =|skip_verify|Authorization/.test(lab), `${n.name}: the plain-HTTP host has no TLS settings and no account`);
@@ -433,6 +438,8 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             assert.ok(!(file(n, "registry.k8s.io", "hosts.toml") ?? "").includes("Authorization"), `${n.name}: no credentials`);
             assert.equal(mode(n, "registry.k8s.io"), "644");
             assert.match(file(n, "docker.io", "hosts.toml") ?? "", /^\[host\."https:\/\/lab\.example\.com:5000\/v2\/hub"\]$/m);
+            assert.match(file(n, "lab.example.com:5000", "hosts.toml") ?? "", /^server = "https:\/\/lab\.example\.com:5000"$/m);
+            assert.ok(!(file(n, "harbor.example.com", "hosts.toml") ?? "").includes("Authorization"));
         }
         assert.deepEqual(restarts(t0), []);
         await configure({ images: undefined });
