@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { ImageMirrors, imageFor, IMAGES, KubernetesConfig, KubernetesVersionPlan, NodeSpec, OsConfig } from "../config";
+import { ImageMirrors, imageFor, MirrorHostSettings, IMAGES, KubernetesConfig, KubernetesVersionPlan, NodeSpec, OsConfig } from "../config";
 import { prepareNodeEnv } from "../config";
 import { ClusterMember } from "./clusterMember";
 import { refusal } from "./refusals";
@@ -56,6 +56,16 @@ export interface KubeadmClusterArgs {
      * `imagesPassword`): an Authorization header in each mirror's hosts.toml; the password reaches
      * the nodes only on prepare-node's standard input (default: none, anonymous pulls). */
     readonly imageMirrorCredentials?: { readonly username: string; readonly password: pulumi.Input<string> };
+    /** Mirror hosts (`host[:port]`) reached over plain HTTP (config: a mirror written `http://…`;
+     * default: none, every mirror HTTPS). */
+    readonly imageMirrorPlainHttp?: readonly string[];
+    /** Per mirror host settings (config `images.hosts`): each listed host's own CA, account and
+     * skipVerify instead of the stack-wide ones (default: none). */
+    readonly imageMirrorHosts?: Readonly<Record<string, MirrorHostSettings>>;
+    /** The passwords of the per-host accounts, a secret "<host>=<password>" text (config
+     * `imagesHostPasswords`, config/nodeEnv.ts mirrorHostPasswordsSecret): only on prepare-node's
+     * standard input (default: none). */
+    readonly imageMirrorHostPasswords?: pulumi.Input<string>;
     /** The Kubernetes version the nodes are prepared for (config/upgrade.ts: the configured one,
      * or the recorded one while kubernetes.version is unset; it rejects on a refused change, and
      * then no command runs). Default: kubernetes.version as configured. */
@@ -306,9 +316,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                             imageMirrors: args.imageMirrors,
                             imageMirrorCa: args.imageMirrorCa,
                             imageMirrorUsername: args.imageMirrorCredentials?.username,
+                            imageMirrorPlainHttp: args.imageMirrorPlainHttp,
+                            imageMirrorHosts: args.imageMirrorHosts,
                         }),
                     ),
-                    ...(args.imageMirrorCredentials ? { prepareSecrets: { IMAGE_MIRROR_PASSWORD: args.imageMirrorCredentials.password } } : {}),
+                    ...prepareSecretsOf(args),
                     ssh,
                     machine: args.machines?.[node.name],
                 },
@@ -638,4 +650,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 .apply(([caCertPem, clientCertPem, clientKeyPem, server, clusterName]) => renderAdminKubeconfig({ clusterName, server, caCertPem, clientCertPem, clientKeyPem })),
         );
     }
+}
+
+/** prepare-node's standard input: the mirrors' passwords (none: no standard input at all). */
+function prepareSecretsOf(args: KubeadmClusterArgs): { prepareSecrets?: Record<string, pulumi.Input<string>> } {
+    const secrets: Record<string, pulumi.Input<string>> = {
+        ...(args.imageMirrorCredentials ? { IMAGE_MIRROR_PASSWORD: args.imageMirrorCredentials.password } : {}),
+        ...(args.imageMirrorHostPasswords !== undefined ? { IMAGE_MIRROR_HOST_PASSWORDS: args.imageMirrorHostPasswords } : {}),
+    };
+    return Object.keys(secrets).length > 0 ? { prepareSecrets: secrets } : {};
 }

@@ -21,9 +21,30 @@ export type ImageSource = (typeof IMAGE_SOURCES)[number];
 /** Source registry → the prefix that mirrors it (`host[:port][/path]`); a source not listed is pulled as is. */
 export type ImageMirrors = Readonly<Partial<Record<ImageSource, string>>>;
 
+/**
+ * One mirror host's own settings (`images.hosts."<host[:port]>"`; k3s registries.yaml
+ * `configs.<host>`, Kubespray's per-mirror `ca`/`skip_verify` and `containerd_registry_auth`). A
+ * host listed there takes only these: the stack-wide `caCert` and `username` apply to the others.
+ */
+export interface MirrorHostSettings {
+    /** PEM certificate(s) this host is trusted with besides the system store (default: none). */
+    readonly caCert?: string;
+    /** The account pulls from this host use (default: anonymous); its password is the secret
+     * `imagesHostPasswords["<host>"]`, which never enters the typed config. */
+    readonly username?: string;
+    /** Pull without verifying the host's certificate (containerd `skip_verify`; default: verified). */
+    readonly skipVerify?: true;
+}
+
 /** The resolved `images` settings. */
 export interface ImagesSettings {
+    /** Each source's mirror as image references start (`host[:port][/path]`, never a scheme). */
     readonly mirrors: ImageMirrors;
+    /** The mirror hosts (`host[:port]`) reached over plain HTTP (a mirror written
+     * `http://host[:port][/path]`); absent when none. */
+    readonly plainHttp?: readonly string[];
+    /** Per-host settings by mirror host (`host[:port]`); absent when none. */
+    readonly hosts?: Readonly<Record<string, MirrorHostSettings>>;
     /** PEM certificate(s) every mirror host is trusted with besides the system store (default:
      * the system store only). */
     readonly caCert?: string;
@@ -84,23 +105,36 @@ export function kubeadmImageSettings(mirrors: ImageMirrors): { imageRepository?:
     return mirror ? { imageRepository: mirror, dns: { imageRepository: `${mirror}/coredns` } } : {};
 }
 
-/** prepare-node's IMAGE_MIRRORS: "<source>=<mirror>" words, in IMAGE_SOURCES order ("" when none). */
-export function imageMirrorsEnv(mirrors: ImageMirrors): string {
-    return IMAGE_SOURCES.filter((s) => mirrors[s]).map((s) => `${s}=${mirrors[s]}`).join(" ");
+/** The registry host (`host[:port]`) of a mirror prefix: what `images.hosts` is keyed by. */
+export function mirrorHost(prefix: string): string {
+    return prefix.replace(/^http:\/\//, "").split("/")[0];
+}
+
+/** prepare-node's IMAGE_MIRRORS: "<source>=<mirror>" words, in IMAGE_SOURCES order ("" when none);
+ * a mirror on a plain-HTTP host is written "<source>=http://<mirror>" (the script's only sign of it). */
+export function imageMirrorsEnv(mirrors: ImageMirrors, plainHttp: readonly string[] = []): string {
+    return IMAGE_SOURCES.filter((s) => mirrors[s])
+        .map((s) => `${s}=${plainHttp.includes(mirrorHost(mirrors[s]!)) ? "http://" : ""}${mirrors[s]}`)
+        .join(" ");
 }
 
 /**
  * Why a mirror prefix is not usable, or undefined when it is. It must be what an image reference
  * starts with (distribution/reference grammar): a registry host that the runtime reads as a
  * registry (with a "." or a port, or "localhost"; "mirror/k8s" would be docker.io's "mirror/k8s"),
- * an optional port, then optional lowercase path components; no scheme, no trailing "/".
+ * an optional port, then optional lowercase path components; no trailing "/". The one scheme
+ * allowed is a leading "http://": a plain-HTTP mirror (k3s registries.yaml `endpoint:
+ * ["http://…"]`, Kubespray's `host: http://…`); it goes to containerd's hosts.toml only, never into
+ * an image reference (checks/images.ts resolves it into `plainHttp`). HTTPS is the default, so
+ * "https://" is refused as redundant, like any other scheme.
  */
 export function mirrorPrefixProblem(value: string): string | undefined {
-    const allowed = 'allowed: "host[:port][/path]" as an image reference starts, e.g. "harbor.example.com/k8s" or "10.0.0.5:5000"';
-    if (/^[a-z]+:\/\//i.test(value)) {
-        return `${JSON.stringify(value)} has a URL scheme; give the registry as an image reference starts, without "${value.slice(0, value.indexOf("://") + 3)}" (${allowed})`;
+    const allowed = 'allowed: "host[:port][/path]" as an image reference starts, e.g. "harbor.example.com/k8s" or "10.0.0.5:5000", or "http://host[:port][/path]" for a plain-HTTP mirror';
+    const rest = value.replace(/^http:\/\//, "");
+    if (/^[a-z]+:\/\//i.test(rest)) {
+        return `${JSON.stringify(value)} has a URL scheme; give the registry as an image reference starts, without "${rest.slice(0, rest.indexOf("://") + 3)}" (${allowed})`;
     }
-    const [host, ...path] = value.split("/");
+    const [host, ...path] = rest.split("/");
     const hostOk = /^(localhost|\[[0-9a-f:]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:\d{1,5})?$/i.test(host);
     if (!hostOk) {
         return `${JSON.stringify(value)} does not start with a registry host (${allowed})`;

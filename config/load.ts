@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SshKeyFacts, sshKeyForm } from "./checks/stack";
 import { parseConfig } from "./parse";
-import { IMAGES_PASSWORD_CONFIG, PROJECT, SSH_KEY_CONFIG } from "./schema";
+import { hostPasswordsFacts } from "./checks/images";
+import { IMAGES_HOST_PASSWORDS_CONFIG, IMAGES_PASSWORD_CONFIG, PROJECT, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig, StackSecrets } from "./types";
 
 /** A raw config value as Pulumi stores it: objects and lists as JSON text, the rest as strings. */
@@ -31,11 +32,12 @@ export function loadConfig(): { config: PlatformConfig; secrets: StackSecrets } 
     const all = pulumi.runtime.allConfig();
     const sshKeyName = `${PROJECT}:${SSH_KEY_CONFIG}`;
     const passwordName = `${PROJECT}:${IMAGES_PASSWORD_CONFIG}`;
+    const hostPasswordsName = `${PROJECT}:${IMAGES_HOST_PASSWORDS_CONFIG}`;
     for (const [key, value] of Object.entries(all)) {
         const [namespace, name] = key.split(":");
         if (namespace !== PROJECT) {
             otherKeys.push(key);
-        } else if (name !== SSH_KEY_CONFIG && name !== IMAGES_PASSWORD_CONFIG) {
+        } else if (name !== SSH_KEY_CONFIG && name !== IMAGES_PASSWORD_CONFIG && name !== IMAGES_HOST_PASSWORDS_CONFIG) {
             raw[name] = decodeConfigValue(value);
         }
     }
@@ -46,10 +48,22 @@ export function loadConfig(): { config: PlatformConfig; secrets: StackSecrets } 
     // The same for the mirrors' password: whether it is a secret and empty, never its value.
     const passwordText = all[passwordName];
     const imagesPassword = passwordText === undefined ? undefined : { secret: isSecretKey(passwordName), empty: passwordText === "" };
-    const config = parseConfig(raw, { stack: pulumi.getStack(), hasSshPrivateKey: sshKeyText !== undefined, sshPrivateKey, otherKeys, imagesPassword });
+    // And for the per-host passwords: which hosts have one, whether each is usable; no value.
+    const hostPasswordsText = all[hostPasswordsName];
+    const imagesHostPasswords = hostPasswordsText === undefined ? undefined : hostPasswordsFacts(hostPasswordsText, isSecretKey(hostPasswordsName));
+    const config = parseConfig(raw, {
+        stack: pulumi.getStack(),
+        hasSshPrivateKey: sshKeyText !== undefined,
+        sshPrivateKey,
+        otherKeys,
+        imagesPassword,
+        imagesHostPasswords,
+    });
     const secrets = {
         sshPrivateKey: sshKeyText === undefined ? undefined : pulumi.secret(sshKeyText),
         imagesPassword: passwordText === undefined ? undefined : pulumi.secret(passwordText),
+        // Validated above: a map of host → password.
+        imagesHostPasswords: hostPasswordsText === undefined ? undefined : pulumi.secret(JSON.parse(hostPasswordsText) as Record<string, string>),
     };
     return { config, secrets };
 }

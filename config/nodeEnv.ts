@@ -1,4 +1,4 @@
-import { ImageMirrors, imageMirrorsEnv } from "./images";
+import { ImageMirrors, imageMirrorsEnv, MirrorHostSettings } from "./images";
 import { KubernetesConfig, NodeSpec, OsConfig } from "./types";
 import { CONTAINERD_MINIMUMS, forMinor } from "./versions";
 
@@ -28,6 +28,11 @@ export function prepareNodeEnv(args: {
     /** The account pulls from the mirrors use (config `images.username`; default: none, anonymous
      * pulls). Its password comes on standard input (IMAGE_MIRROR_PASSWORD), never here. */
     imageMirrorUsername?: string;
+    /** Mirror hosts reached over plain HTTP (config: a mirror written `http://…`; default: none). */
+    imageMirrorPlainHttp?: readonly string[];
+    /** Per-host settings (config `images.hosts`; default: none): the listed hosts take only their
+     * own CA, account and skipVerify. Absent when unset, so stacks without them keep their parameters. */
+    imageMirrorHosts?: Readonly<Record<string, MirrorHostSettings>>;
 }): Record<string, string> {
     const { node, kubernetes, os } = args;
     const env: Record<string, string> = {
@@ -42,11 +47,12 @@ export function prepareNodeEnv(args: {
         FIREWALL_MODE: os.firewall,
         NFS_CLIENT: String(args.nfsClient),
     };
-    const mirrors = imageMirrorsEnv(args.imageMirrors ?? {});
+    const mirrors = imageMirrorsEnv(args.imageMirrors ?? {}, args.imageMirrorPlainHttp);
     if (mirrors) {
         env.IMAGE_MIRRORS = mirrors;
         if (args.imageMirrorCa !== undefined) env.IMAGE_MIRROR_CA = args.imageMirrorCa;
         if (args.imageMirrorUsername !== undefined) env.IMAGE_MIRROR_USERNAME = args.imageMirrorUsername;
+        Object.assign(env, mirrorHostsEnv(args.imageMirrorHosts ?? {}));
     }
     // Only an open firewall needs them: with it disabled, toggling MetalLB re-runs no preparation.
     if (os.firewall === "open") {
@@ -76,4 +82,34 @@ export function noProxyList(configured: string | undefined, dnsDomain: string, n
         ...networks,
     ].filter((e) => e.length > 0);
     return [...new Set(entries)].join(",");
+}
+
+/**
+ * prepare-node's per-host parameters (only those that are set): IMAGE_MIRROR_HOSTS, the listed
+ * hosts ("host[:port]" words); IMAGE_MIRROR_HOST_CA, each host's PEM after a "# host <host>" line;
+ * IMAGE_MIRROR_HOST_USERNAMES, "<host>=<user>" lines (a user name holds no line break);
+ * IMAGE_MIRROR_SKIP_VERIFY, the hosts with skipVerify. The passwords go on standard input
+ * (IMAGE_MIRROR_HOST_PASSWORDS, mirrorHostPasswordsSecret).
+ */
+export function mirrorHostsEnv(hosts: Readonly<Record<string, MirrorHostSettings>>): Record<string, string> {
+    const names = Object.keys(hosts).sort();
+    if (names.length === 0) return {};
+    const env: Record<string, string> = { IMAGE_MIRROR_HOSTS: names.join(" ") };
+    const withCa = names.filter((h) => hosts[h].caCert !== undefined);
+    if (withCa.length > 0) env.IMAGE_MIRROR_HOST_CA = withCa.map((h) => `# host ${h}\n${hosts[h].caCert}`).join("\n");
+    const withUser = names.filter((h) => hosts[h].username !== undefined);
+    if (withUser.length > 0) env.IMAGE_MIRROR_HOST_USERNAMES = withUser.map((h) => `${h}=${hosts[h].username}`).join("\n");
+    const skip = names.filter((h) => hosts[h].skipVerify);
+    if (skip.length > 0) env.IMAGE_MIRROR_SKIP_VERIFY = skip.join(" ");
+    return env;
+}
+
+/** The value of the secret IMAGE_MIRROR_HOST_PASSWORDS: "<host>=<password>" lines for the hosts
+ * with a user name (config validation keeps line breaks out of the passwords). */
+export function mirrorHostPasswordsSecret(hosts: Readonly<Record<string, MirrorHostSettings>>, passwords: Readonly<Record<string, string>>): string {
+    return Object.keys(hosts)
+        .sort()
+        .filter((h) => hosts[h].username !== undefined)
+        .map((h) => `${h}=${passwords[h] ?? ""}`)
+        .join("\n");
 }

@@ -4,11 +4,11 @@ import { checkNodeSoftware } from "./checks/os";
 import { resolveAddons, resolveMetallb } from "./checks/addons";
 import { defaultSshUser, resolveTopology } from "./checks/nodes";
 import { resolveEtcdBackup } from "./checks/maintenance";
-import { ImagesPasswordFacts, resolveImages, withoutImagesPassword } from "./checks/images";
+import { HostPasswordsFacts, ImagesPasswordFacts, resolveImages, withoutImagesPassword } from "./checks/images";
 import { checkNamespaces, checkSshKey, SshKeyFacts } from "./checks/stack";
 import { closest, ConfigError, keyName } from "./errors";
 import { describeIssue } from "./issueMessage";
-import { CONFIG_KEYS, IMAGES_PASSWORD_CONFIG, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
+import { CONFIG_KEYS, IMAGES_HOST_PASSWORDS_CONFIG, IMAGES_PASSWORD_CONFIG, PROJECT, Raw, rawSchema, SSH_KEY_CONFIG } from "./schema";
 import { PlatformConfig } from "./types";
 import { hostAddress, parseCidr } from "./net";
 import { KUBERNETES_VERSION } from "./versions";
@@ -23,6 +23,8 @@ export interface ParseOptions {
     readonly otherKeys?: readonly string[];
     /** Facts about the secret `k8s-platform:imagesPassword` when it is set (default: not set). */
     readonly imagesPassword?: ImagesPasswordFacts;
+    /** Facts about the secret `k8s-platform:imagesHostPasswords` when it is set (default: not set). */
+    readonly imagesHostPasswords?: HostPasswordsFacts;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface ParseOptions {
  * the key itself never passes through here, so it never appears in an error message.
  */
 export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions): PlatformConfig {
-    const allowed = [...CONFIG_KEYS, SSH_KEY_CONFIG, IMAGES_PASSWORD_CONFIG];
+    const allowed = [...CONFIG_KEYS, SSH_KEY_CONFIG, IMAGES_PASSWORD_CONFIG, IMAGES_HOST_PASSWORDS_CONFIG];
     const unknownKeys = Object.keys(raw).filter((k) => !(allowed as string[]).includes(k));
     const problems: string[] = unknownKeys.map((k) => {
         const guess = closest(k, allowed);
@@ -70,7 +72,7 @@ function buildConfig(raw: Raw, opts: ParseOptions, problems: string[]): Platform
     const { haproxyHost, nfsHost, haproxyFrontsApi } = topology;
     const defaultUser = defaultSshUser(raw);
     const etcdBackup = resolveEtcdBackup(raw, nfsHost, problems);
-    const images = resolveImages(raw, registryEnabled, problems, opts.imagesPassword);
+    const images = resolveImages(raw, registryEnabled, problems, opts.imagesPassword, opts.imagesHostPasswords);
 
     const version = raw.kubernetes.version ?? KUBERNETES_VERSION;
     const [major, minor] = version.split(".");

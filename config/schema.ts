@@ -42,6 +42,12 @@ export const SSH_KEY_CONFIG = "sshPrivateKey";
 export const IMAGES_PASSWORD_CONFIG = "imagesPassword";
 
 /**
+ * The passwords of the per-host accounts (`images.hosts."<host>".username`): a secret map
+ * host → password, a key of its own for the same reasons as `imagesPassword`.
+ */
+export const IMAGES_HOST_PASSWORDS_CONFIG = "imagesHostPasswords";
+
+/**
  * Config namespaces the program reads besides its own: the providers it declares resources of
  * (their settings, e.g. `vsphere:vsphereServer`, `azure-native:location`, `kubernetes:…`) and
  * Pulumi's own (`pulumi:tags`, `pulumi:disable-default-providers`). A key in any other namespace
@@ -481,6 +487,28 @@ const mirrorPrefix = z
         if (problem) ctx.addIssue({ code: "custom", message: problem });
     });
 
+/** The PEM text of a mirror CA (checked in ./checks/images.ts). */
+const mirrorCaCert = z
+    .string({ error: (iss) => `expected the PEM text of the mirrors' CA certificate ("-----BEGIN CERTIFICATE-----" …), got ${describeValue(iss.input)}` })
+    .optional();
+/** A registry account's user name (checked in ./checks/images.ts). */
+const mirrorUsername = z
+    .string({ error: (iss) => `expected the mirrors' user name as a string, got ${describeValue(iss.input)}${quoteHint(iss.input)}` })
+    .optional();
+
+/**
+ * One mirror host's own settings (`images.hosts."<host[:port]>"`, k3s registries.yaml
+ * `configs.<host>`): its CA, its account (the password in the secret `imagesHostPasswords`) and
+ * `skipVerify`. Checked against the mirrors in ./checks/images.ts.
+ */
+const mirrorHostSchema = strict({
+    caCert: mirrorCaCert,
+    username: mirrorUsername,
+    skipVerify: z
+        .boolean({ error: (iss) => `expected true or false (containerd's skip_verify: pull without verifying the host's certificate), got ${describeValue(iss.input)}` })
+        .optional(),
+});
+
 /**
  * Air-gapped sites (issue 16 §4): where images are pulled from. `registry` mirrors every source
  * registry under one prefix (Kubespray's `registry_host`); `mirrors` gives a source its own
@@ -494,13 +522,16 @@ export const imagesSchema = strict({
         .default({}),
     /** PEM certificate(s) every mirror host is trusted with besides the system store (checked in
      * ./checks/images.ts). */
-    caCert: z
-        .string({ error: (iss) => `expected the PEM text of the mirrors' CA certificate ("-----BEGIN CERTIFICATE-----" …), got ${describeValue(iss.input)}` })
-        .optional(),
+    caCert: mirrorCaCert,
     /** The account pulls from every mirror use; its password is the secret `imagesPassword`. */
-    username: z
-        .string({ error: (iss) => `expected the mirrors' user name as a string, got ${describeValue(iss.input)}${quoteHint(iss.input)}` })
-        .optional(),
+    username: mirrorUsername,
+    /** Per mirror host (`host[:port]`): its own CA, account and skipVerify, instead of the
+     * stack-wide `caCert`/`username`. */
+    hosts: z
+        .record(z.string(), mirrorHostSchema, {
+            error: (iss) => `expected a map of mirror host → its settings, e.g. {"harbor.example.com": {caCert: "-----BEGIN CERTIFICATE-----…", username: "robot$k8s"}}, got ${describeValue(iss.input)}`,
+        })
+        .default({}),
 });
 
 export const rawSchema = z.object({

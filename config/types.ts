@@ -128,4 +128,7 @@ export interface StackSecrets {
     readonly sshPrivateKey?: pulumi.Output<string>;
     /** From `k8s-platform:imagesPassword` (the password of `images.username`); undefined when not set. */
     readonly imagesPassword?: pulumi.Output<string>;
+    /** From `k8s-platform:imagesHostPasswords` (host → the password of `images.hosts."<host>".username`);
+     * undefined when not set. */
+    readonly imagesHostPasswords?: pulumi.Output<Record<string, string>>;
 }

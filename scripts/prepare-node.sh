@@ -21,10 +21,16 @@
 #   IMAGE_MIRRORS (optional): "<source>=<host[:port][/path]> ..." for registry.k8s.io, docker.io,
 #     quay.io, ghcr.io: containerd's hosts.toml mirror per source; registry.k8s.io's also gives
 #     the sandbox (pause) image. A source left out loses the mirror file this script wrote.
-#   IMAGE_MIRROR_CA (optional): PEM certificate(s) each mirror host is trusted with (besides the
-#     system store), written beside each mirror's hosts.toml
-#   IMAGE_MIRROR_USERNAME (optional): the account pulls from the mirrors use; then its password
-#     IMAGE_MIRROR_PASSWORD comes on standard input (lib.sh read_secrets), never as a parameter
+#     "<source>=http://<host[:port][/path]>": a plain-HTTP mirror.
+#   IMAGE_MIRROR_CA (optional): PEM certificate(s) each HTTPS mirror host not in IMAGE_MIRROR_HOSTS
+#     is trusted with (besides the system store), written beside each mirror's hosts.toml
+#   IMAGE_MIRROR_USERNAME (optional): the account pulls from the mirror hosts not in
+#     IMAGE_MIRROR_HOSTS use; then its password IMAGE_MIRROR_PASSWORD comes on standard input
+#     (lib.sh read_secrets), never as a parameter
+#   IMAGE_MIRROR_HOSTS (optional): "<host[:port]> ..." mirror hosts with settings of their own,
+#     which take only these: IMAGE_MIRROR_HOST_CA (each host's PEM after a "# host <host>" line),
+#     IMAGE_MIRROR_HOST_USERNAMES ("<host>=<user>" lines; then IMAGE_MIRROR_HOST_PASSWORDS,
+#     "<host>=<password>" lines, comes on standard input), IMAGE_MIRROR_SKIP_VERIFY ("<host> ...")
 # Standard output: its last line is "containerd-version=X.Y.Z", the containerd it left in place.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -32,11 +38,14 @@ set -euo pipefail
 
 require_env NODE_NAME NODE_ROLE K8S_MINOR K8S_VERSION CONTAINERD_MINIMUMS K8S_REPO_BASE FIREWALL_MODE
 # Read before anything else runs: standard input is the secrets' alone (no package tool sees it).
-if [ -n "${IMAGE_MIRROR_USERNAME:-}" ]; then
-  read_secrets IMAGE_MIRROR_PASSWORD
-  require_env IMAGE_MIRROR_PASSWORD
-  # A shell variable only: not in the environment of the package tools this script runs.
-  export -n IMAGE_MIRROR_PASSWORD
+secrets=()
+[ -z "${IMAGE_MIRROR_USERNAME:-}" ] || secrets+=(IMAGE_MIRROR_PASSWORD)
+[ -z "${IMAGE_MIRROR_HOST_USERNAMES:-}" ] || secrets+=(IMAGE_MIRROR_HOST_PASSWORDS)
+if [ "${#secrets[@]}" -gt 0 ]; then
+  read_secrets "${secrets[@]}"
+  require_env "${secrets[@]}"
+  # Shell variables only: not in the environment of the package tools this script runs.
+  export -n "${secrets[@]}"
 fi
 FAMILY=$(os_family)
 log "preparing $NODE_NAME ($NODE_ROLE, $FAMILY family, Kubernetes $K8S_VERSION)"
@@ -304,15 +313,48 @@ EOF
 IMAGE_SOURCES="registry.k8s.io docker.io quay.io ghcr.io"
 MIRROR_MARK="# Managed by k8s-platform: image mirror"
 
-# mirror_of SOURCE: the configured mirror prefix of SOURCE ("" when none).
+# mirror_of SOURCE: the configured mirror prefix of SOURCE ("" when none), without "http://":
+# what image references start with.
 mirror_of() {
   local word
   for word in ${IMAGE_MIRRORS:-}; do
     if [ "${word%%=*}" = "$1" ]; then
-      printf '%s' "${word#*=}"
+      word="${word#*=}"
+      printf '%s' "${word#http://}"
       return 0
     fi
   done
+}
+
+# plain_http SOURCE: whether SOURCE's mirror is a plain-HTTP host ("<source>=http://…").
+plain_http() {
+  local word
+  for word in ${IMAGE_MIRRORS:-}; do
+    [ "${word%%=*}" != "$1" ] || case "${word#*=}" in http://*) return 0 ;; esac
+  done
+  return 1
+}
+
+# in_words WORD LIST: whether LIST (space-separated) holds WORD.
+in_words() {
+  case " $2 " in *" $1 "*) return 0 ;; esac
+  return 1
+}
+
+# host_line HOST LINES: the value after "HOST=" in "<host>=<value>" LINES ("" when none).
+host_line() {
+  local line
+  while IFS= read -r line; do
+    if [ "${line%%=*}" = "$1" ]; then
+      printf '%s' "${line#*=}"
+      return 0
+    fi
+  done <<<"$2"
+}
+
+# host_ca HOST: the PEM of HOST in IMAGE_MIRROR_HOST_CA ("" when none).
+host_ca() {
+  awk -v host="$1" '/^# host / { on = ($3 == host); next } on' <<<"${IMAGE_MIRROR_HOST_CA:-}"
 }
 
 # The pause image this kubeadm expects (containerd's own default is older: 3.8 in 1.7, 3.10 in 2.1),
@@ -334,35 +376,123 @@ sandbox_image() {
 # /v2/<path>/<name>/..., the same name `imageFor` gives (config/images.ts). A source without a
 # mirror loses the files this script wrote; a hosts.toml someone else wrote is never overwritten.
 #
-# The mirror's CA and credentials go in its [host."https://…"] section, as containerd 2.2 reads it
-# (core/remotes/docker/config/hosts.go at v2.2.0, hostFileConfig; the same fields in 1.7's
-# remotes/docker/config/hosts.go): `CACert interface{} toml:"ca"` — a file appended to the system
-# pool (updateTLSConfigFromHost: x509.SystemCertPool, then AppendCertsFromPEM) — and
-# `Header map[string]interface{} toml:"header"`, sent with every request to that host and to the
-# token realm it names (docker.WithAuthHeader). The header, not CRI's
+# The mirror's CA, skip_verify and credentials go in its [host."…"] section, as containerd 2.2
+# reads it (core/remotes/docker/config/hosts.go at v2.2.0, hostFileConfig; the same fields in
+# 1.7's remotes/docker/config/hosts.go at v1.7.29): `CACert interface{} toml:"ca"` — a file
+# appended to the system pool (updateTLSConfigFromHost: x509.SystemCertPool, then
+# AppendCertsFromPEM); `SkipVerify *bool toml:"skip_verify"` — "skips verification of the
+# server's certificate chain and host name" (tlsConfig.InsecureSkipVerify = *host.skipVerify);
+# and `Header map[string]interface{} toml:"header"`, sent with every request to that host and to
+# the token realm it names (docker.WithAuthHeader). The header, not CRI's
 # `registry.configs."<host>".auth` in config.toml: that is deprecated ("`configs` is deprecated,
 # please use `config_path` instead" is logged at every start, internal/cri/config/config.go
 # ValidateImageConfig at v2.2.0; pkg/deprecation: "will be removed in containerd v2.3") and is read
-# only at start (a restart per change); hosts.toml is read on every pull. A file holding the
+# only at start (a restart per change); hosts.toml is read on every pull. A file holding
 # credentials is mode 0600. Kubelet's pulls (static pods, every chart's pods) and crictl all go
 # through the CRI.
+#
+# A plain-HTTP mirror is a `[host."http://…"]` section with neither `ca` nor `skip_verify`:
+# parseHostConfig keeps the scheme of a server that starts with "http" (`result.scheme =
+# u.Scheme`), and ConfigureHosts turns an "http" host into HTTPS-with-fallback only when TLS is
+# configured for it — `explicitTLSFromHost := host.caCerts != nil || host.clientPairs != nil ||
+# host.skipVerify != nil` (1.7: the same three in `if host.caCerts != nil || …`), then `if
+# host.scheme == "http" && explicitTLS { … if port != "80" { … host.scheme = "https"; … =
+# docker.NewHTTPFallback(…) } }` — and the CRI passes no DefaultTLS (internal/cri/server/images/
+# image_pull.go registryHosts at v2.2.0, pkg/cri/server/image_pull.go at v1.7.29: HostOptions with
+# only UpdateClient, Credentials, HostDir, AuthorizerOpts). So an http:// mirror is asked over
+# plain HTTP, never HTTPS first; the stack-wide CA is not written for it.
+#
+# A host listed in IMAGE_MIRROR_HOSTS takes only its own settings; the others the stack-wide
+# IMAGE_MIRROR_CA / IMAGE_MIRROR_USERNAME.
+#
+# Each mirror host also gets a file of its own, certs.d/<host[:port]>/hosts.toml, with the same
+# settings: the program rewrites its image references onto the mirror (config/images.ts imageFor:
+# kubeadm's, the charts', the workloads'), and a pull of "harbor.example.com/mirror/…" looks up
+# the directory of the reference's own host, not the source's (ConfigureHosts(ctx, …)(host) with
+# HostDirFromRoot: hostPaths(root, host) = "<host>_<port>_", "<host[:port]>", "_default"); without
+# it those pulls went to https://<host>/v2 with the system store and no account.
 MIRROR_CA_FILE="mirror-ca.crt"
-configure_image_mirrors() {
-  local source mirror dir file host path endpoint ca mode auth=""
-  if [ -n "${IMAGE_MIRROR_USERNAME:-}" ]; then
+MIRROR_HOST_MARK="# Managed by k8s-platform: image mirror host"
+
+# mirror_settings HOST SCHEME: sets ca_pem, ca_key, user, password and skip for a mirror host.
+mirror_settings() {
+  skip=false
+  if in_words "$1" "${IMAGE_MIRROR_HOSTS:-}"; then
+    ca_pem=$(host_ca "$1")
+    ca_key="images.hosts.$1.caCert"
+    user=$(host_line "$1" "${IMAGE_MIRROR_HOST_USERNAMES:-}")
+    password=$(host_line "$1" "${IMAGE_MIRROR_HOST_PASSWORDS:-}")
+    ! in_words "$1" "${IMAGE_MIRROR_SKIP_VERIFY:-}" || skip=true
+  else
+    ca_pem="${IMAGE_MIRROR_CA:-}"
+    ca_key="images.caCert"
+    user="${IMAGE_MIRROR_USERNAME:-}"
+    password="${IMAGE_MIRROR_PASSWORD:-}"
+  fi
+  # No TLS, no CA (see above: a `ca` would make containerd try HTTPS first).
+  [ "$2" = https ] || ca_pem=""
+  [ -z "$user" ] || [ -n "$password" ] || die "no password for the mirror account $user at $1 on standard input"
+  auth=""
+  if [ -n "$user" ]; then
     # HTTP Basic (RFC 7617): base64 of "user:password", built by builtins and base64 reading a
     # pipe, so the password is in no process's arguments.
-    auth=$(printf '%s:%s' "$IMAGE_MIRROR_USERNAME" "$IMAGE_MIRROR_PASSWORD" | base64 -w0) || die "could not encode the mirrors' credentials"
+    auth=$(printf '%s:%s' "$user" "$password" | base64 -w0) || die "could not encode the credentials for $1"
   fi
+}
+
+# write_mirror_file FILE DIR-IN-NODE ENDPOINT [override_path|server]: the hosts.toml of a mirror
+# (settings from mirror_settings, header line MIRROR_FILE_HEADER): a [host."ENDPOINT"] section
+# tried before the source, or with "server" ENDPOINT as the file's only host (its settings at the
+# top level, containerd's root host config); its CA file first, the file 0600 with credentials;
+# a CA no longer configured goes after no file names it.
+write_mirror_file() {
+  local file="$1" node_dir="$2" endpoint="$3" form="${4:-}" mode=0644 ca indent="  " section
+  ca="$(dirname "$file")/$MIRROR_CA_FILE"
+  if [ -n "$ca_pem" ]; then
+    write_if_changed "$ca" 0644 printf '%s\n' "$ca_pem"
+  fi
+  [ -z "$auth" ] || mode=0600
+  if [ "$form" = server ]; then indent="" section="header"; else section="host.\"$endpoint\".header"; fi
+  {
+    printf '%s\n' "$MIRROR_FILE_HEADER"
+    if [ "$form" = server ]; then printf 'server = "%s"\n' "$endpoint"; else printf '[host."%s"]\n' "$endpoint"; fi
+    printf '%scapabilities = ["pull", "resolve"]\n' "$indent"
+    [ "$form" != override_path ] || printf '%soverride_path = true\n' "$indent"
+    [ -z "$ca_pem" ] || printf '%sca = "%s/%s"\n' "$indent" "$node_dir" "$MIRROR_CA_FILE"
+    [ "$skip" = false ] || printf '%sskip_verify = true\n' "$indent"
+    [ -z "$auth" ] || printf '%s[%s]\n%s  Authorization = "Basic %s"\n' "$indent" "$section" "$indent" "$auth"
+    # containerd 1.7 decodes a hosts.toml only with a `host` table (remotes/docker/config/hosts.go
+    # getSortedHosts at v1.7.29: `root.Get("host").(*toml.Tree)`, else "invalid `host` tree" and
+    # the file is ignored); an empty one adds no host.
+    [ "$form" != server ] || printf '[host]\n'
+  } | write_if_changed "$file" "$mode"
+  # Same content, other mode (a file from before credentials were kept in it): fixed too.
+  [ "$(stat -c %a "$file")" = "${mode#0}" ] || chmod "$mode" "$file" || die "could not chmod $mode $file"
+  if [ -z "$ca_pem" ] && [ -f "$ca" ]; then
+    log "no mirror CA any more: removing $ca"
+    rm -f "$ca"
+  fi
+}
+
+configure_image_mirrors() {
+  local source mirror dir file host path endpoint scheme ca_pem ca_key user password skip auth hosts=""
+  # Every mirror host first, and its directory checked before anything is written.
+  for source in $IMAGE_SOURCES; do
+    mirror=$(mirror_of "$source")
+    [ -n "$mirror" ] || continue
+    scheme=https
+    ! plain_http "$source" || scheme=http
+    in_words "${mirror%%/*}=$scheme" "$hosts" || hosts="$hosts ${mirror%%/*}=$scheme"
+  done
+  check_mirror_host_dirs "$hosts"
   for source in $IMAGE_SOURCES; do
     mirror=$(mirror_of "$source")
     dir="$ROOT/etc/containerd/certs.d/$source"
     file="$dir/hosts.toml"
-    ca="$dir/$MIRROR_CA_FILE"
     if [ -z "$mirror" ]; then
       if [ -f "$file" ] && grep -qxF "$MIRROR_MARK of $source" "$file"; then
         log "no mirror for $source any more: removing $file"
-        rm -f "$file" "$ca"
+        rm -f "$file" "$dir/$MIRROR_CA_FILE"
         rmdir "$dir" 2>/dev/null || true
       fi
       continue
@@ -373,27 +503,56 @@ configure_image_mirrors() {
     host="${mirror%%/*}"
     path=""
     [ "$host" = "$mirror" ] || path="/${mirror#*/}"
-    if [ -n "$path" ]; then endpoint="https://$host/v2$path"; else endpoint="https://$host"; fi
-    log "image mirror for $source: $mirror${IMAGE_MIRROR_CA:+ (trusting images.caCert)}${IMAGE_MIRROR_USERNAME:+ (as $IMAGE_MIRROR_USERNAME)}"
-    # The CA first: the hosts.toml naming it never points at a missing file.
-    if [ -n "${IMAGE_MIRROR_CA:-}" ]; then
-      write_if_changed "$ca" 0644 printf '%s\n' "$IMAGE_MIRROR_CA"
+    scheme=https
+    ! plain_http "$source" || scheme=http
+    if [ -n "$path" ]; then endpoint="$scheme://$host/v2$path"; else endpoint="$scheme://$host"; fi
+    mirror_settings "$host" "$scheme"
+    log "image mirror for $source: $mirror$([ "$scheme" = https ] || printf ' (plain HTTP)')${ca_pem:+ (trusting $ca_key)}${user:+ (as $user)}$([ "$skip" = false ] || printf ' (certificate not verified: images.hosts.%s.skipVerify)' "$host")"
+    MIRROR_FILE_HEADER="$MIRROR_MARK of $source"
+    write_mirror_file "$file" "/etc/containerd/certs.d/$source" "$endpoint" "$([ -z "$path" ] || echo override_path)"
+  done
+  configure_mirror_hosts "$hosts"
+}
+
+# check_mirror_host_dirs "HOST=SCHEME ...": stops before anything is written when a mirror host's
+# directory holds a hosts.toml someone else wrote, or one containerd would read instead.
+check_mirror_host_dirs() {
+  local word host dir other
+  for word in $1; do
+    host="${word%=*}"
+    dir="$ROOT/etc/containerd/certs.d/$host"
+    # containerd reads "<host>_<port>_" before "<host>:<port>" (hostPaths): one there would hide ours.
+    other="$ROOT/etc/containerd/certs.d/$(printf '%s' "$host" | sed -E 's/:([0-9]+)$/_\1_/')"
+    if [ "$other" != "$dir" ] && [ -e "$other" ]; then
+      die "$other exists: containerd reads it instead of $dir for the mirror host $host; move it away"
     fi
-    mode=0644
-    [ -z "$auth" ] || mode=0600
-    {
-      printf '%s of %s\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$MIRROR_MARK" "$source" "$endpoint"
-      [ -z "$path" ] || printf '  override_path = true\n'
-      [ -z "${IMAGE_MIRROR_CA:-}" ] || printf '  ca = "/etc/containerd/certs.d/%s/%s"\n' "$source" "$MIRROR_CA_FILE"
-      [ -z "$auth" ] || printf '  [host."%s".header]\n    Authorization = "Basic %s"\n' "$endpoint" "$auth"
-    } | write_if_changed "$file" "$mode"
-    # Same content, other mode (a file from before credentials were kept in it): fixed too.
-    [ "$(stat -c %a "$file")" = "${mode#0}" ] || chmod "$mode" "$file" || die "could not chmod $mode $file"
-    # A CA no longer configured goes only after no hosts.toml names it.
-    if [ -z "${IMAGE_MIRROR_CA:-}" ] && [ -f "$ca" ]; then
-      log "no mirror CA any more: removing $ca"
-      rm -f "$ca"
+    if [ -f "$dir/hosts.toml" ] && ! grep -qxF "$MIRROR_HOST_MARK $host" "$dir/hosts.toml"; then
+      die "$dir/hosts.toml exists and was not written by k8s-platform; move it away so the mirror host $host's settings can be written"
     fi
+  done
+}
+
+# configure_mirror_hosts "HOST=SCHEME ...": each mirror host's own hosts.toml (see above): its
+# server alone, with the host's settings; a mirror host no longer configured loses the file this
+# script wrote; a foreign one is never overwritten.
+configure_mirror_hosts() {
+  local word host scheme file marked
+  for word in $1; do
+    host="${word%=*}"
+    scheme="${word##*=}"
+    file="$ROOT/etc/containerd/certs.d/$host/hosts.toml"
+    mirror_settings "$host" "$scheme"
+    MIRROR_FILE_HEADER="$MIRROR_HOST_MARK $host"
+    write_mirror_file "$file" "/etc/containerd/certs.d/$host" "$scheme://$host" server
+  done
+  for marked in "$ROOT"/etc/containerd/certs.d/*/hosts.toml; do
+    [ -f "$marked" ] || continue
+    host=$(sed -n "s/^$MIRROR_HOST_MARK //p" "$marked" | head -n 1)
+    [ -n "$host" ] || continue
+    in_words "$host=http" "$1" || in_words "$host=https" "$1" && continue
+    log "$host is no mirror host any more: removing $marked"
+    rm -f "$marked" "$(dirname "$marked")/$MIRROR_CA_FILE"
+    rmdir "$(dirname "$marked")" 2>/dev/null || true
   done
 }
 

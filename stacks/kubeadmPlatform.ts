@@ -9,7 +9,7 @@ import { Platform, VOLUME_DIRECTORIES } from "../components/platform";
 import { registryHostFor } from "../components/registry";
 import { RegistryTrust } from "../components/registryTrust";
 import { SshAccess } from "../components/remoteScript";
-import { AddonHost, apiServerName, ingressAddress, KubernetesVersionPlan, PlatformConfig, stackHosts, StackSecrets } from "../config";
+import { AddonHost, apiServerName, ingressAddress, KubernetesVersionPlan, mirrorHostPasswordsSecret, PlatformConfig, stackHosts, StackSecrets } from "../config";
 import { StackOutputs } from "./outputs";
 import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
@@ -43,6 +43,23 @@ export interface KubeadmInfra {
 /** HAProxy's backends. Fronting the API (several control planes, or the endpoint named), HAProxy
  * is the control-plane endpoint: it must answer before init (config validation puts it on a host
  * of its own for that). */
+/** The cluster's image-mirror arguments (config `images` and the mirrors' secrets). */
+function imageMirrorArgs(config: PlatformConfig, secrets: StackSecrets) {
+    const hosts = config.images.hosts ?? {};
+    return {
+        imageMirrors: config.images.mirrors,
+        imageMirrorCa: config.images.caCert,
+        // Config validation has required the password with the user name.
+        imageMirrorCredentials: config.images.username !== undefined ? { username: config.images.username, password: secrets.imagesPassword ?? pulumi.secret("") } : undefined,
+        imageMirrorPlainHttp: config.images.plainHttp,
+        imageMirrorHosts: config.images.hosts,
+        // And a password for each host with a user name.
+        imageMirrorHostPasswords: Object.values(hosts).some((h) => h.username !== undefined)
+            ? pulumi.secret(pulumi.output(secrets.imagesHostPasswords ?? {}).apply((pw) => mirrorHostPasswordsSecret(hosts, pw)))
+            : undefined,
+    };
+}
+
 function haproxyBackendsOf(config: PlatformConfig, workers: PlatformConfig["nodes"]) {
     return config.haproxy.enabled
         ? {
@@ -107,10 +124,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         initAfter: apiBalancer,
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: [...(infra.extraCertSANs ?? []), ...(apiName ? [apiName.name] : [])],
-        imageMirrors: config.images.mirrors,
-        imageMirrorCa: config.images.caCert,
-        // Config validation has required the password with the user name.
-        imageMirrorCredentials: config.images.username !== undefined ? { username: config.images.username, password: secrets.imagesPassword ?? pulumi.secret("") } : undefined,
+        ...imageMirrorArgs(config, secrets),
     }, named("cluster"));
     // Through the cluster's checks, like every command on its nodes: a refused change runs none.
     const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh, version);

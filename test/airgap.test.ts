@@ -56,8 +56,8 @@ describe("images config", () => {
             [{ registry: 5000 }, /^k8s-platform:images\.registry: expected a registry prefix string such as "harbor\.example\.com\/k8s", got the number 5000/],
             [{ mirrors: { "registry.k8s.io": "bad host!" } }, /^k8s-platform:images\.mirrors\.registry\.k8s\.io: "bad host!" does not start with a registry host/],
             [{ mirrors: ["a"] }, /^k8s-platform:images\.mirrors: expected a map of source registry → mirror prefix/],
-            [{ mirros: {} }, /^k8s-platform:images: unknown key "mirros"; allowed keys: registry, mirrors, caCert, username$/],
-            ["harbor.example.com", /^k8s-platform:images: expected a map of keys \(registry, mirrors, caCert, username\), got "harbor\.example\.com"/],
+            [{ mirros: {} }, /^k8s-platform:images: unknown key "mirros"; allowed keys: registry, mirrors, caCert, username, hosts$/],
+            ["harbor.example.com", /^k8s-platform:images: expected a map of keys \(registry, mirrors, caCert, username, hosts\), got "harbor\.example\.com"/],
         ];
         for (const [images, expected] of cases) {
             const problems = problemsOf((raw) => (raw.images = images));
@@ -187,6 +187,17 @@ describe("npm run images with mirrors", () => {
         const escape = (v: string) => v.replace(/\./g, "\\.");
         assert.match(text, new RegExp(`^${MIRROR}/library/registry:3\\.0\\.0 +# program: .*; copy from docker\\.io/library/registry:3\\.0\\.0$`, "m"));
         assert.match(text, new RegExp(`^${MIRROR}/coredns/coredns:${escape(pinned.coredns)} +# kubeadm: CoreDNS \\(mirror of registry\\.k8s\\.io\\); copy from registry\\.k8s\\.io/coredns/coredns:${escape(pinned.coredns)}$`, "m"));
+    });
+
+    it("a plain-HTTP mirror: the listing names image references (no scheme), each with what to copy", async () => {
+        const lab = "lab.example.com:5000/hub";
+        const s = await synthStack("lab", (raw) => (raw.images = { registry: MIRROR, mirrors: { "docker.io": `http://${lab}` } }));
+        assert.deepEqual(mirrorsOf(s)["docker.io"], lab);
+        const listed = annotateMirrors(listImages(s, {}), mirrorsOf(s), listImages(await synthStack("lab"), {}).images.map((l) => l.image));
+        const text = formatImages("lab", listed);
+        assert.ok(!text.includes("http://"), text);
+        assert.match(text, new RegExp(`^${lab}/library/registry:3\\.0\\.0 +# program: .*; copy from docker\\.io/library/registry:3\\.0\\.0$`, "m"));
+        assert.ok(listed.images.every((l) => !l.notMirrored), JSON.stringify(listed.images.filter((l) => l.notMirrored)));
     });
 
     it("kubeadm without dns.imageRepository names CoreDNS <repository>/coredns (kubeadm's renaming applies to registry.k8s.io only)", () => {

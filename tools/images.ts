@@ -178,12 +178,14 @@ export function listImages(synthesis: Synthesis, chartFiles: Record<string, stri
     return { images: [...seen.values()], notes };
 }
 
-/** The mirrors a synthesized stack was configured with, from its nodes' IMAGE_MIRRORS. */
+/** The mirrors a synthesized stack was configured with, from its nodes' IMAGE_MIRRORS, as image
+ * references start: a plain-HTTP mirror's "http://" (containerd's alone) is dropped. */
 export function mirrorsOf(synthesis: Synthesis): ImageMirrors {
     for (const r of synthesis.resources.filter((x) => x.type === "command:remote:Command")) {
         const m = /^export IMAGE_MIRRORS='([^']*)'$/m.exec(String(unwrapSecrets(r.inputs.create) ?? ""));
         if (m) {
-            return Object.fromEntries(m[1].split(" ").filter((w) => w.includes("=")).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]));
+            const words = m[1].split(" ").filter((w) => w.includes("="));
+            return Object.fromEntries(words.map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1).replace(/^http:\/\//, "")]));
         }
     }
     return {};

@@ -433,6 +433,13 @@ export function readStackFile(stack: string, opts: { withoutSshKey?: boolean; ro
             // The program checks the SSH key's form: its placeholder has the form of a key.
             config[key] = key === sshKey ? PLACEHOLDER_SSH_KEY : `synth-placeholder-for-${key}`;
             secretKeys.push(key);
+        } else if (hasSecureLeaf(value)) {
+            // A map or list holding `secure:` values (`pulumi config set --secret --path`): Pulumi
+            // marks the whole key secret ("If both `Object` and `Secret` is true, then the JSON
+            // encoded object contains at least one secure value": pkg/apitype ConfigValue); each
+            // leaf becomes a placeholder.
+            config[key] = JSON.stringify(placeholderLeaves(value, key));
+            secretKeys.push(key);
         } else {
             config[key] = typeof value === "string" ? value : JSON.stringify(value);
         }
@@ -444,6 +451,22 @@ export function readStackFile(stack: string, opts: { withoutSshKey?: boolean; ro
         secretKeys.push(sshKey);
     }
     return { config, secretKeys };
+}
+
+const isSecureLeaf = (v: unknown): boolean => v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+
+function hasSecureLeaf(value: unknown): boolean {
+    if (isSecureLeaf(value)) return true;
+    return value !== null && typeof value === "object" && Object.values(value).some(hasSecureLeaf);
+}
+
+function placeholderLeaves(value: unknown, at: string): unknown {
+    if (isSecureLeaf(value)) return `synth-placeholder-for-${at}`;
+    if (Array.isArray(value)) return value.map((v, i) => placeholderLeaves(v, `${at}[${i}]`));
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, placeholderLeaves(v, `${at}.${k}`)]));
+    }
+    return value;
 }
 
 /** A stack file's YAML; a syntax error names the file (the yaml library's message names only line and column). */

@@ -32,7 +32,15 @@ const world = new EngineWorld(SUBNET, ALL, "e2e-day2");
 const { h, e, sessions, callCounts, callsSince, nodesReady, waitReady, assertRefused } = world;
 let keyDir = "";
 /** What the stack is configured with now (each case changes some of it, and puts it back). */
-const current: { nodes: SimNode[]; kubernetes: Record<string, unknown>; sshPrivateKey: string; images?: Record<string, unknown>; imagesPassword?: string } = {
+const current: {
+    nodes: SimNode[];
+    kubernetes: Record<string, unknown>;
+    sshPrivateKey: string;
+    images?: Record<string, unknown>;
+    imagesPassword?: string;
+    /** imagesHostPasswords as JSON text (a secret). */
+    imagesHostPasswords?: string;
+} = {
     nodes: ALL,
     kubernetes: {},
     sshPrivateKey: "",
@@ -44,7 +52,10 @@ async function configure(change: Partial<typeof current> = {}): Promise<void> {
         { kubernetes: current.kubernetes, ...(current.images ? { images: current.images } : {}) },
         current.nodes,
         current.sshPrivateKey,
-        current.imagesPassword !== undefined ? { imagesPassword: current.imagesPassword } : {},
+        {
+            ...(current.imagesPassword !== undefined ? { imagesPassword: current.imagesPassword } : {}),
+            ...(current.imagesHostPasswords !== undefined ? { imagesHostPasswords: current.imagesHostPasswords } : {}),
+        },
     );
 }
 const described = (steps: StepSeen[]): string[] => steps.map((s) => `${s.op} ${nameOf(s.urn)}`).sort();
@@ -328,6 +339,9 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             assert.match(file(n, "hosts.toml") ?? "", /^ {2}ca = "\/etc\/containerd\/certs\.d\/registry\.k8s\.io\/mirror-ca\.crt"$/m);
             assert.ok((file(n, "hosts.toml") ?? "").includes(basic(password)), `${n.name}: the credentials in hosts.toml`);
             assert.equal(mode(n, "hosts.toml"), "600");
+            // The mirror host's own file, for the references rewritten onto it.
+            const own = h().file(n.name, "/etc/containerd/certs.d/harbor.example.com/hosts.toml") ?? "";
+            assert.ok(own.includes(basic(password)) && own.includes('ca = "/etc/containerd/certs.d/harbor.example.com/mirror-ca.crt"'), `${n.name}: ${own}`);
         }
         assert.deepEqual(restarts(t0), [], "containerd reads hosts.toml per pull: no restart");
         assert.ok(!up.output.includes(password), "the password is in no engine output");
@@ -354,6 +368,78 @@ describe("day-2 changes under the real engine: 1 control plane + 2 workers on si
             assert.equal(file(n, "mirror-ca.crt"), undefined, `${n.name}: the CA file is gone`);
             assert.ok(!(file(n, "hosts.toml") ?? "").includes("Authorization"), `${n.name}: no credentials`);
             assert.equal(mode(n, "hosts.toml"), "644");
+        }
+        assert.deepEqual(restarts(t0), []);
+        await configure({ images: undefined });
+        await e().up();
+        await e().preview({ expectNoChanges: true });
+    });
+
+    test("images.hosts (Harbor's own CA and account, its password in imagesHostPasswords) and a plain-HTTP docker.io mirror set, the host password changed, all removed: only each node's preparation runs; the files follow; no restart; no host password in state", async () => {
+        const nodes = [CP, W1];
+        const pki = fs.mkdtempSync(path.join(os.tmpdir(), "k8sp-mirror-host-ca-"));
+        const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", "/CN=Harbor CA", "-keyout", path.join(pki, "k.pem"), "-out", path.join(pki, "c.pem")], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const caPem = fs.readFileSync(path.join(pki, "c.pem"), "utf8");
+        fs.rmSync(pki, { recursive: true, force: true });
+        const [password, password2] = ["harbor-pw-0f3b9a71c2", "harbor-pw-second-8d22e4"];
+        const file = (n: SimNode, source: string, f: string) => h().file(n.name, `/etc/containerd/certs.d/${source}/${f}`);
+        const mode = (n: SimNode, source: string) => h().ssh(n.name, `stat -c %a /etc/containerd/certs.d/${source}/hosts.toml`).trim();
+        const basic = (pw: string) => `Authorization = "Basic ${Buffer.from(`robot:${pw}`).toString("base64")}"`;
+        const restarts = (t0: number) => Object.values(callsSince(t0)).flat().filter((c) => c.startsWith("systemctl restart containerd"));
+        const reach = (n: SimNode) => [`create-replacement cluster-${n.name}-reachable`, `delete-replaced cluster-${n.name}-reachable`, `replace cluster-${n.name}-reachable`];
+        const prepares = (withReach: boolean) => nodes.flatMap((n) => [`update cluster-${n.name}-prepare`, ...(withReach ? reach(n) : [])]).sort();
+        // The lab registry on HTTPS first: switching it to plain HTTP then moves no image reference.
+        const mirror = { registry: "harbor.example.com/mirror", mirrors: { "docker.io": "lab.example.com:5000/hub" } };
+        await configure({ images: mirror });
+        await e().up();
+
+        // Harbor's own CA and account; docker.io from a plain-HTTP lab registry. Only the
+        // preparations: no image reference carries the scheme.
+        let t0 = now();
+        const site = { registry: "harbor.example.com/mirror", mirrors: { "docker.io": "http://lab.example.com:5000/hub" }, hosts: { "harbor.example.com": { caCert: caPem, username: "robot" } } };
+        await configure({ images: site, imagesHostPasswords: JSON.stringify({ "harbor.example.com": password }) });
+        let up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), prepares(true));
+        for (const n of nodes) {
+            assert.equal(file(n, "registry.k8s.io", "mirror-ca.crt"), `${caPem.trimEnd()}\n`);
+            assert.ok((file(n, "registry.k8s.io", "hosts.toml") ?? "").includes(basic(password)), `${n.name}: Harbor's credentials`);
+            assert.equal(mode(n, "registry.k8s.io"), "600");
+            assert.ok((file(n, "harbor.example.com", "hosts.toml") ?? "").includes(basic(password)), `${n.name}: Harbor's own file`);
+            assert.match(file(n, "lab.example.com:5000", "hosts.toml") ?? "", /^server = "http:\/\/lab\.example\.com:5000"$/m);
+            const lab = file(n, "docker.io", "hosts.toml") ?? "";
+            assert.match(lab, /^\[host\."http:\/\/lab\.example\.com:5000\/v2\/hub"\]$/m, lab);
+            assert.ok(!/ca =|skip_verify|Authorization/.test(lab), `${n.name}: the plain-HTTP host has no TLS settings and no account`);
+            assert.equal(file(n, "docker.io", "mirror-ca.crt"), undefined);
+        }
+        assert.deepEqual(restarts(t0), [], "containerd reads hosts.toml per pull: no restart");
+        assert.ok(!up.output.includes(password), "the host password is in no engine output");
+
+        t0 = now();
+        await configure({ imagesHostPasswords: JSON.stringify({ "harbor.example.com": password2 }) });
+        up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), prepares(false), "only the preparations' (secret) standard input changed");
+        for (const n of nodes) {
+            assert.ok((file(n, "registry.k8s.io", "hosts.toml") ?? "").includes(basic(password2)), `${n.name}: the new password`);
+        }
+        assert.deepEqual(restarts(t0), []);
+        const exported = e().exportText();
+        for (const form of [password, password2, Buffer.from(password2).toString("base64"), Buffer.from(`harbor.example.com=${password2}`).toString("base64"), Buffer.from(`robot:${password2}`).toString("base64")]) {
+            assert.ok(!exported.includes(form), `stack export holds ${form.slice(0, 12)}… in plain text`);
+        }
+        await e().preview({ expectNoChanges: true });
+
+        t0 = now();
+        await configure({ images: mirror, imagesHostPasswords: undefined });
+        up = await e().up();
+        assert.deepEqual(described(changed(up.steps)), prepares(true));
+        for (const n of nodes) {
+            assert.equal(file(n, "registry.k8s.io", "mirror-ca.crt"), undefined, `${n.name}: the CA file is gone`);
+            assert.ok(!(file(n, "registry.k8s.io", "hosts.toml") ?? "").includes("Authorization"), `${n.name}: no credentials`);
+            assert.equal(mode(n, "registry.k8s.io"), "644");
+            assert.match(file(n, "docker.io", "hosts.toml") ?? "", /^\[host\."https:\/\/lab\.example\.com:5000\/v2\/hub"\]$/m);
+            assert.match(file(n, "lab.example.com:5000", "hosts.toml") ?? "", /^server = "https:\/\/lab\.example\.com:5000"$/m);
+            assert.ok(!(file(n, "harbor.example.com", "hosts.toml") ?? "").includes("Authorization"));
         }
         assert.deepEqual(restarts(t0), []);
         await configure({ images: undefined });

@@ -442,6 +442,17 @@ https://quay.io/v2 pull,resolve,push" ]
   [ "$status" -ne 0 ]
   [[ "$output" == *"/etc/containerd/certs.d/ghcr.io/hosts.toml exists and was not written by k8s-platform; move it away (or remove images.mirrors.ghcr.io / images.registry)"* ]]
   grep -qx 'server = "https://ghcr.io"' "$(node_file n1 /etc/containerd/certs.d/ghcr.io/hosts.toml)"
+  # Nor a mirror host's (the directory pulls of references rewritten onto it read), or one that
+  # containerd would read instead ("<host>_<port>_"): refused before any file is written.
+  printf 'server = "https://mirror.example.com"\n' >"$(node_put n1 /etc/containerd/certs.d/mirror.example.com/hosts.toml)"
+  run prepare n1 IMAGE_MIRRORS="quay.io=mirror.example.com/quay"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/containerd/certs.d/mirror.example.com/hosts.toml exists and was not written by k8s-platform; move it away so the mirror host mirror.example.com's settings can be written"* ]]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/quay.io)" ]
+  mkdir -p "$(node_put n1 /etc/containerd/certs.d/10.0.0.5_5000_/x)"
+  run prepare n1 IMAGE_MIRRORS="quay.io=10.0.0.5:5000/quay"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/containerd/certs.d/10.0.0.5_5000_ exists: containerd reads it instead of /etc/containerd/certs.d/10.0.0.5:5000 for the mirror host 10.0.0.5:5000; move it away"* ]]
 }
 
 # prepare-node with the mirrors' password as the program sends it: on standard input.
@@ -493,7 +504,12 @@ https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io)" = "https://10.0.0.5:5000/v2 pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted
 https://registry-1.docker.io/v2 pull,resolve,push tls=untrusted" ]
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 ghcr.io)" = "https://ghcr.io/v2 pull,resolve,push tls=untrusted" ]
+    # A reference the program already rewrote onto the mirror (kubeadm's, the charts', the
+    # workloads'): containerd looks in the mirror host's own directory, which has the same settings.
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 10.0.0.5:5000)" = "https://10.0.0.5:5000/v2 pull,resolve ca=[CN=Mirror Test CA] auth=basic(robot\$k8s:$pw) tls=trusted" ]
   done
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/hosts.toml)")" = 600 ]
   # Only root reads the credentials; the CA is public.
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 600 ]
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)")" = 644 ]
@@ -514,6 +530,7 @@ https://registry-1.docker.io/v2 pull,resolve,push tls=untrusted" ]
   [ "$status" -eq 0 ]
   for line in 1.7 2.2; do
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io | head -n 1)" = "https://harbor.example.com/v2/k8s pull,resolve ca=[CN=Mirror Test CA 2] auth=basic(robot\$k8s:new-pw) tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve ca=[CN=Mirror Test CA 2] auth=basic(robot\$k8s:new-pw) tls=untrusted" ]
   done
 
   # Both removed (the mirrors kept): anonymous pulls and the system store again; the CA files go,
@@ -525,7 +542,9 @@ https://registry-1.docker.io/v2 pull,resolve,push tls=untrusted" ]
   for line in 1.7 2.2; do
     [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io)" = "https://harbor.example.com/v2/k8s pull,resolve tls=untrusted
 https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve tls=untrusted" ]
   done
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/mirror-ca.crt)" ]
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)" ]
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io/mirror-ca.crt)" ]
   [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 644 ]
@@ -538,9 +557,135 @@ https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
   run prepare n1 IMAGE_MIRRORS="registry.k8s.io=harbor.example.com/k8s" IMAGE_MIRROR_CA="$(cat "$pki/ca.crt")"
   [ "$status" -eq 0 ]
   [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/10.0.0.5:5000)" ]
+  [ -f "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/mirror-ca.crt)" ]
 
   # A user name without the password on standard input is refused before anything is written.
   run prepare n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_USERNAME=robot </dev/null
   [ "$status" -ne 0 ]
   [[ "$output" == *"missing parameter(s): IMAGE_MIRROR_PASSWORD"* ]]
+}
+
+# prepare-node with Harbor's password and the stack-wide one as the program sends them: on standard input.
+prepare_with_secrets() { # harbor-password site-password node [VAR=value...]
+  local harbor="$1" site="$2"
+  shift 2
+  secret_stdin "IMAGE_MIRROR_HOST_PASSWORDS=harbor.example.com=$harbor" "IMAGE_MIRROR_PASSWORD=$site" | prepare "$@"
+}
+
+@test "image mirrors per host: a Harbor with its own CA and account, a plain-HTTP lab registry, a mirror not verified, beside the stack-wide CA and account, as containerd 1.7 and 2.2 resolve them; each set, changed, removed; no restart; no password in a log, argument or readable file" {
+  command -v go >/dev/null || skip "Go builds containerd's hosts.toml reader"
+  new_node n1 ubuntu
+  local pki="$BATS_TEST_TMPDIR/pki" line
+  mkdir -p "$pki"
+  make_ca "$pki" harbor "Harbor CA" "DNS:harbor.example.com"
+  make_ca "$pki" site "Site CA" "DNS:ghcr-mirror.example.com"
+  make_ca "$pki" other "Other CA"
+  cp "$pki/harbor-server.crt" "$(node_put n1 /tmp/server.crt)"
+  export SERVER_CERT=/tmp/server.crt
+  # registry.k8s.io on Harbor (its own CA and robot account), docker.io on a plain-HTTP lab
+  # registry, quay.io on a mirror whose certificate is not verified, ghcr.io on a mirror that
+  # takes the stack-wide CA and account.
+  local mirrors="registry.k8s.io=harbor.example.com/k8s docker.io=http://lab.example.com:5000/hub quay.io=old.example.com/quay ghcr.io=ghcr-mirror.example.com/ghcr"
+  local -a hosts=(IMAGE_MIRROR_HOSTS="harbor.example.com old.example.com lab.example.com:5000"
+    IMAGE_MIRROR_HOST_CA="# host harbor.example.com
+$(cat "$pki/harbor.crt")"
+    IMAGE_MIRROR_HOST_USERNAMES="harbor.example.com=robot\$k8s"
+    IMAGE_MIRROR_SKIP_VERIFY="old.example.com"
+    IMAGE_MIRROR_CA="$(cat "$pki/site.crt")" IMAGE_MIRROR_USERNAME=everyone)
+  run prepare n1 IMAGE_MIRRORS="$mirrors"
+  [ "$status" -eq 0 ]
+  restarts=$(stub_calls n1 | grep -c '^systemctl restart containerd')
+
+  run prepare_with_secrets 'h4rbor pw' 's1te-pw' n1 IMAGE_MIRRORS="$mirrors" "${hosts[@]}"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"image mirror for registry.k8s.io: harbor.example.com/k8s (trusting images.hosts.harbor.example.com.caCert) (as robot\$k8s)"* ]]
+  [[ "$output" == *"image mirror for docker.io: lab.example.com:5000/hub (plain HTTP)"* ]]
+  [[ "$output" == *"image mirror for quay.io: old.example.com/quay (certificate not verified: images.hosts.old.example.com.skipVerify)"* ]]
+  [[ "$output" == *"image mirror for ghcr.io: ghcr-mirror.example.com/ghcr (trusting images.caCert) (as everyone)"* ]]
+  [[ "$output" != *"h4rbor"* && "$output" != *"s1te-pw"* ]]
+  for line in 1.7 2.2; do
+    # Harbor: its own CA only (the site CA is not added), its own account; its server trusted.
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io)" = "https://harbor.example.com/v2/k8s pull,resolve ca=[CN=Harbor CA] auth=basic(robot\$k8s:h4rbor pw) tls=trusted
+https://registry.k8s.io/v2 pull,resolve,push tls=untrusted" ]
+    # The lab registry: plain HTTP, no TLS settings, so no HTTPS attempt first; no account (listed with none).
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io | head -n 1)" = "http://lab.example.com:5000/v2/hub pull,resolve tls=untrusted" ]
+    # The unverified mirror: any certificate is accepted.
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 quay.io | head -n 1)" = "https://old.example.com/v2/quay pull,resolve skip_verify tls=not-verified" ]
+    # An unlisted host: the stack-wide CA and account.
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 ghcr.io | head -n 1)" = "https://ghcr-mirror.example.com/v2/ghcr pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
+    # The references rewritten onto each mirror: the host's own file, the same settings.
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 harbor.example.com)" = "https://harbor.example.com/v2 pull,resolve ca=[CN=Harbor CA] auth=basic(robot\$k8s:h4rbor pw) tls=trusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 lab.example.com:5000)" = "http://lab.example.com:5000/v2 pull,resolve tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 old.example.com)" = "https://old.example.com/v2 pull,resolve skip_verify tls=not-verified" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 ghcr-mirror.example.com)" = "https://ghcr-mirror.example.com/v2 pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
+  done
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 600 ]
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/docker.io/hosts.toml)")" = 644 ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/docker.io/mirror-ca.crt)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/quay.io/mirror-ca.crt)" ]
+  ! stub_calls n1 | grep -qE 'h4rbor|s1te-pw' || false
+  ! grep -rqE 'h4rbor|s1te-pw' "$(node_file n1 /etc/containerd/certs.d)" || false
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$restarts" ]
+  # Again: nothing changes.
+  before=$(etc_state n1)
+  run prepare_with_secrets 'h4rbor pw' 's1te-pw' n1 IMAGE_MIRRORS="$mirrors" "${hosts[@]}"
+  [ "$status" -eq 0 ]
+  [ "$(etc_state n1)" = "$before" ]
+
+  # Changed: Harbor's CA and password; the lab registry on HTTPS with skipVerify; the old mirror
+  # verified again (skipVerify removed, it takes the stack-wide CA: no longer listed).
+  mirrors="registry.k8s.io=harbor.example.com/k8s docker.io=lab.example.com:5000/hub quay.io=old.example.com/quay ghcr.io=ghcr-mirror.example.com/ghcr"
+  hosts=(IMAGE_MIRROR_HOSTS="harbor.example.com lab.example.com:5000"
+    IMAGE_MIRROR_HOST_CA="# host harbor.example.com
+$(cat "$pki/other.crt")"
+    IMAGE_MIRROR_HOST_USERNAMES="harbor.example.com=robot\$k8s"
+    IMAGE_MIRROR_SKIP_VERIFY="lab.example.com:5000"
+    IMAGE_MIRROR_CA="$(cat "$pki/site.crt")" IMAGE_MIRROR_USERNAME=everyone)
+  run prepare_with_secrets 'new-pw' 's1te-pw' n1 IMAGE_MIRRORS="$mirrors" "${hosts[@]}"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for line in 1.7 2.2; do
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io | head -n 1)" = "https://harbor.example.com/v2/k8s pull,resolve ca=[CN=Other CA] auth=basic(robot\$k8s:new-pw) tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io | head -n 1)" = "https://lab.example.com:5000/v2/hub pull,resolve skip_verify tls=not-verified" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 quay.io | head -n 1)" = "https://old.example.com/v2/quay pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 lab.example.com:5000)" = "https://lab.example.com:5000/v2 pull,resolve skip_verify tls=not-verified" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 old.example.com)" = "https://old.example.com/v2 pull,resolve ca=[CN=Site CA] auth=basic(everyone:s1te-pw) tls=untrusted" ]
+  done
+  [ -f "$(node_file n1 /etc/containerd/certs.d/quay.io/mirror-ca.crt)" ]
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$restarts" ]
+
+  # Removed: no per-host settings, no stack-wide ones: anonymous, system store, HTTPS; the CA files
+  # go, the files are readable again; the plain-HTTP lab registry back to http:// alone.
+  run prepare n1 IMAGE_MIRRORS="registry.k8s.io=harbor.example.com/k8s docker.io=http://lab.example.com:5000/hub"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for line in 1.7 2.2; do
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 registry.k8s.io | head -n 1)" = "https://harbor.example.com/v2/k8s pull,resolve tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 docker.io | head -n 1)" = "http://lab.example.com:5000/v2/hub pull,resolve tls=untrusted" ]
+    [ "$(CONTAINERD_LINE=$line containerd_hosts n1 lab.example.com:5000)" = "http://lab.example.com:5000/v2 pull,resolve tls=untrusted" ]
+  done
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/mirror-ca.crt)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/harbor.example.com/mirror-ca.crt)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/quay.io)" ]
+  # Mirror hosts no longer used lose their files.
+  [[ "$output" == *"old.example.com is no mirror host any more: removing"* ]]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/old.example.com)" ]
+  [ ! -e "$(node_file n1 /etc/containerd/certs.d/ghcr-mirror.example.com)" ]
+  [ "$(stat -c %a "$(node_file n1 /etc/containerd/certs.d/registry.k8s.io/hosts.toml)")" = 644 ]
+  [ "$(stub_calls n1 | grep -c '^systemctl restart containerd')" -eq "$restarts" ]
+  # The sandbox image names registry.k8s.io's mirror without a scheme.
+  grep -q "harbor.example.com/k8s/pause:" "$(node_file n1 /etc/containerd/config.toml)"
+
+  # A plain-HTTP registry.k8s.io mirror: the sandbox image is an image reference, never "http://".
+  run prepare n1 IMAGE_MIRRORS="registry.k8s.io=http://lab.example.com:5000/k8s"
+  [ "$status" -eq 0 ]
+  grep -q "sandbox = .lab.example.com:5000/k8s/pause:" "$(node_file n1 /etc/containerd/config.toml)"
+  ! grep -q 'http://' "$(node_file n1 /etc/containerd/config.toml)" || false
+
+  # A host account without its password on standard input is refused before anything is written.
+  run prepare n1 IMAGE_MIRRORS="$mirrors" IMAGE_MIRROR_HOSTS=harbor.example.com IMAGE_MIRROR_HOST_USERNAMES="harbor.example.com=robot" </dev/null
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"missing parameter(s): IMAGE_MIRROR_HOST_PASSWORDS"* ]]
 }

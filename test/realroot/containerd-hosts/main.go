@@ -8,9 +8,15 @@
 //	                         updateTLSConfigFromHost builds: x509.SystemCertPool + AppendCertsFromPEM)
 //	auth=basic(<user>:<pw>)  the Authorization header its `header` table sends with each request
 //	                         (docker/resolver.go dockerBase.request copies host.Header into it)
-//	tls=trusted|untrusted    with -server-cert: whether a server presenting that certificate under
+//	skip_verify              the host's client does not verify the server's certificate
+//	                         (tls.Config.InsecureSkipVerify, from hosts.toml `skip_verify = true`)
+//	http-fallback            the host's client retries a failed TLS handshake as plain HTTP
+//	                         (docker.NewHTTPFallback: an http:// host with TLS settings)
+//	tls=trusted|untrusted|not-verified
+//	                         with -server-cert: whether a server presenting that certificate under
 //	                         the host's name passes the TLS verification of the host's client
-//	                         (crypto/tls verifies with the transport's RootCAs, nil = system roots)
+//	                         (crypto/tls verifies with the transport's RootCAs, nil = system roots;
+//	                         not-verified: skip_verify accepts any certificate)
 //
 // Used by test/realroot/prepare-node.bats to read the hosts.toml files prepare-node.sh writes the
 // way containerd reads them. -containerd picks the reader: 1.7 (v1.7.29, the containerd.io line
@@ -96,6 +102,19 @@ func roots(c *http.Client) *x509.CertPool {
 		return t.TLSClientConfig.RootCAs
 	}
 	return nil
+}
+
+// skipVerify is whether the host's client accepts any server certificate.
+func skipVerify(c *http.Client) bool {
+	t, ok := c.Transport.(*http.Transport)
+	return ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify
+}
+
+// fallback is whether the host's client is wrapped in docker.NewHTTPFallback (an unexported type:
+// anything but the plain *http.Transport both lines build).
+func fallback(c *http.Client) bool {
+	_, plain := c.Transport.(*http.Transport)
+	return !plain
 }
 
 // addedCAs names the certificates of pool that the system pool does not hold.
@@ -188,8 +207,18 @@ func main() {
 		if a := authOf(r.header); a != "" {
 			fields = append(fields, a)
 		}
+		if skipVerify(r.client) {
+			fields = append(fields, "skip_verify")
+		}
+		if fallback(r.client) {
+			fields = append(fields, "http-fallback")
+		}
 		if serverCert != nil {
-			fields = append(fields, trusted(roots(r.client), serverCert, r.host))
+			if skipVerify(r.client) {
+				fields = append(fields, "tls=not-verified")
+			} else {
+				fields = append(fields, trusted(roots(r.client), serverCert, r.host))
+			}
 		}
 		fmt.Println(strings.Join(fields, " "))
 	}
