@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkRecordedContainerd, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, planKubernetesVersion } from "../config";
+import { checkRecordedContainerd, checkRenamedNodes, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, NodeSpec, planKubernetesVersion, RecordedNode } from "../config";
 import { refusal } from "../components/refusals";
 
 /** The stack output that records the version the cluster runs (set only by a completed `up`). */
 export const KUBERNETES_VERSION_OUTPUT = "kubernetesVersion";
 /** The stack output that records each node's containerd version as its last preparation found it. */
 export const CONTAINERD_VERSIONS_OUTPUT = "containerdVersions";
+/** The stack output that lists every machine (name, role, IP; stacks/outputs.ts), since the first version. */
+export const NODES_OUTPUT = "nodes";
 
 /**
  * The version the last completed `up` recorded: this stack's own output `kubernetesVersion`, read
@@ -26,12 +28,18 @@ export function recordedKubernetesVersion(): pulumi.Output<RecordedVersion> {
     // apiEndpoint: exported by every kubeadm stack since the first version (stacks/outputs.ts), not
     // a secret (getOutput of a plain output stays plain, so the plan does not become one).
     return pulumi
-        .all([self.getOutput(KUBERNETES_VERSION_OUTPUT), self.getOutput(EXISTING_STACK_OUTPUT), self.getOutput(CONTAINERD_VERSIONS_OUTPUT)])
-        .apply(([v, endpoint, containerd]) => ({
+        .all([self.getOutput(KUBERNETES_VERSION_OUTPUT), self.getOutput(EXISTING_STACK_OUTPUT), self.getOutput(CONTAINERD_VERSIONS_OUTPUT), self.getOutput(NODES_OUTPUT)])
+        .apply(([v, endpoint, containerd, nodes]) => ({
             recorded: typeof v === "string" && v !== "" ? v : undefined,
             existing: endpoint !== undefined && endpoint !== null,
             ...(containerd !== null && typeof containerd === "object" ? { containerd: stringValues(containerd as Record<string, unknown>) } : {}),
+            ...(Array.isArray(nodes) ? { nodes: nodes.filter(isRecordedNode) } : {}),
         }));
+}
+
+function isRecordedNode(entry: unknown): entry is RecordedNode {
+    const e = entry as Record<string, unknown> | null;
+    return e !== null && typeof e === "object" && typeof e.name === "string" && typeof e.role === "string" && typeof e.ip === "string";
 }
 
 function stringValues(record: Record<string, unknown>): Record<string, string> {
@@ -49,6 +57,24 @@ export interface RecordedVersion {
     /** Node name -> containerd version at its last preparation (the output `containerdVersions`;
      * undefined on a stack whose last `up` predates it: prepare-node.sh then checks alone). */
     readonly containerd?: Readonly<Record<string, string>>;
+    /** Every machine of the last completed `up` (the output `nodes`; undefined on a new stack). */
+    readonly nodes?: readonly RecordedNode[];
+}
+
+/**
+ * The refusal of a node that is new at a leaving node's address (config/renames.ts), from the
+ * `nodes` output of the last completed `up`: like the version, it holds the old list at preview
+ * and during the whole `up`, and moves only when an `up` completed (so the removal of the old name
+ * must have finished before the new name may take its address). A new stack (no outputs) has no
+ * list and nothing is compared. Resolves to true; the caller makes every command wait for it.
+ */
+export function nodeRenameCheck(nodes: readonly NodeSpec[], record: pulumi.Output<RecordedVersion>): pulumi.Output<true> {
+    return refusal(
+        record.apply((r) => {
+            checkRenamedNodes({ recorded: r.nodes, nodes });
+            return true as const;
+        }),
+    );
 }
 
 /**
