@@ -268,7 +268,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 ? this.joinCredentials(name, { first, joiners, hosts, ssh, after: [init, bootstrapCerts], bootstrapToken, certificateKey })
                 : undefined;
 
-        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest });
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest, credentials });
         // The credentials step ends only once every join completed; what waits for the joins waits
         // for it too, so its long SSH session on the bootstrap node never overlaps later steps there
         // (the control plane's maintenance: test/scale.test.ts keeps that host at 4 sessions at once).
@@ -430,9 +430,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             settings: pulumi.Output<ClusterSettings>;
             ssh: SshAccess;
             kubeVipManifest?: string;
+            /** The join credentials step: it ends once every joining node's Node is registered. */
+            credentials?: pulumi.Resource;
         },
     ): Record<string, pulumi.Resource> {
-        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest } = ctx;
+        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest, credentials } = ctx;
         const joins: Record<string, pulumi.Resource> = {};
         let previousControlPlane: pulumi.Resource = init;
         for (const node of joiners) {
@@ -455,6 +457,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     // member; concurrent adds can lose quorum); workers wait for nothing else, so they
                     // join in parallel.
                     after: [hosts[node.name].prepared, init, ...(controlPlane && previousControlPlane !== init ? [previousControlPlane] : [])],
+                    registered: credentials ? [credentials] : [],
                 },
                 { parent: this },
             );

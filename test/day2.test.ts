@@ -325,6 +325,19 @@ describe("join credentials are armed whenever a join has not completed (issue 18
         assert.ok(String(unwrapSecrets(step.inputs.stdin)).includes("CERTIFICATE_KEY="));
     });
 
+    it("a node's role patch (a NodePatch, which creates a missing Node) runs only after the step that waits for its kubelet's registration", async () => {
+        // Found in review: a join that passed without joining (a renamed node on the host that is
+        // still the old one) let the patch create a kubelet-less Node, which this step then took
+        // for the registered node. Now the patch can never be what makes the Node exist.
+        const s = await synthStack("lab", (raw: any) => raw.nodes.push({ name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" }, { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" }) && (raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" }));
+        for (const node of ["m2-k8s", "m3-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]) {
+            const role = named(s, `cluster-${node}-role`);
+            assert.equal(role.type, "kubernetes:core/v1:NodePatch");
+            assert.ok(role.dependsOn.includes("cluster-join-credentials"), `${node}'s role patch waits for the registration`);
+            assert.ok(role.dependsOn.includes(`cluster-${node}-join`), `${node}'s role patch waits for its join`);
+        }
+    });
+
     it("the script fails unless every listed node has joined, and revokes what it armed (so a retried up re-creates it)", () => {
         const script = fs.readFileSync(path.join(__dirname, "..", "scripts", "join-credentials.sh"), "utf8");
         // upload-certs before the token: a valid token always finds valid certificates.
