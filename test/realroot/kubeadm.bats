@@ -527,6 +527,25 @@ arm() { # workers control-planes wait-minutes
     node_script cp1 join-credentials NODE_NAME=cp1 JOINING_WORKERS="$1" JOINING_CONTROL_PLANES="$2" WAIT_MINUTES="$3" POLL_SECONDS=1
 }
 
+@test "join credentials: a Node with no kubelet behind it (a server-side apply of labels created it) is not a joined node: the step waits for the kubelet and fails" {
+  prepared cp1 control-plane
+  init
+  # What a role NodePatch makes of a missing Node (w9's join passed without joining): labels, no status.
+  : >"$(cluster)/nodes/w9"
+  touch "$(cluster)/nodes/w9.applied" "$(cluster)/nodes/cp9.applied" "$(cluster)/nodes/cp9.control-plane"
+  : >"$(cluster)/nodes/cp9"
+  run arm w9 cp9 0
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"w9 cp9 did not join"* ]]
+  # Once their kubelets registered them, the same step passes.
+  rm "$(cluster)/nodes/w9.applied" "$(cluster)/nodes/cp9.applied"
+  run arm w9 cp9 0
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"every listed node has joined; no credentials to arm"* ]]
+}
+
 @test "join credentials: a control-plane join retried after the certificates expired gets them re-armed, certificates before the token" {
   prepared cp1 control-plane
   prepared cp2 control-plane
