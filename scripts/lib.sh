@@ -297,36 +297,14 @@ kubeadm_files_present() {
   [ "$1" = control-plane ] || return 0
   [ -f "$ROOT/etc/kubernetes/admin.conf" ] && all_manifests
 }
-# A record names the node it was written for ("node=NAME", then "date=UTC time"): a host is one
-# node, and a step for another name on it (a node renamed while keeping its host, whose join runs
-# before the old name's reset) must not take the record as its own.
-# record_node FILE: the node FILE names; empty for a record from before the name (a date alone).
-record_node() { sed -n 's/^node=//p' "$1" | head -n 1; }
-record_content() {
-  printf 'node=%s\n' "$1"
-  date -u +date=%Y-%m-%dT%H:%M:%SZ
-}
-# write_record FILE NODE: records NODE's completed init or join.
-write_record() { write_if_changed "$1" 0644 record_content "$2"; }
-# trust_record FILE control-plane|worker NODE: 0 when FILE exists and the host still has kubeadm's
-# files; a record without them is removed (logged) and 1 returned. A trusted record that names
-# another node stops the run, changing nothing; one from before the name is NODE's and gets it.
+# trust_record FILE control-plane|worker: 0 when FILE exists and the host still has kubeadm's
+# files; a record without them is removed (logged) and 1 returned.
 trust_record() {
-  local named
   [ -f "$1" ] || return 1
-  if ! kubeadm_files_present "$2"; then
-    log "$1 says this host is a member, but kubeadm's files are gone (reset by hand, or a new disk): not trusted, removed"
-    rm -f "$1" || die "cannot remove $1"
-    return 1
-  fi
-  named=$(record_node "$1")
-  if [ -z "$named" ]; then
-    log "$1 predates the node name in records: taken as $3's, and the name written"
-    write_record "$1" "$3"
-  elif [ "$named" != "$3" ]; then
-    die "this host is already node $named ($1 names it); it cannot also be $3. Nothing was changed. A node renamed while keeping its host: remove $named from nodes and \`pulumi up\` (drained, reset, deleted), then add $3 and \`pulumi up\` (it joins afresh); or keep the name $named."
-  fi
-  return 0
+  kubeadm_files_present "$2" && return 0
+  log "$1 says this host is a member, but kubeadm's files are gone (reset by hand, or a new disk): not trusted, removed"
+  rm -f "$1" || die "cannot remove $1"
+  return 1
 }
 
 # shellcheck disable=SC2034 # read by the scripts that source this file
