@@ -22,6 +22,9 @@ export interface ClusterMemberArgs {
     readonly kubeVipManifest?: string;
     /** Resources that must be done before this node joins (its preparation, the armed token; see KubeadmCluster). */
     readonly after: pulumi.Resource[];
+    /** Resources that end only once this node's kubelet has registered its Node (the join credentials
+     * step, which waits for it): the role patch waits for them (default: none, only the join). */
+    readonly registered?: pulumi.Resource[];
     /** How long a removal waits for pods to be evicted (default "10m"). */
     readonly drainTimeout?: string;
     /** The names of every control plane in config (default: none). A control plane's removal never
@@ -123,8 +126,17 @@ export class ClusterMember extends pulumi.ComponentResource {
                 },
                 spec: { unschedulable: false },
             },
-            // The kubelet registers the Node object during `kubeadm join`.
-            { parent: this, provider: args.provider, dependsOn: [this.joined] },
+            // Only once the node's kubelet registered its Node: a *Patch resource creates the object
+            // when it is missing. pulumi-kubernetes v4.25.0 provider/pkg/await/await.go, Creation
+            // with server-side apply sends an apply PATCH ("Note that the AlreadyExists error does
+            // not occur since we always send a PATCH request during creates with SSA enabled. This
+            // means that we currently always upsert the object."), and provider.go's Check only
+            // requires .metadata.name for Patch resources. A join that passes without joining (a
+            // renamed node on a host that is still the old one) would so leave a Node with no
+            // kubelet, which the join credentials step would take for a registered node. So the
+            // patch waits for the join and for that step (`registered`), which ends only once the
+            // kubelet registered the Node: the patch can never be what makes it exist.
+            { parent: this, provider: args.provider, dependsOn: [this.joined, ...(args.registered ?? [])] },
         );
 
         this.registerOutputs({ joined: this.joined.id });

@@ -278,7 +278,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 ? this.joinCredentials(name, { first, joiners, hosts, ssh, after: [init, bootstrapCerts], bootstrapToken, certificateKey })
                 : undefined;
 
-        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest });
+        this.joins = this.joinNodes(name, args, { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest, credentials });
         // The credentials step ends only once every join completed; what waits for the joins waits
         // for it too, so its long SSH session on the bootstrap node never overlaps later steps there
         // (the control plane's maintenance: test/scale.test.ts keeps that host at 4 sessions at once).
@@ -442,9 +442,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             settings: pulumi.Output<ClusterSettings>;
             ssh: SshAccess;
             kubeVipManifest?: string;
+            /** The join credentials step: it ends once every joining node's Node is registered. */
+            credentials?: pulumi.Resource;
         },
     ): Record<string, pulumi.Resource> {
-        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest } = ctx;
+        const { first, joiners, hosts, init, caHash, bootstrapToken, certificateKey, settings, ssh, kubeVipManifest, credentials } = ctx;
         const joins: Record<string, pulumi.Resource> = {};
         let previousControlPlane: pulumi.Resource = init;
         const controlPlaneNames = args.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
@@ -470,6 +472,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     after: [hosts[node.name].prepared, init, ...(controlPlane && previousControlPlane !== init ? [previousControlPlane] : [])],
                     // Only control planes: a worker added or removed changes no etcd step.
                     controlPlanes: controlPlane ? controlPlaneNames : undefined,
+                    registered: credentials ? [credentials] : [],
                 },
                 { parent: this },
             );

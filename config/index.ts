@@ -11,6 +11,7 @@ export * from "./net";
 export * from "./maintenanceEnv";
 export * from "./nodeEnv";
 export * from "./parse";
+export * from "./renames";
 export * from "./schema";
 export * from "./topology";
 export * from "./types";

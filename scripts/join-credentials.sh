@@ -8,7 +8,7 @@
 #      (kubeadm init phase upload-certs; kubeadm keeps them 2 h), then the token is armed for 1 h,
 #      so a valid token always finds valid certificates behind it.
 #   2. The stack's bootstrap token is created, or its expiry extended (24 h with only workers).
-#   3. It waits, up to WAIT_MINUTES, until every listed worker is registered and every listed
+#   3. It waits, up to WAIT_MINUTES, until every listed worker's kubelet registered it and every listed
 #      control plane carries node-role.kubernetes.io/control-plane (set by mark-control-plane, the
 #      last sub-phase of a control-plane join).
 #   4. If some have not joined by then, the token and the uploaded certificates are revoked and the
@@ -36,14 +36,20 @@ workers="${JOINING_WORKERS:-}"
 control_planes="${JOINING_CONTROL_PLANES:-}"
 [ -z "$control_planes" ] || require_env CERTIFICATE_KEY
 
-# joined NODE ROLE: the node has registered (worker) or finished its control-plane join.
+# joined NODE ROLE: the node's kubelet has registered its Node (worker) and, for a control plane,
+# finished its control-plane join. Registered means the Node's status has the InternalIP the
+# kubelet reports (its --node-ip): the kubelet fills the status before it creates its Node
+# (kubernetes pkg/kubelet/kubelet_node_status.go, initialNode -> setNodeStatus), while a Node
+# made through the API alone (a server-side apply of labels to a missing Node creates it) has no
+# status, and no kubelet behind it.
 # An answer other than the node or NotFound (API server unreachable) stops the step.
 joined() {
   local out
-  if ! out=$(kubectl get node "$1" -o 'jsonpath={.metadata.labels}' 2>&1); then
+  if ! out=$(kubectl get node "$1" -o 'jsonpath={.metadata.labels}{"\n"}{.status.addresses[?(@.type=="InternalIP")].address}' 2>&1); then
     [[ "$out" == *NotFound* ]] || die "cannot ask the API server about node $1: $out"
     return 1
   fi
+  [ -n "$(sed -n 2p <<<"$out")" ] || return 1
   [ "$2" = worker ] || [[ "$out" == *'"node-role.kubernetes.io/control-plane"'* ]]
 }
 pending() {

@@ -2,7 +2,8 @@
 # Initialises the cluster on the first control-plane node with `kubeadm init --config`.
 # The cluster CA comes from the program (placed before init, so joins can verify it) and the
 # bootstrap token and certificate key are generated secrets; all three arrive on standard input.
-# Completion is recorded (/var/lib/k8s-platform/init.done) only after `kubeadm init` exits 0.
+# Completion is recorded (/var/lib/k8s-platform/init.done, naming the node) only after `kubeadm
+# init` exits 0; a record naming another node stops the run (lib-membership.sh).
 # kubeadm writes admin.conf in its kubeconfig phase, long before the cluster-side phases
 # (upload-config, bootstrap-token, addon, ...), so a node with admin.conf but no record finishes
 # the init: every phase again but preflight (they are idempotent). A node whose
@@ -27,6 +28,8 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=scripts/lib-kube-vip.sh
 [ -n "${K8SP_LIB_KUBE_VIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-kube-vip.sh"
+# shellcheck source=scripts/lib-membership.sh
+[ -n "${K8SP_LIB_MEMBERSHIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-membership.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
 
@@ -43,7 +46,7 @@ wait_for_endpoint() {
   die "the API server does not answer through $ADMIN_KUBECONFIG (the control-plane endpoint, kube-vip's VIP) after 3 minutes: check 'crictl ps --name kube-vip' and 'crictl logs' of it on the control planes, and that the VIP is free on the network"
 }
 
-record_done() { write_if_changed "$INIT_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
+record_done() { write_record "$INIT_DONE" "$NODE_NAME"; }
 # kube_vip_container: the running kube-vip container's id (none without crictl).
 kube_vip_container() {
   command -v crictl >/dev/null 2>&1 || return 0
@@ -69,7 +72,7 @@ kube_vip_after_init() {
   fi
   wait_for_endpoint
 }
-if trust_record "$INIT_DONE" control-plane; then
+if trust_named_record "$INIT_DONE" control-plane "$NODE_NAME"; then
   log "$NODE_NAME is already initialised; leaving it alone"
   # A new kube-vip manifest (another image) still reaches an initialised node.
   kube_vip_after_init

@@ -2,7 +2,8 @@
 # Joins this node to the cluster with `kubeadm join --config`. Discovery verifies the API server
 # against the cluster CA's public-key hash (never skipping the check); the bootstrap token and,
 # for control-plane nodes, the certificate key arrive on standard input.
-# Completion is recorded (/var/lib/k8s-platform/join.done) only after `kubeadm join` exits 0.
+# Completion is recorded (/var/lib/k8s-platform/join.done, naming the node) only after `kubeadm
+# join` exits 0; a record naming another node stops the run (lib-membership.sh).
 # kubeadm writes kubelet.conf (kubelet-start) before control-plane-join adds the etcd member, so
 # a control plane with kubelet.conf but no record is half-joined: it is reset (which removes its
 # etcd member) and joins again. A worker with kubelet.conf has finished its TLS bootstrap.
@@ -26,13 +27,15 @@ set -euo pipefail
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=scripts/lib-kube-vip.sh
 [ -n "${K8SP_LIB_KUBE_VIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-kube-vip.sh"
+# shellcheck source=scripts/lib-membership.sh
+[ -n "${K8SP_LIB_MEMBERSHIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-membership.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
 
 control_plane=false role=worker
 if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=control-plane; fi
-record_done() { write_if_changed "$JOIN_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
-if trust_record "$JOIN_DONE" "$role"; then
+record_done() { write_record "$JOIN_DONE" "$NODE_NAME"; }
+if trust_named_record "$JOIN_DONE" "$role" "$NODE_NAME"; then
   log "$NODE_NAME has already joined; leaving it alone"
   # A new kube-vip manifest (another image) still reaches a joined control plane.
   place_kube_vip admin

@@ -14,7 +14,7 @@ import { StackOutputs } from "./outputs";
 import { stackIndependent } from "./names";
 import { hostsLines } from "../components/render/hostsFile";
 import { withPort } from "../components/render/urls";
-import { kubernetesVersionPlan, recordedKubernetesVersion } from "./versionRecord";
+import { kubernetesVersionPlan, nodeRenameCheck, recordedKubernetesVersion } from "./versionRecord";
 
 /** What the infrastructure (vSphere, existing hosts, Azure VMs) hands to the kubeadm platform. */
 export interface KubeadmInfra {
@@ -96,12 +96,16 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     // The version to run: the configured one (an upgrade when it moved), or the recorded one.
     // The cluster component's name: its nodes' preparation steps are `cluster-<node>-prepare` (NodeHost).
     const clusterName = "cluster";
-    const version = kubernetesVersionPlan(config.kubernetes, recordedKubernetesVersion(), {
+    const record = recordedKubernetesVersion();
+    const plan = kubernetesVersionPlan(config.kubernetes, record, {
         names: config.nodes.map((n) => n.name),
         prepareStep: (node) => `${clusterName}-${node}-prepare`,
         // One removed per up; an even count only on the way down (config/controlPlanes.ts).
         controlPlanes: config.nodes.filter((n) => n.role === "control-plane").map((n) => n.name),
     });
+    // A new node at a leaving node's address is refused; through the version, which every command
+    // on the cluster's hosts waits for (KubeadmCluster's checked access), none runs then.
+    const version = pulumi.all([plan, nodeRenameCheck(config.nodes, record)]).apply(([p]) => p);
     const cluster = new KubeadmCluster(clusterName, {
         clusterName: infra.clusterName,
         version,

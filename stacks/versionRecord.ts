@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkControlPlaneChange, checkRecordedContainerd, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, planKubernetesVersion } from "../config";
+import { checkControlPlaneChange, checkRecordedContainerd, checkRenamedNodes, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, NodeSpec, planKubernetesVersion, RecordedNode } from "../config";
 import { refusal } from "../components/refusals";
 
 /** The stack output that records the version the cluster runs (set only by a completed `up`). */
 export const KUBERNETES_VERSION_OUTPUT = "kubernetesVersion";
 /** The stack output that records each node's containerd version as its last preparation found it. */
 export const CONTAINERD_VERSIONS_OUTPUT = "containerdVersions";
+/** The stack output that lists every machine (name, role, IP; stacks/outputs.ts), since the first version. */
+export const NODES_OUTPUT = "nodes";
 
 /**
  * The version the last completed `up` recorded: this stack's own output `kubernetesVersion`, read
@@ -31,18 +33,20 @@ export function recordedKubernetesVersion(): pulumi.Output<RecordedVersion> {
             recorded: typeof v === "string" && v !== "" ? v : undefined,
             existing: endpoint !== undefined && endpoint !== null,
             ...(containerd !== null && typeof containerd === "object" ? { containerd: stringValues(containerd as Record<string, unknown>) } : {}),
-            ...(Array.isArray(nodes) ? { controlPlanes: recordedControlPlanes(nodes) } : {}),
+            ...(Array.isArray(nodes) ? { controlPlanes: recordedControlPlanes(nodes), nodes: nodes.filter(isRecordedNode) } : {}),
         }));
 }
-
-/** The stack output listing every machine (stacks/outputs.ts): name, role, IP. */
-export const NODES_OUTPUT = "nodes";
 
 function recordedControlPlanes(nodes: unknown[]): string[] {
     return nodes.flatMap((n) => {
         const entry = n as { name?: unknown; role?: unknown } | null;
         return entry && entry.role === "control-plane" && typeof entry.name === "string" ? [entry.name] : [];
     });
+}
+
+function isRecordedNode(entry: unknown): entry is RecordedNode {
+    const e = entry as Record<string, unknown> | null;
+    return e !== null && typeof e === "object" && typeof e.name === "string" && typeof e.role === "string" && typeof e.ip === "string";
 }
 
 function stringValues(record: Record<string, unknown>): Record<string, string> {
@@ -62,6 +66,24 @@ export interface RecordedVersion {
     readonly containerd?: Readonly<Record<string, string>>;
     /** The control planes the last completed `up` listed in the output `nodes` (undefined: none recorded). */
     readonly controlPlanes?: readonly string[];
+    /** Every machine of the last completed `up` (the output `nodes`; undefined on a new stack). */
+    readonly nodes?: readonly RecordedNode[];
+}
+
+/**
+ * The refusal of a node that is new at a leaving node's address (config/renames.ts), from the
+ * `nodes` output of the last completed `up`: like the version, it holds the old list at preview
+ * and during the whole `up`, and moves only when an `up` completed (so the removal of the old name
+ * must have finished before the new name may take its address). A new stack (no outputs) has no
+ * list and nothing is compared. Resolves to true; the caller makes every command wait for it.
+ */
+export function nodeRenameCheck(nodes: readonly NodeSpec[], record: pulumi.Output<RecordedVersion>): pulumi.Output<true> {
+    return refusal(
+        record.apply((r) => {
+            checkRenamedNodes({ recorded: r.nodes, nodes });
+            return true as const;
+        }),
+    );
 }
 
 /**

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { commands, envOf, hostOf, named, scriptOf, synthStack, transitiveDependencies } from "./helpers";
 import { unwrapSecrets } from "../tools/mockRuntime";
+import { checkRenamedNodes, NodeSpec } from "../config";
 import type { Synthesis } from "../tools/mockRuntime";
 
 /** Runs test/programs/refusal.ts with a scenario: a config change against lab's recorded state. */
@@ -181,6 +182,51 @@ describe("a node's IP is recorded at its creation, on every provider (issue 18 i
     });
 });
 
+describe("a node renamed while keeping its address is refused at preview (the stack output nodes of the last completed up)", () => {
+    const node = (name: string, ip: string, role: "control-plane" | "worker" = "worker") =>
+        ({ name, ip, role, sshUser: "admin", sshPort: 22, size: { cpus: 2, memoryMb: 4096, diskGb: 40 } }) as NodeSpec;
+    const recorded = [
+        { name: "cp1", role: "control-plane", ip: "10.0.0.10" },
+        { name: "cp2", role: "control-plane", ip: "10.0.0.11" },
+        { name: "w1", role: "worker", ip: "10.0.0.21" },
+        { name: "lb", role: "load-balancer", ip: "10.0.0.5" },
+    ];
+    const now = (...nodes: NodeSpec[]) => [node("cp1", "10.0.0.10", "control-plane"), ...nodes];
+
+    it("lab: w1-k8s renamed w9-k8s at its IP in one up fails the program, naming both nodes, the IP and the two-up procedure", () => {
+        const run = changeAgainstState("rename-worker");
+        assert.equal(run.status, 1, run.stderr);
+        assert.match(
+            run.stderr,
+            /k8s-platform:nodes: w9-k8s is new in this `up` at IP 192\.168\.1\.101, the IP of w1-k8s, which the last completed `up` had \(the stack output nodes\) and this config no longer has/,
+        );
+        assert.match(run.stderr, /Refused before anything runs \(nothing was changed\)\. Rename in two `up`s: remove w1-k8s from nodes and `pulumi up` \(drained, reset, deleted\), then add w9-k8s at 192\.168\.1\.101 and `pulumi up` \(it joins afresh\); or keep the name w1-k8s\./);
+        assert.doesNotMatch(run.stderr, /^synthesized$/m);
+    });
+
+    it("allowed: the second up of that procedure, a rename to another IP, and a stack without outputs (a new stack: nothing to compare)", () => {
+        for (const scenario of ["rename-worker-after-removal", "rename-worker-new-ip", "rename-worker-no-record"]) {
+            const run = changeAgainstState(scenario);
+            assert.equal(run.status, 0, `${scenario}: ${run.stderr}`);
+            assert.match(run.stderr, /^synthesized$/m, scenario);
+        }
+    });
+
+    it("a control plane too, every pair named; only cluster nodes that leave count", () => {
+        assert.throws(
+            () => checkRenamedNodes({ recorded, nodes: now(node("cp9", "10.0.0.11", "control-plane"), node("w9", "10.0.0.21")) }),
+            (e: Error) =>
+                /^k8s-platform:nodes: cp9 is new in this `up` at IP 10\.0\.0\.11, the IP of cp2,/.test(e.message) &&
+                /\nk8s-platform:nodes: w9 is new in this `up` at IP 10\.0\.0\.21, the IP of w1,/.test(e.message),
+        );
+        // A kept node, a new node at a new address, a node whose address was a dedicated host's.
+        checkRenamedNodes({ recorded, nodes: now(node("cp2", "10.0.0.11", "control-plane"), node("w1", "10.0.0.21"), node("w2", "10.0.0.22"), node("w5", "10.0.0.5")) });
+        // w1 removed in an earlier completed up: no longer recorded.
+        checkRenamedNodes({ recorded: recorded.filter((n) => n.name !== "w1"), nodes: now(node("w9", "10.0.0.21")) });
+        checkRenamedNodes({ recorded: undefined, nodes: now(node("w9", "10.0.0.21")) });
+    });
+});
+
 describe("the kubeconfig is known only once kubeadm init has completed (issue 18 item 15)", () => {
     // A preview of a stack whose first `up` stopped part-way: the CA and admin certificate exist (the
     // mock gives their outputs), init did not finish, so its completion marker is still to be created.
@@ -277,6 +323,19 @@ describe("join credentials are armed whenever a join has not completed (issue 18
         }
         // The control planes' certificate key comes with it (the certificates are uploaded first).
         assert.ok(String(unwrapSecrets(step.inputs.stdin)).includes("CERTIFICATE_KEY="));
+    });
+
+    it("a node's role patch (a NodePatch, which creates a missing Node) runs only after the step that waits for its kubelet's registration", async () => {
+        // Found in review: a join that passed without joining (a renamed node on the host that is
+        // still the old one) let the patch create a kubelet-less Node, which this step then took
+        // for the registered node. Now the patch can never be what makes the Node exist.
+        const s = await synthStack("lab", (raw: any) => raw.nodes.push({ name: "m2-k8s", ip: "192.168.1.20", role: "control-plane" }, { name: "m3-k8s", ip: "192.168.1.30", role: "control-plane" }) && (raw.kubernetes = { controlPlaneEndpoint: "192.168.1.9" }));
+        for (const node of ["m2-k8s", "m3-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]) {
+            const role = named(s, `cluster-${node}-role`);
+            assert.equal(role.type, "kubernetes:core/v1:NodePatch");
+            assert.ok(role.dependsOn.includes("cluster-join-credentials"), `${node}'s role patch waits for the registration`);
+            assert.ok(role.dependsOn.includes(`cluster-${node}-join`), `${node}'s role patch waits for its join`);
+        }
     });
 
     it("the script fails unless every listed node has joined, and revokes what it armed (so a retried up re-creates it)", () => {

@@ -220,7 +220,7 @@ describe("script libraries (lib-*.sh): each sent only with the scripts that sour
             "lib-kube-vip",
         ]);
         assert.deepEqual(librariesOf(line("", "lib").replace("K8SP_LIB__LOADED", "K8SP_LIB_LOADED")), [], "lib.sh is not a library of its own");
-        assert.throws(() => librariesOf(line("NOPE", "lib-nope")), /sources lib-nope\.sh, which is not a library \(libraries: lib-kube-vip, lib-maintenance\)/);
+        assert.throws(() => librariesOf(line("NOPE", "lib-nope")), /sources lib-nope\.sh, which is not a library \(libraries: lib-kube-vip, lib-maintenance, lib-membership\)/);
         assert.throws(() => librariesOf(line("KUBE_VIP", "lib-maintenance")), /lib-maintenance\.sh is guarded by K8SP_LIB_KUBE_VIP_LOADED/);
     });
 });

@@ -181,6 +181,7 @@ describe("synth:diff: a library edit (lib-*.sh)", () => {
     for (const [library, from, to, scripts] of [
         ["lib-kube-vip", "K8SP_LIB_KUBE_VIP_LOADED=1", "K8SP_LIB_KUBE_VIP_LOADED=1\n: edited", ["kubeadm-init", "kubeadm-join"]],
         ["lib-maintenance", "K8SP_LIB_MAINTENANCE_LOADED=1", "K8SP_LIB_MAINTENANCE_LOADED=1\n: edited", ["etcd-backup", "cert-renewal", "etcd-restore", "control-plane-maintenance"]],
+        ["lib-membership", "K8SP_LIB_MEMBERSHIP_LOADED=1", "K8SP_LIB_MEMBERSHIP_LOADED=1\n: edited", ["kubeadm-init", "kubeadm-join"]],
     ] as const) {
         it(`${library}.sh: exactly the commands of ${scripts.join(", ")} change`, async () => {
             const before = await synthStack("lab");

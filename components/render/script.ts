@@ -54,8 +54,8 @@ export function useScriptsDir(dir: string): () => void {
  * `librariesOf`): every command carries lib.sh, so an edit there re-runs every step on every host,
  * while an edit of one of these re-runs only the steps whose scripts use it.
  */
-export type LibraryName = "lib-kube-vip" | "lib-maintenance";
-const LIBRARIES: readonly LibraryName[] = ["lib-kube-vip", "lib-maintenance"];
+export type LibraryName = "lib-kube-vip" | "lib-maintenance" | "lib-membership";
+const LIBRARIES: readonly LibraryName[] = ["lib-kube-vip", "lib-maintenance", "lib-membership"];
 
 export function readScript(name: ScriptName | LibraryName | "lib"): string {
     return fs.readFileSync(path.join(scriptsDir, `${name}.sh`), "utf8");

@@ -1,7 +1,8 @@
 /**
  * The program under the real Pulumi engine (automation API, inline program = stacks/program.ts)
  * against simulated hosts (test/e2e/hosts): one control plane and two workers, then a third
- * worker added, a worker removed and added back, destroy and up again on the same hosts.
+ * worker added, a worker removed and added back, destroy and up again on the same hosts, and a
+ * worker renamed on its host (refused in one `up`, done in two).
  * Issue 19's assertions 1-4 and 6 (5, re-ordering control planes, is in engine-ha.test.ts).
  * The steps build on each other, in order; each names what it proves.
  */
@@ -138,6 +139,27 @@ describe("the program under the real engine: 1 control plane + 2 workers on simu
     test("(6) up again on the same hosts builds a working cluster", async () => {
         await e().up();
         await waitReady([CP.name, W1.name, W2.name, W3.name]);
+        await e().preview({ expectNoChanges: true });
+    });
+
+    test("(7) w3 renamed w9 on the same host in one up: refused before anything runs, naming both, the IP and the procedure; in two ups w9 joins on that host", async () => {
+        // Found in review: the new name's join ran first on the host that was still w3, trusted
+        // its record, and w3's removal then reset the host; the up succeeded with a kubelet-less w9.
+        const w9 = { ...simNode(SUBNET, "w9"), ip: W3.ip };
+        await configure([CP, W1, W2, w9]);
+        await world.assertRefused([
+            new RegExp(`k8s-platform:nodes: w9 is new in this \`up\` at IP ${W3.ip.replace(/\./g, "\\.")}, the IP of w3, which the last completed \`up\` had`),
+        ]);
+        assert.equal(nodesReady().w3, "True", "w3 is still a Ready member");
+        // The procedure: remove w3 in one up, then add w9.
+        await configure([CP, W1, W2]);
+        await e().up();
+        assert.equal(nodesReady().w3, undefined, "w3's Node is gone");
+        const t0 = Date.now() / 1000;
+        await configure([CP, W1, W2, w9]);
+        await e().up();
+        assert.ok(h().timedCalls(W3.name).some((c) => c.at >= t0 && c.call.startsWith("kubeadm join")), "kubeadm join ran on the host as w9");
+        await waitReady([CP.name, W1.name, W2.name, "w9"]);
         await e().preview({ expectNoChanges: true });
     });
 });

@@ -1,6 +1,7 @@
 // Runs the lab stack with a config edit against a state recorded by an earlier `up` (the scenario
 // named on the command line), as `pulumi up` would: a refusal fails the whole program (every
 // registration waiting on it rejects), so it runs in a process of its own and reports on stderr.
+import { KUBERNETES_VERSION } from "../../config";
 import { synthStack, threeControlPlanes } from "../helpers";
 import type { RawConfig } from "../helpers";
 
@@ -9,6 +10,15 @@ const RECORDED_SETTINGS = { controlPlaneEndpoint: "192.168.1.10:6443", podSubnet
 const RECORDED_IPS: Record<string, string> = { "m-k8s": "192.168.1.10", "w1-k8s": "192.168.1.101", "w2-k8s": "192.168.1.102", "w3-k8s": "192.168.1.103" };
 
 const kubernetes = (raw: RawConfig) => (raw.kubernetes ?? {}) as Record<string, unknown>;
+function renameW1(ip: string): (raw: RawConfig) => void {
+    return (raw) => {
+        const node = (raw.nodes as { name: string; ip: string }[]).find((n) => n.name === "w1-k8s")!;
+        node.name = "w9-k8s";
+        node.ip = ip;
+    };
+}
+/** lab's `nodes` output after its first `up` (stacks/outputs.ts), as the next `up` reads it back. */
+const RECORDED_NODES_OUTPUT = Object.entries(RECORDED_IPS).map(([name, ip]) => ({ name, role: name.startsWith("m") ? "control-plane" : "worker", ip }));
 const SCENARIOS: Record<string, (raw: RawConfig) => void> = {
     // 1 → 3 control planes: the endpoint follows the count unless it is set.
     "more-control-planes": (raw) => {
@@ -36,13 +46,31 @@ const SCENARIOS: Record<string, (raw: RawConfig) => void> = {
     // Against RECORDED_KUBE_VIP: a load balancer of the user's at the VIP's address, and the VIP kept.
     "kube-vip-removed": (raw) => (raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: "192.168.1.9" }),
     "kube-vip-kept": (raw) => (raw.kubernetes = { ...kubernetes(raw), controlPlaneEndpoint: { mode: "kube-vip", address: "192.168.1.9" } }),
+    // Renames (the stack output nodes of the last completed `up`, RECORDED_NODES_OUTPUT): w1-k8s
+    // becomes w9-k8s at its IP in one `up` (refused); the same with no outputs (a new stack); at
+    // another IP (a removal and an addition); and once the `up` that removed w1-k8s completed.
+    "rename-worker": renameW1("192.168.1.101"),
+    "rename-worker-no-record": renameW1("192.168.1.101"),
+    "rename-worker-new-ip": renameW1("192.168.1.109"),
+    "rename-worker-after-removal": renameW1("192.168.1.101"),
 };
 /** What a first `up` with kube-vip at 192.168.1.9 recorded (the scenarios "kube-vip-removed" and "-kept"). */
 const RECORDED_KUBE_VIP = { ...RECORDED_SETTINGS, controlPlaneEndpoint: "192.168.1.9:6443", endpointVip: "kube-vip" };
 
 const scenario = process.argv[2];
 
+const stackOutputs = (): Record<string, unknown> | undefined => {
+    if (!scenario.startsWith("rename-") || scenario === "rename-worker-no-record") {
+        return undefined;
+    }
+    const nodes = scenario === "rename-worker-after-removal" ? RECORDED_NODES_OUTPUT.filter((n) => n.name !== "w1-k8s") : RECORDED_NODES_OUTPUT;
+    return { outputs: { apiEndpoint: "https://192.168.1.10:6443", kubernetesVersion: KUBERNETES_VERSION, nodes } };
+};
+
 const state = (type: string, name: string) => {
+    if (type === "pulumi:pulumi:StackReference") {
+        return stackOutputs();
+    }
     if (type !== "random:index/randomId:RandomId") {
         return undefined;
     }

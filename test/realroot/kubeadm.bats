@@ -345,6 +345,54 @@ reset_node() { # node: kubeadm-reset.sh in a network namespace of its own
   [ -f "$(node_file w1 /var/lib/k8s-platform/join.done)" ]
 }
 
+@test "a node renamed while keeping its host (its join runs before the old name's reset): refused, nothing changed; a record from before the name is taken as the node's and named" {
+  prepared cp1 control-plane
+  init
+  joined_worker w1
+  grep -qx 'node=w1' "$(node_file w1 /var/lib/k8s-platform/join.done)"
+  grep -qx 'node=cp1' "$(node_file cp1 /var/lib/k8s-platform/init.done)"
+  before=$(etc_state w1)
+  record=$(cat "$(node_file w1 /var/lib/k8s-platform/join.done)")
+  calls=$(stub_calls w1)
+  # `pulumi up` with w1 renamed w9, same IP: w9's join runs on the host that is still w1.
+  run kubeadm_join w1 worker NODE_NAME=w9
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"this host is already node w1 (/var/lib/k8s-platform/join.done names it); it cannot also be w9. Nothing was changed."* ]]
+  [[ "$output" == *'remove w1 from nodes and `pulumi up`'*'then add w9 and `pulumi up`'*'or keep the name w1.'* ]]
+  [[ "$output" != *"has already joined"* ]]
+  [ "$(stub_calls w1)" = "$calls" ]
+  [ "$(etc_state w1)" = "$before" ]
+  [ "$(cat "$(node_file w1 /var/lib/k8s-platform/join.done)")" = "$record" ]
+  # The same for init's record (the bootstrap node's host under another name).
+  run kubeadm_init cp1 true NODE_NAME=cp9
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"this host is already node cp1 (/var/lib/k8s-platform/init.done names it); it cannot also be cp9."* ]]
+  [ "$(stub_calls cp1 | grep -c '^kubeadm init --config')" -eq 1 ]
+  # A record written before records named their node (a date alone) still counts as the node's:
+  # left alone, and named at this run.
+  printf '2026-01-02T03:04:05Z\n' >"$(node_file w1 /var/lib/k8s-platform/join.done)"
+  run kubeadm_join w1 worker
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"w1 has already joined; leaving it alone"* ]]
+  [ "$(stub_calls w1 | grep -c '^kubeadm join')" -eq 1 ]
+  grep -qx 'node=w1' "$(node_file w1 /var/lib/k8s-platform/join.done)"
+  printf '2026-01-02T03:04:05Z\n' >"$(node_file cp1 /var/lib/k8s-platform/init.done)"
+  run init
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"cp1 is already initialised; leaving it alone"* ]]
+  grep -qx 'node=cp1' "$(node_file cp1 /var/lib/k8s-platform/init.done)"
+  # Removing w1 (reset) and then adding w9 on that host: it joins afresh, recorded as w9.
+  run reset_node w1
+  [ "$status" -eq 0 ]
+  run kubeadm_join w1 worker NODE_NAME=w9
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(stub_calls w1 | grep -c '^kubeadm join --config')" -eq 2 ]
+  grep -qx 'node=w9' "$(node_file w1 /var/lib/k8s-platform/join.done)"
+}
+
 @test "a record whose kubeadm files are gone (kubeadm reset run by hand) is not trusted: init and join run again" {
   prepared cp1 control-plane
   init
@@ -477,6 +525,25 @@ reset_node() { # node: kubeadm-reset.sh in a network namespace of its own
 arm() { # workers control-planes wait-minutes
   secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" "CERTIFICATE_KEY=$CERT_KEY" |
     node_script cp1 join-credentials NODE_NAME=cp1 JOINING_WORKERS="$1" JOINING_CONTROL_PLANES="$2" WAIT_MINUTES="$3" POLL_SECONDS=1
+}
+
+@test "join credentials: a Node with no kubelet behind it (a server-side apply of labels created it) is not a joined node: the step waits for the kubelet and fails" {
+  prepared cp1 control-plane
+  init
+  # What a role NodePatch makes of a missing Node (w9's join passed without joining): labels, no status.
+  : >"$(cluster)/nodes/w9"
+  touch "$(cluster)/nodes/w9.applied" "$(cluster)/nodes/cp9.applied" "$(cluster)/nodes/cp9.control-plane"
+  : >"$(cluster)/nodes/cp9"
+  run arm w9 cp9 0
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"w9 cp9 did not join"* ]]
+  # Once their kubelets registered them, the same step passes.
+  rm "$(cluster)/nodes/w9.applied" "$(cluster)/nodes/cp9.applied"
+  run arm w9 cp9 0
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"every listed node has joined; no credentials to arm"* ]]
 }
 
 @test "join credentials: a control-plane join retried after the certificates expired gets them re-armed, certificates before the token" {
