@@ -195,3 +195,36 @@ kubeadm_join() {
     secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$node" kubeadm-join NODE_NAME="$node" KUBEADM_CONFIG="$JOIN_WORKER" "$@"
   fi
 }
+
+# with_maintenance_lock NODE SECONDS "FILE..." COMMAND...: inside NODE, another maintenance step
+# (a stand-in for a renewal or a snapshot: flock on lib-maintenance.sh's lock file, as they take
+# it) holds the lock for SECONDS; COMMAND starts once it is held. The holder checks every 0.2 s
+# that the FILEs are unchanged while it holds the lock, and exits 1 (this returns 99) when one
+# changed: COMMAND did not wait for the lock. Otherwise COMMAND's status.
+with_maintenance_lock() {
+  local node="$1" seconds="$2" files="$3"
+  shift 3
+  in_node "$node" /bin/bash -c '
+    seconds="$1" files="$2"
+    shift 2
+    mkdir -p /run
+    (
+      exec 7>/run/k8s-platform-maintenance.lock
+      flock 7
+      # shellcheck disable=SC2086 # the file names are separate arguments
+      before=$(sha256sum $files 2>&1)
+      : >/run/k8sp-test-lock-held
+      for _ in $(seq 1 $((seconds * 5))); do
+        sleep 0.2
+        # shellcheck disable=SC2086
+        [ "$(sha256sum $files 2>&1)" = "$before" ] || { echo "changed while the lock was held: $files" >&2; exit 1; }
+      done
+    ) &
+    holder=$!
+    for _ in $(seq 1 100); do [ -f /run/k8sp-test-lock-held ] && break; sleep 0.1; done
+    rc=0
+    "$@" || rc=$?
+    wait "$holder" || rc=99
+    exit "$rc"
+  ' with_maintenance_lock "$seconds" "$files" "$@"
+}

@@ -593,6 +593,55 @@ cert_names() { openssl x509 -in "$(node_file cp1 /etc/kubernetes/pki/apiserver.c
   ! cert_names | grep -q 'api.lab.example' || false
 }
 
+@test "API server certificate: a name kubeadm refuses leaves the old pair in place; the fixed name is applied by the next run" {
+  prepared cp1 control-plane
+  init
+  before=$(sha256sum "$(node_file cp1 /etc/kubernetes/pki/apiserver.crt)" "$(node_file cp1 /etc/kubernetes/pki/apiserver.key)" | cut -d' ' -f1)
+  # kubeadm's ValidateCertSANs refuses it (the config check refuses it earlier; a config from
+  # before that check, or another kubeadm rule, ends here).
+  run certs cp1 10.0.0.10 API_Lab.example
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'Invalid value: "API_Lab.example"'* ]]
+  [[ "$output" == *"putting the previous API server certificate and key back"* ]]
+  [ "$(sha256sum "$(node_file cp1 /etc/kubernetes/pki/apiserver.crt)" "$(node_file cp1 /etc/kubernetes/pki/apiserver.key)" | cut -d' ' -f1)" = "$before" ]
+  [ "$(stat -c %a "$(node_file cp1 /etc/kubernetes/pki/apiserver.key)")" = "$(stat -c %a "$(node_file cp1 /etc/kubernetes/k8s-platform-previous-apiserver/apiserver.key)")" ]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
+  # The name fixed: the next run applies it.
+  run certs cp1 10.0.0.10 api-lab.example
+  echo "$output"
+  [ "$status" -eq 0 ]
+  cert_names | grep -q 'DNS:api-lab.example'
+}
+
+@test "API server certificate: a run killed with the pair out of pki/ and the manifest parked is finished by the next one" {
+  prepared cp1 control-plane
+  init
+  # What a run killed during the restart leaves (the old script moved the pair aside).
+  in_node cp1 bash -c 'mkdir -p -m 700 /etc/kubernetes/k8s-platform-previous-apiserver &&
+    mv /etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key /etc/kubernetes/k8s-platform-previous-apiserver/ &&
+    mv /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/k8s-platform-kube-apiserver.yaml'
+  run certs cp1 10.0.0.10 api.lab.example
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"parked by an earlier run"* ]]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
+  [ ! -e "$(node_file cp1 /etc/kubernetes/k8s-platform-kube-apiserver.yaml)" ]
+  cert_names | grep -q 'DNS:api.lab.example'
+}
+
+@test "API server certificate: the step waits for a maintenance step that holds the lock (a renewal) before it moves anything" {
+  prepared cp1 control-plane
+  init
+  cfg="$CERT_CONFIG_HEAD"$'\n'"    - 10.0.0.10"$'\n'"    - api.lab.example"
+  run with_maintenance_lock cp1 3 "/etc/kubernetes/pki/apiserver.crt /etc/kubernetes/manifests/kube-apiserver.yaml" \
+    /usr/bin/env NODE_NAME=cp1 NODE_IP=10.0.0.10 CERT_SANS="10.0.0.10 api.lab.example" KUBEADM_CONFIG="$cfg" UPLOAD_CONFIG=true MANIFEST_CHECK_SECONDS=0 \
+    bash /opt/k8sp-scripts/apiserver-certs.sh
+  echo "$output"
+  [ "$status" -eq 0 ]
+  cert_names | grep -q 'DNS:api.lab.example'
+}
+
 # kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): the static pod as the program renders
 # it (test/fixtures/kube-vip.yaml; test/kubeVip.test.ts keeps it equal to the renderer's output).
 KUBE_VIP="$(cat "$BATS_TEST_DIRNAME/../fixtures/kube-vip.yaml")"
