@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Helpers of the maintenance programs etcd-backup.sh, cert-renewal.sh and etcd-restore.sh. A
+# Helpers of the maintenance programs etcd-backup.sh, cert-renewal.sh and etcd-restore.sh (and
+# the lock of apiserver-certs.sh and kubeadm-upgrade.sh, which the program sends it with). A
 # library of its own, not lib.sh: every remote command carries lib.sh, so an edit there re-runs
 # every step on every host; this file is sent only with the scripts that source it
 # (components/render/script.ts reads the source line below lib.sh's in each script), and
@@ -9,12 +10,17 @@
 # shellcheck disable=SC2034 # read by the scripts that source this file
 K8SP_LIB_MAINTENANCE_LOADED=1
 
-# maintenance_lock: one maintenance step at a time on a node (snapshot, renewal, restore); held
-# on file descriptor 7 until the script exits.
+# maintenance_lock: one maintenance step at a time on a node: a snapshot, a renewal, a restore,
+# and the steps that move kube-apiserver.yaml as they do (apiserver-certs.sh, kubeadm-upgrade.sh),
+# so none moves a manifest back over another's. Held on file descriptor 7 until the script exits.
+# A step started by one that holds it (kubeadm-upgrade.sh's etcd-backup.sh) inherits descriptor 7
+# on the same open lock file and takes that: flock(2) on an open file description that holds the
+# lock succeeds at once, a new open() of the file would wait for its own parent.
 maintenance_lock() {
+  local lock="$ROOT/run/k8s-platform-maintenance.lock"
   mkdir -p "$ROOT/run"
-  exec 7>"$ROOT/run/k8s-platform-maintenance.lock"
-  flock -w "${MAINTENANCE_LOCK_WAIT:-1800}" 7 || die "another maintenance step (etcd snapshot, certificate renewal or restore) still holds $ROOT/run/k8s-platform-maintenance.lock"
+  [ /proc/self/fd/7 -ef "$lock" ] || exec 7>"$lock"
+  flock -w "${MAINTENANCE_LOCK_WAIT:-1800}" 7 || die "another maintenance step (etcd snapshot, certificate renewal or restore, API server certificate, Kubernetes upgrade) still holds $lock"
 }
 
 # etcd_tools: sets ETCDCTL and ETCDUTL: the pinned release control-plane-maintenance.sh installed
