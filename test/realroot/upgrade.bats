@@ -155,6 +155,31 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ "$(pkg w1 kubeadm)" = 1.35.2-1.1 ]
 }
 
+@test "a worker removed part way through its upgrade (kubeadm-reset.sh) and added back is not a resumed upgrade: a failed drain uncordons it" {
+  cluster_at_1_35
+  prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  fail_once w1 upgrade/kubelet-config
+  run upgrade w1 worker 1.36.1
+  [ "$status" -ne 0 ]
+  [ -f "$(node_file w1 /var/lib/k8s-platform/upgrade.pending)" ]
+  # Removed from the stack: drained and deleted by the control plane, then reset.
+  rm -f "$(cluster)/nodes/w1" "$(cluster)/nodes/w1".*
+  run node_script w1 kubeadm-reset NODE_NAME=w1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file w1 /var/lib/k8s-platform/upgrade.pending)" ]
+  # Added back, then an upgrade whose drain fails (a pod that never terminates).
+  kubeadm_join w1 worker >/dev/null 2>&1
+  printf 'NotReady\n' >"$(cluster)/nodes/w1"
+  mkdir -p "$(cluster)/pods/w1" && touch "$(cluster)/pods/w1/default_web-1"
+  run upgrade w1 worker 1.36.1 DRAIN_TIMEOUT=1s
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" != *"resuming"* ]]
+  [[ "$output" == *"it is uncordoned and was not upgraded"* ]]
+  [ ! -f "$(cluster)/nodes/w1.cordoned" ]
+}
+
 @test "the upgrade waits for a maintenance step that holds the lock (a renewal); its own etcd snapshot (same lock) does not wait for it" {
   cluster_at_1_35
   prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
