@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Helpers of the maintenance programs etcd-backup.sh, cert-renewal.sh and etcd-restore.sh (and
-# the lock of apiserver-certs.sh and kubeadm-upgrade.sh, which the program sends it with). A
+# the lock of apiserver-certs.sh, kubeadm-upgrade.sh, kubeadm-init.sh and kubeadm-join.sh, which
+# the program sends it with). A
 # library of its own, not lib.sh: every remote command carries lib.sh, so an edit there re-runs
 # every step on every host; this file is sent only with the scripts that source it
 # (components/render/script.ts reads the source line below lib.sh's in each script), and
@@ -12,7 +13,8 @@ K8SP_LIB_MAINTENANCE_LOADED=1
 
 # maintenance_lock: one maintenance step at a time on a node: a snapshot, a renewal, a restore,
 # and the steps that move kube-apiserver.yaml as they do (apiserver-certs.sh, kubeadm-upgrade.sh),
-# so none moves a manifest back over another's. Held on file descriptor 7 until the script exits.
+# so none moves a manifest back over another's, and kubeadm-init.sh/kubeadm-join.sh, which read
+# the manifests to tell a member from a half-made one. Held on file descriptor 7 until the script exits.
 # A step started by one that holds it (kubeadm-upgrade.sh's etcd-backup.sh) inherits descriptor 7
 # on the same open lock file and takes that: flock(2) on an open file description that holds the
 # lock succeeds at once, a new open() of the file would wait for its own parent.
@@ -20,7 +22,7 @@ maintenance_lock() {
   local lock="$ROOT/run/k8s-platform-maintenance.lock"
   mkdir -p "$ROOT/run"
   [ /proc/self/fd/7 -ef "$lock" ] || exec 7>"$lock"
-  flock -w "${MAINTENANCE_LOCK_WAIT:-1800}" 7 || die "another maintenance step (etcd snapshot, certificate renewal or restore, API server certificate, Kubernetes upgrade) still holds $lock"
+  flock -w "${MAINTENANCE_LOCK_WAIT:-1800}" 7 || die "another maintenance step (etcd snapshot, certificate renewal or restore, API server certificate, Kubernetes upgrade, kubeadm init or join) still holds $lock"
 }
 
 # etcd_tools: sets ETCDCTL and ETCDUTL: the pinned release control-plane-maintenance.sh installed
