@@ -15,8 +15,9 @@
 # be asked, nothing is reset either: the run stops.
 # A member is never reset for a manifest that is not in place: the step waits for the maintenance
 # lock (a renewal or restore restarting a static pod), refuses while a manifest is parked by one
-# that did not finish (lib.sh refuse_parked), and refuses a control plane with etcd data
-# (/var/lib/etcd/member) whose manifests are not all there, with or without its record.
+# that did not finish, and refuses a control plane with etcd data (/var/lib/etcd/member) whose
+# manifests are not all there, with or without its record (lib-maintenance.sh refuse_moved_member
+# and the half-joined branch below).
 #
 # Parameters (environment):
 #   NODE_NAME
@@ -37,10 +38,10 @@ require_env NODE_NAME KUBEADM_CONFIG
 # Not while a renewal, snapshot or restore has a manifest moved out (it waits for them); one that
 # stopped part way left its manifests parked: this node is a member, refused as it is.
 maintenance_lock
-refuse_parked
-
 control_plane=false role=worker
 if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=control-plane; fi
+refuse_moved_member "$JOIN_DONE" "$role"
+
 record_done() { write_if_changed "$JOIN_DONE" 0644 date -u +%Y-%m-%dT%H:%M:%SZ; }
 if trust_record "$JOIN_DONE" "$role"; then
   log "$NODE_NAME has already joined; leaving it alone"

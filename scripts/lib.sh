@@ -298,37 +298,13 @@ kubeadm_files_present() {
   [ -f "$ROOT/etc/kubernetes/admin.conf" ] && all_manifests
 }
 # trust_record FILE control-plane|worker: 0 when FILE exists and the host still has kubeadm's
-# files; a record without them is removed (logged) and 1 returned. Not on a control plane that
-# still has etcd data: `kubeadm reset` removes /var/lib/etcd and a new disk has none, so there a
-# manifest or admin.conf was moved by hand, and the run stops (nothing reset, nothing removed).
+# files; a record without them is removed (logged) and 1 returned.
 trust_record() {
   [ -f "$1" ] || return 1
   kubeadm_files_present "$2" && return 0
-  if [ "$2" = control-plane ] && [ -d "$ROOT/var/lib/etcd/member" ]; then
-    die "$1 says $NODE_NAME is a member and it has etcd data (/var/lib/etcd/member), but kubeadm's admin.conf or one of its four manifests in /etc/kubernetes/manifests is missing: they were moved, not reset. Put them back and run again, or rebuild the member: remove the node from the stack (its kubeadm-reset.sh step removes its etcd member) and add it again. Nothing was reset or removed."
-  fi
   log "$1 says this host is a member, but kubeadm's files are gone (reset by hand, or a new disk): not trusted, removed"
   rm -f "$1" || die "cannot remove $1"
   return 1
-}
-
-# Where maintenance steps park kubeadm's manifests while a static pod is stopped: etcd-restore.sh
-# (k8s-platform-restore/), cert-renewal.sh (k8s-platform-restart/) and apiserver-certs.sh
-# (k8s-platform-kube-apiserver.yaml). A manifest there is a member's whose restore or restart did
-# not finish: the four manifests are not all in place, yet it is no half-made member to reset or
-# re-initialise. refuse_parked stops kubeadm-init.sh and kubeadm-join.sh there before they change
-# anything, naming the files and what to do.
-parked_manifests() {
-  local f
-  for f in "$ROOT/etc/kubernetes/k8s-platform-restore/"*.yaml "$ROOT/etc/kubernetes/k8s-platform-restart/"*.yaml "$ROOT/etc/kubernetes/k8s-platform-kube-apiserver.yaml"; do
-    [ ! -f "$f" ] || printf '%s\n' "${f#"$ROOT"}"
-  done
-}
-refuse_parked() {
-  local parked
-  parked=$(parked_manifests)
-  [ -n "$parked" ] || return 0
-  die "$NODE_NAME has static pod manifests moved out of /etc/kubernetes/manifests by a maintenance step that did not finish: $(paste -sd' ' <<<"$parked"). Finish it first: after a failed etcd-restore.sh (k8s-platform-restore/) run it again with the same SNAPSHOT and INITIAL_CLUSTER, or move the files back to /etc/kubernetes/manifests to keep the data it had; a file of k8s-platform-restart/ (certificate renewal) or k8s-platform-kube-apiserver.yaml (API server certificate step) goes back to /etc/kubernetes/manifests. Then run pulumi up again. Nothing was changed (no kubeadm reset, init or join)."
 }
 
 # shellcheck disable=SC2034 # read by the scripts that source this file

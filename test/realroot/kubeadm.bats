@@ -223,7 +223,7 @@ never_reset() {
   run join_cp cp2
   echo "$output"
   [ "$status" -ne 0 ]
-  [[ "$output" == *"/var/lib/etcd/member"*"nothing was reset"* ]]
+  [[ "$output" == *"/var/lib/etcd/member"*"Nothing was reset"* ]]
   [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
   never_reset cp2
   # Joined by the previous version (no record): the same.
