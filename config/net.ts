@@ -73,3 +73,66 @@ export function rangeContains(range: { first: string; last: string }, ip: string
 export function hostAddress(cidr: Cidr, n: number): string {
     return numberToIp(ipToNumber(networkAddress(cidr)) + n);
 }
+
+/**
+ * Whether kubeadm accepts `value` in apiServer.certSANs. Its ValidateCertSANs
+ * (cmd/kubeadm/app/apis/kubeadm/validation/validation.go, identical at v1.35.4 and v1.37.2) is
+ *     if errs := validation.IsDNS1123Subdomain(altname); len(errs) != 0 {
+ *         if errs2 := validation.IsWildcardDNS1123Subdomain(altname); len(errs2) != 0 {
+ *             if netutils.ParseIPSloppy(altname) == nil {
+ *                 allErrs = append(allErrs, field.Invalid(fldPath, altname, "altname is not a valid IP address, DNS label or a DNS label with subdomain wildcards: ..."))
+ * and kubeadm refuses the whole config on it, `kubeadm init phase certs apiserver` included. The
+ * three tests (k8s.io/apimachinery v0.35.4 and v0.37.2 pkg/util/validation/validation.go,
+ * k8s.io/utils net/parse.go), restated here:
+ *   - IsDNS1123Subdomain: at most 253 characters, `[a-z0-9]([-a-z0-9]*[a-z0-9])?` labels joined by
+ *     "." (no per-label length limit);
+ *   - IsWildcardDNS1123Subdomain: "*." and such a subdomain, at most 253 characters in all;
+ *   - ParseIPSloppy: Go's net.ParseIP that also takes leading zeros in IPv4 parts (no zone, no brackets).
+ */
+export function isKubeadmCertSan(value: string): boolean {
+    const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+    if (value.length <= 253 && (subdomain.test(value) || (value.startsWith("*.") && subdomain.test(value.slice(2))))) {
+        return true;
+    }
+    return isIpSloppy(value);
+}
+
+/** ParseIPSloppy's verdict: the first "." or ":" says IPv4 or IPv6, as in Go's net.ParseIP. */
+function isIpSloppy(value: string): boolean {
+    const separator = /[.:]/.exec(value);
+    if (!separator) {
+        return false;
+    }
+    return separator[0] === "." ? isIpv4Sloppy(value) : isIpv6Sloppy(value);
+}
+
+/** Four decimal parts up to 255, leading zeros allowed. */
+function isIpv4Sloppy(value: string): boolean {
+    const parts = value.split(".");
+    return parts.length === 4 && parts.every((part) => /^[0-9]+$/.test(part) && Number(part) <= 255);
+}
+
+/** Eight hexadecimal groups up to ffff, at most one "::" standing for one or more of them, the
+ * last two of them optionally written as an IPv4 address. */
+function isIpv6Sloppy(value: string): boolean {
+    const halves = value.split("::");
+    if (halves.length > 2) {
+        return false;
+    }
+    const groups = halves.flatMap((half) => (half === "" ? [] : half.split(":")));
+    let count = 0;
+    for (const [index, group] of groups.entries()) {
+        if (group.includes(".")) {
+            // Only at the very end: Go parses the rest of the string as the IPv4 address.
+            if (index !== groups.length - 1 || !value.endsWith(group) || !isIpv4Sloppy(group)) {
+                return false;
+            }
+            count += 2;
+        } else if (/^[0-9a-fA-F]+$/.test(group) && parseInt(group, 16) <= 0xffff) {
+            count += 1;
+        } else {
+            return false;
+        }
+    }
+    return halves.length === 2 ? count < 8 : count === 8;
+}

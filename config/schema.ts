@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isIpv4, networkAddress, parseCidr } from "./net";
+import { isIpv4, isKubeadmCertSan, networkAddress, parseCidr } from "./net";
 import { mirrorPrefixProblem } from "./images";
 import { AKS_KUBERNETES_VERSION, AZURE_NODE_IMAGE } from "./versions";
 
@@ -118,6 +118,12 @@ const dnsLabel = z
             `${show(iss.input)} is not a valid node name (lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit)`,
     });
 
+/** A name kubeadm accepts in apiServer.certSANs (its ValidateCertSANs: net.ts isKubeadmCertSan). */
+const certSan = z.string({ error: (iss) => `expected a host name or IP address string, got ${describeValue(iss.input)}` }).refine(isKubeadmCertSan, {
+    error: (iss) =>
+        `${show(iss.input)} is not a name kubeadm accepts in a certificate (its ValidateCertSANs); allowed: a lowercase DNS name (letters a-z, digits, '-' and '.', each part starting and ending with a letter or digit, at most 253 characters, e.g. "api.example.com"), a wildcard "*." followed by such a name, or an IPv4/IPv6 address`,
+});
+
 /** A whole number in [min, max]; every failure names the value and the range. */
 const intRange = (min: number, max: number, what: string) => {
     const error = (iss: { input?: unknown }) =>
@@ -229,7 +235,11 @@ const kubernetesSchema = strict({
             { error: endpointError },
         )
         .optional(),
-    apiServerCertSANs: z.array(z.string()).default([]),
+    /** Extra names in every control plane's API server certificate: refused here when kubeadm would
+     * refuse them (net.ts isKubeadmCertSan), since a change reaches running nodes (apiserver-certs.sh). */
+    apiServerCertSANs: z
+        .array(certSan, { error: (iss) => `expected a list of host names or IP addresses (e.g. ["api.example.com", "192.168.1.50"]), got ${describeValue(iss.input)}` })
+        .default([]),
     /** The control plane that runs `kubeadm init`; fixed for the life of the cluster. */
     bootstrapNode: dnsLabel.optional(),
     /** Which interface flanneld uses (default: the one that reaches the control-plane endpoint). */

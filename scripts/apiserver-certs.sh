@@ -3,7 +3,9 @@
 # write /etc/kubernetes/pki/apiserver.crt once; a later change of apiServer.certSANs reaches the
 # cluster only by the procedure of kubernetes.io "Reconfiguring a kubeadm cluster" (applying
 # apiServer.certSANs changes) and "Certificate Management with kubeadm" (restarting static Pods):
-#   1. move apiserver.crt and apiserver.key aside,
+#   1. move apiserver.crt and apiserver.key aside (here: copied to
+#      /etc/kubernetes/k8s-platform-previous-apiserver/, then removed from pki/, since kubeadm keeps
+#      an existing pair; put back whenever the step fails before kubeadm wrote a new one),
 #   2. `kubeadm init phase certs apiserver --config <file>` writes a new pair signed by the cluster CA,
 #   3. restart the kube-apiserver static Pod: its manifest out of /etc/kubernetes/manifests for
 #      longer than the kubelet's fileCheckFrequency (20 s), then back,
@@ -16,6 +18,10 @@
 # a file (cmd/kubeadm/app/cmd/upgrade/common.go enforceRequirements at v1.35.4:
 # FetchInitConfigurationFromCluster), and so do joins; the static pods follow at the next upgrade.
 # What was stored last is kept as its sha256 in /var/lib/k8s-platform/cluster-configuration.sha256.
+# The step holds the maintenance lock (lib-maintenance.sh) while it runs: cert-renewal.sh,
+# etcd-restore.sh and kubeadm-upgrade.sh move kube-apiserver.yaml too. A run that stopped part way
+# is finished first: the manifest it parked goes back, and the previous pair goes back to a pki/
+# that has none (a failed kubeadm, a killed run), so a re-run with a fixed config works.
 #
 # Parameters (environment):
 #   NODE_NAME       this control plane
@@ -28,12 +34,33 @@ set -euo pipefail
 export LC_ALL=C
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib-maintenance.sh
+[ -n "${K8SP_LIB_MAINTENANCE_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-maintenance.sh"
 
 require_env NODE_NAME NODE_IP CERT_SANS KUBEADM_CONFIG
 pki="$ROOT/etc/kubernetes/pki"
 crt="$pki/apiserver.crt"
+key="$pki/apiserver.key"
 record="$ROOT/var/lib/k8s-platform/apiserver-sans"
 manifest="$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
+aside="$ROOT/etc/kubernetes/k8s-platform-previous-apiserver"
+parked="$ROOT/etc/kubernetes/k8s-platform-kube-apiserver.yaml"
+
+# restore_previous_pair: a pki/ without the API server's pair gets the previous one back (the
+# running API server keeps its certificate in memory; without the files its next start fails).
+restore_previous_pair() {
+  if { [ ! -f "$crt" ] || [ ! -f "$key" ]; } && [ -f "$aside/apiserver.crt" ] && [ -f "$aside/apiserver.key" ]; then
+    log "putting the previous API server certificate and key back from $aside"
+    cp -p "$aside/apiserver.crt" "$aside/apiserver.key" "$pki/" || die "could not copy the previous pair from $aside to $pki: copy it by hand before the API server restarts"
+  fi
+}
+
+maintenance_lock
+if [ ! -f "$manifest" ] && [ -f "$parked" ]; then
+  log "moving back $manifest, parked by an earlier run that stopped part way"
+  mv "$parked" "$manifest"
+fi
+if [ -f "$manifest" ]; then restore_previous_pair; fi
 if [ ! -f "$crt" ] || [ ! -f "$manifest" ]; then
   die "$crt or $manifest is missing: $NODE_NAME is not an initialised control plane"
 fi
@@ -80,15 +107,17 @@ if [ "${#missing[@]}" -eq 0 ] && [ "${#removed[@]}" -eq 0 ]; then
 fi
 
 log "regenerating the API server certificate of $NODE_NAME (names to add: ${missing[*]:-none}; to drop: ${removed[*]:-none})"
-aside="$ROOT/etc/kubernetes/k8s-platform-previous-apiserver"
 mkdir -p "$aside"
 chmod 700 "$aside"
-# kubeadm keeps an existing certificate; moved aside, the old pair stays for a manual roll-back.
-mv -f "$pki/apiserver.crt" "$pki/apiserver.key" "$aside/"
+# kubeadm keeps an existing certificate, so the pair leaves pki/; its copy stays for a manual
+# roll-back and comes back on any failure before kubeadm wrote the new one (kubeadm refusing the
+# config, e.g. a name its ValidateCertSANs rejects).
+cp -p "$crt" "$key" "$aside/"
+trap 'rm -f "$config"; restore_previous_pair' EXIT
+rm -f "$crt" "$key"
 kubeadm init phase certs apiserver --config "$config"
 
 log "restarting the kube-apiserver static pod on $NODE_NAME"
-parked="$ROOT/etc/kubernetes/k8s-platform-kube-apiserver.yaml"
 mv "$manifest" "$parked"
 # The kubelet looks at the manifests every fileCheckFrequency (20 s): wait it out so the pod stops.
 sleep "${MANIFEST_CHECK_SECONDS:-25}"

@@ -14,6 +14,15 @@
 #     restarted: it loads its certificate files on every TLS handshake (go.etcd.io/etcd/client/pkg
 #     v3.6.6 transport/listener.go, GetCertificate/GetClientCertificate), so a restart would only
 #     cost quorum on clusters whose control planes renew on the same day;
+#   - kube-vip's static pod (kubernetes.controlPlaneEndpoint mode "kube-vip"), when this node has
+#     one, is restarted the same way, last: it reads admin.conf (super-admin.conf before init
+#     ended) once at start (kube-vip v1.2.2 pkg/manager/manager.go New: k8s.NewRestConfig(
+#     adminConfigPath, …) → pkg/k8s/client.go clientcmd.BuildConfigFromFlags("", kubeconfig)),
+#     and client-go keeps a certificate given as data for the life of the client (k8s.io/client-go
+#     v0.36.2 transport/transport.go TLSConfigFor: "Treat cert as static if either key or cert was
+#     data, not a file" → staticCert; only CertFile/KeyFile set ReloadTLSFiles). kubeadm embeds
+#     the certificate (client-certificate-data), so without a restart kube-vip would present the
+#     old one until it expires and then lose its Lease, the VIP with it;
 #   - copies of the old admin.conf (root's ~/.kube/config, as the kubeadm init output suggests)
 #     get the renewed one; /etc/kubernetes/admin.conf itself is renewed by `renew all`.
 #   - the kubelet's client certificate is not kubeadm's to renew: the kubelet rotates it, which
@@ -139,6 +148,8 @@ check)
   cp "$admin" "$old_admin"
   kubeadm certs renew all >&2
   for pod in kube-apiserver kube-controller-manager kube-scheduler; do restart_static_pod "$pod"; done
+  # Last, once the API server serves again: its Lease moves (15 s) to another control plane, if any.
+  if [ -f "$manifests/kube-vip.yaml" ]; then restart_static_pod kube-vip; fi
   # Copies of the old admin.conf (kubeadm init's advice: cp /etc/kubernetes/admin.conf $HOME/.kube/config).
   copy="$ROOT/root/.kube/config"
   if [ -f "$copy" ] && cmp -s "$copy" "$old_admin"; then

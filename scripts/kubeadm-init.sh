@@ -7,7 +7,10 @@
 # kubeadm writes admin.conf in its kubeconfig phase, long before the cluster-side phases
 # (upload-config, bootstrap-token, addon, ...), so a node with admin.conf but no record finishes
 # the init: every phase again but preflight (they are idempotent). A node whose
-# /var/lib/etcd/member exists is never reset.
+# /var/lib/etcd/member exists is never reset. Nor is init re-run over a member whose manifests a
+# maintenance step moved out: the step waits for the maintenance lock, refuses while a manifest
+# is parked by one that did not finish, and a record next to etcd data whose manifests are not
+# all there stops the run (lib-maintenance.sh refuse_moved_member).
 # The previous version of this script kept no record. A node it initialised is recognised by the
 # objects of init's last phases (phase order: kubeadm init reference, "init workflow";
 # /work/shared/REFERENCE.md): ConfigMaps kube-system/kubeadm-config (upload-config) and
@@ -30,8 +33,14 @@ set -euo pipefail
 [ -n "${K8SP_LIB_KUBE_VIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-kube-vip.sh"
 # shellcheck source=scripts/lib-membership.sh
 [ -n "${K8SP_LIB_MEMBERSHIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-membership.sh"
+# shellcheck source=scripts/lib-maintenance.sh
+[ -n "${K8SP_LIB_MAINTENANCE_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-maintenance.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
+# Not while a renewal, snapshot or restore has a manifest moved out (it waits for them); one that
+# stopped part way left its manifests parked: this node is a member, refused as it is.
+maintenance_lock
+refuse_moved_member "$INIT_DONE" control-plane
 
 # wait_for_endpoint: after kube-vip's pod was replaced, the VIP moves to a new holder (its lease
 # lasts 15 s): the API must answer through admin.conf (the endpoint) again before the next step

@@ -14,6 +14,11 @@
 # admin.conf and kubeadm's four manifests (etcd.yaml last) means the join completed: it is
 # recorded, never reset. Missing one of them, it is what the record would not trust either. When the API cannot
 # be asked, nothing is reset either: the run stops.
+# A member is never reset for a manifest that is not in place: the step waits for the maintenance
+# lock (a renewal or restore restarting a static pod), refuses while a manifest is parked by one
+# that did not finish, and refuses a control plane with etcd data (/var/lib/etcd/member) whose
+# manifests are not all there, with or without its record (lib-maintenance.sh refuse_moved_member
+# and the half-joined branch below).
 #
 # Parameters (environment):
 #   NODE_NAME
@@ -29,11 +34,17 @@ set -euo pipefail
 [ -n "${K8SP_LIB_KUBE_VIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-kube-vip.sh"
 # shellcheck source=scripts/lib-membership.sh
 [ -n "${K8SP_LIB_MEMBERSHIP_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-membership.sh"
+# shellcheck source=scripts/lib-maintenance.sh
+[ -n "${K8SP_LIB_MAINTENANCE_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-maintenance.sh"
 
 require_env NODE_NAME KUBEADM_CONFIG
-
+# Not while a renewal, snapshot or restore has a manifest moved out (it waits for them); one that
+# stopped part way left its manifests parked: this node is a member, refused as it is.
+maintenance_lock
 control_plane=false role=worker
 if grep -q '^controlPlane:' <<<"$KUBEADM_CONFIG"; then control_plane=true role=control-plane; fi
+refuse_moved_member "$JOIN_DONE" "$role"
+
 record_done() { write_record "$JOIN_DONE" "$NODE_NAME"; }
 if trust_named_record "$JOIN_DONE" "$role" "$NODE_NAME"; then
   log "$NODE_NAME has already joined; leaving it alone"
@@ -65,6 +76,11 @@ if kubeadm_files_present control-plane; then
   fi
 fi
 if [ -f "$KUBELET_KUBECONFIG" ]; then
+  # A half-join ends before or with etcd.yaml (control-plane-join's etcd phase): etcd data with a
+  # manifest missing is a member whose manifest was moved, whose data a reset would wipe.
+  if [ "$control_plane" = true ] && [ -d "$ROOT/var/lib/etcd/member" ] && ! all_manifests; then
+    die "$NODE_NAME has etcd data (/var/lib/etcd/member) and kubelet.conf but not all four manifests in /etc/kubernetes/manifests and no completed-join record: a member whose manifests were moved, not a half-joined node. Put them back and run again, or rebuild the member: remove the node from the stack (its kubeadm-reset.sh step removes its etcd member) and add it again. Nothing was reset."
+  fi
   log "found a half-joined control plane (kubelet.conf, no completed join); resetting it (removes its etcd member) before joining again"
   kubeadm reset -f
 elif [ -f "$ROOT/etc/kubernetes/pki/ca.crt" ] || [ -f "$ROOT/etc/kubernetes/bootstrap-kubelet.conf" ]; then

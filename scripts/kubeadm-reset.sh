@@ -14,8 +14,11 @@ set -euo pipefail
 
 require_env NODE_NAME
 # First: from here on this host is no longer a member, whatever happens next (a later init or
-# join must run again, not trust a record of the membership being taken apart).
-for record in "$INIT_DONE" "$JOIN_DONE"; do
+# join must run again, not trust a record of the membership being taken apart). Nor is an upgrade
+# of it unfinished (kubeadm-upgrade.sh's upgrade.pending): added back, it joins at the stack's
+# version, and a stale record would make its next upgrade a "resumed" one (left cordoned when its
+# drain fails).
+for record in "$INIT_DONE" "$JOIN_DONE" "$ROOT/var/lib/k8s-platform/upgrade.pending"; do
   if [ -f "$record" ]; then
     log "removing $record"
     rm -f "$record"

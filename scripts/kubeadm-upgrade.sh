@@ -32,10 +32,14 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 [ -n "${K8SP_LIB_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib-maintenance.sh
+[ -n "${K8SP_LIB_MAINTENANCE_LOADED:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib-maintenance.sh"
 
 require_env NODE_NAME UPGRADE_ROLE K8S_VERSION K8S_MINOR
 case "$UPGRADE_ROLE" in bootstrap | control-plane | worker) ;; *) die "unknown UPGRADE_ROLE '$UPGRADE_ROLE' (allowed: bootstrap, control-plane, worker)" ;; esac
 FAMILY=$(os_family)
+# kubeadm replaces the static pod manifests: not while a renewal or restore has one moved out.
+maintenance_lock
 PENDING="$ROOT/var/lib/k8s-platform/upgrade.pending"
 LIBEXEC="$ROOT/usr/local/libexec/k8s-platform"
 

@@ -235,6 +235,13 @@ describe("stack config: wrong types and values name the key, the value and what 
         ["an empty string", (raw) => (raw.ssh.user = ""), /k8s-platform:ssh\.user: must not be empty/],
         ["a value matching no generic form", (raw) => (raw.os = { kubernetesRepoBase: "pkgs mirror" }), /k8s-platform:os\.kubernetesRepoBase: "pkgs mirror" is not a valid url/],
         ["a CPU count as text", (raw) => (raw.nodes[0].cpus = "two"), /k8s-platform:nodes\[0\]\.cpus: expected a whole number of CPUs, got "two"/],
+        [
+            "an API server name kubeadm refuses (uppercase, underscore)",
+            (raw) => (raw.kubernetes.apiServerCertSANs = ["api.lab.example", "API_Lab.example"]),
+            /k8s-platform:kubernetes\.apiServerCertSANs\[1\]: "API_Lab\.example" is not a name kubeadm accepts in a certificate \(its ValidateCertSANs\); allowed: a lowercase DNS name .*e\.g\. "api\.example\.com"\), a wildcard "\*\." followed by such a name, or an IPv4\/IPv6 address/,
+        ],
+        ["an API server name as a number", (raw) => (raw.kubernetes.apiServerCertSANs = [5]), /k8s-platform:kubernetes\.apiServerCertSANs\[0\]: expected a host name or IP address string, got the number 5/],
+        ["API server names as one string", (raw) => (raw.kubernetes.apiServerCertSANs = "api.lab.example"), /k8s-platform:kubernetes\.apiServerCertSANs: expected a list of host names or IP addresses .*got "api\.lab\.example"/],
         ["a host reference of neither form", (raw) => (raw.nfs.host = "storage"), /k8s-platform:nfs\.host: expected \{node: "<cluster node name>"\} or \{name, ip\[, sshUser, provision\]\} for a host of its own, got "storage"/],
     ];
     for (const [what, edit, expected] of cases) {
@@ -287,6 +294,20 @@ describe("stack config: caught before the nodes would fail", () => {
             errorFor((raw) => (raw.nodes = raw.nodes.filter((n: any) => n.role === "control-plane")), "lab"),
             /k8s-platform:nodes: no node with role "worker" \(got 1 control-plane node\(s\)\); kubeadm taints control planes node-role\.kubernetes\.io\/control-plane:NoSchedule, so no platform pod would schedule/,
         );
+    });
+
+    it("takes exactly the apiServerCertSANs kubeadm's ValidateCertSANs takes (a refused one would fail apiserver-certs.sh on every control plane)", () => {
+        // Verdicts of kubeadm's own functions (k8s.io/apimachinery v0.37.2 IsDNS1123Subdomain,
+        // IsWildcardDNS1123Subdomain; k8s.io/utils ParseIPSloppy), run on these values.
+        const accepted = ["api.example.com", "a", "1.2.3", "256.1.1.1", "1.2.3.4.5", "x--y.z9", "*.example.com", "10.0.0.1", "010.001.2.3", "::1", "::", "fe80::1", "::ffff:1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7::", "ABCD::ef", "a".repeat(253), `*.${"a".repeat(251)}`];
+        const refused = ["API.example.com", "api_lab.example", "-a.b", "a-", "x.", ".x", "*", "*.*.example.com", "a*.example.com", "", "a".repeat(254), `*.${"a".repeat(252)}`, "fe80::1%eth0", "[::1]", "1:2.3.4.5::", "1:2:3:4:5:6:7:8:9", "1::2::3", "10000::", "api.example.com:6443", " api.example.com"];
+        const raw = structuredClone(rawConfigOf("lab")) as any;
+        raw.kubernetes = { ...(raw.kubernetes ?? {}), apiServerCertSANs: accepted };
+        assert.deepEqual(parse(raw).kubernetes.apiServerCertSANs, accepted);
+        for (const name of refused) {
+            const message = errorFor((r) => (r.kubernetes = { ...(r.kubernetes ?? {}), apiServerCertSANs: [name] }), "lab");
+            assert.ok(message.includes(`k8s-platform:kubernetes.apiServerCertSANs[0]: ${JSON.stringify(name)} is not a name kubeadm accepts`), `${JSON.stringify(name)}: ${message}`);
+        }
     });
 
     it("refuses a Kubernetes minor the program does not support, listing the supported ones", () => {

@@ -185,8 +185,10 @@ describe("script libraries (lib-*.sh): each sent only with the scripts that sour
 
     it("the scripts that source a library get its text, once; the others do not", () => {
         assert.deepEqual(definedIn("place_kube_vip"), ["kubeadm-init", "kubeadm-join"]);
-        assert.deepEqual(definedIn("maintenance_lock"), ["cert-renewal", "etcd-backup", "etcd-member", "etcd-restore"]);
-        assert.deepEqual(definedIn("etcd_tools"), ["cert-renewal", "etcd-backup", "etcd-member", "etcd-restore"]);
+        // The maintenance lock also goes with the steps that move or read the static pod manifests.
+        const maintenance = ["apiserver-certs", "cert-renewal", "etcd-backup", "etcd-member", "etcd-restore", "kubeadm-init", "kubeadm-join", "kubeadm-upgrade"];
+        assert.deepEqual(definedIn("maintenance_lock"), maintenance);
+        assert.deepEqual(definedIn("etcd_tools"), maintenance);
         for (const name of SCRIPT_NAMES) {
             for (const fn of ["place_kube_vip", "maintenance_lock", "read_secrets"]) {
                 assert.ok((rendered(name).match(new RegExp(`^${fn}\\(\\) \\{`, "gm"))?.length ?? 0) <= 1, `${name}: ${fn} once`);

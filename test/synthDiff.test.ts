@@ -34,11 +34,12 @@ async function withEditedScript<T>(script: string, from: string, to: string, run
 
 const names = (list: StackDiff["changed"]): string[] => list.map((c) => c.resource.name).sort();
 
-/** Files (relative to out/<stack>/) whose command runs `script` on create or on delete. */
+/** Files (relative to out/<stack>/) whose command runs `script` on create (or, for an update-only
+ * step, on update: tools/synth.ts writes that one to <name>.sh) or on delete. */
 function filesCarrying(s: Synthesis, script: string): string[] {
     return commands(s)
         .flatMap((c) => [
-            ...(scriptOf(c, "create") === script ? [`commands/${c.name}.sh`] : []),
+            ...((scriptOf(c, "create") ?? scriptOf(c, "update")) === script ? [`commands/${c.name}.sh`] : []),
             ...(scriptOf(c, "delete") === script ? [`commands/${c.name}.delete.sh`] : []),
         ])
         .sort();
@@ -180,7 +181,13 @@ describe("synth:diff: a library edit (lib-*.sh)", () => {
     // it, and control-plane-maintenance, which installs lib-maintenance.sh with the programs.
     for (const [library, from, to, scripts] of [
         ["lib-kube-vip", "K8SP_LIB_KUBE_VIP_LOADED=1", "K8SP_LIB_KUBE_VIP_LOADED=1\n: edited", ["kubeadm-init", "kubeadm-join"]],
-        ["lib-maintenance", "K8SP_LIB_MAINTENANCE_LOADED=1", "K8SP_LIB_MAINTENANCE_LOADED=1\n: edited", ["etcd-backup", "cert-renewal", "etcd-restore", "control-plane-maintenance"]],
+        // lib-maintenance.sh also goes with the steps that take its lock (they move or read the static pod manifests).
+        [
+            "lib-maintenance",
+            "K8SP_LIB_MAINTENANCE_LOADED=1",
+            "K8SP_LIB_MAINTENANCE_LOADED=1\n: edited",
+            ["etcd-backup", "cert-renewal", "etcd-restore", "control-plane-maintenance", "apiserver-certs", "kubeadm-init", "kubeadm-join", "kubeadm-upgrade"],
+        ],
         ["lib-membership", "K8SP_LIB_MEMBERSHIP_LOADED=1", "K8SP_LIB_MEMBERSHIP_LOADED=1\n: edited", ["kubeadm-init", "kubeadm-join"]],
     ] as const) {
         it(`${library}.sh: exactly the commands of ${scripts.join(", ")} change`, async () => {

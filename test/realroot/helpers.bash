@@ -195,3 +195,40 @@ kubeadm_join() {
     secret_stdin "BOOTSTRAP_TOKEN=$TOKEN" | node_script "$node" kubeadm-join NODE_NAME="$node" KUBEADM_CONFIG="$JOIN_WORKER" "$@"
   fi
 }
+
+# with_maintenance_lock NODE SECONDS "FILE..." COMMAND...: inside NODE, another maintenance step
+# (a stand-in for a renewal or a snapshot: flock on lib-maintenance.sh's lock file, as they take
+# it) holds the lock for SECONDS; COMMAND starts once it is held. The holder checks every 0.2 s
+# that the FILEs are unchanged while it holds the lock, and exits 1 (this returns 99) when one
+# changed: COMMAND did not wait for the lock. Otherwise COMMAND's status. With PARKED=POD the
+# holder is a renewal restarting POD: its manifest is in /etc/kubernetes/k8s-platform-restart/
+# while the lock is held (cert-renewal.sh restart_static_pod), back in manifests/ at the end.
+with_maintenance_lock() {
+  local node="$1" seconds="$2" files="$3"
+  shift 3
+  in_node "$node" /bin/bash -c '
+    seconds="$1" files="$2" parked="$3"
+    shift 3
+    mkdir -p /run
+    (
+      exec 7>/run/k8s-platform-maintenance.lock
+      flock 7
+      if [ -n "$parked" ]; then mkdir -p /etc/kubernetes/k8s-platform-restart && mv "/etc/kubernetes/manifests/$parked.yaml" /etc/kubernetes/k8s-platform-restart/; fi
+      # shellcheck disable=SC2086 # the file names are separate arguments
+      before=$(sha256sum $files 2>&1)
+      : >/run/k8sp-test-lock-held
+      for _ in $(seq 1 $((seconds * 5))); do
+        sleep 0.2
+        # shellcheck disable=SC2086
+        [ "$(sha256sum $files 2>&1)" = "$before" ] || { echo "changed while the lock was held: $files" >&2; exit 1; }
+      done
+      if [ -n "$parked" ]; then mv "/etc/kubernetes/k8s-platform-restart/$parked.yaml" /etc/kubernetes/manifests/; fi
+    ) &
+    holder=$!
+    for _ in $(seq 1 100); do [ -f /run/k8sp-test-lock-held ] && break; sleep 0.1; done
+    rc=0
+    "$@" || rc=$?
+    wait "$holder" || rc=99
+    exit "$rc"
+  ' with_maintenance_lock "$seconds" "$files" "${PARKED:-}" "$@"
+}

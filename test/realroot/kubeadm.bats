@@ -156,6 +156,85 @@ join_cp() { kubeadm_join "$1" control-plane; }
   [ -f "$(cluster)/etcd-members/cp2" ]
 }
 
+# A joined control plane cp2 (init on cp1, credentials, join).
+joined_cp2() {
+  prepared cp1 control-plane
+  prepared cp2 control-plane
+  init
+  credentials cp2
+  join_cp cp2
+}
+# never_reset NODE: no kubeadm reset ran there, its etcd data and member are still there.
+never_reset() {
+  ! stub_calls "$1" | grep -q '^kubeadm reset' || false
+  in_node "$1" test -d /var/lib/etcd/member
+  [ -f "$(cluster)/etcd-members/$1" ]
+}
+
+@test "a joined control plane whose manifests a failed etcd-restore.sh left parked is refused, not reset; with them back, its join step leaves it alone" {
+  joined_cp2
+  in_node cp2 bash -c 'mkdir -p /etc/kubernetes/k8s-platform-restore && mv /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/manifests/etcd.yaml /etc/kubernetes/k8s-platform-restore/'
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/kubernetes/k8s-platform-restore/etcd.yaml"* ]]
+  [[ "$output" == *"run it again with the same SNAPSHOT"* ]]
+  never_reset cp2
+  [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
+  [ -f "$(node_file cp2 /etc/kubernetes/k8s-platform-restore/etcd.yaml)" ]
+  in_node cp2 bash -c 'mv /etc/kubernetes/k8s-platform-restore/*.yaml /etc/kubernetes/manifests/'
+  run join_cp cp2
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"already joined"* ]]
+  never_reset cp2
+}
+
+@test "a join step run while a renewal restarts a static pod (its manifest parked, the lock held) waits for it, then leaves the member alone" {
+  joined_cp2
+  PARKED=kube-apiserver run with_maintenance_lock cp2 3 "/var/lib/k8s-platform/join.done /etc/kubernetes/kubelet.conf" \
+    /usr/bin/env NODE_NAME=cp2 KUBEADM_CONFIG="$JOIN_CP" bash /opt/k8sp-scripts/kubeadm-join.sh </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"already joined"* ]]
+  never_reset cp2
+}
+
+@test "the bootstrap node with a manifest a renewal left parked (stop timeout) is refused: no kubeadm init over it" {
+  prepared cp1 control-plane
+  init
+  in_node cp1 bash -c 'mkdir -p /etc/kubernetes/k8s-platform-restart && mv /etc/kubernetes/manifests/kube-scheduler.yaml /etc/kubernetes/k8s-platform-restart/'
+  run init
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/kubernetes/k8s-platform-restart/kube-scheduler.yaml"* ]]
+  [ "$(stub_calls cp1 | grep -c '^kubeadm init')" -eq 1 ]
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/init.done)" ]
+  # The API server certificate step's parked manifest likewise.
+  in_node cp1 bash -c 'mv /etc/kubernetes/k8s-platform-restart/kube-scheduler.yaml /etc/kubernetes/manifests/ && mv /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/k8s-platform-kube-apiserver.yaml'
+  run init
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/etc/kubernetes/k8s-platform-kube-apiserver.yaml"* ]]
+  [ "$(stub_calls cp1 | grep -c '^kubeadm init')" -eq 1 ]
+}
+
+@test "a control plane with etcd data whose manifest was moved elsewhere is refused, with or without its record: no reset" {
+  joined_cp2
+  in_node cp2 mv /etc/kubernetes/manifests/etcd.yaml /root/etcd.yaml
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/var/lib/etcd/member"*"Nothing was reset"* ]]
+  [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
+  never_reset cp2
+  # Joined by the previous version (no record): the same.
+  rm "$(node_file cp2 /var/lib/k8s-platform/join.done)"
+  run join_cp cp2
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"not a half-joined node"* ]]
+  never_reset cp2
+}
+
 @test "join credentials: concurrent issuing for several members all succeed, idempotently, with no secret in argv" {
   prepared cp1 control-plane
   init
@@ -393,7 +472,7 @@ reset_node() { # node: kubeadm-reset.sh in a network namespace of its own
   grep -qx 'node=w9' "$(node_file w1 /var/lib/k8s-platform/join.done)"
 }
 
-@test "a record whose kubeadm files are gone (kubeadm reset run by hand) is not trusted: init and join run again" {
+@test "a record whose kubeadm files are gone (kubeadm reset run by hand) is not trusted: init and join run again; a manifest missing next to etcd data is refused instead" {
   prepared cp1 control-plane
   init
   joined_worker w1
@@ -410,17 +489,24 @@ reset_node() { # node: kubeadm-reset.sh in a network namespace of its own
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$(stub_calls w1 | grep -c '^kubeadm join --config')" -eq 2 ]
-  # A control plane missing one of kubeadm's manifests is not a complete member either: it is
-  # reset (its etcd member removed) and joined again, as a half-joined one is.
+  # A control plane missing one of kubeadm's manifests but with its etcd data is a member whose
+  # manifest was moved or deleted, not one that was reset: refused, nothing reset (a reset would
+  # wipe its etcd data). The way to rebuild it: removed from the stack (kubeadm-reset.sh), added again.
   prepared cp2 control-plane
   credentials cp2
   join_cp cp2
   in_node cp2 rm /etc/kubernetes/manifests/kube-apiserver.yaml
   run join_cp cp2
   echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"remove the node from the stack"* ]]
+  ! stub_calls cp2 | grep -q '^kubeadm reset' || false
+  [ -f "$(node_file cp2 /var/lib/k8s-platform/join.done)" ]
+  node_script cp2 kubeadm-reset NODE_NAME=cp2 >/dev/null 2>&1
+  credentials cp2
+  run join_cp cp2
+  echo "$output"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"kubeadm's files are gone"* ]]
-  stub_calls cp2 | grep -q '^kubeadm reset -f'
   [ "$(stub_calls cp2 | grep -c '^kubeadm join --config')" -eq 2 ]
   [ -f "$(node_file cp2 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
 }
@@ -658,6 +744,55 @@ cert_names() { openssl x509 -in "$(node_file cp1 /etc/kubernetes/pki/apiserver.c
   [ "$status" -eq 0 ]
   [[ "$output" == *"to drop: api.lab.example"* ]]
   ! cert_names | grep -q 'api.lab.example' || false
+}
+
+@test "API server certificate: a name kubeadm refuses leaves the old pair in place; the fixed name is applied by the next run" {
+  prepared cp1 control-plane
+  init
+  before=$(sha256sum "$(node_file cp1 /etc/kubernetes/pki/apiserver.crt)" "$(node_file cp1 /etc/kubernetes/pki/apiserver.key)" | cut -d' ' -f1)
+  # kubeadm's ValidateCertSANs refuses it (the config check refuses it earlier; a config from
+  # before that check, or another kubeadm rule, ends here).
+  run certs cp1 10.0.0.10 API_Lab.example
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'Invalid value: "API_Lab.example"'* ]]
+  [[ "$output" == *"putting the previous API server certificate and key back"* ]]
+  [ "$(sha256sum "$(node_file cp1 /etc/kubernetes/pki/apiserver.crt)" "$(node_file cp1 /etc/kubernetes/pki/apiserver.key)" | cut -d' ' -f1)" = "$before" ]
+  [ "$(stat -c %a "$(node_file cp1 /etc/kubernetes/pki/apiserver.key)")" = "$(stat -c %a "$(node_file cp1 /etc/kubernetes/k8s-platform-previous-apiserver/apiserver.key)")" ]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
+  # The name fixed: the next run applies it.
+  run certs cp1 10.0.0.10 api-lab.example
+  echo "$output"
+  [ "$status" -eq 0 ]
+  cert_names | grep -q 'DNS:api-lab.example'
+}
+
+@test "API server certificate: a run killed with the pair out of pki/ and the manifest parked is finished by the next one" {
+  prepared cp1 control-plane
+  init
+  # What a run killed during the restart leaves (the old script moved the pair aside).
+  in_node cp1 bash -c 'mkdir -p -m 700 /etc/kubernetes/k8s-platform-previous-apiserver &&
+    mv /etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key /etc/kubernetes/k8s-platform-previous-apiserver/ &&
+    mv /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/k8s-platform-kube-apiserver.yaml'
+  run certs cp1 10.0.0.10 api.lab.example
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"parked by an earlier run"* ]]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-apiserver.yaml)" ]
+  [ ! -e "$(node_file cp1 /etc/kubernetes/k8s-platform-kube-apiserver.yaml)" ]
+  cert_names | grep -q 'DNS:api.lab.example'
+}
+
+@test "API server certificate: the step waits for a maintenance step that holds the lock (a renewal) before it moves anything" {
+  prepared cp1 control-plane
+  init
+  cfg="$CERT_CONFIG_HEAD"$'\n'"    - 10.0.0.10"$'\n'"    - api.lab.example"
+  run with_maintenance_lock cp1 3 "/etc/kubernetes/pki/apiserver.crt /etc/kubernetes/manifests/kube-apiserver.yaml" \
+    /usr/bin/env NODE_NAME=cp1 NODE_IP=10.0.0.10 CERT_SANS="10.0.0.10 api.lab.example" KUBEADM_CONFIG="$cfg" UPLOAD_CONFIG=true MANIFEST_CHECK_SECONDS=0 \
+    bash /opt/k8sp-scripts/apiserver-certs.sh
+  echo "$output"
+  [ "$status" -eq 0 ]
+  cert_names | grep -q 'DNS:api.lab.example'
 }
 
 # kube-vip (kubernetes.controlPlaneEndpoint mode "kube-vip"): the static pod as the program renders

@@ -177,11 +177,31 @@ units_verify() { # node: the host's real systemd-analyze on the unit files the n
   ids_after=$(in_node cp1 crictl ps -q --name '^kube-(apiserver|controller-manager|scheduler)$' | sort)
   [ "$(comm -12 <(echo "$ids_before") <(echo "$ids_after"))" = "" ]
   [ "$(in_node cp1 crictl ps -q --name '^etcd$')" = "$etcd_before" ]
+  [[ "$output" != *"restarting kube-vip"* ]]
   cmp "$(node_file cp1 /root/.kube/config)" "$(node_file cp1 /etc/kubernetes/admin.conf)"
   [[ "$(cat "$(node_file cp1 /var/lib/k8s-platform/cert-renewal.last)")" == '{"node":"cp1"'* ]]
   # Renewed: the next run finds nothing due.
   run renewal cp1
   [[ "$output" == *"nothing to renew"* ]]
+}
+
+@test "renewal: kube-vip's static pod (it keeps admin.conf's certificate in memory) is restarted through its manifest too, after the control plane's" {
+  new_node cp1 ubuntu
+  quietly prepare_node cp1 control-plane 1.35 1.35
+  quietly kubeadm_init cp1 false KUBE_VIP_MANIFEST="$(cat "$BATS_TEST_DIRNAME/../fixtures/kube-vip.yaml")"
+  quietly maintenance cp1
+  vip_before=$(in_node cp1 crictl ps -q --name '^kube-vip$')
+  [ -n "$vip_before" ]
+  touch -d '320 days ago' "$(node_put cp1 /etc/kubernetes/admin.conf)"
+  run renewal cp1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"expiring within 60 days on cp1: admin.conf ("* ]]
+  [[ "$output" == *"restarting kube-scheduler"*"restarting kube-vip"* ]]
+  vip_after=$(in_node cp1 crictl ps -q --name '^kube-vip$')
+  [ -n "$vip_after" ] && [ "$vip_after" != "$vip_before" ]
+  [ -f "$(node_file cp1 /etc/kubernetes/manifests/kube-vip.yaml)" ]
+  [ -z "$(ls -A "$(node_file cp1 /etc/kubernetes/k8s-platform-restart)" 2>/dev/null)" ]
 }
 
 @test "renewal: a manifest left parked by an interrupted run is moved back first" {

@@ -155,6 +155,48 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ "$(pkg w1 kubeadm)" = 1.35.2-1.1 ]
 }
 
+@test "a worker removed part way through its upgrade (kubeadm-reset.sh) and added back is not a resumed upgrade: a failed drain uncordons it" {
+  cluster_at_1_35
+  prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  fail_once w1 upgrade/kubelet-config
+  run upgrade w1 worker 1.36.1
+  [ "$status" -ne 0 ]
+  [ -f "$(node_file w1 /var/lib/k8s-platform/upgrade.pending)" ]
+  # Removed from the stack: drained and deleted by the control plane, then reset.
+  rm -f "$(cluster)/nodes/w1" "$(cluster)/nodes/w1".*
+  run node_script w1 kubeadm-reset NODE_NAME=w1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file w1 /var/lib/k8s-platform/upgrade.pending)" ]
+  # Added back, then an upgrade whose drain fails (a pod that never terminates).
+  kubeadm_join w1 worker >/dev/null 2>&1
+  printf 'NotReady\n' >"$(cluster)/nodes/w1"
+  mkdir -p "$(cluster)/pods/w1" && touch "$(cluster)/pods/w1/default_web-1"
+  run upgrade w1 worker 1.36.1 DRAIN_TIMEOUT=1s
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" != *"resuming"* ]]
+  [[ "$output" == *"it is uncordoned and was not upgraded"* ]]
+  [ ! -f "$(cluster)/nodes/w1.cordoned" ]
+}
+
+@test "the upgrade waits for a maintenance step that holds the lock (a renewal); its own etcd snapshot (same lock) does not wait for it" {
+  cluster_at_1_35
+  prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  printf 'NODE_NAME=cp1\nDIRECTORY=/var/backups/etcd\nRETENTION=3\nNFS_TARGET=\n' >"$(node_put cp1 /etc/k8s-platform/k8s-platform-etcd-backup.env)"
+  # etcd-backup.sh takes the lock as the installed one does (lib.sh and lib-maintenance.sh next to it, here the repository's).
+  printf '#!/bin/bash\nset -euo pipefail\n. /opt/k8sp-scripts/lib.sh\n. /opt/k8sp-scripts/lib-maintenance.sh\nMAINTENANCE_LOCK_WAIT=5 maintenance_lock\necho "etcd-backup.sh REASON=$REASON with the lock" >>/var/lib/k8sp-stub/calls\necho "$DIRECTORY/etcd-cp1-x-$REASON.db"\n' \
+    >"$(node_put cp1 /usr/local/libexec/k8s-platform/etcd-backup.sh)"
+  chmod 0755 "$(node_put cp1 /usr/local/libexec/k8s-platform/etcd-backup.sh)"
+  # Nothing of the upgrade (packages, manifests) happens while the other step holds the lock.
+  run with_maintenance_lock cp1 3 "/var/lib/dpkg/status /etc/kubernetes/manifests/kube-apiserver.yaml" \
+    /usr/bin/env NODE_NAME=cp1 UPGRADE_ROLE=bootstrap K8S_VERSION=1.36.1 K8S_MINOR=1.36 bash /opt/k8sp-scripts/kubeadm-upgrade.sh
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
+  stub_calls cp1 | grep -q '^etcd-backup.sh REASON=before-upgrade-to-1.36.1 with the lock$'
+}
+
 @test "refused before anything changes: a skipped minor and a downgrade (the script); kubeadm itself refuses a target above its minor and a NotReady control plane" {
   cluster_at_1_35
   run upgrade cp1 bootstrap 1.37.0
