@@ -141,6 +141,34 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ ! -f "$(cluster)/nodes/w1.cordoned" ] && [ "$(pkg w1 kubelet)" = 1.36.1-1.1 ]
 }
 
+@test "an apply that failed after its control-plane phase (upload-config) is run again on resume: the cluster's ClusterConfiguration moves, so the other nodes follow" {
+  cluster_at_1_35
+  prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  fail_once cp1 upgrade/upload-config
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  # The local control plane moved; the cluster's ClusterConfiguration (what `kubeadm upgrade node`
+  # takes its version from) did not.
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
+  [ "$(cat "$(cluster)/version")" = v1.35.2 ]
+  before=$(stub_calls cp1 | wc -l)
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"resuming the upgrade of cp1 to Kubernetes 1.36.1 that stopped part way"* ]]
+  calls_since cp1 "$before" | grep -qx 'kubeadm upgrade apply v1.36.1 --yes'
+  [ "$(cat "$(cluster)/version")" = v1.36.1 ]
+  [ "$(pkg cp1 kubelet)" = 1.36.1-1.1 ]
+  [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
+  # The worker's `kubeadm upgrade node` brings it to the cluster's version: 1.36.1.
+  prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  run upgrade w1 worker 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -q '^# kubelet-config of the cluster at v1.36.1$' "$(node_file w1 /var/lib/kubelet/config.yaml)"
+}
+
 @test "a drain that fails uncordons the worker and changes nothing on it" {
   cluster_at_1_35
   prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
