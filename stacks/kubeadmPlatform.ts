@@ -81,6 +81,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     const clusterName = "cluster";
     const version = kubernetesVersionPlan(config.kubernetes, recordedKubernetesVersion(), {
         names: config.nodes.map((n) => n.name),
+        members: config.nodes.map((n) => ({ name: n.name, role: n.role })),
         prepareStep: (node) => `${clusterName}-${node}-prepare`,
     });
     const cluster = new KubeadmCluster(clusterName, {
