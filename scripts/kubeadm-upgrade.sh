@@ -198,7 +198,8 @@ bootstrap)
   # target above kubeadm's own, or more than one minor down, and the control-plane phase skips a
   # component whose manifest is already the one it would write (phases/upgrade/staticpods.go:
   # "Current and new manifests of %s are equal, skipping upgrade"); the phases after it write the
-  # same objects again.
+  # same objects again. (The ClusterConfiguration's kubernetesVersion alone would not say "done":
+  # kubelet-config, addon and post-upgrade run after upload-config.)
   log "kubeadm upgrade plan $target"
   kubeadm upgrade plan "$target"
   if [ "$(apiserver_tag)" = "$target" ]; then

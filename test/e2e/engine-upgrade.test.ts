@@ -8,6 +8,7 @@
  *   - 1.36 over the containerd the first up recorded (containerdVersions: Debian's 2.1; 1.36 needs
  *     2.2.0+) is refused at preview and up, nothing run; the README's procedure (Docker's
  *     containerd.io installed, `pulumi up --replace` of each preparation at 1.35) records 2.2.0;
+ *   - a node added in the same up as 1.35 -> 1.36 is refused at preview and up, nothing run;
  *   - 1.35 -> 1.36: the preview plans exactly the upgrade steps, the nodes' preparation and
  *     reachability checks and the control plane's maintenance step (the new minor's etcd tools);
  *     the `up` runs `kubeadm upgrade apply` on the control plane first, then each worker drained,
@@ -109,6 +110,11 @@ describe("Kubernetes upgrade under the real engine: 1 control plane + 2 workers,
         const rerecord = await e().up({ replace: prepares });
         assert.deepEqual(changed(rerecord.steps), prepares.flatMap((p) => [`create-replacement ${p}`, `delete-replaced ${p}`, `replace ${p}`]).sort());
         assert.deepEqual((await e().outputs()).containerdVersions, { cp1: "2.2.0", w1: "2.2.0", w2: "2.2.0" });
+        assert.equal(await recorded(), "1.35");
+        // A node added in the same up as the minor (w3: a host that never runs here) is refused at
+        // preview and up, against the nodes output the last completed up recorded; nothing runs.
+        await world.configure({ kubernetes: { version: "1.36", etcdBackup: { enabled: false } } }, [...ALL, simNode(SUBNET, "w3")]);
+        await assertRefused([/k8s-platform:nodes: w3 is new \(not among the nodes the last completed `pulumi up` recorded, the stack output `nodes`\), and k8s-platform:kubernetes\.version moves the cluster from 1\.35 to 1\.36 in the same `pulumi up`: refused before anything runs/]);
         assert.equal(await recorded(), "1.35");
         await configure("1.36");
         const plan = await e().preview();
