@@ -162,3 +162,59 @@ export function checkRecordedContainerd(args: {
             `(URNs from \`pulumi stack --show-urns\`; the preparation is idempotent and re-reads containerd's version), then set kubernetes.version again.`,
     );
 }
+
+/**
+ * Refuses, before anything runs, nodes added in the same `up` as a version change (compared with
+ * the nodes the last completed `up` recorded, the stack output `nodes`). A new node is prepared
+ * with the new version and joins before the upgrade steps run (the bootstrap node's upgrade waits
+ * for the maintenance step, which waits for every join), so it joins a control plane that still
+ * runs the old version:
+ * - a minor: a new worker's kubelet is newer than the API server (the version skew policy,
+ *   kubernetes.io "Version Skew Policy": "kubelet must not be newer than kube-apiserver"), and a
+ *   new control plane fails kubeadm's join preflight (cmd/kubeadm/app/preflight/checks.go at
+ *   v1.35.4, KubeletVersionCheck: "the kubelet version is higher than the control plane
+ *   version") — the upgrade waits for that join, so the rollout is stuck until the node is taken
+ *   out of config again;
+ * - a patch: the same check compares minors only (checks.go: `kubeletVersion.Minor() >
+ *   k8sVersion.Minor()`), and the skew policy is stated per minor, so a new worker one patch
+ *   ahead of the API server is supported and passes. A new control plane is not: kubeadm join
+ *   writes its static pods at the cluster's ClusterConfiguration version (the old patch), and its
+ *   upgrade step does nothing when it is created (components/kubernetesUpgrade.ts: update only),
+ *   so it would stay at the old patch while the record says the new one.
+ * Without a record (a new stack, no `nodes` output) nothing is compared. Pure; throws one error
+ * naming every such node and the procedure.
+ */
+export function checkNodesAddedDuringUpgrade(args: {
+    /** The version this `up` brings the cluster to. */
+    readonly plan: KubernetesVersionPlan;
+    /** The version the last completed `up` recorded. */
+    readonly recordedVersion?: string;
+    /** The Kubernetes nodes (control planes and workers) the last completed `up` recorded; undefined: no record. */
+    readonly recordedNodes?: readonly string[];
+    /** The stack's nodes now. */
+    readonly nodes: readonly { readonly name: string; readonly role: "control-plane" | "worker" }[];
+}): void {
+    const { plan, recordedNodes } = args;
+    if (plan.upgrade === "none" || recordedNodes === undefined || args.recordedVersion === undefined) {
+        return;
+    }
+    const added = args.nodes.filter((n) => !recordedNodes.includes(n.name) && (plan.upgrade === "minor" || n.role === "control-plane"));
+    if (added.length === 0) {
+        return;
+    }
+    const from = args.recordedVersion;
+    const to = plan.version;
+    const names = added.map((n) => n.name).join(", ");
+    const why =
+        plan.upgrade === "minor"
+            ? `a new node installs ${to} and joins before the upgrade runs (the upgrade waits for every join), so it would join a control plane still at ${from}: ` +
+              `a worker's kubelet newer than the API server is outside Kubernetes' version skew policy, and a control plane's join fails kubeadm's preflight ([ERROR KubeletVersion]) and holds the upgrade back`
+            : `a new control plane joins before the upgrade runs and writes its control plane at the cluster's version (${from}), and its upgrade step does nothing when it is created, ` +
+              `so it would stay at ${from} (a new worker one patch ahead is allowed: the skew policy and kubeadm's check are per minor)`;
+    throw new Error(
+        `k8s-platform:nodes: ${names} ${added.length === 1 ? "is" : "are"} new (not among the nodes the last completed \`pulumi up\` recorded, the stack output \`nodes\`), ` +
+            `and k8s-platform:kubernetes.version moves the cluster from ${from} to ${to} in the same \`pulumi up\`: refused before anything runs (nothing was changed). ` +
+            `Why: ${why}. Do it in two \`pulumi up\`s: upgrade first (leave ${names} out of nodes, \`pulumi up\`; then add ${added.length === 1 ? "it" : "them"}, \`pulumi up\`: ` +
+            `${added.length === 1 ? "it installs" : "they install"} ${to} and join a cluster at ${to}), or add first (kubernetes.version at ${from}, \`pulumi up\`; then ${to}, \`pulumi up\`: the upgrade takes the new nodes along). README "Upgrading Kubernetes".`,
+    );
+}

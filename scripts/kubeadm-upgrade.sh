@@ -16,7 +16,8 @@
 # Idempotent and resumable: a node whose kubeadm and kubelet packages are at the target and that
 # has no unfinished upgrade (the record $ROOT/var/lib/k8s-platform/upgrade.pending, written before
 # the first change and removed after the last) does nothing; a node with one carries on from the
-# start (each step is one kubeadm accepts again: apply/node to the version it runs).
+# start (each step is one kubeadm accepts again: apply/node to the version it runs; apply runs
+# again even where this node's control plane moved already, see the bootstrap case below).
 # Refused before anything changes: a target more than one minor above the installed kubeadm, or
 # below it (kubeadm upgrades one minor at a time; downgrades are not this program's, see
 # config/upgrade.ts).
@@ -192,16 +193,29 @@ upgrade_packages kubeadm
 target=$(kubeadm version -o short) || die "'kubeadm version' failed after the kubeadm upgrade"
 case "$UPGRADE_ROLE" in
 bootstrap)
+  # apply runs again on a resumed upgrade even when this node's manifests are at the target: an
+  # apply that failed after its control-plane phase (upload-config, kubelet-config, addon,
+  # post-upgrade: cmd/kubeadm/app/cmd/upgrade/apply.go at v1.35.4 and v1.37.2) left the cluster's
+  # ClusterConfiguration at the old version, which `kubeadm upgrade node` on every other node takes
+  # its version from. Running it again at the same version is what kubeadm allows: its version
+  # policy (phases/upgrade/policy.go EnforceVersionPolicies) refuses only a skipped minor, a
+  # target above kubeadm's own, or more than one minor down, and the control-plane phase skips a
+  # component whose manifest is already the one it would write (phases/upgrade/staticpods.go:
+  # "Current and new manifests of %s are equal, skipping upgrade"); the phases after it write the
+  # same objects again. (The ClusterConfiguration's kubernetesVersion alone would not say "done":
+  # kubelet-config, addon and post-upgrade run after upload-config.)
+  log "kubeadm upgrade plan $target"
+  kubeadm upgrade plan "$target"
   if [ "$(apiserver_tag)" = "$target" ]; then
-    log "the control plane of $NODE_NAME runs $target already (kubeadm upgrade apply finished earlier)"
+    # A snapshot now would not be the state before the upgrade, and would count against the
+    # retention of the one taken before it.
+    log "the control plane of $NODE_NAME runs $target already (an earlier apply got past its control-plane phase): no second snapshot; apply runs again to finish the cluster-wide phases"
   else
-    # The plan checks the cluster's health first; the snapshot is the state right before apply.
-    log "kubeadm upgrade plan $target"
-    kubeadm upgrade plan "$target"
+    # The plan checked the cluster's health; the snapshot is the state right before apply.
     etcd_snapshot "${target#v}"
-    log "kubeadm upgrade apply $target"
-    kubeadm upgrade apply "$target" --yes
   fi
+  log "kubeadm upgrade apply $target"
+  kubeadm upgrade apply "$target" --yes
   ;;
 *)
   log "kubeadm upgrade node"

@@ -136,25 +136,81 @@ EOF
   [ "$WRITTEN" -eq 0 ] || sysctl --system >/dev/null
 }
 
-# Never changes an installed kubeadm: that is `kubeadm upgrade`, not a re-install. Returns 1 when
-# kubeadm is not installed. "1.35.2" pins a patch exactly; "1.35" takes the minor's newest. On a
-# cluster member (kubelet.conf: joined or initialised) another version is the upgrade's to make
-# (kubeadm-upgrade.sh, the step after this one when kubernetes.version changed): the packages stay,
-# held, and only the repository moves to the new minor here. Elsewhere (a host with a kubeadm of
-# its own) it is refused.
-check_installed_version() {
+pinned_version() { [[ "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; }
+# at_target VERSION: whether an installed 1.X.Y is what the stack asks for ("1.35.2" exactly, or
+# any patch of "1.35").
+at_target() {
+  [ -n "$1" ] || return 1
+  if pinned_version; then [ "$1" = "$K8S_VERSION" ]; else [[ "$1" == "$K8S_MINOR".* ]]; fi
+}
+# newer_than_target VERSION: a newer minor than the stack's, or with a pinned patch a newer patch.
+newer_than_target() {
+  local minor patch target_minor
+  IFS=. read -r _ minor patch <<<"$1"
+  target_minor="${K8S_MINOR#*.}"
+  [ "$minor" -gt "$target_minor" ] && return 0
+  [ "$minor" -eq "$target_minor" ] && pinned_version && [ "${patch:-0}" -gt "${K8S_VERSION##*.}" ]
+}
+# Whether this host is, or was made, a member of a cluster: the evidence lib.sh's membership checks
+# read — a completion record (init.done, join.done), kubeadm's kubelet.conf (kubelet-start, on every
+# member: kubeadm_files_present) — and a control plane's etcd member data (/var/lib/etcd/member).
+# `kubeadm reset` and kubeadm-reset.sh remove all of them; then nothing here runs Kubernetes.
+host_is_member() {
+  [ -f "$INIT_DONE" ] || [ -f "$JOIN_DONE" ] || kubeadm_files_present worker || [ -d "$ROOT/var/lib/etcd/member" ]
+}
+
+# A member whose kubeadm or kubelet is newer than the stack's version is in the middle of a rollout
+# to that newer version (kubeadm-upgrade.sh moved it; a `pulumi up` failed later, so the recorded
+# version, and with it the default of kubernetes.version, stayed the old one), or set back after
+# one. Going on would move its package repository back and fail at the upgrade step ("a
+# downgrade"); so it is refused here, first, before anything on the host changes. (Not at preview:
+# a failed `up` writes no stack outputs — pulumi's SameStep.Apply keeps the stack's old outputs
+# until the program registers new ones, which the Node SDK does once every output resolved — so
+# no record the program could read says what a failed `up` installed.)
+refuse_unfinished_rollout() {
+  host_is_member || return 0
+  local pkg version newer=() to
+  for pkg in kubeadm kubelet; do
+    version=$(installed_version "$FAMILY" "$pkg")
+    version="${version%%-*}"
+    [ -z "$version" ] || ! newer_than_target "$version" || newer+=("$pkg $version")
+  done
+  [ "${#newer[@]}" -gt 0 ] || return 0
+  # The version the rollout was going to: the unfinished upgrade's record, else the newest installed.
+  to=$(cat "$ROOT/var/lib/k8s-platform/upgrade.pending" 2>/dev/null || true)
+  [ -n "$to" ] || to="${newer[0]#* }"
+  die "$NODE_NAME is a member of the cluster and runs $(printf '%s, ' "${newer[@]}" | sed 's/, $//'), newer than the stack's Kubernetes $K8S_VERSION: the rollout to $to is unfinished (a pulumi up that stopped part way) and this program does not downgrade; nothing was changed on $NODE_NAME. To finish the rollout: set kubernetes.version to \"$to\" and run pulumi up (it resumes where it stopped; README \"Upgrading Kubernetes\"). To go back instead: README \"Restore etcd\" (the snapshot taken before the upgrade)"
+}
+
+# KUBE_PACKAGES: what to do with kubelet/kubeadm/kubectl, from the installed kubeadm:
+#   keep    installed at the stack's version; or on a cluster member (refuse_unfinished_rollout
+#           refused a newer one) an older one: the upgrade is kubeadm-upgrade.sh's (the step after
+#           this one when kubernetes.version changed), the packages stay, held, and only the
+#           repository moves to the new minor here. Never a re-install of a member's kubeadm.
+#   install none installed.
+#   move    another version on a host that is not a member (host_is_member: e.g. reset and
+#           removed from the stack before an upgrade, then added again): nothing runs there, so
+#           the packages go to the stack's version, up or down, as a new node's would be.
+kube_packages_plan() {
   local installed="${1%%-*}" # without the package revision (1.35.2-1.1)
-  [ -n "$installed" ] || return 1
-  if [[ "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
-    [ "$installed" = "$K8S_VERSION" ] && return 0
-  else
-    [[ "$installed" == "$K8S_MINOR".* ]] && return 0
-  fi
-  if [ -f "$ROOT/etc/kubernetes/kubelet.conf" ]; then
+  if [ -z "$installed" ]; then
+    KUBE_PACKAGES=install
+  elif at_target "$installed"; then
+    KUBE_PACKAGES=keep
+  elif host_is_member; then
     log "kubeadm $installed is installed and the stack asks for $K8S_VERSION: left to the upgrade step (kubeadm-upgrade.sh)"
-    return 0
+    KUBE_PACKAGES=keep
+  else
+    log "kubeadm $installed is installed on $NODE_NAME, which is not a member of a cluster (no completion record, kubelet.conf or etcd member data): moving kubelet, kubeadm, kubectl to $K8S_VERSION"
+    KUBE_PACKAGES=move
   fi
-  die "kubeadm $installed is installed but the stack asks for $K8S_VERSION, and $NODE_NAME is not a member of the cluster; remove that kubeadm (or set kubernetes.version to $installed) and run again"
+}
+check_moved() {
+  local pkg version
+  for pkg in kubelet kubeadm kubectl; do
+    version=$(installed_version "$FAMILY" "$pkg")
+    at_target "${version%%-*}" || die "$pkg on $NODE_NAME is ${version:-not installed} after the install, not $K8S_VERSION (is it in the v$K8S_MINOR repository?)"
+  done
 }
 
 # Whether a containerd version is recommended for this Kubernetes minor: at least the minimum of
@@ -257,11 +313,17 @@ install_packages_apt() {
   ensure_packages apt "$RUNTIME"
   if [ "${NFS_CLIENT:-false}" = true ]; then ensure_packages apt nfs-common; fi
   installed=$(installed_version apt kubeadm)
-  if ! check_installed_version "$installed"; then
-    local v="$K8S_MINOR.*"
-    [[ ! "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || v="$K8S_VERSION-*"
+  kube_packages_plan "$installed"
+  local v="$K8S_MINOR.*"
+  ! pinned_version || v="$K8S_VERSION-*"
+  if [ "$KUBE_PACKAGES" = install ]; then
     log "installing kubelet, kubeadm, kubectl $v"
     apt_get install -y "kubelet=$v" "kubeadm=$v" "kubectl=$v" cri-tools
+  elif [ "$KUBE_PACKAGES" = move ]; then
+    # Held (below): unheld for the move, held again after it; --allow-downgrades for the way down.
+    apt_retry apt-mark unhold kubelet kubeadm kubectl
+    apt_get install -y --allow-downgrades "kubelet=$v" "kubeadm=$v" "kubectl=$v" cri-tools
+    check_moved
   fi
   ensure_packages apt cri-tools
   # Held: an unattended upgrade must never move Kubernetes or the runtime under a running node.
@@ -296,13 +358,21 @@ EOF
   ensure_packages dnf containerd.io conntrack-tools socat iproute-tc python3-dnf-plugin-versionlock
   if [ "${NFS_CLIENT:-false}" = true ]; then ensure_packages dnf nfs-utils; fi
   installed=$(installed_version dnf kubeadm)
-  if ! check_installed_version "$installed"; then
-    log "installing kubelet, kubeadm, kubectl $K8S_VERSION"
-    if [[ "$K8S_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+  kube_packages_plan "$installed"
+  if [ "$KUBE_PACKAGES" != keep ]; then
+    [ "$KUBE_PACKAGES" = move ] || log "installing kubelet, kubeadm, kubectl $K8S_VERSION"
+    # dnf(8) (dnf 4): `install NAME-VERSION` installs that version whichever is installed (up or
+    # down); `distro-sync NAME` takes an installed package up or down to the newest version of the
+    # enabled repositories (the repository is the minor's alone); `install NAME` of an installed
+    # one does nothing.
+    if pinned_version; then
       dnf install -y -q "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION" cri-tools --disableexcludes=kubernetes
+    elif [ "$KUBE_PACKAGES" = move ]; then
+      dnf distro-sync -y -q kubelet kubeadm kubectl --disableexcludes=kubernetes
     else
       dnf install -y -q kubelet kubeadm kubectl cri-tools --disableexcludes=kubernetes
     fi
+    [ "$KUBE_PACKAGES" != move ] || check_moved
   fi
   rpm_installed cri-tools || dnf install -y -q cri-tools --disableexcludes=kubernetes
   # The kube packages are held by the repo's exclude=; containerd.io by a version lock.
@@ -631,6 +701,7 @@ EOF
   fi
 }
 
+refuse_unfinished_rollout
 configure_proxy
 disable_swap
 configure_selinux

@@ -99,6 +99,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     const record = recordedKubernetesVersion();
     const plan = kubernetesVersionPlan(config.kubernetes, record, {
         names: config.nodes.map((n) => n.name),
+        members: config.nodes.map((n) => ({ name: n.name, role: n.role })),
         prepareStep: (node) => `${clusterName}-${node}-prepare`,
         // One removed per up; an even count only on the way down (config/controlPlanes.ts).
         controlPlanes: config.nodes.filter((n) => n.role === "control-plane").map((n) => n.name),

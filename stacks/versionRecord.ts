@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkControlPlaneChange, checkRecordedContainerd, checkRenamedNodes, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, NodeSpec, planKubernetesVersion, RecordedNode } from "../config";
+import { checkControlPlaneChange, checkNodesAddedDuringUpgrade, checkRecordedContainerd, checkRenamedNodes, CONTAINERD_MINIMUMS, forMinor, KubernetesConfig, KubernetesVersionPlan, NodeSpec, planKubernetesVersion, RecordedNode } from "../config";
 import { refusal } from "../components/refusals";
 
 /** The stack output that records the version the cluster runs (set only by a completed `up`). */
@@ -42,6 +42,15 @@ function recordedControlPlanes(nodes: unknown[]): string[] {
         const entry = n as { name?: unknown; role?: unknown } | null;
         return entry && entry.role === "control-plane" && typeof entry.name === "string" ? [entry.name] : [];
     });
+}
+
+/**
+ * The Kubernetes nodes of the recorded `nodes` output: its control planes and workers; the add-on
+ * hosts (load-balancer, storage) are not nodes. Not `containerdVersions`: a node last prepared
+ * before that record has no entry in it.
+ */
+function kubernetesNodeNames(nodes: readonly RecordedNode[] | undefined): string[] | undefined {
+    return nodes?.filter((n) => n.role === "control-plane" || n.role === "worker").map((n) => n.name);
 }
 
 function isRecordedNode(entry: unknown): entry is RecordedNode {
@@ -89,14 +98,22 @@ export function nodeRenameCheck(nodes: readonly NodeSpec[], record: pulumi.Outpu
 /**
  * The version this `up` brings the cluster to, or the refusal (registered with the other
  * refusals, so it fails the program and every command on a node waits for it): a skipped minor or
- * a downgrade, a minor whose containerd minimum is above a node's recorded containerd, and a
+ * a downgrade, a minor whose containerd minimum is above a node's recorded containerd, a
  * change of the control planes the node list refuses (config/controlPlanes.ts: several removed at
- * once, an even count other than on the way down).
+ * once, an even count other than on the way down), and nodes added in the same `up` as the
+ * version change.
  */
 export function kubernetesVersionPlan(
     kubernetes: KubernetesConfig,
     record: pulumi.Output<RecordedVersion>,
-    nodes?: { readonly names: readonly string[]; readonly prepareStep: (node: string) => string; readonly controlPlanes?: readonly string[] },
+    nodes?: {
+        readonly names: readonly string[];
+        /** The stack's control planes and workers now, with their roles (nodes added during an upgrade are refused). */
+        readonly members: readonly { readonly name: string; readonly role: "control-plane" | "worker" }[];
+        readonly prepareStep: (node: string) => string;
+        /** The control planes now (one removed per up; an even count only on the way down). */
+        readonly controlPlanes?: readonly string[];
+    },
 ): pulumi.Output<KubernetesVersionPlan> {
     return refusal(
         record.apply((r) => {
@@ -113,6 +130,7 @@ export function kubernetesVersionPlan(
                     minimums: forMinor(CONTAINERD_MINIMUMS, "CONTAINERD_MINIMUMS", plan.minor),
                     prepareStep: nodes.prepareStep,
                 });
+                checkNodesAddedDuringUpgrade({ plan, recordedVersion: r.recorded, recordedNodes: kubernetesNodeNames(r.nodes), nodes: nodes.members });
             }
             return plan;
         }),

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { checkRecordedContainerd, CONTAINERD_MINIMUMS, containerdSupported, KUBERNETES_VERSION, planKubernetesVersion } from "../config";
+import { checkNodesAddedDuringUpgrade, checkRecordedContainerd, CONTAINERD_MINIMUMS, containerdSupported, KUBERNETES_VERSION, planKubernetesVersion } from "../config";
 import { containerdVersionOf } from "../components/nodeHost";
 import { renderSynthesis } from "../tools/synth";
 import { compareRenderings, nextUp } from "../tools/synthDiff";
@@ -22,9 +22,10 @@ const withVersion = (version: string | undefined, more?: (raw: RawConfig) => voi
     raw.kubernetes = kubernetes;
     more?.(raw);
 };
-function changeAgainstRecord(recorded: string, configured: string, containerd?: Record<string, string>): { status: number | null; out: string } {
+function changeAgainstRecord(recorded: string, configured: string, containerd?: Record<string, string>, recordedNodes?: string[]): { status: number | null; out: string } {
     const extra = containerd ? [JSON.stringify(containerd)] : [];
-    const run = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "programs", "versionChange.ts"), recorded, configured, ...extra], { encoding: "utf8" });
+    const env = { ...process.env, ...(recordedNodes ? { RECORDED_NODES: recordedNodes.join(",") } : {}) };
+    const run = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "programs", "versionChange.ts"), recorded, configured, ...extra], { encoding: "utf8", env });
     return { status: run.status, out: run.stdout + run.stderr };
 }
 
@@ -172,6 +173,51 @@ describe("containerd below the planned minor's minimum: refused at preview from 
             },
         });
         assert.deepEqual(s.outputs.containerdVersions.value, { "m-k8s": "2.2.0", "w1-k8s": "2.1.5", "w2-k8s": "2.2.0", "w3-k8s": "2.2.0" });
+    });
+});
+
+describe("nodes added in the same up as a version change: refused at preview (compared with the recorded nodes output)", () => {
+    const minor = { version: "1.36.1", minor: "1.36", upgrade: "minor" } as const;
+    const patch = { version: "1.35.4", minor: "1.35", upgrade: "patch" } as const;
+    const now = [
+        { name: "cp1", role: "control-plane" },
+        { name: "cp2", role: "control-plane" },
+        { name: "w1", role: "worker" },
+        { name: "w2", role: "worker" },
+    ] as const;
+    const check = (plan: typeof minor | typeof patch | { version: string; minor: string; upgrade: "none" }, recordedNodes: string[] | undefined) => () =>
+        checkNodesAddedDuringUpgrade({ plan, recordedVersion: "1.35.2", recordedNodes, nodes: now });
+    it("a minor with added nodes: refused, naming the keys, every added node, both versions, why and both procedures", () => {
+        assert.throws(check(minor, ["cp1", "w1"]), (e: Error) => {
+            assert.match(e.message, /^k8s-platform:nodes: cp2, w2 are new \(not among the nodes the last completed `pulumi up` recorded, the stack output `nodes`\), and k8s-platform:kubernetes\.version moves the cluster from 1\.35\.2 to 1\.36\.1 in the same `pulumi up`: refused before anything runs \(nothing was changed\)\./);
+            assert.match(e.message, /a control plane's join fails kubeadm's preflight \(\[ERROR KubeletVersion\]\)/);
+            assert.match(e.message, /upgrade first \(leave cp2, w2 out of nodes, `pulumi up`; then add them, `pulumi up`/);
+            assert.match(e.message, /or add first \(kubernetes\.version at 1\.35\.2, `pulumi up`; then 1\.36\.1, `pulumi up`/);
+            return true;
+        });
+    });
+    it("a patch: an added control plane is refused (it would stay at the old patch), an added worker is not (the skew rules are per minor)", () => {
+        assert.throws(check(patch, ["cp1", "w1"]), (e: Error) => e.message.startsWith("k8s-platform:nodes: cp2 is new ") && /would stay at 1\.35\.2/.test(e.message));
+        check(patch, ["cp1", "cp2", "w1"])();
+    });
+    it("no version change, no added node, or no record (a new stack): nothing refused", () => {
+        check({ version: "1.35.2", minor: "1.35", upgrade: "none" }, ["cp1"])();
+        check(minor, ["cp1", "cp2", "w1", "w2", "gone"])();
+        check(minor, undefined)();
+    });
+    it("through the program: the nodes output of the last completed up is the record (add-on hosts are no nodes)", () => {
+        const refused = changeAgainstRecord("1.35.2", "1.36.1", undefined, ["m-k8s", "w1-k8s", "w2-k8s"]);
+        assert.equal(refused.status, 1, refused.out);
+        assert.match(refused.out, /k8s-platform:nodes: w3-k8s is new .*moves the cluster from 1\.35\.2 to 1\.36\.1 in the same `pulumi up`: refused before anything runs/);
+        assert.doesNotMatch(refused.out, /^synthesized:/m);
+        // Every node recorded: the upgrade goes through; a node added without a version change too; a worker added with a patch too.
+        assert.match(changeAgainstRecord("1.35.2", "1.36.1", undefined, ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]).out, /^synthesized: 1\.36\.1$/m);
+        assert.match(changeAgainstRecord("1.35.2", "1.35.2", undefined, ["m-k8s", "w1-k8s"]).out, /^synthesized: 1\.35\.2$/m);
+        assert.match(changeAgainstRecord("1.35.2", "1.35.4", undefined, ["m-k8s", "w1-k8s", "w2-k8s"]).out, /^synthesized: 1\.35\.4$/m);
+        // A control plane added with a patch: refused.
+        const cp = changeAgainstRecord("1.35.2", "1.35.4", undefined, ["w1-k8s", "w2-k8s", "w3-k8s"]);
+        assert.equal(cp.status, 1, cp.out);
+        assert.match(cp.out, /k8s-platform:nodes: m-k8s is new /);
     });
 });
 

@@ -13,7 +13,8 @@
  *     the `up` runs `kubeadm upgrade apply` on the control plane first, then each worker drained,
  *     `kubeadm upgrade node`, uncordoned, one at a time (maxUnavailable 1); the second worker's
  *     kubeadm fails (the stub's fail-at hook), so that `up` fails, keeping kubernetesVersion at 1.35;
- *     the next `up` resumes the second worker only and records 1.36; a third `up` runs nothing.
+ *     the next `up` resumes the second worker only and records 1.36; a third `up` runs nothing;
+ *   - a node added in the same up as 1.36 -> 1.37 is refused at preview and up, nothing run.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -173,5 +174,13 @@ describe("Kubernetes upgrade under the real engine: 1 control plane + 2 workers,
         assert.deepEqual(sessions(), s2, "no SSH session was opened");
         assert.deepEqual(callCounts(), c2, "no stubbed command ran");
         await e().preview({ expectNoChanges: true });
+    });
+
+    test("a node added in the same up as the next minor (1.36 -> 1.37) is refused at preview and up against the recorded nodes output; nothing runs", async () => {
+        // w3: a host that never runs here (the refusal comes before anything dials it). Last: a
+        // refused up leaves the empty components it declared in state (the next up removes them).
+        await world.configure({ kubernetes: { version: "1.37", etcdBackup: { enabled: false } } }, [...ALL, simNode(SUBNET, "w3")]);
+        await assertRefused([/k8s-platform:nodes: w3 is new \(not among the nodes the last completed `pulumi up` recorded, the stack output `nodes`\), and k8s-platform:kubernetes\.version moves the cluster from 1\.36 to 1\.37 in the same `pulumi up`: refused before anything runs/]);
+        assert.equal(await recorded(), "1.36");
     });
 });

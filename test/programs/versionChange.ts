@@ -17,6 +17,16 @@ const edit = (raw: RawConfig) => {
 const outputs = {
     ...(recorded === "pre-record" ? { apiEndpoint: "https://192.168.1.100:6443", hostsFile: "" } : { apiEndpoint: "https://192.168.1.100:6443", kubernetesVersion: recorded }),
     ...(containerd !== undefined ? { containerdVersions: JSON.parse(containerd) as unknown } : {}),
+    // RECORDED_NODES (optional): the names of the last completed up's nodes output, comma-separated
+    // (role from the name: "m-…" a control plane), plus an add-on host that is no node.
+    ...(process.env.RECORDED_NODES !== undefined
+        ? {
+              nodes: [
+                  ...process.env.RECORDED_NODES.split(",").map((name) => ({ name, role: name.startsWith("m") ? "control-plane" : "worker", ip: "192.168.1.1" })),
+                  { name: "nfs-k8s", role: "storage", ip: "192.168.1.50" },
+              ],
+          }
+        : {}),
 };
 const state = (type: string) => (type === "pulumi:pulumi:StackReference" ? { outputs } : undefined);
 process.on("unhandledRejection", () => undefined);

@@ -141,6 +141,34 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   [ ! -f "$(cluster)/nodes/w1.cordoned" ] && [ "$(pkg w1 kubelet)" = 1.36.1-1.1 ]
 }
 
+@test "an apply that failed after its control-plane phase (upload-config) is run again on resume: the cluster's ClusterConfiguration moves, so the other nodes follow" {
+  cluster_at_1_35
+  prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  fail_once cp1 upgrade/upload-config
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -ne 0 ]
+  # The local control plane moved; the cluster's ClusterConfiguration (what `kubeadm upgrade node`
+  # takes its version from) did not.
+  [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
+  [ "$(cat "$(cluster)/version")" = v1.35.2 ]
+  before=$(stub_calls cp1 | wc -l)
+  run upgrade cp1 bootstrap 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"resuming the upgrade of cp1 to Kubernetes 1.36.1 that stopped part way"* ]]
+  calls_since cp1 "$before" | grep -qx 'kubeadm upgrade apply v1.36.1 --yes'
+  [ "$(cat "$(cluster)/version")" = v1.36.1 ]
+  [ "$(pkg cp1 kubelet)" = 1.36.1-1.1 ]
+  [ ! -f "$(node_file cp1 /var/lib/k8s-platform/upgrade.pending)" ]
+  # The worker's `kubeadm upgrade node` brings it to the cluster's version: 1.36.1.
+  prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
+  run upgrade w1 worker 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -q '^# kubelet-config of the cluster at v1.36.1$' "$(node_file w1 /var/lib/kubelet/config.yaml)"
+}
+
 @test "a drain that fails uncordons the worker and changes nothing on it" {
   cluster_at_1_35
   prepare_node w1 worker 1.36 1.36.1 >/dev/null 2>&1
@@ -329,4 +357,99 @@ calls_since() { stub_calls "$1" | tail -n +"$(($2 + 1))"; }
   for p in kubeadm kubelet kubectl; do [ "$(rpmv cp1 $p)" = 1.36.1-150500.1.1 ]; done
   [ "$(image cp1 kube-apiserver)" = registry.k8s.io/kube-apiserver:v1.36.1 ]
   stub_calls cp1 | grep -qx 'dnf upgrade -y -q --refresh kubelet kubectl --disableexcludes=kubernetes'
+}
+
+reset_node() { # node: kubeadm-reset.sh (the program's delete step), in a network namespace of its own
+  IN_NODE_NETNS=1 in_node "$1" env NODE_NAME="$1" bash /opt/k8sp-scripts/kubeadm-reset.sh
+}
+
+@test "re-added after a minor upgrade: a host reset at 1.35 is not a member, so prepare-node moves its held packages to 1.36.1 (held again) and back down to 1.35's newest when asked; a second run changes nothing" {
+  cluster_at_1_35
+  reset_node w1 >/dev/null 2>&1
+  [ ! -e "$(node_file w1 /etc/kubernetes/kubelet.conf)" ]
+  [ "$(held w1)" = "containerd.io kubeadm kubectl kubelet" ]
+  run prepare_node w1 worker 1.36 1.36.1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm 1.35.2 is installed on w1, which is not a member of a cluster (no completion record, kubelet.conf or etcd member data): moving kubelet, kubeadm, kubectl to 1.36.1"* ]]
+  for p in kubeadm kubelet kubectl; do [ "$(pkg w1 $p)" = 1.36.1-1.1 ]; done
+  [ "$(held w1)" = "containerd.io kubeadm kubectl kubelet" ]
+  grep -q '/v1.36/deb/' "$(node_file w1 /etc/apt/sources.list.d/kubernetes.list)"
+  # Again: nothing to move.
+  run prepare_node w1 worker 1.36 1.36.1
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"moving kubelet"* ]] && [[ "$output" != *"Unpacking"* ]]
+  # Down (not a member: nothing runs there): the newest of v1.35's repository.
+  run prepare_node w1 worker 1.35 1.35
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm 1.36.1 is installed on w1, which is not a member of a cluster"*"moving kubelet, kubeadm, kubectl to 1.35"* ]]
+  for p in kubeadm kubelet kubectl; do [ "$(pkg w1 $p)" = 1.35.2-1.1 ]; done
+  [ "$(held w1)" = "containerd.io kubeadm kubectl kubelet" ]
+  # A member keeps today's rule: an older kubeadm is left to the upgrade step, packages unchanged.
+  run prepare_node cp1 control-plane 1.36 1.36.1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm 1.35.2 is installed and the stack asks for 1.36.1: left to the upgrade step"* ]]
+  [ "$(pkg cp1 kubeadm)" = 1.35.2-1.1 ]
+}
+
+@test "kubernetes.version set back after a failed minor rollout: prepare-node refuses on a member whose kubeadm or kubelet is newer, before it changes anything, and says how to finish or go back" {
+  cluster_at_1_35
+  prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  fail_once cp1 upgrade/control-plane
+  run upgrade cp1 bootstrap 1.36.1
+  [ "$status" -ne 0 ]
+  [ "$(pkg cp1 kubeadm)" = 1.36.1-1.1 ] && [ "$(pkg cp1 kubelet)" = 1.35.2-1.1 ]
+  state=$(etc_state cp1)
+  run prepare_node cp1 control-plane 1.35 1.35.2
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'cp1 is a member of the cluster and runs kubeadm 1.36.1, newer than the stack'"'"'s Kubernetes 1.35.2: the rollout to 1.36.1 is unfinished'*'nothing was changed on cp1. To finish the rollout: set kubernetes.version to "1.36.1" and run pulumi up'*'README "Restore etcd"'* ]]
+  [[ "$output" != *"host firewall"* ]]
+  [ "$(etc_state cp1)" = "$state" ]
+  grep -q '/v1.36/deb/' "$(node_file cp1 /etc/apt/sources.list.d/kubernetes.list)"
+  [ "$(pkg cp1 kubeadm)" = 1.36.1-1.1 ]
+  # The worker, still at 1.35.2 (its upgrade never ran), is prepared at 1.35.2 as before.
+  run prepare_node w1 worker 1.35 1.35.2
+  [ "$status" -eq 0 ]
+  # The way forward: 1.36.1 again resumes.
+  prepare_node cp1 control-plane 1.36 1.36.1 >/dev/null 2>&1
+  run upgrade cp1 bootstrap 1.36.1
+  [ "$status" -eq 0 ]
+  # Finished on cp1 (no record of an unfinished upgrade left): still refused, naming both packages.
+  run prepare_node cp1 control-plane 1.35 1.35
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"cp1 is a member of the cluster and runs kubeadm 1.36.1, kubelet 1.36.1, newer than the stack's Kubernetes 1.35: the rollout to 1.36.1 is unfinished"* ]]
+  # A patch set back within the minor (1.36.1 -> 1.36.0) is refused the same way.
+  run prepare_node cp1 control-plane 1.36 1.36.0
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"newer than the stack's Kubernetes 1.36.0"* ]]
+}
+
+@test "rocky: a host reset at 1.35 and re-added at 1.36 gets v1.36's newest (dnf distro-sync), the repository's exclude= kept; back down to a pinned 1.35.2 (dnf install NAME-VERSION); a member set back is refused" {
+  cluster_at_1_35 rocky
+  rocky_containerd_2_2 w1 >/dev/null
+  reset_node w1 >/dev/null 2>&1
+  run prepare_node w1 worker 1.36 1.36
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubeadm 1.35.2 is installed on w1, which is not a member of a cluster"* ]]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv w1 $p)" = 1.36.1-150500.1.1 ]; done
+  grep -qx 'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni' "$(node_file w1 /etc/yum.repos.d/kubernetes.repo)"
+  [ "$(locks w1)" = 'containerd.io-0:2.2.0-1.el9.*' ]
+  stub_calls w1 | grep -qx 'dnf distro-sync -y -q kubelet kubeadm kubectl --disableexcludes=kubernetes'
+  run prepare_node w1 worker 1.35 1.35.2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for p in kubeadm kubelet kubectl; do [ "$(rpmv w1 $p)" = 1.35.2-150500.1.1 ]; done
+  # A member (cp1) whose upgrade to 1.36.0 finished, set back to 1.35: refused before anything.
+  rocky_containerd_2_2 cp1 >/dev/null
+  prepare_node cp1 control-plane 1.36 1.36.0 >/dev/null 2>&1
+  upgrade cp1 bootstrap 1.36.0 >/dev/null 2>&1
+  state=$(etc_state cp1)
+  run prepare_node cp1 control-plane 1.35 1.35.2
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"cp1 is a member of the cluster and runs kubeadm 1.36.0, kubelet 1.36.0, newer than the stack's Kubernetes 1.35.2"* ]]
+  [ "$(etc_state cp1)" = "$state" ]
 }
