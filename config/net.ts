@@ -97,6 +97,26 @@ export function isKubeadmCertSan(value: string): boolean {
     return isIpSloppy(value);
 }
 
+/**
+ * An endpoint kubeadm accepts as ClusterConfiguration.controlPlaneEndpoint: ValidateHostPort →
+ * kubeadmutil.ParseHostPort (cmd/kubeadm/app/util/endpoint.go at v1.35.4 and v1.37.2): the port,
+ * when given, "must be a valid number between 1 and 65535, inclusive"; the host "must be a valid IP
+ * address or a valid RFC-1123 DNS subdomain" (ParseIPSloppy, IsDNS1123Subdomain: lowercase only).
+ * Only the forms this program takes: no brackets (it has no IPv6 endpoint).
+ */
+export function isKubeadmHostPort(value: string): boolean {
+    const match = /^([^:]+)(?::(\d{1,5}))?$/.exec(value);
+    if (!match) {
+        return false;
+    }
+    const [, host, port] = match;
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+        return false;
+    }
+    const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+    return isIpSloppy(host) || (host.length <= 253 && subdomain.test(host));
+}
+
 /** ParseIPSloppy's verdict: the first "." or ":" says IPv4 or IPv6, as in Go's net.ParseIP. */
 function isIpSloppy(value: string): boolean {
     const separator = /[.:]/.exec(value);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isIpv4, isKubeadmCertSan, networkAddress, parseCidr } from "./net";
+import { isIpv4, isKubeadmCertSan, isKubeadmHostPort, networkAddress, parseCidr } from "./net";
 import { mirrorPrefixProblem } from "./images";
 import { AKS_KUBERNETES_VERSION, AZURE_NODE_IMAGE } from "./versions";
 
@@ -220,7 +220,9 @@ const kubernetesSchema = strict({
     controlPlaneEndpoint: z
         .union(
             [
-                z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, { error: (iss) => `${show(iss.input)} is not "host" or "host:port"` }),
+                z.string().refine(isKubeadmHostPort, {
+                    error: (iss) => `${show(iss.input)} is not "host" or "host:port" as kubeadm takes it: an IP address or a lowercase DNS name (a-z, 0-9, "-", "."), and a port from 1 to 65535`,
+                }),
                 strict({
                     mode: choice(ENDPOINT_MODES),
                     /** kube-vip: the virtual IP (in network.cidr, no machine's address, outside MetalLB's pool). */

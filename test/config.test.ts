@@ -141,6 +141,27 @@ describe("stack config", () => {
         raw.kubernetes.controlPlaneEndpoint = "api.dev.internal";
         assert.equal(parse(raw).kubernetes.controlPlaneEndpoint, "api.dev.internal:6443");
     });
+
+    it("refuses a control-plane endpoint kubeadm would refuse at init (ParseHostPort: uppercase host, port 0 or above 65535)", () => {
+        const endpoint = (value: unknown) =>
+            errorFor((raw: any) => {
+                raw.nodes[1].role = "control-plane";
+                raw.nodes[2].role = "control-plane";
+                raw.haproxy = { enabled: false };
+                raw.kubernetes.controlPlaneEndpoint = value;
+            });
+        for (const bad of ["API.dev.internal", "api_dev.internal", "api.dev.internal:0", "api.dev.internal:65536", "api.dev.internal:", "-api.dev"]) {
+            assert.match(endpoint(bad), new RegExp(`k8s-platform:kubernetes\\.controlPlaneEndpoint: .*${bad.replace(/[.]/g, "\\.")}.* is not "host" or "host:port" as kubeadm takes it: an IP address or a lowercase DNS name`), bad);
+        }
+        const raw = structuredClone(rawConfigOf("dev")) as any;
+        raw.nodes[1].role = "control-plane";
+        raw.nodes[2].role = "control-plane";
+        raw.haproxy = { enabled: false };
+        for (const [good, parsed] of [["api.dev.internal:65535", "api.dev.internal:65535"], ["192.168.111.200", "192.168.111.200:6443"], ["api-1.dev.internal:443", "api-1.dev.internal:443"]]) {
+            raw.kubernetes.controlPlaneEndpoint = good;
+            assert.equal(parse(raw).kubernetes.controlPlaneEndpoint, parsed);
+        }
+    });
 });
 
 describe("stack config: add-ons", () => {
