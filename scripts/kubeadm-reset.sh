@@ -18,12 +18,20 @@ require_env NODE_NAME
 # of it unfinished (kubeadm-upgrade.sh's upgrade.pending): added back, it joins at the stack's
 # version, and a stale record would make its next upgrade a "resumed" one (left cordoned when its
 # drain fails).
-for record in "$INIT_DONE" "$JOIN_DONE" "$ROOT/var/lib/k8s-platform/upgrade.pending"; do
+# apiserver-certs.sh's records (the names it applied, the sum of the ClusterConfiguration it stored)
+# describe this cluster's certificate and ConfigMap, and the pair it kept aside is a private key
+# of this cluster: none of them is true of the host once it is reset.
+for record in "$INIT_DONE" "$JOIN_DONE" "$ROOT/var/lib/k8s-platform/upgrade.pending" \
+  "$ROOT/var/lib/k8s-platform/apiserver-sans" "$ROOT/var/lib/k8s-platform/cluster-configuration.sha256"; do
   if [ -f "$record" ]; then
     log "removing $record"
     rm -f "$record"
   fi
 done
+if [ -d "$ROOT/etc/kubernetes/k8s-platform-previous-apiserver" ]; then
+  log "removing $ROOT/etc/kubernetes/k8s-platform-previous-apiserver (the API server pair an earlier certificate change replaced)"
+  rm -rf "$ROOT/etc/kubernetes/k8s-platform-previous-apiserver"
+fi
 if command -v kubeadm >/dev/null 2>&1 && [ -d "$ROOT/etc/kubernetes" ]; then
   log "kubeadm reset on $NODE_NAME"
   kubeadm reset -f

@@ -369,6 +369,25 @@ joined_worker() { # name: prepared, joined to cp1's cluster
   [ -f "$(node_file w1 /etc/cni/net.d/99-operator.conf)" ]
 }
 
+@test "reset removes the API server certificate step's records and the previous pair it kept (records are removed by what undoes them)" {
+  prepared cp1 control-plane
+  init
+  # What apiserver-certs.sh leaves on a control plane: the names it applied, the sum of the
+  # ClusterConfiguration it stored, and the pair it replaced (a private key of this cluster).
+  echo "api.lab.example" >"$(node_put cp1 /var/lib/k8s-platform/apiserver-sans)"
+  echo "0123abcd" >"$(node_put cp1 /var/lib/k8s-platform/cluster-configuration.sha256)"
+  mkdir -p "$(node_put cp1 /etc/kubernetes/k8s-platform-previous-apiserver)"
+  echo key >"$(node_put cp1 /etc/kubernetes/k8s-platform-previous-apiserver/apiserver.key)"
+  run reset_node cp1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ ! -e "$(node_file cp1 /var/lib/k8s-platform/apiserver-sans)" ]
+  [ ! -e "$(node_file cp1 /var/lib/k8s-platform/cluster-configuration.sha256)" ]
+  [ ! -e "$(node_file cp1 /etc/kubernetes/k8s-platform-previous-apiserver)" ]
+  run reset_node cp1
+  [ "$status" -eq 0 ]
+}
+
 @test "reset touches no etcd data of its own: a host without Kubernetes config keeps /var/lib/etcd" {
   new_node h1 ubuntu
   mkdir -p "$(node_put h1 /var/lib/etcd/member/snap)" && echo data >"$(node_put h1 /var/lib/etcd/member/snap/db)"
