@@ -155,7 +155,8 @@ export class ClusterMember extends pulumi.ComponentResource {
     }
 
     private etcdEnv(args: ClusterMemberArgs, action: "check-removal" | "remove"): Record<string, string> {
-        const others = (args.controlPlanes ?? []).filter((n) => n !== args.node.name);
+        // Sorted: a set, so re-ordering `nodes` (kubernetes.bootstrapNode) changes no step's inputs.
+        const others = (args.controlPlanes ?? []).filter((n) => n !== args.node.name).sort();
         return { ACTION: action, NODE_NAME: args.node.name, NODE_IP: args.node.ip, KEEP_MEMBERS: others.join(" ") };
     }
 }

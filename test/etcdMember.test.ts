@@ -107,6 +107,17 @@ describe("a control plane's etcd member steps", () => {
         assert.deepEqual(grown.reRun.filter((r) => r.script === "etcd-member"), [], "delete-only: a new KEEP_MEMBERS runs nothing");
         assert.deepEqual(grown.stateOnly.filter((name) => name.startsWith("cluster-m2-k8s-etcd-")).sort(), ["cluster-m2-k8s-etcd-member", "cluster-m2-k8s-etcd-quorum"]);
     });
+
+    it("re-ordering the control planes in nodes changes no etcd step (KEEP_MEMBERS is a set)", async () => {
+        const base = await synthStack("lab", threeControlPlanes(THREE));
+        // As engine-ha's case (5): another node first, the bootstrap one named by kubernetes.bootstrapNode.
+        const reordered = await synthStack("lab", (raw: RawConfig) => {
+            threeControlPlanes(["m2-k8s", "m-k8s", "m3-k8s"])(raw);
+            raw.kubernetes = { ...(raw.kubernetes as object), bootstrapNode: "m-k8s" };
+        });
+        const d = compareRenderings("lab", renderSynthesis(base), renderSynthesis(reordered));
+        assert.deepEqual(d.changed.map((c) => c.resource.name).filter((name) => /-etcd-/.test(name)), []);
+    });
 });
 
 describe("control-plane changes the node list refuses at preview (config/controlPlanes.ts, against the output nodes)", () => {
