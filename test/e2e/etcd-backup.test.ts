@@ -14,53 +14,17 @@
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ETCD_TOOLS, KUBEADM_IMAGES } from "../../config/versions";
-import { onPath, skipUnless } from "./tools";
+import { assertPairingVersions, ETCD_PAIRINGS, EtcdPairing, makeEtcdPki, pairingBin, skipForPairing } from "./etcdPairings";
+import { freePort, onPath } from "./tools";
 
 const SCRIPTS = path.resolve(__dirname, "..", "..", "scripts");
 
-/** One minor's etcd and tools, by the names build-tools.sh gives them. */
-interface Pairing {
-    readonly minor: string;
-    readonly etcd: string;
-    readonly etcdctl: string;
-    readonly etcdutl: string;
-    /** Every case (retention, NFS, a bad snapshot) or the round trips alone. */
-    readonly full: boolean;
-}
-
-const PAIRINGS: readonly Pairing[] = [
-    { minor: "1.35", etcd: "etcd", etcdctl: "etcdctl", etcdutl: "etcdutl", full: true },
-    { minor: "1.37", etcd: "etcd-1.37", etcdctl: "etcdctl-1.37", etcdutl: "etcdutl-1.37", full: false },
-];
-
-function skipFor(p: Pairing): string | false {
-    return skipUnless(p.etcd) || skipUnless(p.etcdctl) || skipUnless(p.etcdutl) || skipUnless("openssl");
-}
-
-/** A directory with the pairing's binaries under the names the scripts and kubeadm use. */
-function pairingBin(p: Pairing): string {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-etcd-${p.minor}-bin-`));
-    for (const [name, built] of [["etcd", p.etcd], ["etcdctl", p.etcdctl], ["etcdutl", p.etcdutl]]) {
-        fs.symlinkSync(onPath(built)!, path.join(bin, name));
-    }
-    return bin;
-}
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
+/** Every pairing; the cases beyond the round trips (retention, NFS, a bad snapshot) on the first only. */
+const PAIRINGS: readonly (EtcdPairing & { readonly full: boolean })[] = ETCD_PAIRINGS.map((p, i) => ({ ...p, full: i === 0 }));
 
 function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
     const r = spawnSync(cmd, args, { encoding: "utf8", env: opts.env ?? process.env, cwd: opts.cwd, timeout: 120_000 });
@@ -71,20 +35,6 @@ function mustRun(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; c
     const r = sh(cmd, args, opts);
     assert.equal(r.status, 0, `${cmd} ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
-}
-
-/** A CA, a server/peer certificate for 127.0.0.1 and kubeadm's healthcheck client, as kubeadm names them. */
-function makePki(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    const o = (args: string[]) => mustRun("openssl", args, { cwd: dir });
-    o(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=etcd-ca", "-days", "2"]);
-    const leaf = (name: string, cn: string, ext: string) => {
-        fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
-        o(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
-        o(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`]);
-    };
-    leaf("server", "cp1", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
-    leaf("healthcheck-client", "kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\n");
 }
 
 class Etcd {
@@ -194,9 +144,9 @@ for (const pairing of PAIRINGS) {
     pairingSuite(pairing);
 }
 
-function pairingSuite(p: Pairing): void {
+function pairingSuite(p: EtcdPairing & { readonly full: boolean }): void {
     const title = `etcd backup and restore on ${p.minor}: etcd ${KUBEADM_IMAGES[p.minor].etcd} with the program's etcdctl/etcdutl ${ETCD_TOOLS[p.minor].version}`;
-    describe(title, { skip: skipFor(p) }, () => {
+    describe(title, { skip: skipForPairing(p) }, () => {
         let root = "";
         let toolsDir = "";
         let etcd: Etcd;
@@ -208,7 +158,7 @@ function pairingSuite(p: Pairing): void {
             assert.equal(onPath("crictl"), undefined, "crictl on PATH: this test runs etcd itself, not through the kubelet");
             toolsDir = pairingBin(p);
             root = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-backup-"));
-            makePki(path.join(root, "etc/kubernetes/pki/etcd"));
+            makeEtcdPki(path.join(root, "etc/kubernetes/pki/etcd"), "cp1");
             etcd = new Etcd(root, await freePort(), await freePort(), { ...process.env, PATH: toolPath() }, KUBEADM_IMAGES[p.minor].etcd);
             fs.mkdirSync(path.join(root, "etc/kubernetes/manifests"), { recursive: true });
             fs.writeFileSync(path.join(root, "etc/kubernetes/manifests/etcd.yaml"), etcd.manifest());
@@ -225,12 +175,7 @@ function pairingSuite(p: Pairing): void {
         });
 
         it("runs the etcd kubeadm of this minor deploys and the tools the program installs for it", () => {
-            const server = mustRun("etcd", ["--version"], { env: { ...process.env, PATH: toolPath() } });
-            assert.match(server, new RegExp(`^etcd Version: ${KUBEADM_IMAGES[p.minor].etcd.replace(/-\d+$/, "").replace(/\./g, "\\.")}$`, "m"));
-            for (const tool of ["etcdctl", "etcdutl"]) {
-                const out = mustRun(tool, ["version"], { env: { ...process.env, PATH: toolPath() } });
-                assert.match(out, new RegExp(`^${tool} version: ${ETCD_TOOLS[p.minor].version.replace(/^v/, "").replace(/\./g, "\\.")}$`, "m"));
-            }
+            assertPairingVersions(p, toolsDir);
         });
 
         it("snapshots with etcd-backup.sh, restores a wiped member with etcd-restore.sh, and the keys come back", async () => {
@@ -291,7 +236,7 @@ function pairingSuite(p: Pairing): void {
         const previous = PAIRINGS[PAIRINGS.indexOf(p) - 1];
         it(
             `a snapshot the previous minor's etcd took before an upgrade restores on this one's`,
-            { skip: previous === undefined ? "no previous pairing" : skipFor(previous) },
+            { skip: previous === undefined ? "no previous pairing" : skipForPairing(previous) },
             async () => {
                 // The way back from a failed upgrade (README "Restore etcd"): the before-upgrade
                 // snapshot was saved by the old minor's etcd and tools; this minor's etcdutl restores

@@ -13,55 +13,21 @@
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ETCD_TOOLS, KUBEADM_IMAGES } from "../../config/versions";
-import { onPath, skipUnless } from "./tools";
+import { assertPairingVersions, ETCD_PAIRINGS, EtcdPairing, makeEtcdPki, pairingBin, skipForPairing } from "./etcdPairings";
+import { freePort } from "./tools";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "etcd-member.sh");
 const NAMES = ["cp1", "cp2", "cp3"] as const;
 type Name = (typeof NAMES)[number];
 
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
 function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string) {
     const r = spawnSync(cmd, args, { encoding: "utf8", env, cwd, timeout: 120_000 });
     return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
-
-/** kubeadm's etcd CA, one server/peer certificate for 127.0.0.1 (all members) and the healthcheck client. */
-function makePki(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    const o = (args: string[]) => {
-        const r = sh("openssl", args, process.env, dir);
-        assert.equal(r.status, 0, r.stderr);
-    };
-    o(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=etcd-ca", "-days", "2"]);
-    const leaf = (name: string, cn: string, ext: string) => {
-        fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
-        o(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
-        o(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`]);
-    };
-    leaf("server", "etcd", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
-    leaf("healthcheck-client", "kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\n");
-}
-
-/** One minor's etcd and tools, by the names build-tools.sh gives them. */
-const PAIRINGS = [
-    { minor: "1.35", etcd: "etcd", etcdctl: "etcdctl", etcdutl: "etcdutl" },
-    { minor: "1.37", etcd: "etcd-1.37", etcdctl: "etcdctl-1.37", etcdutl: "etcdutl-1.37" },
-] as const;
 
 interface Member {
     readonly name: Name;
@@ -70,12 +36,12 @@ interface Member {
     child?: ChildProcess;
 }
 
-for (const p of PAIRINGS) {
-    const skip = skipUnless(p.etcd) || skipUnless(p.etcdctl) || skipUnless(p.etcdutl) || skipUnless("openssl");
+for (const p of ETCD_PAIRINGS) {
+    const skip = skipForPairing(p);
     describe(`a removed control plane's etcd member on ${p.minor}: scripts/etcd-member.sh against a real 3-member etcd ${KUBEADM_IMAGES[p.minor].etcd}, etcdctl ${ETCD_TOOLS[p.minor].version}`, { skip }, () => suite(p));
 }
 
-function suite(p: (typeof PAIRINGS)[number]): void {
+function suite(p: EtcdPairing): void {
     let root = "";
     let bin = "";
     /** The pairing's binaries first on PATH, under the names the script and this test call. */
@@ -143,14 +109,9 @@ function suite(p: (typeof PAIRINGS)[number]): void {
 
     before(async () => {
         root = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-etcd-member-"));
-        bin = path.join(root, "bin");
-        fs.mkdirSync(bin);
-        for (const [name, built] of [["etcd", p.etcd], ["etcdctl", p.etcdctl], ["etcdutl", p.etcdutl]]) {
-            fs.symlinkSync(onPath(built)!, path.join(bin, name));
-        }
-        assert.match(sh("etcd", ["--version"], env()).stdout, new RegExp(`^etcd Version: ${KUBEADM_IMAGES[p.minor].etcd.replace(/-\d+$/, "").replace(/\./g, "\\.")}$`, "m"));
-        assert.match(sh("etcdctl", ["version"], env()).stdout, new RegExp(`^etcdctl version: ${ETCD_TOOLS[p.minor].version.replace(/^v/, "").replace(/\./g, "\\.")}$`, "m"));
-        makePki(pki());
+        bin = pairingBin(p);
+        assertPairingVersions(p, bin);
+        makeEtcdPki(pki(), "etcd");
         for (const name of NAMES) {
             members[name] = { name, clientPort: await freePort(), peerPort: await freePort() };
         }
@@ -171,8 +132,10 @@ function suite(p: (typeof PAIRINGS)[number]): void {
         for (const m of Object.values(members)) {
             await stop(m);
         }
-        if (root) {
-            fs.rmSync(root, { recursive: true, force: true });
+        for (const dir of [root, bin]) {
+            if (dir) {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         }
     });
 

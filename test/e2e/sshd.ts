@@ -8,6 +8,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { freePort } from "./tools";
 
 export const SSHD = "/usr/sbin/sshd";
 
@@ -40,17 +41,6 @@ function keygen(file: string, type: string): void {
     if (r.status !== 0) {
         throw new Error(`ssh-keygen: ${r.stderr}`);
     }
-}
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 
 /** The absolute path of `name` on PATH, or undefined. */
@@ -55,3 +56,15 @@ export function run(tool: string, args: string[], opts: { cwd?: string; env?: No
 /** ../shared/schemas beside the repository (data for tests, never copied into it). */
 // K8SP_SHARED_SCHEMAS: for a checkout that does not sit beside shared/ (a git worktree elsewhere).
 export const SHARED_SCHEMAS = process.env.K8SP_SHARED_SCHEMAS ?? path.resolve(__dirname, "..", "..", "..", "shared", "schemas");
+
+/** A free TCP port on 127.0.0.1 (closed again at once; the server binds it right after). */
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
