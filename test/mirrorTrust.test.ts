@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError, imageFor, kubeadmImageSettings, parseConfig, ParseOptions } from "../config";
 import { hostPasswordsFacts } from "../config/checks/images";
-import { maskSecrets, readStackFile, unwrapSecrets } from "../tools/mockRuntime";
+import { maskSecrets, readStackFile, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { renderSynthesis } from "../tools/synth";
 import { compareRenderings, nextUp, textReport } from "../tools/synthDiff";
 import { commands, envOf, RawConfig, rawConfigOf, scriptOf, synthStack } from "./helpers";
@@ -39,6 +39,18 @@ function problemsOf(edit: (raw: RawConfig) => void, opts: Partial<ParseOptions> 
     return assert.fail("expected the config to be refused");
 }
 const withImages = (images: Record<string, unknown>) => (raw: RawConfig) => (raw.images = { registry: MIRROR, ...images });
+
+/** The lab's four preparations, and only their standard input, differ between two syntheses: their inputs (before, after). */
+function onlyStdinChanged(one: Synthesis, two: Synthesis): [Record<string, unknown>, Record<string, unknown>][] {
+    const inputsOf = (s: Synthesis, name: string) => s.resources.find((r) => r.name === name)?.inputs;
+    const changed = one.resources.filter((r) => JSON.stringify(unwrapSecrets(r.inputs)) !== JSON.stringify(unwrapSecrets(inputsOf(two, r.name)))).map((r) => r.name);
+    assert.deepEqual(changed, ["cluster-m-k8s-prepare", "cluster-w1-k8s-prepare", "cluster-w2-k8s-prepare", "cluster-w3-k8s-prepare"]);
+    return changed.map((name) => {
+        const [a, b] = [inputsOf(one, name)!, inputsOf(two, name)!];
+        assert.deepEqual({ ...a, stdin: undefined }, { ...b, stdin: undefined }, `${name}: only stdin differs`);
+        return [a, b];
+    });
+}
 
 describe("images.caCert, images.username and imagesPassword: config", () => {
     it("none by default; a CA (one or several certificates) and an account are kept, the password never", () => {
@@ -176,14 +188,7 @@ describe("setting, changing and removing the CA or the account on a running stac
     it("a changed password changes only the preparations' standard input (a secret: synth:diff shows no text, the engine's diff `stdin: [secret]`)", async () => {
         const one = await synthStack("lab", withImages({ username: "robot" }), { extraKeys: SECRET_PASSWORD });
         const two = await synthStack("lab", withImages({ username: "robot" }), { extraKeys: { imagesPassword: { value: "another-password", secret: true } } });
-        const changed = one.resources
-            .filter((r) => JSON.stringify(unwrapSecrets(r.inputs)) !== JSON.stringify(unwrapSecrets(two.resources.find((x) => x.name === r.name)?.inputs)))
-            .map((r) => r.name);
-        assert.deepEqual(changed, ["cluster-m-k8s-prepare", "cluster-w1-k8s-prepare", "cluster-w2-k8s-prepare", "cluster-w3-k8s-prepare"]);
-        for (const name of changed) {
-            const [a, b] = [one, two].map((s) => s.resources.find((r) => r.name === name)!.inputs);
-            assert.deepEqual({ ...a, stdin: undefined }, { ...b, stdin: undefined }, `${name}: only stdin differs`);
-        }
+        onlyStdinChanged(one, two);
     });
 });
 
@@ -370,13 +375,7 @@ describe("setting, changing and removing per-host settings and plain HTTP on a r
         const images = (raw: RawConfig) => (raw.images = variants["harbor's account"][0]);
         const one = await synthStack("lab", images, { extraKeys: HOST_PASSWORDS() });
         const two = await synthStack("lab", images, { extraKeys: HOST_PASSWORDS({ [HARBOR]: "another-password" }) });
-        const changed = one.resources
-            .filter((r) => JSON.stringify(unwrapSecrets(r.inputs)) !== JSON.stringify(unwrapSecrets(two.resources.find((x) => x.name === r.name)?.inputs)))
-            .map((r) => r.name);
-        assert.deepEqual(changed, ["cluster-m-k8s-prepare", "cluster-w1-k8s-prepare", "cluster-w2-k8s-prepare", "cluster-w3-k8s-prepare"]);
-        for (const name of changed) {
-            const [a, b] = [one, two].map((s) => s.resources.find((r) => r.name === name)!.inputs);
-            assert.deepEqual({ ...a, stdin: undefined }, { ...b, stdin: undefined }, `${name}: only stdin differs`);
+        for (const [, b] of onlyStdinChanged(one, two)) {
             assert.equal(maskSecrets(b.stdin), "[secret]");
         }
     });
