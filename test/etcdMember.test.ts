@@ -8,22 +8,15 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { checkControlPlaneChange, KUBERNETES_VERSION } from "../config";
-import { MockOverrides, unwrapSecrets } from "../tools/mockRuntime";
+import { checkControlPlaneChange } from "../config";
+import { unwrapSecrets } from "../tools/mockRuntime";
 import { renderSynthesis } from "../tools/synth";
 import { compareRenderings, nextUp } from "../tools/synthDiff";
-import { commands, envOf, hostOf, named, RawConfig, scriptOf, synthStack, threeControlPlanes } from "./helpers";
+import { commands, CONTROL_PLANE_IPS, envOf, hostOf, named, RawConfig, recordedControlPlanes, scriptOf, synthStack, threeControlPlanes } from "./helpers";
 
 const THREE = ["m-k8s", "m2-k8s", "m3-k8s"];
-const IPS: Record<string, string> = { "m-k8s": "192.168.1.10", "m2-k8s": "192.168.1.20", "m3-k8s": "192.168.1.30" };
-
-/** A stack whose last completed `up` recorded these control planes (the output `nodes`). */
-const recorded = (controlPlanes: string[]): MockOverrides => ({
-    state: (type) =>
-        type === "pulumi:pulumi:StackReference"
-            ? { outputs: { apiEndpoint: "https://192.168.1.9:6443", kubernetesVersion: KUBERNETES_VERSION, nodes: controlPlanes.map((name) => ({ name, role: "control-plane", ip: IPS[name] })) } }
-            : undefined,
-});
+const IPS = CONTROL_PLANE_IPS;
+const recorded = recordedControlPlanes;
 
 /** The lab stack with the control planes `configured` against the recorded ones, in a process of its own (a refusal fails the program). */
 function change(recordedPlanes: string[] | "none", configured: string[]): { status: number | null; out: string } {

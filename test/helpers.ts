@@ -1,4 +1,5 @@
-import { DeclaredResource, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
+import { KUBERNETES_VERSION } from "../config";
+import { DeclaredResource, MockOverrides, Synthesis, unwrapSecrets } from "../tools/mockRuntime";
 import { manifestOf } from "../tools/synth";
 export { rawConfigOf, synthStack } from "../tools/stackSynth";
 export type { RawConfig } from "../tools/stackSynth";
@@ -69,10 +70,26 @@ export async function validateManifest(m: Manifest): Promise<void> {
     new models[m.kind](m).validate();
 }
 
+/** The lab's control-plane names and their IPs in the edits below (m-k8s is lab's own). */
+export const CONTROL_PLANE_IPS: Readonly<Record<string, string>> = { "m-k8s": "192.168.1.10", "m2-k8s": "192.168.1.20", "m3-k8s": "192.168.1.30", "m4-k8s": "192.168.1.40", "m5-k8s": "192.168.1.50" };
+
 /** A config edit: lab with three control planes, in this order, behind an external endpoint. */
 export const threeControlPlanes = (order: string[]) => (raw: RawConfig): void => {
-    const cps: Record<string, string> = { "m-k8s": "192.168.1.10", "m2-k8s": "192.168.1.20", "m3-k8s": "192.168.1.30" };
     const workers = (raw.nodes as { role: string }[]).filter((n) => n.role === "worker");
-    raw.nodes = [...order.map((name) => ({ name, ip: cps[name], role: "control-plane" })), ...workers];
+    raw.nodes = [...order.map((name) => ({ name, ip: CONTROL_PLANE_IPS[name], role: "control-plane" })), ...workers];
     raw.kubernetes = { ...((raw.kubernetes as object | undefined) ?? {}), controlPlaneEndpoint: "192.168.1.9" };
 };
+
+/** A stack whose last completed `up` recorded these control planes (and `workers`) in its output `nodes`, read back through its own StackReference. */
+export const recordedControlPlanes = (controlPlanes: string[], workers: { name: string; ip: string }[] = []): MockOverrides => ({
+    state: (type) =>
+        type === "pulumi:pulumi:StackReference"
+            ? {
+                  outputs: {
+                      apiEndpoint: "https://192.168.1.9:6443",
+                      kubernetesVersion: KUBERNETES_VERSION,
+                      nodes: [...controlPlanes.map((name) => ({ name, role: "control-plane", ip: CONTROL_PLANE_IPS[name] })), ...workers.map((w) => ({ ...w, role: "worker" }))],
+                  },
+              }
+            : undefined,
+});

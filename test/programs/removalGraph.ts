@@ -3,17 +3,10 @@
 // dependsOn expanded to custom resources (a dependsOn on a component stands for its custom
 // descendants, as the Node SDK records it). test/e2e/engine-host-gone.test.ts replays that graph
 // under the real engine. Runs in a process of its own: the mock runtime is process-wide.
-import { KUBERNETES_VERSION } from "../../config";
-import { DeclaredResource, MockOverrides, Synthesis } from "../../tools/mockRuntime";
-import { synthStack, threeControlPlanes } from "../helpers";
+import { DeclaredResource, Synthesis } from "../../tools/mockRuntime";
+import { recordedControlPlanes, synthStack, threeControlPlanes } from "../helpers";
 
-const IPS: Record<string, string> = { "m-k8s": "192.168.1.10", "m2-k8s": "192.168.1.20", "m3-k8s": "192.168.1.30" };
-const recorded = (controlPlanes: string[]): MockOverrides => ({
-    state: (type) =>
-        type === "pulumi:pulumi:StackReference"
-            ? { outputs: { apiEndpoint: "https://192.168.1.9:6443", kubernetesVersion: KUBERNETES_VERSION, nodes: controlPlanes.map((name) => ({ name, role: "control-plane", ip: IPS[name] })) } }
-            : undefined,
-});
+const recorded = recordedControlPlanes;
 
 function graph(s: Synthesis): Record<string, string[]> {
     const byName = new Map(s.resources.map((r) => [r.name, r]));
