@@ -98,11 +98,8 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
     const clusterName = "cluster";
     const record = recordedKubernetesVersion();
     const plan = kubernetesVersionPlan(config.kubernetes, record, {
-        names: config.nodes.map((n) => n.name),
         members: config.nodes.map((n) => ({ name: n.name, role: n.role })),
         prepareStep: (node) => `${clusterName}-${node}-prepare`,
-        // One removed per up; an even count only on the way down (config/controlPlanes.ts).
-        controlPlanes: config.nodes.filter((n) => n.role === "control-plane").map((n) => n.name),
     });
     // A new node at a leaving node's address is refused; through the version, which every command
     // on the cluster's hosts waits for (KubeadmCluster's checked access), none runs then.

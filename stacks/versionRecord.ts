@@ -33,15 +33,8 @@ export function recordedKubernetesVersion(): pulumi.Output<RecordedVersion> {
             recorded: typeof v === "string" && v !== "" ? v : undefined,
             existing: endpoint !== undefined && endpoint !== null,
             ...(containerd !== null && typeof containerd === "object" ? { containerd: stringValues(containerd as Record<string, unknown>) } : {}),
-            ...(Array.isArray(nodes) ? { controlPlanes: recordedControlPlanes(nodes), nodes: nodes.filter(isRecordedNode) } : {}),
+            ...(Array.isArray(nodes) ? { nodes: nodes.filter(isRecordedNode) } : {}),
         }));
-}
-
-function recordedControlPlanes(nodes: unknown[]): string[] {
-    return nodes.flatMap((n) => {
-        const entry = n as { name?: unknown; role?: unknown } | null;
-        return entry && entry.role === "control-plane" && typeof entry.name === "string" ? [entry.name] : [];
-    });
 }
 
 /**
@@ -49,8 +42,8 @@ function recordedControlPlanes(nodes: unknown[]): string[] {
  * hosts (load-balancer, storage) are not nodes. Not `containerdVersions`: a node last prepared
  * before that record has no entry in it.
  */
-function kubernetesNodeNames(nodes: readonly RecordedNode[] | undefined): string[] | undefined {
-    return nodes?.filter((n) => n.role === "control-plane" || n.role === "worker").map((n) => n.name);
+function kubernetesNodeNames(nodes: readonly RecordedNode[] | undefined, roles: readonly string[] = ["control-plane", "worker"]): string[] | undefined {
+    return nodes?.filter((n) => roles.includes(n.role)).map((n) => n.name);
 }
 
 function isRecordedNode(entry: unknown): entry is RecordedNode {
@@ -73,8 +66,6 @@ export interface RecordedVersion {
     /** Node name -> containerd version at its last preparation (the output `containerdVersions`;
      * undefined on a stack whose last `up` predates it: prepare-node.sh then checks alone). */
     readonly containerd?: Readonly<Record<string, string>>;
-    /** The control planes the last completed `up` listed in the output `nodes` (undefined: none recorded). */
-    readonly controlPlanes?: readonly string[];
     /** Every machine of the last completed `up` (the output `nodes`; undefined on a new stack). */
     readonly nodes?: readonly RecordedNode[];
 }
@@ -107,26 +98,25 @@ export function kubernetesVersionPlan(
     kubernetes: KubernetesConfig,
     record: pulumi.Output<RecordedVersion>,
     nodes?: {
-        readonly names: readonly string[];
-        /** The stack's control planes and workers now, with their roles (nodes added during an upgrade are refused). */
+        /** The stack's control planes and workers now, with their roles. */
         readonly members: readonly { readonly name: string; readonly role: "control-plane" | "worker" }[];
         readonly prepareStep: (node: string) => string;
-        /** The control planes now (one removed per up; an even count only on the way down). */
-        readonly controlPlanes?: readonly string[];
     },
 ): pulumi.Output<KubernetesVersionPlan> {
     return refusal(
         record.apply((r) => {
             const plan = planKubernetesVersion({ configured: kubernetes.version, explicit: kubernetes.versionSet, recorded: r.recorded, existing: r.existing });
-            if (nodes?.controlPlanes) {
-                checkControlPlaneChange({ configured: nodes.controlPlanes, recorded: r.controlPlanes });
-            }
             if (nodes) {
+                // One removed per up; an even count only on the way down (config/controlPlanes.ts).
+                checkControlPlaneChange({
+                    configured: nodes.members.filter((n) => n.role === "control-plane").map((n) => n.name),
+                    recorded: kubernetesNodeNames(r.nodes, ["control-plane"]),
+                });
                 checkRecordedContainerd({
                     plan,
                     recordedVersion: r.recorded,
                     containerd: r.containerd,
-                    nodes: nodes.names,
+                    nodes: nodes.members.map((n) => n.name),
                     minimums: forMinor(CONTAINERD_MINIMUMS, "CONTAINERD_MINIMUMS", plan.minor),
                     prepareStep: nodes.prepareStep,
                 });
