@@ -94,3 +94,44 @@ describe("simulated hosts: teardown", { skip: missingForSimHosts(), timeout: 900
         assert.deepEqual(rootedIn(state), [], "no process of a node (its sshd, its control plane) is left");
     });
 });
+
+// What a killed run leaves (the CI run of 33a8add: a run interrupted earlier on the same machine
+// kept its hub and root-side veth on engine-upgrade's /24): a second route to the subnet, taken
+// first, so the new nodes' sshds never answered and `up` gave up after 120 s without saying why.
+describe("simulated hosts: a subnet another run still routes", { skip: missingForSimHosts(), timeout: 600_000 }, () => {
+    const STALE_NS = "k8sp-stale-test";
+    const STALE_VETH = "k8spstaletr";
+    const removeStale = (): void => {
+        spawnSync("ip", ["link", "del", STALE_VETH]);
+        spawnSync("ip", ["netns", "del", STALE_NS]);
+    };
+    after(removeStale);
+
+    test("`up` refuses before it creates anything, naming the route and how to remove a killed run's veth", () => {
+        removeStale();
+        for (const args of [
+            ["netns", "add", STALE_NS],
+            ["link", "add", STALE_VETH, "type", "veth", "peer", "name", "rootside", "netns", STALE_NS],
+            ["addr", "add", `${SUBNET}.254/24`, "dev", STALE_VETH],
+            ["link", "set", STALE_VETH, "up"],
+            ["-n", STALE_NS, "link", "set", "rootside", "up"],
+        ]) {
+            const r = spawnSync("ip", args, { encoding: "utf8" });
+            assert.equal(r.status, 0, `ip ${args.join(" ")}: ${r.stderr}`);
+        }
+        const namespacesBefore = fs.readdirSync("/run/netns").sort();
+        let started: SimHosts | undefined;
+        let message = "";
+        try {
+            started = SimHosts.start(SUBNET, NODES, buildCaches());
+        } catch (e) {
+            message = (e as Error).message;
+        } finally {
+            started?.stop();
+        }
+        assert.equal(started, undefined, "the hosts did not start");
+        assert.match(message, new RegExp(`${SUBNET.replace(/\./g, "\\.")}\\.0/24 is already routed in the root namespace \\(${SUBNET.replace(/\./g, "\\.")}\\.0/24 dev ${STALE_VETH} `));
+        assert.match(message, new RegExp(`ip link del ${STALE_VETH}`));
+        assert.deepEqual(fs.readdirSync("/run/netns").sort(), namespacesBefore, "no namespace was created");
+    });
+});

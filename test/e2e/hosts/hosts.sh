@@ -109,6 +109,16 @@ up() {
   shift 2
   : "${E2E_CACHE:?}" "${E2E_REPOS:?}" "${HOSTS_CACHE:?}" "${E2E_BIN_DIRS:?}"
   [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || { log "the root namespace forwards IPv4: refusing to attach simulated nodes to it"; exit 1; }
+  # A second route to the /24 (a killed run's root-side veth, or another run on the same subnet)
+  # is taken first: the nodes' sshds would never answer. `root` lists this prefix and longer ones.
+  local routed
+  routed=$(ip -4 route show root "$subnet.0/24")
+  if [ -n "$routed" ]; then
+    log "$subnet.0/24 is already routed in the root namespace ($(echo "$routed" | head -1)): refusing to start nodes on it." \
+      "A killed run leaves its veth k8sp<tag>r: \`bash $0 down <its state dir>\`, or \`ip link del $(echo "$routed" | awk '{for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit }}')\`" \
+      "and \`ip netns del\` its k8sp-<tag>-* namespaces"
+    exit 1
+  fi
   mkdir -p "$state"
   local tag hub i=0 spec name ip ns vh vn port
   tag=$(printf '%s' "$state" | sha256sum | cut -c1-5)
