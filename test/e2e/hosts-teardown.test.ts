@@ -132,6 +132,53 @@ describe("simulated hosts: a subnet another run still routes", { skip: missingFo
         assert.equal(started, undefined, "the hosts did not start");
         assert.match(message, new RegExp(`${SUBNET.replace(/\./g, "\\.")}\\.0/24 is already routed in the root namespace \\(${SUBNET.replace(/\./g, "\\.")}\\.0/24 dev ${STALE_VETH} `));
         assert.match(message, new RegExp(`ip link del ${STALE_VETH}`));
+        assert.match(message, /, by nothing registered: refusing/);
         assert.deepEqual(fs.readdirSync("/run/netns").sort(), namespacesBefore, "no namespace was created");
+    });
+});
+
+// A run whose test process was killed never runs its after(): its nodes, namespaces and veth stay,
+// and would make every later run on that /24 fail (above). Each run is registered with its owner
+// (the process that started it); `up` takes down a dead owner's run on its subnet first, and
+// refuses a live one's.
+describe("simulated hosts: a run whose owner died", { skip: missingForSimHosts(), timeout: 900_000 }, () => {
+    const started: SimHosts[] = [];
+    after(() => {
+        for (const h of started.filter((x) => fs.existsSync(path.join(x.stateDir, "namespaces")))) {
+            h.stop();
+        }
+    });
+
+    test("is taken down by the next `up` on its subnet, which then starts; a live owner's subnet is refused", () => {
+        const caches = buildCaches();
+        // An owner that has exited: its pid (and start time) names no running process.
+        const gone = spawnSync("true");
+        process.env.HOSTS_OWNER_PID = String(gone.pid);
+        let abandoned: SimHosts;
+        try {
+            abandoned = SimHosts.start(SUBNET, NODES, caches);
+        } finally {
+            delete process.env.HOSTS_OWNER_PID;
+        }
+        started.push(abandoned);
+        const oldNamespaces = lines(path.join(abandoned.stateDir, "namespaces"));
+        const oldVeth = lines(path.join(abandoned.stateDir, "root-veth"))[0];
+        assert.ok(rootedIn(abandoned.stateDir).length >= NODES.length, "the abandoned run's sshds run");
+
+        const next = SimHosts.start(SUBNET, NODES, caches);
+        started.push(next);
+        for (const ns of oldNamespaces) {
+            assert.equal(netnsExists(ns), false, `the abandoned run's ${ns} was removed`);
+        }
+        assert.notEqual(spawnSync("ip", ["link", "show", oldVeth]).status, 0, "the abandoned run's veth was removed");
+        assert.deepEqual(rootedIn(abandoned.stateDir), [], "no process of the abandoned run is left");
+        assert.equal(next.ssh("cp1", "hostname").trim(), "cp1", "the new run's nodes answer");
+
+        let message = "";
+        assert.throws(() => started.push(SimHosts.start(SUBNET, NODES, caches)), (e: Error) => ((message = e.message), true));
+        assert.match(message, new RegExp(`in use by a live run \\(pid ${process.pid}, state ${next.stateDir}\\): refusing`));
+        assert.equal(next.ssh("w1", "hostname").trim(), "w1", "the live run is untouched");
+        next.stop();
+        assert.equal(spawnSync("ip", ["-4", "route", "show", "root", `${SUBNET}.0/24`], { encoding: "utf8" }).stdout.trim(), "", "nothing routes the subnet after the stop");
     });
 });

@@ -24,10 +24,21 @@
 #                                             could not remove it names (stderr) and exits 1,
 #                                             keeping the state files for another `down`.
 #   hosts.sh left STATE_DIR                   what `up` started that is still there, one a line.
+# Every run is registered in $registry/<tag> (its subnet, state directory and owner: the process
+# that called `up`, or HOSTS_OWNER_PID). `up` on a subnet whose registered owner has died (a test
+# run killed mid-way, whose after() never ran) takes that run down first; a live owner's subnet,
+# or one routed by anything unregistered, is refused.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 realroot="$(cd "$here/../../realroot" && pwd)"
 log() { printf '[hosts] %s\n' "$*" >&2; }
+registry=/run/k8sp-e2e-hosts
+tag_of() { printf '%s' "$1" | sha256sum | cut -c1-5; }
+# A process's start time (field 22 of /proc/PID/stat, proc(5)): with the pid it names the process,
+# never a later one that got the same number.
+start_time() { local stat; stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; stat=${stat##*) }; echo "$stat" | cut -d' ' -f20; }
+# `owner_pid owner_start` still running?
+owner_alive() { local now; now=$(start_time "$1") || return 1; [ "$now" = "$2" ]; }
 
 # A pid from a pid file that is still ours: alive (a zombie is dead) and running what we started
 # (never another process that got the number since).
@@ -101,7 +112,32 @@ down() {
     log "down: left behind (state in $state): ${joined%, }"
     return 1
   fi
-  rm -f "$state"/*/pid "$state/http.pid" "$state/namespaces" "$state/root-veth"
+  rm -f "$state"/*/pid "$state/http.pid" "$state/namespaces" "$state/root-veth" "$registry/$(tag_of "$state")"
+}
+
+# Takes down every registered run on `subnet` whose owner has died. With its state directory gone
+# too, by its tag: the processes in its k8sp-<tag>-* namespaces (each node's unshare, the hub's
+# HTTP server), the namespaces, the root-side veth.
+reclaim_abandoned() {
+  local subnet="$1" entry r_subnet r_state r_pid r_start tag ns
+  for entry in "$registry"/*; do
+    [ -f "$entry" ] || continue
+    read -r r_subnet r_state r_pid r_start <"$entry" || true
+    [ "$r_subnet" = "$subnet" ] || continue
+    ! owner_alive "$r_pid" "$r_start" || continue
+    tag=$(basename "$entry")
+    log "reclaiming $subnet.0/24 from a run whose owner (pid $r_pid) has died: state $r_state, namespaces k8sp-$tag-*"
+    if [ -f "$r_state/namespaces" ]; then
+      down "$r_state" || true
+    fi
+    while read -r ns _; do
+      case "$ns" in k8sp-"$tag"-*) ;; *) continue ;; esac
+      ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+      ip netns delete "$ns" 2>/dev/null || true
+    done < <(ip netns list)
+    ip link delete "k8sp${tag}r" 2>/dev/null || true
+    rm -f "$entry"
+  done
 }
 
 up() {
@@ -111,17 +147,28 @@ up() {
   [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || { log "the root namespace forwards IPv4: refusing to attach simulated nodes to it"; exit 1; }
   # A second route to the /24 (a killed run's root-side veth, or another run on the same subnet)
   # is taken first: the nodes' sshds would never answer. `root` lists this prefix and longer ones.
-  local routed
+  mkdir -p "$registry"
+  reclaim_abandoned "$subnet"
+  local routed live entry r_subnet r_state r_pid
   routed=$(ip -4 route show root "$subnet.0/24")
   if [ -n "$routed" ]; then
-    log "$subnet.0/24 is already routed in the root namespace ($(echo "$routed" | head -1)): refusing to start nodes on it." \
+    live=""
+    for entry in "$registry"/*; do
+      [ -f "$entry" ] || continue
+      read -r r_subnet r_state r_pid _ <"$entry" || true
+      [ "$r_subnet" != "$subnet" ] || live="in use by a live run (pid $r_pid, state $r_state)"
+    done
+    log "$subnet.0/24 is already routed in the root namespace ($(echo "$routed" | head -1)), ${live:-by nothing registered}: refusing to start nodes on it." \
       "A killed run leaves its veth k8sp<tag>r: \`bash $0 down <its state dir>\`, or \`ip link del $(echo "$routed" | awk '{for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit }}')\`" \
       "and \`ip netns del\` its k8sp-<tag>-* namespaces"
     exit 1
   fi
   mkdir -p "$state"
-  local tag hub i=0 spec name ip ns vh vn port
-  tag=$(printf '%s' "$state" | sha256sum | cut -c1-5)
+  local tag hub i=0 spec name ip ns vh vn port owner
+  tag=$(tag_of "$state")
+  # Registered before anything is created: a run killed part way through `up` is reclaimed too.
+  owner="${HOSTS_OWNER_PID:-$PPID}"
+  echo "$subnet $state $owner $(start_time "$owner" || echo gone)" >"$registry/$tag"
   hub="k8sp-$tag-hub"
   echo "$hub" >>"$state/namespaces"
   ip netns add "$hub"
