@@ -4,6 +4,7 @@ import * as network from "@pulumi/azure-native/network";
 import * as tls from "@pulumi/tls";
 import { AzureConfig, NodeSpec, OsDiskType } from "../config";
 import { DRAIN, ResizeGuard } from "./resizeGuard";
+import { heldBackBy } from "./refusals";
 
 export interface AzureNodesArgs {
     readonly resourceGroupName: pulumi.Input<string>;
@@ -19,6 +20,9 @@ export interface AzureNodesArgs {
     readonly workerPoolId: pulumi.Input<string>;
     /** Give each VM an SSH host key generated here (cloud-init) and pin it (default: true). */
     readonly pinHostKeys?: boolean;
+    /** What each node's public IP, NIC, VM and SSH access wait for: the change checked against the
+     * stack's record; when it is refused, none is created or changed (default: nothing to wait for). */
+    readonly gate?: pulumi.Input<unknown>;
 }
 
 /** cloud-init user data that installs a given ed25519 host key (cloud-init cc_ssh `ssh_keys`). */
@@ -89,6 +93,9 @@ export class AzureNodes extends pulumi.ComponentResource {
                 `then set the new size in config and run \`pulumi up --refresh\` (the refreshed VMs show no change).`,
         });
         this.ids = {};
+        // A refused change (a new VM at a leaving node's IP, nodes added during an upgrade) must not
+        // get its machine before the program fails.
+        const heldBack = heldBackBy(args.gate);
         for (const node of args.nodes) {
             // Without a pinned host key the command provider accepts any key (ssh.InsecureIgnoreHostKey),
             // and the cluster CA key travels to that host: the VM gets a key made here instead.
@@ -107,7 +114,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                               publicIPAllocationMethod: "Static",
                               dnsSettings: { domainNameLabel: pulumi.interpolate`${args.dnsLabelPrefix}-${node.name}` },
                           },
-                          { parent: this },
+                          { parent: this, dependsOn: heldBack },
                       )
                     : undefined;
             const nic = new network.NetworkInterface(
@@ -126,7 +133,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                         },
                     ],
                 },
-                { parent: this },
+                { parent: this, dependsOn: heldBack },
             );
             this.machines[node.name] = new compute.VirtualMachine(
                 `${name}-${node.name}`,
@@ -164,7 +171,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                 // A newer image (or "latest" resolving differently) applies to new VMs only; custom data
                 // is fixed when a VM is created (Azure refuses to change it); the admin user and its key
                 // change through the SSH access extension below. One VM's size changes per `up` (ResizeGuard).
-                { parent: this, ignoreChanges: AZURE_VM_IGNORE_CHANGES, hooks: { beforeUpdate: [resize.hook] } },
+                { parent: this, ignoreChanges: AZURE_VM_IGNORE_CHANGES, hooks: { beforeUpdate: [resize.hook] }, dependsOn: heldBack },
             );
             this.reachable[node.name] = new compute.VirtualMachineExtension(
                 `${name}-${node.name}-ssh-access`,
@@ -178,7 +185,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                     autoUpgradeMinorVersion: true,
                     protectedSettings: pulumi.output(args.sshPublicKey).apply((key) => sshAccessSettings(az.adminUser, key)),
                 },
-                { parent: this },
+                { parent: this, dependsOn: heldBack },
             );
         }
         for (const [node, vm] of Object.entries(this.machines)) {

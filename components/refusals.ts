@@ -30,3 +30,14 @@ export async function settleRefusals(): Promise<void> {
         throw new pulumi.RunError([...new Set(problems)].join("\n"));
     }
 }
+
+/**
+ * A `dependsOn` that holds a resource back until `gate` (a checked value, e.g. the version plan)
+ * resolves; when the check rejects, the resource is never registered, so nothing is created or
+ * changed for it. The SDK awaits an Output in `dependsOn` before it registers the resource
+ * (@pulumi/pulumi 3.270 runtime/dependsOn.js, gatherExplicitDependencies: "Recursively gather
+ * dependencies, await the promise, and append the output's dependencies"). Without a gate: none.
+ */
+export function heldBackBy(gate?: pulumi.Input<unknown>): pulumi.Input<pulumi.Resource[]> {
+    return gate === undefined ? [] : pulumi.output(gate).apply(() => [] as pulumi.Resource[]);
+}

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { refusal } from "./refusals";
+import { heldBackBy, refusal } from "./refusals";
 import { HostSpec, VsphereConfig } from "../config";
 import { parseCidr } from "../config";
 import { cloneDisks, templateProblems } from "./render/vsphereClone";
@@ -16,6 +16,9 @@ export interface VsphereMachinesArgs {
     readonly hosts: HostSpec[];
     /** Hosts whose VM `pulumi destroy` leaves in place (they hold data; default: none). */
     readonly retainOnDelete?: string[];
+    /** What every VM (and the folder) waits for: the change checked against the stack's record;
+     * when it is refused, no VM is created, resized or adopted (default: nothing to wait for). */
+    readonly gate?: pulumi.Input<unknown>;
 }
 
 /**
@@ -102,7 +105,8 @@ export class VsphereMachines extends pulumi.ComponentResource {
         });
         const prefix = parseCidr(args.network.cidr)!.prefix;
         const retained = args.retainOnDelete ?? [];
-        const folder = this.folder(name, v, datacenterId, retained.length > 0);
+        const heldBack = heldBackBy(args.gate);
+        const folder = this.folder(name, v, datacenterId, retained.length > 0, heldBack);
 
         this.machines = {};
         this.addresses = {};
@@ -149,6 +153,9 @@ export class VsphereMachines extends pulumi.ComponentResource {
                     import: v.adopt[host.name],
                     // One VM's size changes per `up` (ResizeGuard).
                     hooks: { beforeUpdate: [resize.hook] },
+                    // A refused change (a new VM at a leaving node's IP, nodes added during an upgrade)
+                    // must not get its VM before the program fails.
+                    dependsOn: heldBack,
                 },
             );
             this.machines[host.name] = vm;
@@ -172,11 +179,11 @@ export class VsphereMachines extends pulumi.ComponentResource {
     }
 
     /** The VM folder: declared unless `folderExists` (the provider needs an existing folder). */
-    private folder(name: string, v: VsphereConfig, datacenterId: pulumi.Output<string>, retain: boolean): pulumi.Input<string> | undefined {
+    private folder(name: string, v: VsphereConfig, datacenterId: pulumi.Output<string>, retain: boolean, heldBack: pulumi.Input<pulumi.Resource[]>): pulumi.Input<string> | undefined {
         if (!v.folder || v.folderExists) {
             return v.folder;
         }
         // A folder that still holds a retained VM cannot be deleted: it stays with it.
-        return new vsphere.Folder(`${name}-folder`, { path: v.folder, type: "vm", datacenterId }, { parent: this, retainOnDelete: retain }).path;
+        return new vsphere.Folder(`${name}-folder`, { path: v.folder, type: "vm", datacenterId }, { parent: this, retainOnDelete: retain, dependsOn: heldBack }).path;
     }
 }

@@ -9,7 +9,7 @@ import { azureNodeFqdn, AzureNodes } from "../components/azureNodes";
 import { nodeSecurityRules } from "../components/render/azureRules";
 import { SshAccess } from "../components/remoteScript";
 import { PlatformConfig, StackSecrets } from "../config";
-import { buildKubeadmPlatform } from "./kubeadmPlatform";
+import { buildKubeadmPlatform, checkedKubernetesVersion } from "./kubeadmPlatform";
 import { StackOutputs } from "./outputs";
 import { pinnedStackName, stackIndependent } from "./names";
 
@@ -76,6 +76,8 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess, secrets: Stac
         loadBalancerName: pulumi.interpolate`${clusterName}-ingress-lb`,
     }, named("ingress"));
     const dnsLabelPrefix = az.dnsLabelPrefix ?? generatedDnsLabelPrefix(config.stack);
+    // Checked against the stack's record first: the nodes' resources wait for it, so a refused change gets none.
+    const version = checkedKubernetesVersion(config);
     const nodes = new AzureNodes("vms", {
         resourceGroupName: rg.name,
         azure: az,
@@ -85,6 +87,7 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess, secrets: Stac
         sshPublicKey: publicKeyOf(ssh.privateKey),
         workerPoolId: lb.backendPoolId,
         pinHostKeys: az.pinHostKeys,
+        gate: version,
     }, named("vms"));
 
     const publicAccess = az.access === "publicIp";
@@ -107,6 +110,7 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess, secrets: Stac
         nodeIngress: { ip: firstWorker.ip, port: config.registry.mode === "tls" ? config.ingress.httpsNodePort : config.ingress.httpNodePort },
         kubeconfigServer: publicAccess ? pulumi.interpolate`https://${apiFqdn}:6443` : undefined,
         clusterName,
+        version,
     }, secrets);
     return { ...outputs, resourceGroup: rg.name };
 }

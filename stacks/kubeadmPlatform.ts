@@ -34,6 +34,31 @@ export interface KubeadmInfra {
     readonly extraCertSANs?: pulumi.Input<string>[];
     /** kubeadm's clusterName and the cluster's other identities (the stack's pinned name, see stacks/names.ts). */
     readonly clusterName: pulumi.Input<string>;
+    /** The version this `up` brings the cluster to, checked against the stack's record
+     * (`checkedKubernetesVersion`, made before the machines, which wait for it). */
+    readonly version: pulumi.Output<KubernetesVersionPlan>;
+}
+
+/** The cluster component's name: its nodes' preparation steps are `cluster-<node>-prepare` (NodeHost). */
+const CLUSTER = "cluster";
+
+/**
+ * The version to run (the configured one, an upgrade when it moved, or the recorded one), checked
+ * against what the last completed `up` recorded (stacks/versionRecord.ts): the version skew, the
+ * recorded containerd, the control-plane count, nodes added during an upgrade, a new node at a
+ * leaving node's address. A refused change rejects it. Every command on the cluster's hosts waits
+ * for it (KubeadmCluster's checked access), and so does every machine the program creates
+ * (VsphereMachines, AzureNodes `gate`): the refusal is registered with the others and fails the
+ * program, but under `pulumi up --skip-preview` (and the automation API's `up`, which previews
+ * nothing) a resource that did not wait would be created or resized before the program failed.
+ */
+export function checkedKubernetesVersion(config: PlatformConfig): pulumi.Output<KubernetesVersionPlan> {
+    const record = recordedKubernetesVersion();
+    const plan = kubernetesVersionPlan(config.kubernetes, record, {
+        members: config.nodes.map((n) => ({ name: n.name, role: n.role })),
+        prepareStep: (node) => `${CLUSTER}-${node}-prepare`,
+    });
+    return pulumi.all([plan, nodeRenameCheck(config.nodes, record)]).apply(([p]) => p);
 }
 
 /**
@@ -93,18 +118,10 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         return balancer ? [balancer] : [];
     };
 
-    // The version to run: the configured one (an upgrade when it moved), or the recorded one.
-    // The cluster component's name: its nodes' preparation steps are `cluster-<node>-prepare` (NodeHost).
-    const clusterName = "cluster";
-    const record = recordedKubernetesVersion();
-    const plan = kubernetesVersionPlan(config.kubernetes, record, {
-        members: config.nodes.map((n) => ({ name: n.name, role: n.role })),
-        prepareStep: (node) => `${clusterName}-${node}-prepare`,
-    });
-    // A new node at a leaving node's address is refused; through the version, which every command
-    // on the cluster's hosts waits for (KubeadmCluster's checked access), none runs then.
-    const version = pulumi.all([plan, nodeRenameCheck(config.nodes, record)]).apply(([p]) => p);
-    const cluster = new KubeadmCluster(clusterName, {
+    // Checked against the record (checkedKubernetesVersion): every command on the cluster's hosts
+    // waits for it (KubeadmCluster's checked access), so a refused change runs none.
+    const version = infra.version;
+    const cluster = new KubeadmCluster(CLUSTER, {
         clusterName: infra.clusterName,
         version,
         kubernetes: config.kubernetes,
@@ -127,7 +144,7 @@ export function buildKubeadmPlatform(config: PlatformConfig, infra: KubeadmInfra
         kubeconfigServer: infra.kubeconfigServer,
         extraCertSANs: [...(infra.extraCertSANs ?? []), ...(apiName ? [apiName.name] : [])],
         ...imageMirrorArgs(config, secrets),
-    }, named("cluster"));
+    }, named(CLUSTER));
     // Through the cluster's checks, like every command on its nodes: a refused change runs none.
     const maintenance = controlPlaneMaintenance(config, cluster, cluster.ssh, version);
     const upgrade = kubernetesUpgrade(config, cluster, maintenance, version);

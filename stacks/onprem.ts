@@ -2,7 +2,7 @@ import { VsphereMachines } from "../components/vsphereMachines";
 import { SshAccess } from "../components/remoteScript";
 import { PlatformConfig, StackSecrets } from "../config";
 import { stackHosts } from "../config";
-import { buildKubeadmPlatform } from "./kubeadmPlatform";
+import { buildKubeadmPlatform, checkedKubernetesVersion } from "./kubeadmPlatform";
 import { pinnedStackName, stackIndependent } from "./names";
 import { StackOutputs } from "./outputs";
 
@@ -11,6 +11,8 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess, secrets: Sta
     const vmHosts = stackHosts(config)
         .filter((h) => h.vm)
         .map((h) => h.host);
+    // Checked against the stack's record first: the VMs wait for it, so a refused change gets none.
+    const version = checkedKubernetesVersion(config);
     const vms =
         config.infra.provider === "vsphere" && vmHosts.length > 0
             ? new VsphereMachines(
@@ -21,11 +23,12 @@ export function buildOnPrem(config: PlatformConfig, ssh: SshAccess, secrets: Sta
                   hosts: vmHosts,
                   // The storage VM holds the share's data: `pulumi destroy` must not delete it.
                   retainOnDelete: config.nfs.enabled && config.nfs.host.kind === "dedicated" ? [config.nfs.host.host.name] : [],
+                  gate: version,
                   },
                   stackIndependent(config.stack, "vms"),
               )
             : undefined;
     // The scripts reach each VM at its checked address (a changed IP is refused, see VsphereMachines).
     const reach = vms ? { ...ssh, addresses: { ...ssh.addresses, ...vms.addresses }, machineIds: vms.ids } : ssh;
-    return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach, clusterName: pinnedStackName(config.stack) }, secrets);
+    return buildKubeadmPlatform(config, { machines: vms?.machines ?? {}, ssh: reach, clusterName: pinnedStackName(config.stack), version }, secrets);
 }

@@ -367,7 +367,9 @@ export async function synthesize(
             const list = Array.isArray(dependsOn) ? dependsOn : dependsOn ? [dependsOn] : [];
             options.set(`${args.type}::${args.name}`, {
                 parent: nameOf(args.opts.parent),
-                dependsOn: list.map((d) => nameOf(d) ?? "?"),
+                // An Output in dependsOn (components/refusals.ts heldBackBy) holds the resource back
+                // until it resolves: it names no resource until then.
+                dependsOn: list.map((d) => nameOf(d) ?? (pulumi.Output.isInstance(d) ? "(a checked value)" : "?")),
                 version: args.opts.version,
                 seen: seenOptions(args.opts as pulumi.CustomResourceOptions),
                 aliases: (args.opts.aliases ?? []).flatMap((a) => {
