@@ -69,6 +69,8 @@ export class ClusterMember extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.after, aliases: [{ name: `${name}-credentials` }] },
         );
 
+        const leftover = args.node.role === "control-plane" ? this.etcdLeftoverStep(name, args) : undefined;
+
         this.joined = runScript(
             `${name}-join`,
             {
@@ -86,8 +88,8 @@ export class ClusterMember extends pulumi.ComponentResource {
                 delete: { script: "kubeadm-reset", env: nodeEnv },
             },
             // The token must be valid when the node presents it; reset must run before the Node
-            // object goes, and before a re-join.
-            { parent: this, dependsOn: [nodeObject, ...args.after], deleteBeforeReplace: true },
+            // object goes, and before a re-join; and before the leftover member's removal.
+            { parent: this, dependsOn: [nodeObject, ...(leftover ? [leftover] : []), ...args.after], deleteBeforeReplace: true },
         );
 
         const etcdMember = args.node.role === "control-plane" ? this.etcdMemberStep(name, args) : undefined;
@@ -140,6 +142,24 @@ export class ClusterMember extends pulumi.ComponentResource {
         );
 
         this.registerOutputs({ joined: this.joined.id });
+    }
+
+    /**
+     * A control plane's second member removal, created before its join and deleted after the
+     * join's reset. A join that fails part way (kubeadm adds the etcd member before it starts
+     * etcd, cmd/kubeadm/app/cmd/phases/join/controlplanejoin.go) leaves a member while none of the
+     * steps that come after the join exist: the engine creates no dependent of a failed resource.
+     * This one exists all the same, so removing that node from config removes the member it left
+     * (after the same quorum check). After a complete removal the member is gone already: nothing
+     * to do.
+     */
+    private etcdLeftoverStep(name: string, args: ClusterMemberArgs): command.remote.Command {
+        return runScript(
+            `${name}-etcd-member-leftover`,
+            { host: args.admin, ssh: args.ssh, delete: { script: "etcd-member", env: this.etcdEnv(args, "remove") } },
+            // With the join's own prerequisites (the init it removes members through).
+            { parent: this, dependsOn: args.after },
+        );
     }
 
     /** The etcd-member step of a control plane (see the class comment). */

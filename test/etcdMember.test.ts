@@ -30,12 +30,14 @@ describe("a control plane's etcd member steps", () => {
         const steps = commands(s).filter((c) => scriptOf(c, "delete") === "etcd-member");
         assert.deepEqual(steps.map((c) => c.name).sort(), [
             "cluster-m2-k8s-etcd-member",
+            "cluster-m2-k8s-etcd-member-leftover",
             "cluster-m2-k8s-etcd-quorum",
             "cluster-m3-k8s-etcd-member",
+            "cluster-m3-k8s-etcd-member-leftover",
             "cluster-m3-k8s-etcd-quorum",
         ], "none for the bootstrap control plane (it cannot be removed) or for workers");
         for (const c of steps) {
-            const node = c.name.replace(/^cluster-|-etcd-(member|quorum)$/g, "");
+            const node = c.name.replace(/^cluster-|-etcd-(member-leftover|member|quorum)$/g, "");
             assert.equal(c.inputs.create, undefined, "delete only: no SSH session until the removal");
             assert.equal(hostOf(c), "192.168.1.10", "run on the bootstrap control plane, which survives");
             assert.equal(envOf(c, "ACTION", "delete"), c.name.endsWith("-quorum") ? "check-removal" : "remove");
@@ -56,6 +58,7 @@ describe("a control plane's etcd member steps", () => {
             assert.deepEqual(named(s, `${p}-membership`).dependsOn.sort(), [`${p}-etcd-member`, `${p}-join`].sort(), "the drain before the member's removal");
             assert.deepEqual(named(s, `${p}-etcd-member`).dependsOn, [`${p}-join`], "the member removed before the reset wipes its data");
             assert.ok(named(s, `${p}-join`).dependsOn.includes(`${p}-node-object`), "the Node object goes after the reset");
+            assert.ok(named(s, `${p}-join`).dependsOn.includes(`${p}-etcd-member-leftover`), "the leftover member's removal goes after the reset");
         }
         // A worker's drain still depends on its join alone.
         assert.deepEqual(named(s, "cluster-w1-k8s-membership").dependsOn, ["cluster-w1-k8s-join"]);
@@ -98,7 +101,24 @@ describe("a control plane's etcd member steps", () => {
         const two = renderSynthesis(await synthStack("lab", threeControlPlanes(["m-k8s", "m2-k8s"]), { mocks: recorded(THREE) }));
         const grown = nextUp(compareRenderings("lab", two, renderSynthesis(base)));
         assert.deepEqual(grown.reRun.filter((r) => r.script === "etcd-member"), [], "delete-only: a new KEEP_MEMBERS runs nothing");
-        assert.deepEqual(grown.stateOnly.filter((name) => name.startsWith("cluster-m2-k8s-etcd-")).sort(), ["cluster-m2-k8s-etcd-member", "cluster-m2-k8s-etcd-quorum"]);
+        assert.deepEqual(grown.stateOnly.filter((name) => name.startsWith("cluster-m2-k8s-etcd-")).sort(), ["cluster-m2-k8s-etcd-member", "cluster-m2-k8s-etcd-member-leftover", "cluster-m2-k8s-etcd-quorum"]);
+    });
+
+    it("a control plane whose join failed part way still has a member removal: the leftover step comes before the join, and is deleted after its reset", async () => {
+        const s = await synthStack("lab", threeControlPlanes(THREE));
+        // Everything that (transitively) depends on the join: what a failed join leaves uncreated.
+        const dependsOnJoin = (name: string, seen = new Set<string>()): boolean =>
+            named(s, name).dependsOn.some((d) => d === "cluster-m3-k8s-join" || (!seen.has(d) && s.resources.some((r) => r.name === d) && (seen.add(d), dependsOnJoin(d, seen))));
+        assert.ok(dependsOnJoin("cluster-m3-k8s-etcd-member") && dependsOnJoin("cluster-m3-k8s-etcd-quorum"), "the steps after the join are never created when it fails");
+        assert.equal(dependsOnJoin("cluster-m3-k8s-etcd-member-leftover"), false, "the leftover step is created before the join, whatever the join does");
+        const leftover = named(s, "cluster-m3-k8s-etcd-member-leftover");
+        assert.equal(envOf(leftover, "ACTION", "delete"), "remove", "the removal with its own quorum check (no etcd-quorum step exists then)");
+
+        // A join that failed: the node removed from config deletes the leftover step with it (the member removal runs).
+        const before = renderSynthesis(s);
+        const after = renderSynthesis(await synthStack("lab", threeControlPlanes(["m-k8s", "m2-k8s"]), { mocks: recorded(THREE) }));
+        const deletes = nextUp(compareRenderings("lab", before, after)).deleteRun.map((r) => `${r.resource} ${r.script}@${r.target}`);
+        assert.ok(deletes.includes("cluster-m3-k8s-etcd-member-leftover etcd-member@m-k8s"), deletes.join("\n"));
     });
 
     it("re-ordering the control planes in nodes changes no etcd step (KEEP_MEMBERS is a set)", async () => {

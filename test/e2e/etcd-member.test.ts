@@ -157,6 +157,37 @@ function suite(p: EtcdPairing): void {
         assert.deepEqual(listed(), ["cp1", "cp2", "cp3"]);
     });
 
+    // kubeadm join adds the new control plane's member as a learner before it starts etcd
+    // (cmd/kubeadm/app/phases/etcd/local.go CreateStackedEtcdStaticPodManifestFile, v1.35.4:
+    // AddMemberAsLearner, then the manifest, then MemberPromote): a join stopped in between leaves
+    // an unstarted learner with no name, which the step found before the join
+    // (components/clusterMember.ts, -etcd-member-leftover) removes when that node leaves config.
+    it("a join stopped after kubeadm added its learner (unstarted, no name yet): removed by its peer URL, which lets the next learner in", async () => {
+        const peer = await freePort();
+        // etcd refuses a reconfiguration until every member has been connected for its health
+        // interval (5 s, server/etcdserver/server.go mayAddMember → "unhealthy cluster"): the
+        // cluster has just started.
+        let added = ctl(["member", "add", "cp4", "--learner", `--peer-urls=${url(peer)}`]);
+        for (const deadline = Date.now() + 30_000; added.status !== 0 && /unhealthy cluster/.test(added.stderr) && Date.now() < deadline; ) {
+            await new Promise((r) => setTimeout(r, 500));
+            added = ctl(["member", "add", "cp4", "--learner", `--peer-urls=${url(peer)}`]);
+        }
+        assert.equal(added.status, 0, added.stderr);
+        assert.deepEqual(listed(), ["", "cp1", "cp2", "cp3"], "listed unstarted, without a name");
+        // One learner at a time (etcd's --max-learners, default 1: server/etcdserver/api/membership
+        // cluster_opts.go DefaultMaxLearners): while it is listed, every later control-plane join fails.
+        const next = ctl(["member", "add", "cp5", "--learner", `--peer-urls=${url(await freePort())}`]);
+        assert.notEqual(next.status, 0);
+        assert.match(next.stderr, /too many learner members in cluster/);
+        const removed = step("remove", "cp4", peer, ["cp1", "cp2", "cp3"]);
+        assert.equal(removed.status, 0, removed.stderr);
+        assert.deepEqual(listed(), ["cp1", "cp2", "cp3"]);
+        assert.equal(ctl(["endpoint", "health", "--cluster"]).status, 0, "the cluster is healthy");
+        const again = step("remove", "cp4", peer, ["cp1", "cp2", "cp3"]);
+        assert.equal(again.status, 0, again.stderr);
+        assert.match(again.stderr, /cp4 .* is not an etcd member: nothing to do/);
+    });
+
     it("cp3's host dies: removing cp2 is refused before anything changes (it would leave cp1 and the dead cp3, no quorum)", async () => {
         // The dead member is the leader: the survivors elect another one, and etcdctl logs its
         // retries ("etcdserver: leader changed") on standard error, which the script must not read
