@@ -114,6 +114,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                               publicIPAllocationMethod: "Static",
                               dnsSettings: { domainNameLabel: pulumi.interpolate`${args.dnsLabelPrefix}-${node.name}` },
                           },
+                          // Held back by a refused change (see heldBack above).
                           { parent: this, dependsOn: heldBack },
                       )
                     : undefined;
@@ -133,6 +134,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                         },
                     ],
                 },
+                // Held back by a refused change: no NIC at the address of a node that is leaving.
                 { parent: this, dependsOn: heldBack },
             );
             this.machines[node.name] = new compute.VirtualMachine(
@@ -171,6 +173,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                 // A newer image (or "latest" resolving differently) applies to new VMs only; custom data
                 // is fixed when a VM is created (Azure refuses to change it); the admin user and its key
                 // change through the SSH access extension below. One VM's size changes per `up` (ResizeGuard).
+                // Held back by a refused change: no VM created or resized.
                 { parent: this, ignoreChanges: AZURE_VM_IGNORE_CHANGES, hooks: { beforeUpdate: [resize.hook] }, dependsOn: heldBack },
             );
             this.reachable[node.name] = new compute.VirtualMachineExtension(
@@ -185,6 +188,7 @@ export class AzureNodes extends pulumi.ComponentResource {
                     autoUpgradeMinorVersion: true,
                     protectedSettings: pulumi.output(args.sshPublicKey).apply((key) => sshAccessSettings(az.adminUser, key)),
                 },
+                // Held back by a refused change, as its VM.
                 { parent: this, dependsOn: heldBack },
             );
         }

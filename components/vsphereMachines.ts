@@ -184,6 +184,7 @@ export class VsphereMachines extends pulumi.ComponentResource {
             return v.folder;
         }
         // A folder that still holds a retained VM cannot be deleted: it stays with it.
+        // Held back by a refused change, as the VMs in it.
         return new vsphere.Folder(`${name}-folder`, { path: v.folder, type: "vm", datacenterId }, { parent: this, retainOnDelete: retain, dependsOn: heldBack }).path;
     }
 }

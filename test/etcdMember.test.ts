@@ -114,7 +114,8 @@ describe("a control plane's etcd member steps", () => {
         const leftover = named(s, "cluster-m3-k8s-etcd-member-leftover");
         assert.equal(envOf(leftover, "ACTION", "delete"), "remove", "the removal with its own quorum check (no etcd-quorum step exists then)");
 
-        // A join that failed: the node removed from config deletes the leftover step with it (the member removal runs).
+        // And the node removed from config deletes it (the member removal runs), as for any removal:
+        // with a failed join, it is the one member removal that exists.
         const before = renderSynthesis(s);
         const after = renderSynthesis(await synthStack("lab", threeControlPlanes(["m-k8s", "m2-k8s"]), { mocks: recorded(THREE) }));
         const deletes = nextUp(compareRenderings("lab", before, after)).deleteRun.map((r) => `${r.resource} ${r.script}@${r.target}`);

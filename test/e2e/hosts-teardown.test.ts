@@ -119,7 +119,8 @@ describe("simulated hosts: a subnet another run still routes", { skip: missingFo
             const r = spawnSync("ip", args, { encoding: "utf8" });
             assert.equal(r.status, 0, `ip ${args.join(" ")}: ${r.stderr}`);
         }
-        const namespacesBefore = fs.readdirSync("/run/netns").sort();
+        const ours = (): string[] => fs.readdirSync("/run/netns").filter((n) => n.startsWith("k8sp-")).sort();
+        const namespacesBefore = ours();
         let started: SimHosts | undefined;
         let message = "";
         try {
@@ -133,7 +134,7 @@ describe("simulated hosts: a subnet another run still routes", { skip: missingFo
         assert.match(message, new RegExp(`${SUBNET.replace(/\./g, "\\.")}\\.0/24 is already routed in the root namespace \\(${SUBNET.replace(/\./g, "\\.")}\\.0/24 dev ${STALE_VETH} `));
         assert.match(message, new RegExp(`ip link del ${STALE_VETH}`));
         assert.match(message, /, by nothing registered: refusing/);
-        assert.deepEqual(fs.readdirSync("/run/netns").sort(), namespacesBefore, "no namespace was created");
+        assert.deepEqual(ours(), namespacesBefore, "no namespace was created");
     });
 });
 
@@ -180,5 +181,23 @@ describe("simulated hosts: a run whose owner died", { skip: missingForSimHosts()
         assert.equal(next.ssh("w1", "hostname").trim(), "w1", "the live run is untouched");
         next.stop();
         assert.equal(spawnSync("ip", ["-4", "route", "show", "root", `${SUBNET}.0/24`], { encoding: "utf8" }).stdout.trim(), "", "nothing routes the subnet after the stop");
+        assert.equal(fs.existsSync(abandoned.stateDir), false, "the abandoned run's state directory went with it");
+    });
+
+    test("a live run's subnet is refused before its route exists (a run still in its `up`)", () => {
+        // This process as the owner, with its start time (field 22 of /proc/self/stat): live.
+        const stat = fs.readFileSync("/proc/self/stat", "utf8");
+        const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+        const entry = path.join("/run/k8sp-e2e-hosts", "ffff0");
+        fs.mkdirSync(path.dirname(entry), { recursive: true });
+        fs.writeFileSync(entry, `${SUBNET} /tmp/k8sp-hosts-starting ${process.pid} ${start}\n`);
+        try {
+            let message = "";
+            assert.throws(() => started.push(SimHosts.start(SUBNET, NODES, buildCaches())), (e: Error) => ((message = e.message), true));
+            assert.match(message, new RegExp(`${SUBNET.replace(/\./g, "\\.")}\\.0/24 is in use by a live run \\(pid ${process.pid}, state /tmp/k8sp-hosts-starting\\): refusing`));
+            assert.ok(fs.existsSync(entry), "a live run's entry is left alone");
+        } finally {
+            fs.rmSync(entry, { force: true });
+        }
     });
 });

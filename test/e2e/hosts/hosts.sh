@@ -24,9 +24,10 @@
 #                                             could not remove it names (stderr) and exits 1,
 #                                             keeping the state files for another `down`.
 #   hosts.sh left STATE_DIR                   what `up` started that is still there, one a line.
-# Every run is registered in $registry/<tag> (its subnet, state directory and owner: the process
-# that called `up`, or HOSTS_OWNER_PID). `up` on a subnet whose registered owner has died (a test
-# run killed mid-way, whose after() never ran) takes that run down first; a live owner's subnet,
+# Every run is registered in $registry/<tag> (its subnet, state directory, its owner — the process
+# that called `up`, or HOSTS_OWNER_PID — and the `up` itself). `up` on a subnet whose registered
+# run is no longer live (a test run killed mid-way, whose after() never ran; hosts kept with
+# K8SP_E2E_KEEP_HOSTS once their test has ended) takes that run down first; a live run's subnet,
 # or one routed by anything unregistered, is refused.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -115,29 +116,61 @@ down() {
   rm -f "$state"/*/pid "$state/http.pid" "$state/namespaces" "$state/root-veth" "$registry/$(tag_of "$state")"
 }
 
-# Takes down every registered run on `subnet` whose owner has died. With its state directory gone
-# too, by its tag: the processes in its k8sp-<tag>-* namespaces (each node's unshare, the hub's
-# HTTP server), the namespaces, the root-side veth.
+# A registry entry: "<subnet> <state dir> <owner pid> <owner start> <up pid> <up start>". A run is
+# live while its owner (the test process) or its own `up` (which an owner killed mid-way leaves
+# running) is.
+run_alive() { # entry
+  local r_subnet r_state r_pid r_start u_pid u_start
+  read -r r_subnet r_state r_pid r_start u_pid u_start <"$1" || true
+  owner_alive "$r_pid" "$r_start" || owner_alive "${u_pid:-0}" "${u_start:-}"
+}
+
+# Takes down every registered run on `subnet` that is no longer live, by its tag only: the
+# processes in its own k8sp-<tag>-* namespaces (each node's unshare and all it started, the hub's
+# HTTP server), those namespaces and its root-side veth. Never through its pid files: a pid left
+# there (a teardown cut short keeps them) may belong to another run's node by now. Its state
+# directory, a mkdtemp of its own, goes too.
 reclaim_abandoned() {
-  local subnet="$1" entry r_subnet r_state r_pid r_start tag ns
+  local subnet="$1" entry r_subnet r_state r_pid tag ns
   for entry in "$registry"/*; do
     [ -f "$entry" ] || continue
-    read -r r_subnet r_state r_pid r_start <"$entry" || true
+    read -r r_subnet r_state r_pid _ <"$entry" || true
     [ "$r_subnet" = "$subnet" ] || continue
-    ! owner_alive "$r_pid" "$r_start" || continue
+    ! run_alive "$entry" || continue
     tag=$(basename "$entry")
     log "reclaiming $subnet.0/24 from a run whose owner (pid $r_pid) has died: state $r_state, namespaces k8sp-$tag-*"
-    if [ -f "$r_state/namespaces" ]; then
-      down "$r_state" || true
-    fi
     while read -r ns _; do
       case "$ns" in k8sp-"$tag"-*) ;; *) continue ;; esac
       ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
       ip netns delete "$ns" 2>/dev/null || true
     done < <(ip netns list)
     ip link delete "k8sp${tag}r" 2>/dev/null || true
+    case "$r_state" in "${TMPDIR:-/tmp}"/k8sp-hosts-*) rm -rf "$r_state" ;; esac
     rm -f "$entry"
   done
+}
+
+# Refuses the subnet while a live registered run has it (routed yet or not), or while anything
+# else routes it: a second route to the /24 (a killed run's root-side veth from before the
+# registry) is taken first, and the nodes' sshds would never answer. `root` lists this prefix and
+# longer ones.
+refuse_taken_subnet() { # subnet
+  local subnet="$1" routed live="" entry r_subnet r_state r_pid
+  for entry in "$registry"/*; do
+    [ -f "$entry" ] || continue
+    read -r r_subnet r_state r_pid _ <"$entry" || true
+    [ "$r_subnet" != "$subnet" ] || live="in use by a live run (pid $r_pid, state $r_state)"
+  done
+  routed=$(ip -4 route show root "$subnet.0/24")
+  [ -n "$routed" ] || [ -n "$live" ] || return 0
+  if [ -z "$routed" ]; then
+    log "$subnet.0/24 is $live: refusing to start nodes on it"
+    exit 1
+  fi
+  log "$subnet.0/24 is already routed in the root namespace ($(echo "$routed" | head -1)), ${live:-by nothing registered}: refusing to start nodes on it." \
+    "A killed run leaves its veth k8sp<tag>r: \`bash $0 down <its state dir>\`, or \`ip link del $(echo "$routed" | awk '{for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit }}')\`" \
+    "and \`ip netns del\` its k8sp-<tag>-* namespaces"
+  exit 1
 }
 
 up() {
@@ -145,30 +178,20 @@ up() {
   shift 2
   : "${E2E_CACHE:?}" "${E2E_REPOS:?}" "${HOSTS_CACHE:?}" "${E2E_BIN_DIRS:?}"
   [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || { log "the root namespace forwards IPv4: refusing to attach simulated nodes to it"; exit 1; }
-  # A second route to the /24 (a killed run's root-side veth, or another run on the same subnet)
-  # is taken first: the nodes' sshds would never answer. `root` lists this prefix and longer ones.
+  # One `up` at a time from the reclaim to the root side's address: two runs on one subnet would
+  # both pass the check otherwise.
   mkdir -p "$registry"
+  local lock
+  exec {lock}>"$registry/.lock"
+  flock "$lock"
   reclaim_abandoned "$subnet"
-  local routed live entry r_subnet r_state r_pid
-  routed=$(ip -4 route show root "$subnet.0/24")
-  if [ -n "$routed" ]; then
-    live=""
-    for entry in "$registry"/*; do
-      [ -f "$entry" ] || continue
-      read -r r_subnet r_state r_pid _ <"$entry" || true
-      [ "$r_subnet" != "$subnet" ] || live="in use by a live run (pid $r_pid, state $r_state)"
-    done
-    log "$subnet.0/24 is already routed in the root namespace ($(echo "$routed" | head -1)), ${live:-by nothing registered}: refusing to start nodes on it." \
-      "A killed run leaves its veth k8sp<tag>r: \`bash $0 down <its state dir>\`, or \`ip link del $(echo "$routed" | awk '{for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit }}')\`" \
-      "and \`ip netns del\` its k8sp-<tag>-* namespaces"
-    exit 1
-  fi
+  refuse_taken_subnet "$subnet"
   mkdir -p "$state"
   local tag hub i=0 spec name ip ns vh vn port owner
   tag=$(tag_of "$state")
   # Registered before anything is created: a run killed part way through `up` is reclaimed too.
   owner="${HOSTS_OWNER_PID:-$PPID}"
-  echo "$subnet $state $owner $(start_time "$owner" || echo gone)" >"$registry/$tag"
+  echo "$subnet $state $owner $(start_time "$owner" || echo gone) $$ $(start_time $$)" >"$registry/$tag"
   hub="k8sp-$tag-hub"
   echo "$hub" >>"$state/namespaces"
   ip netns add "$hub"
@@ -182,6 +205,8 @@ up() {
   ip -n "$hub" link set rootside master br0 up
   ip addr add "$subnet.254/24" dev "k8sp${tag}r"
   ip link set "k8sp${tag}r" up
+  flock -u "$lock"
+  exec {lock}>&-
 
   # The package repositories (Debian mirror copy, pkgs.k8s.io stand-in), served in the hub only.
   ip netns exec "$hub" python3 -m http.server 8080 --bind "$subnet.1" --directory "$E2E_REPOS" >"$state/http.log" 2>&1 &
