@@ -7,6 +7,7 @@ import { AzureIngressLoadBalancer } from "../components/azureIngressLoadBalancer
 import { AzureNetwork } from "../components/azureNetwork";
 import { azureNodeFqdn, AzureNodes } from "../components/azureNodes";
 import { nodeSecurityRules } from "../components/render/azureRules";
+import { heldBackBy } from "../components/refusals";
 import { SshAccess } from "../components/remoteScript";
 import { PlatformConfig, StackSecrets } from "../config";
 import { buildKubeadmPlatform, checkedKubernetesVersion } from "./kubeadmPlatform";
@@ -47,10 +48,15 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess, secrets: Stac
     const az = config.infra.azure;
     const named = (resource: string) => stackIndependent(config.stack, resource);
     const clusterName = pinnedStackName(config.stack);
+    // Checked against the stack's record first (kubeadmPlatform.ts checkedKubernetesVersion): a
+    // refused change must change nothing, with no preview either.
+    const version = checkedKubernetesVersion(config);
     const rg = new resources.ResourceGroup(
         "rg",
         { resourceGroupName: az.resourceGroupName ?? pulumi.interpolate`k8s-platform-${clusterName}`, location: az.location },
-        named("rg"),
+        // Held back by a refused change; every Azure resource of the stack takes its group's name
+        // from this one, so none is registered either (network, load balancer, nodes).
+        { ...named("rg"), dependsOn: heldBackBy(version) },
     );
     const client = authorization.getClientConfigOutput();
     const net = new AzureNetwork("net", {
@@ -76,8 +82,6 @@ export function buildAzure(config: PlatformConfig, ssh: SshAccess, secrets: Stac
         loadBalancerName: pulumi.interpolate`${clusterName}-ingress-lb`,
     }, named("ingress"));
     const dnsLabelPrefix = az.dnsLabelPrefix ?? generatedDnsLabelPrefix(config.stack);
-    // Checked against the stack's record first: the nodes' resources wait for it, so a refused change gets none.
-    const version = checkedKubernetesVersion(config);
     const nodes = new AzureNodes("vms", {
         resourceGroupName: rg.name,
         azure: az,

@@ -4,7 +4,8 @@
 // previews nothing, every resource registered before that is created or changed for real: the
 // machines did not wait, so a refused rename got a second VM at the IP of the one still running.
 // Now every machine the program creates waits for the checked version (components/refusals.ts
-// heldBackBy): a refused change registers no VM, NIC, public IP, VM extension or folder.
+// heldBackBy): a refused change registers no VM, NIC, public IP, VM extension or folder; on Azure
+// the resource group waits too, and with it every Azure resource of the stack.
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { KUBERNETES_VERSION } from "../config";
@@ -90,6 +91,8 @@ describe("a change refused against the stack's record creates no machine, even w
         const refused = await registeredAgainst("azure", recorded, withVersion("1.36.1", addNode));
         assert.match(refused.error?.message ?? "", /k8s-platform:nodes: k8s-node4 (is|are) new/);
         assert.deepEqual(machines(refused.registered), []);
+        // Nor any other Azure resource: the resource group waits, and every resource takes its group from it.
+        assert.deepEqual(refused.registered.filter((r) => r.startsWith("azure-native:")), []);
 
         const added = await registeredAgainst("azure", recorded, withVersion("1.35.2", addNode));
         assert.equal(added.error, undefined);
