@@ -372,12 +372,14 @@ joined_worker() { # name: prepared, joined to cp1's cluster
 @test "reset removes the API server certificate step's records and the previous pair it kept (records are removed by what undoes them)" {
   prepared cp1 control-plane
   init
-  # What apiserver-certs.sh leaves on a control plane: the names it applied, the sum of the
-  # ClusterConfiguration it stored, and the pair it replaced (a private key of this cluster).
-  echo "api.lab.example" >"$(node_put cp1 /var/lib/k8s-platform/apiserver-sans)"
-  echo "0123abcd" >"$(node_put cp1 /var/lib/k8s-platform/cluster-configuration.sha256)"
-  mkdir -p "$(node_put cp1 /etc/kubernetes/k8s-platform-previous-apiserver)"
-  echo key >"$(node_put cp1 /etc/kubernetes/k8s-platform-previous-apiserver/apiserver.key)"
+  # What apiserver-certs.sh itself leaves on a control plane (certs: below) after a new name: the
+  # names it applied, the sum of the ClusterConfiguration it stored, and the pair it replaced (a
+  # private key of this cluster).
+  run certs cp1 10.0.0.10 api.lab.example
+  [ "$status" -eq 0 ]
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/apiserver-sans)" ]
+  [ -f "$(node_file cp1 /var/lib/k8s-platform/cluster-configuration.sha256)" ]
+  [ -f "$(node_file cp1 /etc/kubernetes/k8s-platform-previous-apiserver/apiserver.key)" ]
   run reset_node cp1
   echo "$output"
   [ "$status" -eq 0 ]
